@@ -1,0 +1,9 @@
+//! Tidbit's core: everything a learner's device does without a network.
+//!
+//! - [`content`]: the course model, the author's source format and its compiler;
+//! - [`keys`] and [`pack`]: Ed25519 signing keys and the signed `.tidbit` pack container;
+//! - [`store`]: the SQLite store that installs packs atomically and answers catalog queries.
+//!
+//! Nothing here panics on bad input: every failure is a typed error whose message says what to do.
+
+pub mod content;
