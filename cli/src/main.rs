@@ -1,1 +1,108 @@
-fn main(){}
+//! `tidbit`: author, sign, verify, inspect and install course packs.
+//!
+//! Every command exits 0 on success and 1 with a one-paragraph message on failure; clap exits 2
+//! on a usage error. Machine-readable output (`--json`) goes to stdout, progress bars to stderr.
+
+mod authoring;
+mod library;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "tidbit", version, about = "Tidbit: offline-first microlearning")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an Ed25519 signing key pair: NAME.key (private, mode 0600) and NAME.pub.
+    Keygen { name: PathBuf },
+    /// Build, verify and inspect course packs.
+    #[command(subcommand)]
+    Pack(PackCommand),
+    /// Verify a pack and install it into a learner's data directory.
+    Install {
+        pack: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        /// A trusted author public key (repeatable).
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the courses installed in a data directory.
+    Catalog {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PackCommand {
+    /// Compile a course source directory and write a signed pack.
+    Build {
+        source: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Refuse to build when the source has warnings.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Check a pack's signature, every asset hash and its structure.
+    Verify {
+        pack: PathBuf,
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
+    },
+    /// Show what a pack holds.
+    Inspect {
+        pack: PathBuf,
+        /// Also check the signature and hashes against this key (repeatable).
+        #[arg(long)]
+        trust: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen { name } => authoring::keygen(&name),
+        Command::Pack(PackCommand::Build {
+            source,
+            key,
+            out,
+            deny_warnings,
+        }) => authoring::build(&source, &key, &out, deny_warnings),
+        Command::Pack(PackCommand::Verify { pack, trust }) => authoring::verify(&pack, &trust),
+        Command::Pack(PackCommand::Inspect { pack, trust, json }) => {
+            authoring::inspect(&pack, &trust, json)
+        }
+        Command::Install {
+            pack,
+            data,
+            trust,
+            json,
+        } => library::install(&pack, &data, &trust, json),
+        Command::Catalog { data, json } => library::catalog(&data, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

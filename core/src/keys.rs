@@ -116,9 +116,10 @@ impl SigningKey {
     }
 
     fn from_pkcs8(pkcs8: Vec<u8>) -> Result<Self, KeyError> {
-        let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|e| KeyError::PrivateKeyRejected {
-            reason: e.to_string(),
-        })?;
+        let pair =
+            Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|e| KeyError::PrivateKeyRejected {
+                reason: e.to_string(),
+            })?;
         Ok(Self { pair, pkcs8 })
     }
 
@@ -553,7 +554,11 @@ mod tests {
     fn private_key_with_damaged_pkcs8_is_rejected() {
         let key = SigningKey::generate().unwrap();
         let text = key.to_file_text();
-        let damaged = text.replacen("tidbit-ed25519-private-v1 30", "tidbit-ed25519-private-v1 31", 1);
+        let damaged = text.replacen(
+            "tidbit-ed25519-private-v1 30",
+            "tidbit-ed25519-private-v1 31",
+            1,
+        );
         assert_ne!(damaged, text);
         let err = SigningKey::from_file_text(&damaged).unwrap_err();
         assert!(matches!(err, KeyError::PrivateKeyRejected { .. }));

@@ -7,3 +7,6 @@
 //! Nothing here panics on bad input: every failure is a typed error whose message says what to do.
 
 pub mod content;
+pub mod keys;
+pub mod pack;
+pub mod store;

@@ -32,7 +32,9 @@ pub enum AnswerKeyError {
     BlankWithoutAnswer { index: usize },
     #[error("the prompt uses {{{{{index}}}}} but there is no entry `- {index}: ...` for it")]
     BlankNotDefined { index: usize },
-    #[error("entry `- {index}: ...` has no {{{{{index}}}}} in the prompt: add it or remove the entry")]
+    #[error(
+        "entry `- {index}: ...` has no {{{{{index}}}}} in the prompt: add it or remove the entry"
+    )]
     BlankNotInPrompt { index: usize },
     #[error("blanks must be numbered 1, 2, 3... in order; found {{{{{found}}}}} where {{{{{expected}}}}} was expected")]
     BlankNumbering { expected: usize, found: usize },
@@ -52,7 +54,9 @@ pub enum AnswerKeyError {
     ScenarioTooFewChoices { node: String },
     #[error("scenario node '{node}' has no [best] choice: mark the choice an expert would make")]
     ScenarioNoBestChoice { node: String },
-    #[error("scenario node '{node}' can lead back to itself: choices must move forward and reach `end`")]
+    #[error(
+        "scenario node '{node}' can lead back to itself: choices must move forward and reach `end`"
+    )]
     ScenarioLoop { node: String },
     #[error("scenario node '{node}' can never be reached from the start: link to it or remove it")]
     ScenarioUnreachable { node: String },
@@ -620,7 +624,10 @@ mod tests {
             choices: vec![choice("a", true), choice("b", true), choice("c", false)],
         })
         .unwrap_err();
-        assert_eq!(err, AnswerKeyError::SingleChoiceNeedsOneCorrect { found: 2 });
+        assert_eq!(
+            err,
+            AnswerKeyError::SingleChoiceNeedsOneCorrect { found: 2 }
+        );
     }
 
     #[test]
@@ -629,7 +636,10 @@ mod tests {
             choices: vec![choice("a", false), choice("b", false)],
         })
         .unwrap_err();
-        assert_eq!(err, AnswerKeyError::SingleChoiceNeedsOneCorrect { found: 0 });
+        assert_eq!(
+            err,
+            AnswerKeyError::SingleChoiceNeedsOneCorrect { found: 0 }
+        );
     }
 
     #[test]
@@ -715,7 +725,10 @@ mod tests {
             diacritics: false,
         };
         assert_eq!(strict.normalize("Café "), "Café ");
-        assert_eq!(Tolerance::default().normalize(" CAFÉ  au lait"), "café au lait");
+        assert_eq!(
+            Tolerance::default().normalize(" CAFÉ  au lait"),
+            "café au lait"
+        );
     }
 
     #[test]
@@ -752,8 +765,20 @@ mod tests {
         let looping = item(Interaction::Scenario {
             start: "a".into(),
             nodes: vec![
-                node("a", &[("go", Quality::Best, Some("b")), ("stop", Quality::Poor, None)]),
-                node("b", &[("back", Quality::Best, Some("a")), ("end", Quality::Ok, None)]),
+                node(
+                    "a",
+                    &[
+                        ("go", Quality::Best, Some("b")),
+                        ("stop", Quality::Poor, None),
+                    ],
+                ),
+                node(
+                    "b",
+                    &[
+                        ("back", Quality::Best, Some("a")),
+                        ("end", Quality::Ok, None),
+                    ],
+                ),
             ],
         });
         assert_eq!(
@@ -764,7 +789,10 @@ mod tests {
             start: "a".into(),
             nodes: vec![node(
                 "a",
-                &[("go", Quality::Best, Some("zz")), ("stop", Quality::Poor, None)],
+                &[
+                    ("go", Quality::Best, Some("zz")),
+                    ("stop", Quality::Poor, None),
+                ],
             )],
         });
         assert!(matches!(
@@ -774,8 +802,14 @@ mod tests {
         let orphan = item(Interaction::Scenario {
             start: "a".into(),
             nodes: vec![
-                node("a", &[("go", Quality::Best, None), ("stop", Quality::Poor, None)]),
-                node("lost", &[("x", Quality::Best, None), ("y", Quality::Poor, None)]),
+                node(
+                    "a",
+                    &[("go", Quality::Best, None), ("stop", Quality::Poor, None)],
+                ),
+                node(
+                    "lost",
+                    &[("x", Quality::Best, None), ("y", Quality::Poor, None)],
+                ),
             ],
         });
         assert_eq!(
@@ -791,9 +825,21 @@ mod tests {
         let ok = item(Interaction::Scenario {
             start: "a".into(),
             nodes: vec![
-                node("a", &[("l", Quality::Best, Some("c")), ("r", Quality::Ok, Some("b"))]),
-                node("b", &[("l", Quality::Best, Some("c")), ("r", Quality::Poor, None)]),
-                node("c", &[("l", Quality::Best, None), ("r", Quality::Poor, None)]),
+                node(
+                    "a",
+                    &[
+                        ("l", Quality::Best, Some("c")),
+                        ("r", Quality::Ok, Some("b")),
+                    ],
+                ),
+                node(
+                    "b",
+                    &[("l", Quality::Best, Some("c")), ("r", Quality::Poor, None)],
+                ),
+                node(
+                    "c",
+                    &[("l", Quality::Best, None), ("r", Quality::Poor, None)],
+                ),
             ],
         });
         assert!(ok.is_ok(), "{ok:?}");

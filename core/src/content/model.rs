@@ -174,7 +174,9 @@ pub struct Media {
 /// A reason a course cannot be installed or played. Messages name the offending id.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CourseError {
-    #[error("'{id}' is not a valid id: use lowercase letters, digits and '-' (1 to 64 characters)")]
+    #[error(
+        "'{id}' is not a valid id: use lowercase letters, digits and '-' (1 to 64 characters)"
+    )]
     BadId { id: String },
     #[error("{what} '{id}' is defined twice: ids must be unique within a course")]
     Duplicate { what: &'static str, id: String },

@@ -15,8 +15,8 @@ use toml::Spanned;
 
 use super::estimate::estimate_module_seconds;
 use super::items::{
-    Blank, Choice, Interaction, Item, MatchPair, OrderEntry, Quality, ScenarioChoice,
-    ScenarioNode, Tolerance,
+    Blank, Choice, Interaction, Item, MatchPair, OrderEntry, Quality, ScenarioChoice, ScenarioNode,
+    Tolerance,
 };
 use super::model::{
     is_valid_id, Course, LearningPath, LessonCard, Media, MediaKind, Module, Skill, Stage,
@@ -184,6 +184,9 @@ pub fn compile_course(dir: &Path) -> Result<CompiledCourse, AuthoringErrors> {
         warnings: Vec::new(),
     };
     let course = compile_into(dir, &mut report);
+    let by_place = |a: &Diagnostic, b: &Diagnostic| (&a.file, a.line).cmp(&(&b.file, b.line));
+    report.errors.sort_by(by_place);
+    report.warnings.sort_by(by_place);
     match course {
         Some((course, assets)) if report.errors.is_empty() => Ok(CompiledCourse {
             course,
@@ -207,7 +210,9 @@ fn compile_into(dir: &Path, report: &mut Report) -> Option<CourseAndAssets> {
             report.error(
                 course_file,
                 1,
-                format!("{message}; a course directory needs a course.toml (see docs/authoring.md)"),
+                format!(
+                    "{message}; a course directory needs a course.toml (see docs/authoring.md)"
+                ),
             );
             return None;
         }
@@ -613,7 +618,12 @@ fn compile_module(
     }
 
     let first_body_line = close + 2;
-    let blocks = split_blocks(&lines[first_body_line..], first_body_line + 1, cx.file, report);
+    let blocks = split_blocks(
+        &lines[first_body_line..],
+        first_body_line + 1,
+        cx.file,
+        report,
+    );
     let mut steps = Vec::new();
     for block in blocks {
         if let Some(step) = compile_step(&block, cx, report, asset_refs) {
@@ -993,8 +1003,14 @@ const ITEM_FIELDS: &[(&str, &[&str])] = &[
     ("flashcard", &["front", "back", "explanation"]),
     ("reflection", &["prompt", "explanation"]),
     ("image", &["src", "caption", "text"]),
-    ("audio", &["src", "caption", "transcript", "duration", "text"]),
-    ("video", &["src", "caption", "transcript", "duration", "text"]),
+    (
+        "audio",
+        &["src", "caption", "transcript", "duration", "text"],
+    ),
+    (
+        "video",
+        &["src", "caption", "transcript", "duration", "text"],
+    ),
 ];
 
 fn compile_step(
@@ -1041,7 +1057,11 @@ fn compile_step(
         report.error(
             file,
             block.line,
-            format!("unknown block kind '{}': use one of {}", block.kind, kinds.join(", ")),
+            format!(
+                "unknown block kind '{}': use one of {}",
+                block.kind,
+                kinds.join(", ")
+            ),
         );
         return None;
     };
@@ -1147,10 +1167,7 @@ fn compile_lesson(
             segment.push('\n');
         }
     }
-    let segments: Vec<String> = segments
-        .into_iter()
-        .map(|s| s.trim().to_string())
-        .collect();
+    let segments: Vec<String> = segments.into_iter().map(|s| s.trim().to_string()).collect();
     if segments.iter().any(String::is_empty) {
         report.error(
             file,
@@ -1238,12 +1255,7 @@ fn compile_media(
     })
 }
 
-fn compile_item(
-    block: &Block<'_>,
-    body: &Body,
-    file: &Path,
-    report: &mut Report,
-) -> Option<Item> {
+fn compile_item(block: &Block<'_>, body: &Body, file: &Path, report: &mut Report) -> Option<Item> {
     let errors_before = report.errors.len();
     let require = |name: &str, report: &mut Report| -> String {
         match body.text(name) {
@@ -1353,7 +1365,9 @@ fn compile_item(
             let mut pairs = Vec::new();
             for entry in &body.entries {
                 match entry.text.split_once("=>") {
-                    Some((item, target)) if !item.trim().is_empty() && !target.trim().is_empty() => {
+                    Some((item, target))
+                        if !item.trim().is_empty() && !target.trim().is_empty() =>
+                    {
                         pairs.push(MatchPair {
                             item: item.trim().to_string(),
                             target: target.trim().to_string(),
@@ -1444,7 +1458,12 @@ fn parse_tolerance(field: &Field, file: &Path, report: &mut Report) -> Tolerance
         whitespace: false,
         diacritics: false,
     };
-    for word in field.value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+    for word in field
+        .value
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
         match word {
             "case" => tolerance.case = true,
             "whitespace" => tolerance.whitespace = true,
@@ -1603,7 +1622,10 @@ explanation: Listening first builds trust.
     #[test]
     fn an_unknown_skill_is_reported_at_the_block_header() {
         let dir = tempfile::tempdir().unwrap();
-        write_course(dir.path(), &GOOD_MODULE.replace("intro-q skills=listen", "intro-q skills=talk"));
+        write_course(
+            dir.path(),
+            &GOOD_MODULE.replace("intro-q skills=listen", "intro-q skills=talk"),
+        );
         let errors = compile_course(dir.path()).unwrap_err();
         assert!(errors.errors[0]
             .to_string()
@@ -1627,7 +1649,10 @@ explanation: Listening first builds trust.
         std::fs::remove_file(dir.path().join("modules/intro.md")).unwrap();
         let errors = compile_course(dir.path()).unwrap_err();
         let message = errors.errors[0].to_string();
-        assert!(message.starts_with("course.toml:18: module 'intro'"), "{message}");
+        assert!(
+            message.starts_with("course.toml:18: module 'intro'"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -1650,7 +1675,11 @@ explanation: Listening first builds trust.
         assert!(errors.errors[0].message.contains("does not exist"));
         std::os::unix::fs::symlink("/etc/hostname", dir.path().join("assets/nod.png")).unwrap();
         let errors = compile_course(dir.path()).unwrap_err();
-        assert!(errors.errors[0].message.contains("is a link"), "{:?}", errors.errors);
+        assert!(
+            errors.errors[0].message.contains("is a link"),
+            "{:?}",
+            errors.errors
+        );
     }
 
     #[test]

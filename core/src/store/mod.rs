@@ -1,0 +1,96 @@
+//! The learner's store: one directory with a SQLite file and content-addressed asset files.
+//!
+//! [`Store`] owns the one writer connection. It installs verified packs atomically
+//! ([`Store::install_pack`]) and answers catalog queries ([`Store::catalog`]). A failed or killed
+//! install leaves the previous state intact: asset files are placed under their hash before the
+//! single SQLite transaction that makes a course version visible commits.
+
+mod assets;
+mod catalog;
+mod db;
+mod install;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+pub use catalog::{CourseSummary, ModuleSummary, PathSummary, SkillSummary, StageSummary};
+pub use db::SCHEMA_VERSION;
+pub use install::{InstallOutcome, InstallReport};
+
+use crate::content::CourseError;
+use crate::pack::PackError;
+
+/// The name of the SQLite file inside a data directory.
+pub const DATABASE_FILE: &str = "tidbit.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the data directory {path} cannot be used: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the store was written by a newer Tidbit (schema {found}, this build knows {supported}): update the app")]
+    NewerSchema { found: u32, supported: u32 },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("file error while installing: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    #[error("the pack's course.json is not a valid course: {0}")]
+    CourseJson(String),
+    #[error("the pack's course is inconsistent: {0}")]
+    Course(#[from] CourseError),
+    #[error("the pack has no course.json: it was not built by `tidbit pack build`")]
+    MissingCourseJson,
+    #[error(
+        "the manifest says course '{manifest}' but course.json holds '{course}': rebuild the pack"
+    )]
+    ManifestMismatch { manifest: String, course: String },
+    #[error("course '{course}' {installed} is installed; this pack holds the older {offered}: install a newer pack")]
+    Downgrade {
+        course: String,
+        installed: String,
+        offered: String,
+    },
+    #[error("course '{course}' {version} is installed with different content: the author must publish changes under a new version")]
+    VersionConflict { course: String, version: String },
+    #[error("no installed course '{0}': run `tidbit catalog` to list installed courses")]
+    UnknownCourse(String),
+}
+
+/// A learner's store on this device.
+pub struct Store {
+    dir: PathBuf,
+    conn: Connection,
+    assets: assets::AssetFiles,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, migrating its schema.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let data_dir = |source| StoreError::DataDir {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(data_dir)?;
+        let assets = assets::AssetFiles::open(dir).map_err(data_dir)?;
+        let conn = db::open_connection(&dir.join(DATABASE_FILE))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            conn,
+            assets,
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        db::schema_version(&self.conn)
+    }
+}
