@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up and runs every Tidbit check: formatting, lints, and all tests.
+# Needs only the machine's Rust toolchain; cargo fetches every crate it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tidbit-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked

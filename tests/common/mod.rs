@@ -1,0 +1,72 @@
+//! Shared helpers for the workspace integration tests: run the real `tidbit` binary, build the
+//! sample packs, make keys.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn tidbit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tidbit"))
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the cli crate sits in the workspace")
+        .to_path_buf()
+}
+
+pub fn sample_course(name: &str) -> PathBuf {
+    repo_root().join("content").join(name)
+}
+
+pub const SAMPLE_COURSES: [&str; 2] = ["customer-objections", "field-safety"];
+
+/// Runs `tidbit` with `args` in `dir` and returns its output.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    tidbit()
+        .current_dir(dir)
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1790000000")
+        .output()
+        .expect("the tidbit binary runs")
+}
+
+/// Runs `tidbit` and asserts it succeeded; returns stdout.
+pub fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "tidbit {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A scratch directory with an `author` key pair in it.
+pub fn workdir_with_key() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    run_ok(dir.path(), &["keygen", "author"]);
+    dir
+}
+
+/// Builds the sample course `name` into `<dir>/<name>.tidbit` with the `author` key.
+pub fn build_sample(dir: &Path, name: &str) -> PathBuf {
+    let out = dir.join(format!("{name}.tidbit"));
+    let source = sample_course(name);
+    run_ok(
+        dir,
+        &[
+            "pack",
+            "build",
+            source.to_str().expect("utf-8 path"),
+            "--key",
+            "author.key",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ],
+    );
+    out
+}
