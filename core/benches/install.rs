@@ -23,7 +23,9 @@ fn pack_bytes(compiled: &CompiledCourse, key: &SigningKey) -> Vec<u8> {
 }
 
 fn sample_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../content").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../content")
+        .join(name)
 }
 
 fn benches(c: &mut Criterion) {
@@ -43,7 +45,10 @@ fn benches(c: &mut Criterion) {
         packs.push((name.to_string(), pack_bytes(&compiled, &key)));
     }
     let generated = synthetic_course("generated", "1.0.0", 1000, 4096);
-    packs.push(("generated-1000-items".to_string(), pack_bytes(&generated, &key)));
+    packs.push((
+        "generated-1000-items".to_string(),
+        pack_bytes(&generated, &key),
+    ));
     for (name, bytes) in &packs {
         let path = scratch.path().join(format!("{name}.tidbit"));
         std::fs::write(&path, bytes).expect("write pack");

@@ -4,7 +4,7 @@
 //! files it uses, or every error found, each naming `file:line` and how to fix it. It also
 //! reports warnings (module length, missing feedback, unassessed skills, stages without a
 //! check). It reads only inside the course directory and never follows symbolic links. The
-//! syntax is documented in `docs/authoring.md`.
+//! syntax is documented in the README's "Authoring a course".
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -211,7 +211,7 @@ fn compile_into(dir: &Path, report: &mut Report) -> Option<CourseAndAssets> {
                 course_file,
                 1,
                 format!(
-                    "{message}; a course directory needs a course.toml (see docs/authoring.md)"
+                    "{message}; a course directory needs a course.toml (see \"Authoring a course\" in README.md)"
                 ),
             );
             return None;

@@ -12,7 +12,12 @@ use super::source::CompiledCourse;
 
 /// A course with `items` single-choice items spread evenly over modules of about ten items (at
 /// least four modules), one skill per module, four stages, and one image asset of `asset_bytes` bytes per module.
-pub fn synthetic_course(id: &str, version: &str, items: usize, asset_bytes: usize) -> CompiledCourse {
+pub fn synthetic_course(
+    id: &str,
+    version: &str,
+    items: usize,
+    asset_bytes: usize,
+) -> CompiledCourse {
     let module_count = items.div_ceil(10).max(4);
     let mut modules = Vec::with_capacity(module_count);
     let mut assets = Vec::new();
@@ -109,7 +114,8 @@ pub fn synthetic_course(id: &str, version: &str, items: usize, asset_bytes: usiz
     CompiledCourse {
         course: Course {
             id: id.to_string(),
-            version: semver::Version::parse(version).unwrap_or_else(|_| semver::Version::new(1, 0, 0)),
+            version: semver::Version::parse(version)
+                .unwrap_or_else(|_| semver::Version::new(1, 0, 0)),
             title: format!("Synthetic course of {items} items"),
             locale: "en".into(),
             description: String::new(),
@@ -139,7 +145,12 @@ mod tests {
         let compiled = synthetic_course("synthetic", "1.0.0", 1000, 64);
         let assets: BTreeSet<String> = compiled.assets.iter().map(|(p, _)| p.clone()).collect();
         compiled.course.check(&assets).unwrap();
-        let items: usize = compiled.course.modules.iter().map(|m| m.items().count()).sum();
+        let items: usize = compiled
+            .course
+            .modules
+            .iter()
+            .map(|m| m.items().count())
+            .sum();
         assert_eq!(items, 1000);
     }
 }
