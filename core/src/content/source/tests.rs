@@ -1,0 +1,281 @@
+//! Compiling course sources: valid courses, and errors that name file and line.
+
+use super::*;
+use crate::content::items::Interaction;
+use crate::content::model::StepBody;
+
+fn write_course(dir: &Path, module: &str) {
+    std::fs::create_dir_all(dir.join("modules")).unwrap();
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(
+        dir.join("course.toml"),
+        r#"[course]
+id = "demo"
+version = "1.0.0"
+title = "Demo"
+locale = "en"
+
+[[skills]]
+id = "listen"
+name = "Listening"
+
+[[paths]]
+id = "rep"
+title = "Rep"
+
+[[paths.stages]]
+kind = "foundation"
+title = "Basics"
+modules = ["intro"]
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("modules/intro.md"), module).unwrap();
+}
+
+const GOOD_MODULE: &str = "+++
+title = \"Intro\"
+skills = [\"listen\"]
++++
+
+::: lesson intro-card skills=listen
+Hear them out.
+
+. . .
+
+Then answer.
+:::
+
+::: single intro-q skills=listen
+prompt: What first?
+- [x] Listen
+  feedback: Yes.
+- [ ] Talk
+  feedback: Not yet.
+explanation: Listening first builds trust.
+:::
+";
+
+#[test]
+fn a_valid_course_compiles_with_progressive_reveal() {
+    let dir = tempfile::tempdir().unwrap();
+    write_course(dir.path(), GOOD_MODULE);
+    let compiled = compile_course(dir.path()).unwrap();
+    let module = &compiled.course.modules[0];
+    assert_eq!(module.steps.len(), 2);
+    match &module.steps[0].body {
+        StepBody::Lesson(card) => {
+            assert_eq!(card.segments, vec!["Hear them out.", "Then answer."])
+        }
+        other => panic!("expected a lesson, got {other:?}"),
+    }
+    let warnings: Vec<String> = compiled.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("has no check")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("estimated at")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn two_correct_options_in_a_single_choice_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = GOOD_MODULE.replace("- [ ] Talk", "- [x] Talk");
+    write_course(dir.path(), &module);
+    let errors = compile_course(dir.path()).unwrap_err();
+    let first = errors.errors[0].to_string();
+    assert_eq!(
+        first,
+        "modules/intro.md:14: item 'intro-q': 2 options are marked [x]: a single-choice item needs exactly one (use `multiple` for several)"
+    );
+}
+
+#[test]
+fn an_unknown_skill_is_reported_at_the_block_header() {
+    let dir = tempfile::tempdir().unwrap();
+    write_course(
+        dir.path(),
+        &GOOD_MODULE.replace("intro-q skills=listen", "intro-q skills=talk"),
+    );
+    let errors = compile_course(dir.path()).unwrap_err();
+    assert!(errors.errors[0]
+        .to_string()
+        .starts_with("modules/intro.md:14: skill 'talk' is not defined"));
+}
+
+#[test]
+fn an_unclosed_block_is_reported_where_it_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    write_course(dir.path(), GOOD_MODULE.trim_end().trim_end_matches(":::"));
+    let errors = compile_course(dir.path()).unwrap_err();
+    assert!(errors.errors[0]
+        .to_string()
+        .starts_with("modules/intro.md:14: block 'intro-q' is never closed"));
+}
+
+#[test]
+fn a_missing_module_file_points_at_course_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    write_course(dir.path(), GOOD_MODULE);
+    std::fs::remove_file(dir.path().join("modules/intro.md")).unwrap();
+    let errors = compile_course(dir.path()).unwrap_err();
+    let message = errors.errors[0].to_string();
+    assert!(
+        message.starts_with("course.toml:18: module 'intro'"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_toml_syntax_error_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_course(dir.path(), GOOD_MODULE);
+    let path = dir.path().join("course.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("title = \"Rep\"", "title = Rep")).unwrap();
+    let errors = compile_course(dir.path()).unwrap_err();
+    assert_eq!(errors.errors[0].line, 13, "{:?}", errors.errors);
+}
+
+#[test]
+fn a_missing_asset_is_an_error_and_a_symlinked_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = GOOD_MODULE.replace("Then answer.", "Then answer. ![nod](assets/nod.png)");
+    write_course(dir.path(), &module);
+    let errors = compile_course(dir.path()).unwrap_err();
+    assert!(errors.errors[0].message.contains("does not exist"));
+    std::os::unix::fs::symlink("/etc/hostname", dir.path().join("assets/nod.png")).unwrap();
+    let errors = compile_course(dir.path()).unwrap_err();
+    assert!(
+        errors.errors[0].message.contains("is a link"),
+        "{:?}",
+        errors.errors
+    );
+}
+
+#[test]
+fn every_item_kind_parses_from_its_documented_syntax() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = format!(
+        "{GOOD_MODULE}
+::: multiple m1 skills=listen
+prompt: Which help?
+- [x] Nodding
+  feedback: yes
+- [ ] Interrupting
+  feedback: no
+explanation: e
+:::
+
+::: truefalse t1 skills=listen
+prompt: Silence is useful.
+answer: true
+feedback-true: right
+feedback-false: wrong
+explanation: e
+:::
+
+::: blanks b1 skills=listen
+prompt: Say {{{{1}}}} before {{{{2}}}}.
+- 1: thanks | thank you
+  feedback: f
+- 2: answering
+  feedback: f
+tolerate: case, whitespace, diacritics
+explanation: e
+:::
+
+::: order o1 skills=listen
+prompt: Order the steps.
+- Listen
+- Acknowledge
+- Answer
+explanation: e
+:::
+
+::: match c1 skills=listen
+prompt: Sort them.
+- Nod => Good
+- Smile => Good
+- Interrupt => Bad
+explanation: e
+:::
+
+::: numeric n1 skills=listen
+prompt: How many seconds of silence?
+answer: 3
+tolerance: 1
+unit: s
+explanation: e
+:::
+
+::: scenario s1 skills=listen
+prompt: A customer is upset.
+start: open
+@open They raise their voice.
+- [best] Listen -> calm
+  feedback: They calm down.
+- [poor] Argue -> end
+  feedback: They leave.
+@calm They explain.
+- [best] Summarise -> end
+- [ok] Offer a discount -> end
+explanation: e
+:::
+
+::: flashcard f1 skills=listen
+front: LAER
+back: Listen, Acknowledge, Explore, Respond
+:::
+
+::: reflection r1 skills=listen
+prompt: Recall a time you interrupted.
+- I named what I did
+- I named what I would do instead
+explanation: e
+:::
+"
+    );
+    write_course(dir.path(), &module);
+    let compiled = compile_course(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let kinds: Vec<&str> = compiled.course.modules[0]
+        .items()
+        .map(|(_, item)| item.interaction().kind_name())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "single",
+            "multiple",
+            "truefalse",
+            "blanks",
+            "order",
+            "match",
+            "numeric",
+            "scenario",
+            "flashcard",
+            "reflection"
+        ]
+    );
+    let scenario = compiled.course.modules[0]
+        .items()
+        .find(|(s, _)| s.id == "s1")
+        .unwrap()
+        .1;
+    match scenario.interaction() {
+        Interaction::Scenario { start, nodes } => {
+            assert_eq!(start, "open");
+            assert_eq!(nodes[0].choices[0].next.as_deref(), Some("calm"));
+            assert_eq!(nodes[0].choices[1].next, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The numeric item has no feedback, so it is warned about.
+    assert!(compiled
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("item 'n1' has options")));
+}
