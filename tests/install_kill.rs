@@ -35,14 +35,20 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn installed(data: &Path) -> Course {
     let store = Store::open(data).expect("the store opens after a kill");
-    store.load_course("killable").expect("a course is installed")
+    store
+        .load_course("killable")
+        .expect("a course is installed")
 }
 
 #[test]
 fn killing_an_install_at_random_moments_leaves_old_or_new_never_a_half() {
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKey::generate().unwrap();
-    std::fs::write(dir.path().join("author.pub"), key.public_key().to_file_text(None)).unwrap();
+    std::fs::write(
+        dir.path().join("author.pub"),
+        key.public_key().to_file_text(None),
+    )
+    .unwrap();
     let old = synthetic_course("killable", "1.0.0", 300, 1024);
     // The new version has more items and 6 MiB of new assets, so the kill lands in every phase.
     let new = synthetic_course("killable", "2.0.0", 1000, 60 * 1024);
@@ -52,18 +58,35 @@ fn killing_an_install_at_random_moments_leaves_old_or_new_never_a_half() {
     let pristine = dir.path().join("pristine");
     Store::open(&pristine)
         .unwrap()
-        .install_pack(Path::new(&old_pack), &TrustedKeys::from_keys([key.public_key()]), &mut |_, _| {})
+        .install_pack(
+            Path::new(&old_pack),
+            &TrustedKeys::from_keys([key.public_key()]),
+            &mut |_, _| {},
+        )
         .unwrap();
 
     // How long an uninterrupted install takes, so kills spread over its whole duration.
     let timing = dir.path().join("timing");
     copy_dir(&pristine, &timing);
     let started = Instant::now();
-    run_ok(dir.path(), &["install", &new_pack, "--data", timing.to_str().unwrap(), "--trust", "author.pub"]);
+    run_ok(
+        dir.path(),
+        &[
+            "install",
+            &new_pack,
+            "--data",
+            timing.to_str().unwrap(),
+            "--trust",
+            "author.pub",
+        ],
+    );
     let full = started.elapsed().as_micros().max(1000) as u64;
     assert_eq!(installed(&timing), new.course);
 
-    let trials = std::env::var("TIDBIT_KILL_TRIALS").ok().and_then(|t| t.parse().ok()).unwrap_or(40u64);
+    let trials = std::env::var("TIDBIT_KILL_TRIALS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(40u64);
     let mut state = 0x6b69_6c6cu64;
     let (mut saw_old, mut saw_new) = (0, 0);
     for trial in 0..trials {
@@ -75,7 +98,14 @@ fn killing_an_install_at_random_moments_leaves_old_or_new_never_a_half() {
         let delay = Duration::from_micros(state % (full + full / 5));
         let mut child = tidbit()
             .current_dir(dir.path())
-            .args(["install", &new_pack, "--data", data.to_str().unwrap(), "--trust", "author.pub"])
+            .args([
+                "install",
+                &new_pack,
+                "--data",
+                data.to_str().unwrap(),
+                "--trust",
+                "author.pub",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -92,10 +122,23 @@ fn killing_an_install_at_random_moments_leaves_old_or_new_never_a_half() {
             panic!("trial {trial} (kill after {delay:?}): the store holds neither version intact");
         }
         // The next install after a kill completes and the store is whole.
-        run_ok(dir.path(), &["install", &new_pack, "--data", data.to_str().unwrap(), "--trust", "author.pub"]);
+        run_ok(
+            dir.path(),
+            &[
+                "install",
+                &new_pack,
+                "--data",
+                data.to_str().unwrap(),
+                "--trust",
+                "author.pub",
+            ],
+        );
         assert_eq!(installed(&data), new.course);
         std::fs::remove_dir_all(&data).unwrap();
     }
     eprintln!("{trials} kills: {saw_old} left the old version, {saw_new} the new one");
-    assert!(saw_old > 0, "no kill landed before the commit; the test did not exercise an interrupted install");
+    assert!(
+        saw_old > 0,
+        "no kill landed before the commit; the test did not exercise an interrupted install"
+    );
 }

@@ -27,8 +27,7 @@ pub fn keygen(name: &Path) -> Result<(), String> {
 }
 
 fn read_text(path: &Path, what: &str) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
 fn read_public_key(path: &Path) -> Result<PublicKey, String> {
@@ -88,8 +87,8 @@ pub fn build(source: &Path, key: &Path, out: &Path, deny_warnings: bool) -> Resu
     }
     // Write beside the target and rename, so a failed build never leaves a half pack.
     let partial = out.with_extension("tidbit.partial");
-    let file = File::create(&partial)
-        .map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
+    let file =
+        File::create(&partial).map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
     let mut writer = BufWriter::new(file);
     let bar = BytesBar::new("packing");
     let written = write_course_pack(&compiled, &key, build_time()?, &mut writer, &mut |d, t| {
@@ -222,7 +221,10 @@ pub fn inspect(pack: &Path, trust: &[PathBuf], as_json: bool) -> Result<(), Stri
             "verified": course.is_some(),
             "course": course.as_ref().map(outline),
         });
-        println!("{}", serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?
+        );
         return Ok(());
     }
     println!("course    {} {}", manifest.course_id, manifest.version);
@@ -263,7 +265,11 @@ pub fn inspect(pack: &Path, trust: &[PathBuf], as_json: bool) -> Result<(), Stri
                             module.estimated_minutes(),
                             module.steps.len(),
                             module.items().count(),
-                            if stage.check.as_deref() == Some(id) { "  (stage check)" } else { "" }
+                            if stage.check.as_deref() == Some(id) {
+                                "  (stage check)"
+                            } else {
+                                ""
+                            }
                         );
                     }
                 }

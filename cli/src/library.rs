@@ -58,13 +58,23 @@ pub fn catalog(data: &Path, as_json: bool) -> Result<(), String> {
         println!("no courses installed in {}", data.display());
     }
     for course in &courses {
-        println!("{} {} — {} [{}]", course.id, course.version, course.title, course.locale);
+        println!(
+            "{} {} — {} [{}]",
+            course.id, course.version, course.title, course.locale
+        );
         for path in &course.paths {
-            println!("  path {} ({}), about {:.0} min", path.title, path.id, path.estimated_minutes);
+            println!(
+                "  path {} ({}), about {:.0} min",
+                path.title, path.id, path.estimated_minutes
+            );
             for stage in &path.stages {
                 println!("    {:<13} {}", stage.kind.as_str(), stage.title);
                 for module in stage.modules.iter().chain(stage.check.iter()) {
-                    let check = if stage.check.as_ref() == Some(module) { " (check)" } else { "" };
+                    let check = if stage.check.as_ref() == Some(module) {
+                        " (check)"
+                    } else {
+                        ""
+                    };
                     println!(
                         "      {:<34} {:>4.1} min  {:>2} items  {}{}",
                         module.id,

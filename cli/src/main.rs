@@ -4,6 +4,7 @@
 //! on a usage error. Machine-readable output (`--json`) goes to stdout, progress bars to stderr.
 
 mod authoring;
+mod certificates;
 mod library;
 mod progress;
 
@@ -13,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "tidbit", version, about = "Tidbit: offline-first microlearning")]
+#[command(
+    name = "tidbit",
+    version,
+    about = "Tidbit: offline-first microlearning"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,10 +42,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Verify learners' certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// List the courses installed in a data directory.
     Catalog {
         #[arg(long)]
         data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// Check a learner's certificate offline against trusted issuer keys.
+    Verify {
+        file: PathBuf,
+        /// A trusted issuer public key (repeatable).
+        #[arg(long, required = true)]
+        trust: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -97,6 +118,9 @@ fn main() -> ExitCode {
             json,
         } => library::install(&pack, &data, &trust, json),
         Command::Catalog { data, json } => library::catalog(&data, json),
+        Command::Cert(CertCommand::Verify { file, trust, json }) => {
+            certificates::verify(&file, &trust, json)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

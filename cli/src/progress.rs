@@ -10,11 +10,10 @@ pub struct BytesBar {
 impl BytesBar {
     pub fn new(label: &str) -> Self {
         let bar = ProgressBar::new(0);
-        let style = ProgressStyle::with_template(
-            "{msg:>10} [{bar:30}] {bytes}/{total_bytes} ({eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("{msg:>10} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         bar.set_style(style);
         bar.set_message(label.to_string());
         BytesBar { bar }

@@ -6,7 +6,11 @@
 //!
 //! Nothing here panics on bad input: every failure is a typed error whose message says what to do.
 
+pub mod certificate;
 pub mod content;
+pub mod events;
 pub mod keys;
+pub mod learn;
 pub mod pack;
 pub mod store;
+pub mod tidbit;

@@ -98,6 +98,156 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX course_assets_by_hash ON course_assets (sha256);
     "#,
+    // 2: the learner's event log, the projections derived from it, and the decision audit trail.
+    r#"
+    CREATE TABLE step_skills (
+        course_id TEXT NOT NULL REFERENCES courses(id) ON DELETE CASCADE,
+        step_id TEXT NOT NULL,
+        skill_id TEXT NOT NULL,
+        PRIMARY KEY (course_id, skill_id, step_id)
+    );
+    INSERT INTO step_skills (course_id, step_id, skill_id)
+        SELECT s.course_id, s.id, j.value FROM steps s, json_each(s.skills_json) j;
+    CREATE TABLE learner_settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        course TEXT,
+        step TEXT,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX events_in_order ON events (at_ms, device, id);
+    CREATE INDEX events_by_step ON events (course, step, at_ms);
+
+    -- Projections: derived from events only, dropped and rebuilt by a replay.
+    CREATE TABLE enrollments (
+        course TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE cards (
+        course TEXT NOT NULL,
+        step TEXT NOT NULL,
+        module TEXT NOT NULL,
+        item_kind TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        learning_step INTEGER NOT NULL,
+        stability REAL NOT NULL,
+        difficulty REAL NOT NULL,
+        reps INTEGER NOT NULL,
+        lapses INTEGER NOT NULL,
+        last_review_ms INTEGER NOT NULL,
+        due_ms INTEGER NOT NULL,
+        due_day INTEGER NOT NULL,
+        credit_avg REAL NOT NULL,
+        last_credit REAL NOT NULL,
+        item_rating REAL NOT NULL,
+        PRIMARY KEY (course, step)
+    );
+    CREATE INDEX cards_by_due ON cards (due_ms);
+    CREATE INDEX cards_by_due_day ON cards (due_day);
+    CREATE TABLE skill_ratings (
+        course TEXT NOT NULL,
+        skill TEXT NOT NULL,
+        ability REAL NOT NULL,
+        answers INTEGER NOT NULL,
+        PRIMARY KEY (course, skill)
+    );
+    CREATE TABLE response_times (
+        item_kind TEXT PRIMARY KEY,
+        typical_ms REAL NOT NULL,
+        answers INTEGER NOT NULL
+    );
+    CREATE TABLE module_progress (
+        course TEXT NOT NULL,
+        module TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        started_ms INTEGER NOT NULL,
+        completed_ms INTEGER,
+        completions INTEGER NOT NULL,
+        PRIMARY KEY (course, module)
+    );
+    CREATE TABLE attempt_steps (
+        course TEXT NOT NULL,
+        module TEXT NOT NULL,
+        step TEXT NOT NULL,
+        credit REAL,
+        PRIMARY KEY (course, module, step)
+    );
+    CREATE TABLE attempt_misses (
+        course TEXT NOT NULL,
+        module TEXT NOT NULL,
+        skill TEXT NOT NULL,
+        wrong INTEGER NOT NULL,
+        remediated INTEGER NOT NULL,
+        PRIMARY KEY (course, module, skill)
+    );
+    CREATE TABLE stage_progress (
+        course TEXT NOT NULL,
+        path TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        unlocked_ms INTEGER,
+        passed_ms INTEGER,
+        checks INTEGER NOT NULL,
+        last_check_ms INTEGER,
+        last_check_passed INTEGER,
+        -- Skill masteries (JSON) measured by the first passing check.
+        passed_skills TEXT,
+        PRIMARY KEY (course, path, stage)
+    );
+    CREATE TABLE remediations (
+        id INTEGER PRIMARY KEY,
+        course TEXT NOT NULL,
+        module TEXT NOT NULL,
+        skill TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        due_ms INTEGER NOT NULL,
+        lesson_step TEXT,
+        item_step TEXT NOT NULL,
+        resolved_ms INTEGER,
+        resolved_credit REAL
+    );
+    CREATE TABLE activity_days (
+        day TEXT PRIMARY KEY,
+        answers INTEGER NOT NULL
+    );
+    CREATE TABLE fsrs_parameters (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        parameters TEXT NOT NULL,
+        adopted_ms INTEGER NOT NULL
+    );
+
+    -- Why each automated decision was taken: its inputs and its plain-language reason.
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        output TEXT NOT NULL
+    );
+    "#,
+];
+
+/// Tables derived from the event log; a replay empties and rebuilds exactly these.
+pub const PROJECTIONS: &[&str] = &[
+    "enrollments",
+    "cards",
+    "skill_ratings",
+    "response_times",
+    "module_progress",
+    "attempt_steps",
+    "attempt_misses",
+    "stage_progress",
+    "remediations",
+    "activity_days",
+    "fsrs_parameters",
 ];
 
 /// The schema version this build writes.
@@ -168,6 +318,35 @@ mod tests {
                 .unwrap();
             assert_eq!(tables, 1);
         }
+    }
+
+    #[test]
+    fn migrating_to_version_2_indexes_the_skills_of_installed_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite3");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_to(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO courses VALUES ('c', '1.0.0', 'C', 'en', '', 0.8, 0.9, 'k', 'h', '{}', 't', 't');
+               INSERT INTO steps VALUES ('c', 'q1', 'm', 0, 'single', '["listen","ask"]', '{}');
+               INSERT INTO steps VALUES ('c', 'q2', 'm', 1, 'single', '["ask"]', '{}');"#,
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open_connection(&path).unwrap();
+        let mut rows: Vec<(String, String)> = conn
+            .prepare("SELECT step_id, skill_id FROM step_skills ORDER BY step_id, skill_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.sort();
+        assert_eq!(
+            rows,
+            [("q1", "ask"), ("q1", "listen"), ("q2", "ask")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
     }
 
     #[test]

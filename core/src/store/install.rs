@@ -257,6 +257,9 @@ fn write_course(
         "INSERT INTO steps (course_id, id, module_id, position, kind, skills_json, body_json)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    let mut insert_skill = tx.prepare(
+        "INSERT OR IGNORE INTO step_skills (course_id, step_id, skill_id) VALUES (?1, ?2, ?3)",
+    )?;
     for (position, module) in course.modules.iter().enumerate() {
         tx.execute(
             "INSERT INTO modules (course_id, id, position, title, estimated_seconds, objectives_json,
@@ -293,6 +296,9 @@ fn write_course(
                 to_json(&step.skills)?,
                 to_json(&step.body)?,
             ])?;
+            for skill in &step.skills {
+                insert_skill.execute(params![course.id, step.id, skill])?;
+            }
         }
     }
     for asset in manifest.assets.iter().filter(|a| a.path != "course.json") {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use catalog::{CourseSummary, ModuleSummary, PathSummary, SkillSummary, StageSummary};
-pub use db::SCHEMA_VERSION;
+pub use db::{PROJECTIONS, SCHEMA_VERSION};
 pub use install::{InstallOutcome, InstallReport};
 
 use crate::content::CourseError;
@@ -93,4 +93,49 @@ impl Store {
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         db::schema_version(&self.conn)
     }
+
+    /// The one connection; the learning engine writes through it inside its transactions.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+/// A SHA-256 over every projection table, every row in the order of all its columns, every value
+/// in an exact text form. Two stores with equal digests hold the same learner state.
+pub fn projection_digest(conn: &Connection) -> rusqlite::Result<String> {
+    use rusqlite::types::ValueRef;
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    for table in PROJECTIONS {
+        let columns: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM pragma_table_info('{table}')"),
+            [],
+            |r| r.get(0),
+        )?;
+        let order: Vec<String> = (1..=columns).map(|c| c.to_string()).collect();
+        let mut statement = conn.prepare(&format!(
+            "SELECT * FROM {table} ORDER BY {}",
+            order.join(", ")
+        ))?;
+        let mut rows = statement.query([])?;
+        digest.update(table.as_bytes());
+        while let Some(row) = rows.next()? {
+            for column in 0..columns as usize {
+                let text = match row.get_ref(column)? {
+                    ValueRef::Null => "null".to_string(),
+                    ValueRef::Integer(i) => i.to_string(),
+                    ValueRef::Real(f) => format!("{:e}", f),
+                    ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+                    ValueRef::Blob(b) => hex::encode(b),
+                };
+                digest.update(text.as_bytes());
+                digest.update(b"\x1f");
+            }
+            digest.update(b"\x1e");
+        }
+    }
+    Ok(hex::encode(digest.finish().as_ref()))
 }

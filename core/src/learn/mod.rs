@@ -1,0 +1,11 @@
+//! The learner's loop: score answers ([`assess`]), schedule reinforcement on FSRS
+//! ([`schedule`]), measure skill mastery ([`mastery`]), derive every projection from the event
+//! log ([`projection`]), and plan what to do next ([`plan`]).
+
+pub mod assess;
+pub mod mastery;
+pub mod personalise;
+pub mod plan;
+pub mod projection;
+pub mod schedule;
+pub mod simulate;

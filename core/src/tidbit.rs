@@ -1,0 +1,680 @@
+//! The facade: the one object the apps (through the FFI), the CLI and the tests drive.
+//!
+//! A call that records learner work turns into one event, written with the projections it
+//! changes in a single SQLite transaction, committed before the call returns. Reads (plans,
+//! mastery, the next activity) are computed from the projections at the injected clock's time.
+//! Nothing here waits for a network.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::content::model::{Step, StepBody};
+use crate::events::{Clock, Event, EventKind, Grade};
+use crate::keys::TrustedKeys;
+use crate::learn::assess::{assess, item_view, Assessment, ItemView, Response, ResponseError};
+use crate::learn::mastery::{skill_mastery, SkillMastery};
+use crate::learn::plan::{self, DueCounts, Recommendation, SessionPlan};
+use crate::learn::projection::{
+    apply_event, rebuild, Applied, ProjectionError, RemediationInserted, SchedulerCache,
+    StageCheckResult,
+};
+use crate::learn::schedule::grade_for;
+use crate::store::{InstallReport, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TidbitError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the answer does not fit this item: {0}")]
+    Response(#[from] ResponseError),
+    #[error("'{time_zone}' is not an IANA time zone (such as Europe/Berlin): fix the learner's settings")]
+    TimeZone { time_zone: String },
+    #[error("course '{course}' has no step '{step}': the course may have been upgraded; refresh the module")]
+    UnknownStep { course: String, step: String },
+    #[error("step '{step}' is a lesson card, not an item: record it with view_step")]
+    NotAnItem { step: String },
+    #[error("step '{step}' is an item: answer it instead of marking it viewed")]
+    NotALesson { step: String },
+    #[error("course '{course}' has no path '{path}': pick one listed in the catalog")]
+    UnknownPath { course: String, path: String },
+    #[error("stored data is unreadable ({0}): rebuild the projections or reinstall the course")]
+    Corrupt(String),
+    #[error(transparent)]
+    Fit(#[from] crate::learn::personalise::FitError),
+    #[error(transparent)]
+    Certificate(#[from] crate::certificate::CertificateError),
+    #[error("path '{path}' of course '{course}' is not finished: pass every stage check first")]
+    PathNotFinished { course: String, path: String },
+}
+
+/// How to open a learner's Tidbit.
+#[derive(Clone)]
+pub struct TidbitConfig {
+    pub data_dir: PathBuf,
+    pub learner_id: String,
+    pub device_id: String,
+    /// IANA time zone name, for day boundaries and streaks.
+    pub time_zone: String,
+    pub trusted_keys: TrustedKeys,
+}
+
+/// What the learner sees after answering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub assessment: Assessment,
+    pub grade: Grade,
+    pub next_due_ms: Option<i64>,
+    pub module_completed: bool,
+    pub stage_checks: Vec<StageCheckResult>,
+    pub remediations: Vec<RemediationInserted>,
+}
+
+/// A step as the UI shows it: lesson cards whole, items without their answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StepView {
+    Lesson {
+        id: String,
+        card: crate::content::model::LessonCard,
+    },
+    Item {
+        id: String,
+        skills: Vec<String>,
+        view: ItemView,
+    },
+}
+
+/// A learner's progress on a path, stage by stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageStatus {
+    pub stage: String,
+    pub unlocked_ms: Option<i64>,
+    pub passed_ms: Option<i64>,
+    pub checks: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Streak {
+    /// Consecutive local days with practice, ending today or yesterday.
+    pub current: u32,
+    pub longest: u32,
+    pub practised_today: bool,
+}
+
+pub struct Tidbit {
+    store: Store,
+    config: TidbitConfig,
+    clock: Arc<dyn Clock>,
+    time_zone: chrono_tz::Tz,
+    schedulers: SchedulerCache,
+}
+
+const NEXT_SEQUENCE: &str = "next_sequence";
+
+impl Tidbit {
+    pub fn open(config: TidbitConfig, clock: Arc<dyn Clock>) -> Result<Tidbit, TidbitError> {
+        let time_zone: chrono_tz::Tz =
+            config
+                .time_zone
+                .parse()
+                .map_err(|_| TidbitError::TimeZone {
+                    time_zone: config.time_zone.clone(),
+                })?;
+        let store = Store::open(&config.data_dir)?;
+        let schedulers = SchedulerCache::load(store.conn())?;
+        for (key, value) in [
+            ("learner_id", &config.learner_id),
+            ("device_id", &config.device_id),
+        ] {
+            store.conn().execute(
+                "INSERT INTO learner_settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
+        Ok(Tidbit {
+            store,
+            config,
+            clock,
+            time_zone,
+            schedulers,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn install_pack(
+        &mut self,
+        pack: &Path,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<InstallReport, TidbitError> {
+        let trusted = self.config.trusted_keys.clone();
+        Ok(self.store.install_pack(pack, &trusted, progress)?)
+    }
+
+    /// Writes one event and the projections it changes in one transaction.
+    fn record(&mut self, kind: EventKind) -> Result<(Event, Applied), TidbitError> {
+        let tx = self.store.conn_mut().transaction()?;
+        let sequence: u64 = tx
+            .query_row(
+                "SELECT value FROM learner_settings WHERE key = ?1",
+                [NEXT_SEQUENCE],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        // Within a device's log time strictly increases, so the total order (time, device, id)
+        // is the order in which this device applied its own events.
+        let last_ms: Option<i64> = tx.query_row(
+            "SELECT max(at_ms) FROM events WHERE device = ?1",
+            [&self.config.device_id],
+            |r| r.get(0),
+        )?;
+        let at_ms = self
+            .clock
+            .now()
+            .timestamp_millis()
+            .max(last_ms.map_or(i64::MIN, |last| last + 1));
+        let event = Event {
+            id: Event::make_id(&self.config.device_id, sequence),
+            at_ms,
+            device: self.config.device_id.clone(),
+            kind,
+        };
+        let (course, step) = match &event.kind {
+            EventKind::ItemAnswered { course, step, .. }
+            | EventKind::StepViewed { course, step, .. } => (Some(course), Some(step)),
+            EventKind::Enrolled { course, .. } | EventKind::ModuleStarted { course, .. } => {
+                (Some(course), None)
+            }
+            EventKind::ParametersAdopted { .. } => (None, None),
+        };
+        let body =
+            serde_json::to_string(&event).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO events (id, at_ms, device, kind, course, step, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![event.id, event.at_ms, event.device, event.kind.name(), course, step, body],
+        )?;
+        tx.execute(
+            "INSERT INTO learner_settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![NEXT_SEQUENCE, (sequence + 1).to_string()],
+        )?;
+        let applied = apply_event(&tx, &mut self.schedulers, &event)?;
+        tx.commit()?;
+        Ok((event, applied))
+    }
+
+    /// Follow `path` of `course`; its first stage unlocks.
+    pub fn enroll(&mut self, course: &str, path: &str) -> Result<(), TidbitError> {
+        let known: bool = self.store.conn().query_row(
+            "SELECT count(*) FROM paths WHERE course_id = ?1 AND id = ?2",
+            params![course, path],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !known {
+            return Err(TidbitError::UnknownPath {
+                course: course.into(),
+                path: path.into(),
+            });
+        }
+        self.record(EventKind::Enrolled {
+            course: course.into(),
+            path: path.into(),
+        })?;
+        Ok(())
+    }
+
+    /// Opens a module (a new attempt) and returns its steps as the UI shows them.
+    pub fn start_module(
+        &mut self,
+        course: &str,
+        module: &str,
+    ) -> Result<Vec<StepView>, TidbitError> {
+        let steps = self.store.module_steps(course, module)?;
+        if steps.is_empty() {
+            return Err(TidbitError::UnknownStep {
+                course: course.into(),
+                step: module.into(),
+            });
+        }
+        self.record(EventKind::ModuleStarted {
+            course: course.into(),
+            module: module.into(),
+        })?;
+        Ok(steps.iter().map(step_view).collect())
+    }
+
+    /// One step as the UI shows it (for remediation and review steps outside a module).
+    pub fn step_view(&self, course: &str, step: &str) -> Result<StepView, TidbitError> {
+        let (_, step) = self.load_step(course, step)?;
+        Ok(step_view(&step))
+    }
+
+    fn load_step(&self, course: &str, step: &str) -> Result<(String, Step), TidbitError> {
+        let row: Option<(String, String, String)> = self
+            .store
+            .conn()
+            .prepare_cached(
+                "SELECT module_id, skills_json, body_json FROM steps WHERE course_id = ?1 AND id = ?2",
+            )?
+            .query_row(params![course, step], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((module, skills, body)) = row else {
+            return Err(TidbitError::UnknownStep {
+                course: course.into(),
+                step: step.into(),
+            });
+        };
+        let corrupt = |e: serde_json::Error| TidbitError::Corrupt(e.to_string());
+        Ok((
+            module,
+            Step {
+                id: step.to_string(),
+                skills: serde_json::from_str(&skills).map_err(corrupt)?,
+                body: serde_json::from_str(&body).map_err(corrupt)?,
+            },
+        ))
+    }
+
+    /// Marks a lesson card as read.
+    pub fn view_step(&mut self, course: &str, step: &str) -> Result<bool, TidbitError> {
+        let (module, body) = self.load_step(course, step)?;
+        if matches!(body.body, StepBody::Item(_)) {
+            return Err(TidbitError::NotALesson { step: step.into() });
+        }
+        let (_, applied) = self.record(EventKind::StepViewed {
+            course: course.into(),
+            module,
+            step: step.into(),
+        })?;
+        Ok(applied.module_completed)
+    }
+
+    /// Scores an answer, schedules the card, and records it. A response of the wrong shape is
+    /// refused and records nothing.
+    pub fn answer(
+        &mut self,
+        course: &str,
+        step: &str,
+        response: Response,
+        response_ms: u32,
+    ) -> Result<Feedback, TidbitError> {
+        let (module, body) = self.load_step(course, step)?;
+        let StepBody::Item(item) = &body.body else {
+            return Err(TidbitError::NotAnItem { step: step.into() });
+        };
+        let assessment = assess(item, &response)?;
+        let kind = item.interaction().kind_name();
+        let usual: Option<f64> = self
+            .store
+            .conn()
+            .prepare_cached("SELECT typical_ms, answers FROM response_times WHERE item_kind = ?1")?
+            .query_row([kind], |r| Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)?)))
+            .optional()?
+            .and_then(|(ms, answers)| (answers >= 3).then_some(ms));
+        let grade = grade_for(&assessment, response_ms, usual);
+        let local_date = self.local_date(self.clock.now());
+        let (_, applied) = self.record(EventKind::ItemAnswered {
+            course: course.into(),
+            module,
+            step: step.into(),
+            item_kind: kind.into(),
+            response,
+            response_ms,
+            credit: assessment.credit,
+            outcome: assessment.outcome,
+            grade,
+            local_date,
+        })?;
+        Ok(Feedback {
+            assessment,
+            grade,
+            next_due_ms: applied.card_due_ms,
+            module_completed: applied.module_completed,
+            stage_checks: applied.stage_checks,
+            remediations: applied.remediations,
+        })
+    }
+
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.time_zone).date_naive()
+    }
+
+    fn end_of_local_day_ms(&self, now: DateTime<Utc>) -> i64 {
+        let tomorrow = self
+            .local_date(now)
+            .succ_opt()
+            .unwrap_or(self.local_date(now));
+        tomorrow
+            .and_hms_opt(0, 0, 0)
+            .and_then(|midnight| self.time_zone.from_local_datetime(&midnight).earliest())
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(now.timestamp_millis() + crate::learn::schedule::DAY_MS)
+    }
+
+    pub fn plan_session(&self, minutes: u32) -> Result<SessionPlan, TidbitError> {
+        Ok(plan::plan_session(
+            self.store.conn(),
+            self.schedulers.scheduler(),
+            self.now().timestamp_millis(),
+            minutes * 60,
+        )?)
+    }
+
+    /// The highest-value items for one skill, in about two minutes.
+    pub fn refresher(&self, course: &str, skill: &str) -> Result<SessionPlan, TidbitError> {
+        Ok(plan::plan_refresher(
+            self.store.conn(),
+            self.schedulers.scheduler(),
+            self.now().timestamp_millis(),
+            course,
+            skill,
+            120,
+        )?)
+    }
+
+    /// A finished module's due follow-ups as a two-minute booster.
+    pub fn booster(&self, course: &str, module: &str) -> Result<SessionPlan, TidbitError> {
+        Ok(plan::plan_booster(
+            self.store.conn(),
+            self.schedulers.scheduler(),
+            self.now().timestamp_millis(),
+            course,
+            module,
+            120,
+        )?)
+    }
+
+    pub fn due_counts(&self) -> Result<DueCounts, TidbitError> {
+        let now = self.now();
+        Ok(plan::due_counts(
+            self.store.conn(),
+            now.timestamp_millis(),
+            self.end_of_local_day_ms(now),
+        )?)
+    }
+
+    /// The next best activity with its reason; the decision and its inputs are recorded.
+    pub fn next_activity(&mut self) -> Result<Recommendation, TidbitError> {
+        let now_ms = self.now().timestamp_millis();
+        let recommendation =
+            plan::next_activity(self.store.conn(), self.schedulers.scheduler(), now_ms)?;
+        let output = serde_json::to_string(&recommendation.activity)
+            .map_err(|e| TidbitError::Corrupt(e.to_string()))?;
+        self.store.conn().execute(
+            "INSERT INTO decisions (at_ms, kind, reason, inputs, output) VALUES (?1, 'next_activity', ?2, ?3, ?4)",
+            params![now_ms, recommendation.reason, recommendation.inputs.to_string(), output],
+        )?;
+        Ok(recommendation)
+    }
+
+    /// Recorded decisions, newest first.
+    pub fn decisions(&self, limit: u32) -> Result<Vec<Decision>, TidbitError> {
+        Ok(self
+            .store
+            .conn()
+            .prepare("SELECT at_ms, kind, reason, inputs, output FROM decisions ORDER BY id DESC LIMIT ?1")?
+            .query_map([limit], |r| {
+                Ok(Decision {
+                    at_ms: r.get(0)?,
+                    kind: r.get(1)?,
+                    reason: r.get(2)?,
+                    inputs: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                    output: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Mastery of every skill of `course`, with the evidence behind each.
+    pub fn mastery(&self, course: &str) -> Result<Vec<SkillMastery>, TidbitError> {
+        let skills: Vec<String> = self
+            .store
+            .conn()
+            .prepare_cached("SELECT id FROM skills WHERE course_id = ?1 ORDER BY position")?
+            .query_map([course], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let now_ms = self.now().timestamp_millis();
+        skills
+            .iter()
+            .map(|s| {
+                Ok(skill_mastery(
+                    self.store.conn(),
+                    self.schedulers.scheduler(),
+                    course,
+                    s,
+                    now_ms,
+                )?)
+            })
+            .collect()
+    }
+
+    /// Stage by stage progress on the enrolled path of `course`.
+    pub fn stages(&self, course: &str) -> Result<Vec<StageStatus>, TidbitError> {
+        Ok(self
+            .store
+            .conn()
+            .prepare_cached(
+                "SELECT st.kind, p.unlocked_ms, p.passed_ms, coalesce(p.checks, 0) FROM enrollments e
+                 JOIN stages st ON st.course_id = e.course AND st.path_id = e.path
+                 LEFT JOIN stage_progress p ON p.course = e.course AND p.path = e.path AND p.stage = st.kind
+                 WHERE e.course = ?1 ORDER BY st.position",
+            )?
+            .query_map([course], |r| {
+                Ok(StageStatus {
+                    stage: r.get(0)?,
+                    unlocked_ms: r.get(1)?,
+                    passed_ms: r.get(2)?,
+                    checks: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Practice streak in the learner's time zone.
+    pub fn streak(&self) -> Result<Streak, TidbitError> {
+        let days: Vec<NaiveDate> = self
+            .store
+            .conn()
+            .prepare_cached("SELECT day FROM activity_days ORDER BY day")?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|d| d.ok().and_then(|d| d.parse().ok()))
+            .collect();
+        let today = self.local_date(self.now());
+        let mut longest = 0;
+        let mut run = 0;
+        let mut previous: Option<NaiveDate> = None;
+        for day in &days {
+            run = match previous {
+                Some(p) if p.succ_opt() == Some(*day) => run + 1,
+                _ => 1,
+            };
+            longest = longest.max(run);
+            previous = Some(*day);
+        }
+        let practised_today = days.last() == Some(&today);
+        let current = match days.last() {
+            Some(last) if *last == today || last.succ_opt() == Some(today) => run,
+            _ => 0,
+        };
+        Ok(Streak {
+            current,
+            longest,
+            practised_today,
+        })
+    }
+
+    /// Drops every projection and replays the log. Returns the number of events applied.
+    pub fn rebuild_projections(&mut self) -> Result<u64, TidbitError> {
+        let tx = self.store.conn_mut().transaction()?;
+        let count = rebuild(&tx)?;
+        tx.commit()?;
+        self.schedulers = SchedulerCache::load(self.store.conn())?;
+        Ok(count)
+    }
+
+    /// A SHA-256 over every projection table, row by row in key order: equal digests mean equal
+    /// learner state.
+    pub fn projection_digest(&self) -> Result<String, TidbitError> {
+        Ok(crate::store::projection_digest(self.store.conn())?)
+    }
+
+    pub fn events(&self) -> Result<Vec<Event>, TidbitError> {
+        let bodies: Vec<String> = self
+            .store
+            .conn()
+            .prepare("SELECT body FROM events ORDER BY at_ms, device, id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(|e| TidbitError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    /// Fits FSRS parameters to this learner's log and adopts them if they predict it better.
+    pub fn fit_parameters(
+        &mut self,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<crate::learn::personalise::FitReport, TidbitError> {
+        let report = crate::learn::personalise::fit_parameters(
+            self.store.conn(),
+            self.schedulers.scheduler().parameters(),
+            progress,
+        )?;
+        if report.adopted {
+            self.record(EventKind::ParametersAdopted {
+                parameters: report.parameters.clone(),
+                reviews: report.reviews,
+                log_loss_before: report.log_loss_before,
+                log_loss_after: report.log_loss_after,
+            })?;
+        }
+        Ok(report)
+    }
+
+    /// A signed certificate for a finished path.
+    pub fn issue_certificate(
+        &self,
+        course: &str,
+        issuer_name: &str,
+        key: &crate::keys::SigningKey,
+    ) -> Result<String, TidbitError> {
+        let (path, path_title, course_title, version, threshold): (
+            String,
+            String,
+            String,
+            String,
+            f64,
+        ) = self
+            .store
+            .conn()
+            .query_row(
+                "SELECT e.path, p.title, c.title, c.version, c.mastery_threshold FROM enrollments e
+                 JOIN paths p ON p.course_id = e.course AND p.id = e.path
+                 JOIN courses c ON c.id = e.course WHERE e.course = ?1",
+                [course],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?
+            .ok_or_else(|| TidbitError::PathNotFinished {
+                course: course.into(),
+                path: String::new(),
+            })?;
+        let stages = self.stages(course)?;
+        let finished = !stages.is_empty() && stages.iter().all(|s| s.passed_ms.is_some());
+        if !finished {
+            return Err(TidbitError::PathNotFinished {
+                course: course.into(),
+                path,
+            });
+        }
+        let completed_ms = stages.iter().filter_map(|s| s.passed_ms).max().unwrap_or(0);
+        // Each skill's mastery as measured by the stage checks that passed (its best).
+        let mut best: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
+        let passed: Vec<String> = self
+            .store
+            .conn()
+            .prepare(
+                "SELECT passed_skills FROM stage_progress
+                 WHERE course = ?1 AND path = ?2 AND passed_skills IS NOT NULL",
+            )?
+            .query_map(params![course, path], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for json in passed {
+            let measured: Vec<(String, f64)> =
+                serde_json::from_str(&json).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
+            for (skill, mastery) in measured {
+                let entry = best.entry(skill).or_insert(mastery);
+                *entry = entry.max(mastery);
+            }
+        }
+        let names: std::collections::BTreeMap<String, String> = self
+            .store
+            .conn()
+            .prepare("SELECT id, name FROM skills WHERE course_id = ?1")?
+            .query_map([course], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let skills = best
+            .into_iter()
+            .map(|(skill, mastery)| (names.get(&skill).cloned().unwrap_or(skill), mastery))
+            .collect();
+        let request = crate::certificate::CertificateRequest {
+            issuer_name,
+            learner_id: &self.config.learner_id,
+            course_id: course,
+            course_title: &course_title,
+            course_version: &version,
+            path_id: &path,
+            path_title: &path_title,
+            mastery_threshold: threshold,
+            skills,
+            completed_at: DateTime::from_timestamp_millis(completed_ms).unwrap_or_default(),
+        };
+        Ok(crate::certificate::issue_certificate(&request, key)?)
+    }
+}
+
+/// A recorded automated decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub at_ms: i64,
+    pub kind: String,
+    pub reason: String,
+    pub inputs: serde_json::Value,
+    pub output: serde_json::Value,
+}
+
+fn step_view(step: &Step) -> StepView {
+    match &step.body {
+        StepBody::Lesson(card) => StepView::Lesson {
+            id: step.id.clone(),
+            card: card.clone(),
+        },
+        StepBody::Item(item) => StepView::Item {
+            id: step.id.clone(),
+            skills: step.skills.clone(),
+            view: item_view(item),
+        },
+    }
+}
