@@ -69,10 +69,12 @@ fn review_histories(conn: &Connection) -> Result<(u32, Vec<ReviewHistory>), FitE
     Ok((reviews, cards.into_values().collect()))
 }
 
-/// FSRS training items: for every review after the first, the card's history up to it.
-pub fn training_items(histories: &[ReviewHistory]) -> Vec<FSRSItem> {
+/// FSRS training items: for every review at least a day after the one before it, the card's
+/// history up to it; with the index of the card each item comes from.
+pub fn training_items(histories: &[ReviewHistory]) -> (Vec<FSRSItem>, Vec<i64>) {
     let mut items = Vec::new();
-    for history in histories {
+    let mut card_ids = Vec::new();
+    for (card, history) in histories.iter().enumerate() {
         let reviews: Vec<FSRSReview> = history
             .iter()
             .enumerate()
@@ -86,15 +88,15 @@ pub fn training_items(histories: &[ReviewHistory]) -> Vec<FSRSItem> {
             })
             .collect();
         for end in 2..=reviews.len() {
-            let item = FSRSItem {
-                reviews: reviews[..end].to_vec(),
-            };
-            if item.long_term_review_cnt() > 0 {
-                items.push(item);
+            if reviews[end - 1].delta_t > 0 {
+                items.push(FSRSItem {
+                    reviews: reviews[..end].to_vec(),
+                });
+                card_ids.push(card as i64);
             }
         }
     }
-    items
+    (items, card_ids)
 }
 
 /// Fits parameters to the log and says whether they beat `current`.
@@ -104,7 +106,7 @@ pub fn fit_parameters(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<FitReport, FitError> {
     let (reviews, histories) = review_histories(conn)?;
-    let items = training_items(&histories);
+    let (items, card_ids) = training_items(&histories);
     if items.len() < MINIMUM_TRAINING_ITEMS {
         return Err(FitError::NotEnoughData {
             items: items.len(),
@@ -114,6 +116,7 @@ pub fn fit_parameters(
     let state = CombinedProgressState::new_shared();
     let input = ComputeParametersInput {
         train_set: items.clone(),
+        card_ids: Some(card_ids.clone()),
         progress: Some(Arc::clone(&state)),
         enable_short_term: true,
         ..Default::default()
@@ -128,13 +131,14 @@ pub fn fit_parameters(
         worker.join()
     })
     .map_err(|_| FitError::Fsrs("the optimiser stopped unexpectedly".into()))?
-    .map_err(|e| FitError::Fsrs(e.to_string()))?;
+    .map_err(|e| FitError::Fsrs(format!("optimising: {e}")))?;
     let log_loss = |parameters: &[f32]| -> Result<f32, FitError> {
-        let model = FSRS::new(parameters).map_err(|e| FitError::Fsrs(e.to_string()))?;
+        let model = FSRS::new(parameters)
+            .map_err(|e| FitError::Fsrs(format!("loading parameters: {e}")))?;
         model
-            .evaluate(items.clone(), |_| true)
+            .evaluate_with_card_ids(items.clone(), card_ids.clone(), |_| true)
             .map(|e| e.log_loss)
-            .map_err(|e| FitError::Fsrs(e.to_string()))
+            .map_err(|e| FitError::Fsrs(format!("evaluating: {e}")))
     };
     let before = log_loss(current)?;
     let after = log_loss(&fitted)?;
@@ -162,7 +166,7 @@ mod tests {
     fn training_items_are_every_history_prefix_with_a_day_gap() {
         let day = DAY_MS;
         let histories = vec![vec![(3, 0), (3, 10 * 60_000), (3, 2 * day), (1, 9 * day)]];
-        let items = training_items(&histories);
+        let (items, card_ids) = training_items(&histories);
         // Prefixes of length 3 and 4 contain a review after at least a day; length 2 does not.
         assert_eq!(items.len(), 2);
         assert_eq!(
