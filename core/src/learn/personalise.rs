@@ -167,8 +167,9 @@ mod tests {
         let day = DAY_MS;
         let histories = vec![vec![(3, 0), (3, 10 * 60_000), (3, 2 * day), (1, 9 * day)]];
         let (items, card_ids) = training_items(&histories);
-        // Prefixes of length 3 and 4 contain a review after at least a day; length 2 does not.
+        // Prefixes ending in a review at least a day after the one before: lengths 3 and 4.
         assert_eq!(items.len(), 2);
+        assert_eq!(card_ids, vec![0, 0]);
         assert_eq!(
             items[1]
                 .reviews
