@@ -5,8 +5,11 @@
 
 mod authoring;
 mod certificates;
+mod learn;
+mod learner;
 mod library;
 mod progress;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,12 +48,38 @@ enum Command {
     /// Verify learners' certificates.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Simulate learners going through a course day by day on the real engine: pacing, reviews,
+    /// recall, mastery, stage unlocks and certificates.
+    Simulate(simulate::SimulateArgs),
     /// List the courses installed in a data directory.
     Catalog {
         #[arg(long)]
         data: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// Learn in the terminal: the recommended activity, then a session plan, answered at prompts.
+    Learn {
+        #[arg(long)]
+        data: PathBuf,
+        /// Learn this course (enrolling in its first path if needed); default: every enrolled one.
+        #[arg(long)]
+        course: Option<String>,
+        /// Learner id; default: the one stored in DATA, else "learner".
+        #[arg(long)]
+        learner: Option<String>,
+        /// Device id; default: the one stored in DATA, else "terminal".
+        #[arg(long)]
+        device: Option<String>,
+        /// IANA time zone for days and streaks, e.g. Europe/Berlin; default: $TZ, else UTC.
+        #[arg(long)]
+        tz: Option<String>,
+        /// Length of the session plan in minutes.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=240))]
+        minutes: u32,
+        /// A trusted author public key (repeatable); not needed to learn.
+        #[arg(long)]
+        trust: Vec<PathBuf>,
     },
 }
 
@@ -118,6 +147,24 @@ fn main() -> ExitCode {
             json,
         } => library::install(&pack, &data, &trust, json),
         Command::Catalog { data, json } => library::catalog(&data, json),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Learn {
+            data,
+            course,
+            learner,
+            device,
+            tz,
+            minutes,
+            trust,
+        } => learn::learn(&learn::LearnOptions {
+            data,
+            course,
+            learner,
+            device,
+            tz,
+            minutes,
+            trust,
+        }),
         Command::Cert(CertCommand::Verify { file, trust, json }) => {
             certificates::verify(&file, &trust, json)
         }

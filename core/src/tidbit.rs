@@ -173,22 +173,19 @@ impl Tidbit {
     /// Writes one event and the projections it changes in one transaction.
     fn record(&mut self, kind: EventKind) -> Result<(Event, Applied), TidbitError> {
         let tx = self.store.conn_mut().transaction()?;
+        // Cached statements: an answer records one event, and compiling its SQL afresh each
+        // time costs as much as running it.
         let sequence: u64 = tx
-            .query_row(
-                "SELECT value FROM learner_settings WHERE key = ?1",
-                [NEXT_SEQUENCE],
-                |r| r.get::<_, String>(0),
-            )
+            .prepare_cached("SELECT value FROM learner_settings WHERE key = ?1")?
+            .query_row([NEXT_SEQUENCE], |r| r.get::<_, String>(0))
             .optional()?
             .and_then(|v| v.parse().ok())
             .unwrap_or(1);
         // Within a device's log time strictly increases, so the total order (time, device, id)
         // is the order in which this device applied its own events.
-        let last_ms: Option<i64> = tx.query_row(
-            "SELECT max(at_ms) FROM events WHERE device = ?1",
-            [&self.config.device_id],
-            |r| r.get(0),
-        )?;
+        let last_ms: Option<i64> = tx
+            .prepare_cached("SELECT max(at_ms) FROM events WHERE device = ?1")?
+            .query_row([&self.config.device_id], |r| r.get(0))?;
         let at_ms = self
             .clock
             .now()
@@ -210,15 +207,15 @@ impl Tidbit {
         };
         let body =
             serde_json::to_string(&event).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO events (id, at_ms, device, kind, course, step, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![event.id, event.at_ms, event.device, event.kind.name(), course, step, body],
-        )?;
-        tx.execute(
+        )?
+        .execute(params![event.id, event.at_ms, event.device, event.kind.name(), course, step, body])?;
+        tx.prepare_cached(
             "INSERT INTO learner_settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![NEXT_SEQUENCE, (sequence + 1).to_string()],
-        )?;
+        )?
+        .execute(params![NEXT_SEQUENCE, (sequence + 1).to_string()])?;
         let applied = apply_event(&tx, &mut self.schedulers, &event)?;
         tx.commit()?;
         Ok((event, applied))
@@ -652,6 +649,26 @@ impl Tidbit {
             completed_at: DateTime::from_timestamp_millis(completed_ms).unwrap_or_default(),
         };
         Ok(crate::certificate::issue_certificate(&request, key)?)
+    }
+
+    /// The learner id and device id a Tidbit last opened on `data_dir` with, if any. Reads only:
+    /// records nothing, and a missing directory is `None`, not created.
+    pub fn stored_identity(data_dir: &Path) -> Result<Option<(String, String)>, TidbitError> {
+        if !data_dir.is_dir() {
+            return Ok(None);
+        }
+        let store = Store::open(data_dir)?;
+        let setting = |key: &str| {
+            store
+                .conn()
+                .query_row(
+                    "SELECT value FROM learner_settings WHERE key = ?1",
+                    [key],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+        };
+        Ok(setting("learner_id")?.zip(setting("device_id")?))
     }
 }
 

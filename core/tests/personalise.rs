@@ -58,7 +58,7 @@ fn practised(dir: &Path, key: &SigningKey, days: i64) -> (Tidbit, Arc<ManualCloc
                     tidbit.view_step("fit", &step.step).unwrap();
                 }
                 StepBody::Item(item) => {
-                    let right = (step.step.len() + day as usize + n) % 7 != 0;
+                    let right = !(step.step.len() + day as usize + n).is_multiple_of(7);
                     tidbit
                         .answer("fit", &step.step, answer_for(item, right), 6000)
                         .unwrap();

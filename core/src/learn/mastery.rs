@@ -56,10 +56,12 @@ pub fn skill_mastery(
     skill: &str,
     now_ms: i64,
 ) -> rusqlite::Result<SkillMastery> {
+    // The skill's steps first (CROSS JOIN fixes SQLite's join order), then their cards: driven
+    // from the cards, the query reads every card of the course.
     let mut statement = conn.prepare_cached(
         "SELECT c.step, c.stability, c.last_review_ms, c.credit_avg, c.item_rating
-         FROM cards c JOIN step_skills s ON s.course_id = c.course AND s.step_id = c.step
-         WHERE c.course = ?1 AND s.skill_id = ?2 ORDER BY c.step",
+         FROM step_skills s CROSS JOIN cards c ON c.course = s.course_id AND c.step = s.step_id
+         WHERE s.course_id = ?1 AND s.skill_id = ?2 ORDER BY s.step_id",
     )?;
     let evidence = statement
         .query_map(params![course, skill], |row| {

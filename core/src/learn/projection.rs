@@ -177,22 +177,24 @@ pub fn apply_event(
             };
             applied.card_due_ms = Some(update_card(conn, schedulers.scheduler(), &answer)?);
             update_ratings(conn, &answer)?;
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO response_times (item_kind, typical_ms, answers) VALUES (?1, ?2, 1)
                  ON CONFLICT (item_kind) DO UPDATE SET
                     typical_ms = typical_ms * 0.8 + excluded.typical_ms * 0.2, answers = answers + 1",
-                params![item_kind, f64::from(*response_ms)],
-            )?;
-            conn.execute(
+            )?
+            .execute(params![item_kind, f64::from(*response_ms)])?;
+            conn.prepare_cached(
                 "INSERT INTO activity_days (day, answers) VALUES (?1, 1)
                  ON CONFLICT (day) DO UPDATE SET answers = answers + 1",
-                params![local_date.to_string()],
-            )?;
-            applied.remediation_resolved = conn.execute(
-                "UPDATE remediations SET resolved_ms = ?1, resolved_credit = ?2
-                 WHERE course = ?3 AND item_step = ?4 AND resolved_ms IS NULL AND created_ms <= ?1",
-                params![event.at_ms, credit, course, step],
-            )? > 0;
+            )?
+            .execute(params![local_date.to_string()])?;
+            applied.remediation_resolved = conn
+                .prepare_cached(
+                    "UPDATE remediations SET resolved_ms = ?1, resolved_credit = ?2
+                     WHERE course = ?3 AND item_step = ?4 AND resolved_ms IS NULL AND created_ms <= ?1",
+                )?
+                .execute(params![event.at_ms, credit, course, step])?
+                > 0;
             mark_step_done(conn, course, module, step, Some(*credit))?;
             if *outcome == Outcome::Wrong {
                 note_miss(conn, &answer, &mut applied)?;
@@ -431,6 +433,8 @@ fn note_miss(
 
 /// Inserts a remediation for `skill`: its lesson card (from this module if it has one), then an
 /// item on the skill the learner did not just get wrong, due a couple of minutes from now.
+/// Both look-ups start from the skill's steps (CROSS JOIN fixes SQLite's join order); started
+/// from `steps`, they read every step of the course.
 fn insert_remediation(
     conn: &Connection,
     course: &str,
@@ -441,10 +445,10 @@ fn insert_remediation(
 ) -> rusqlite::Result<Option<RemediationInserted>> {
     let lesson: Option<String> = conn
         .prepare_cached(&format!(
-            "SELECT s.id FROM steps s
-             JOIN step_skills k ON k.course_id = s.course_id AND k.step_id = s.id
+            "SELECT s.id FROM step_skills k
+             CROSS JOIN steps s ON s.course_id = k.course_id AND s.id = k.step_id
              JOIN modules m ON m.course_id = s.course_id AND m.id = s.module_id
-             WHERE s.course_id = ?1 AND k.skill_id = ?2 AND s.kind IN {LESSON_KINDS}
+             WHERE k.course_id = ?1 AND k.skill_id = ?2 AND s.kind IN {LESSON_KINDS}
              ORDER BY (s.module_id = ?3) DESC, m.position, s.position LIMIT 1"
         ))?
         .query_row(params![course, skill, module], |r| r.get(0))
@@ -453,11 +457,11 @@ fn insert_remediation(
     // met in this attempt at all, then the module's own, then course order.
     let item: Option<String> = conn
         .prepare_cached(&format!(
-            "SELECT s.id FROM steps s
-             JOIN step_skills k ON k.course_id = s.course_id AND k.step_id = s.id
+            "SELECT s.id FROM step_skills k
+             CROSS JOIN steps s ON s.course_id = k.course_id AND s.id = k.step_id
              JOIN modules m ON m.course_id = s.course_id AND m.id = s.module_id
              LEFT JOIN attempt_steps a ON a.course = s.course_id AND a.module = ?3 AND a.step = s.id
-             WHERE s.course_id = ?1 AND k.skill_id = ?2 AND s.kind NOT IN {LESSON_KINDS}
+             WHERE k.course_id = ?1 AND k.skill_id = ?2 AND s.kind NOT IN {LESSON_KINDS}
                AND s.kind NOT IN ('flashcard', 'reflection')
                AND (a.credit IS NULL OR a.credit >= 1.0)
                AND s.id NOT IN (SELECT item_step FROM remediations
@@ -510,6 +514,18 @@ fn finish_module_if_done(
     at_ms: i64,
     applied: &mut Applied,
 ) -> Result<(), ProjectionError> {
+    // Checked first: most answers are reviews of a module completed long ago, and this one
+    // look-up spares them counting the module's steps.
+    let already: Option<i64> = conn
+        .prepare_cached(
+            "SELECT count(*) FROM module_progress WHERE course = ?1 AND module = ?2
+             AND completed_ms IS NOT NULL AND completed_ms >= started_ms",
+        )?
+        .query_row(params![course, module], |r| r.get(0))
+        .optional()?;
+    if already.unwrap_or(0) > 0 {
+        return Ok(());
+    }
     let (total, done): (i64, i64) = conn
         .prepare_cached(
             "SELECT (SELECT count(*) FROM steps WHERE course_id = ?1 AND module_id = ?2),
@@ -518,14 +534,7 @@ fn finish_module_if_done(
                      WHERE a.course = ?1 AND a.module = ?2)",
         )?
         .query_row(params![course, module], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let already: Option<i64> = conn
-        .prepare_cached(
-            "SELECT count(*) FROM module_progress WHERE course = ?1 AND module = ?2
-             AND completed_ms IS NOT NULL AND completed_ms >= started_ms",
-        )?
-        .query_row(params![course, module], |r| r.get(0))
-        .optional()?;
-    if total == 0 || done < total || already.unwrap_or(0) > 0 {
+    if total == 0 || done < total {
         return Ok(());
     }
     conn.execute(

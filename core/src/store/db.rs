@@ -4,6 +4,7 @@
 //! each migration runs in its own transaction, so a store is always at exactly one version. A
 //! store written by a newer Tidbit is refused rather than guessed at.
 
+use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 
 use super::StoreError;
@@ -233,6 +234,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         output TEXT NOT NULL
     );
     "#,
+    // 3: indexes for the learning loop's lookups, which otherwise scan a whole course or table
+    // on every answer and every replayed event.
+    r#"
+    -- A step's skills (the primary key serves a skill's steps).
+    CREATE INDEX step_skills_by_step ON step_skills (course_id, step_id, skill_id);
+    -- Pending remediations: resolved on each answer, counted on the home screen.
+    CREATE INDEX remediations_pending ON remediations (course, item_step) WHERE resolved_ms IS NULL;
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.
@@ -253,12 +262,22 @@ pub const PROJECTIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
 pub(crate) fn open_connection(path: &std::path::Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Query plans that never depend on bound values: otherwise SQLite marks such statements to
+    // be re-prepared whenever their bindings are cleared, which rusqlite's statement cache does
+    // on every use, so a cached statement would be compiled again on every call.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    // Room for every statement of the learning loop (one answer uses about twenty): a smaller
+    // least-recently-used cache, cycled through in order, misses on every statement.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     migrate(&mut conn)?;
     Ok(conn)
 }

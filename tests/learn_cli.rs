@@ -1,0 +1,206 @@
+//! `tidbit learn` driven through pipes, the way a learner at a terminal drives it: the session
+//! shows its recommendation, scores answers through the facade, re-asks input that does not parse
+//! without recording it, ends cleanly on `q`, and leaves the store intact.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::sync::Arc;
+
+use common::{build_sample, run, run_ok, tidbit, workdir_with_key};
+use tidbit_core::events::{EventKind, SystemClock};
+use tidbit_core::keys::TrustedKeys;
+use tidbit_core::tidbit::{Tidbit, TidbitConfig};
+
+const COURSE: &str = "field-safety";
+
+/// A scratch directory with the field-safety pack installed in `<dir>/data`.
+fn installed() -> tempfile::TempDir {
+    let dir = workdir_with_key();
+    let pack = build_sample(dir.path(), COURSE);
+    run_ok(
+        dir.path(),
+        &[
+            "install",
+            pack.to_str().unwrap(),
+            "--data",
+            "data",
+            "--trust",
+            "author.pub",
+        ],
+    );
+    dir
+}
+
+/// Runs `tidbit learn --data data ARGS` in `dir` with `input` on stdin.
+fn learn(dir: &Path, args: &[&str], input: &str) -> Output {
+    let mut child = tidbit()
+        .current_dir(dir)
+        .args(["learn", "--data", "data"])
+        .args(args)
+        .env("TZ", "Europe/Berlin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    // A separate writer so a long transcript cannot fill stdout while stdin is still being fed;
+    // the session may stop reading early (after `q`), so a closed pipe is not a failure.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn answered(transcript: &str) -> u32 {
+    let line = transcript
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Answered: "))
+        .unwrap_or_else(|| panic!("no summary in:\n{transcript}"));
+    line.split(',').next().unwrap().trim().parse().unwrap()
+}
+
+fn events(data: &Path) -> Vec<EventKind> {
+    let tidbit = Tidbit::open(
+        TidbitConfig {
+            data_dir: data.to_path_buf(),
+            learner_id: "learner".into(),
+            device_id: "terminal".into(),
+            time_zone: "UTC".into(),
+            trusted_keys: TrustedKeys::new(),
+        },
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    tidbit
+        .events()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[test]
+fn a_session_over_pipes_enrolls_scores_answers_summarises_and_leaves_the_store_intact() {
+    let dir = installed();
+    // Plausible answers for every kind of prompt, over and over: Enter for lesson cards, a
+    // number, t, a few numbers, y, a self-rating.
+    let cycle = ["", "1", "t", "1 2", "2", "y", "3"];
+    let input = format!("{}\nq\n", cycle.repeat(40).join("\n"));
+    let out = learn(
+        dir.path(),
+        &[
+            "--course",
+            COURSE,
+            "--minutes",
+            "5",
+            "--learner",
+            "ada",
+            "--device",
+            "laptop",
+        ],
+        &input,
+    );
+    let transcript = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{transcript}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        transcript.contains("Recommended: Start the 'Field Volunteer' path"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("Enrolled in the 'Field Volunteer' path"),
+        "{transcript}"
+    );
+    assert!(
+        ["Right (", "Partly right (", "Wrong ("]
+            .iter()
+            .any(|verdict| transcript.contains(verdict)),
+        "{transcript}"
+    );
+    assert!(transcript.contains("Grade: "), "{transcript}");
+    for line in ["Session summary", "Time: ", "Streak: ", "Due: "] {
+        assert!(transcript.contains(line), "no '{line}' in:\n{transcript}");
+    }
+    assert!(answered(&transcript) >= 1, "{transcript}");
+
+    let catalog = run_ok(dir.path(), &["catalog", "--data", "data"]);
+    assert!(catalog.contains(COURSE), "{catalog}");
+
+    // The next session continues as the same learner on the same device, already enrolled.
+    let again = learn(dir.path(), &[], "q\n");
+    let transcript = stdout(&again);
+    assert!(again.status.success(), "{transcript}");
+    assert!(
+        transcript.contains("learning as 'ada' on 'laptop'"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("Recommended: "), "{transcript}");
+    assert!(!transcript.contains("Start the 'Field Volunteer' path"));
+    assert!(transcript.contains("Session summary"), "{transcript}");
+}
+
+#[test]
+fn garbage_input_is_asked_again_and_never_recorded() {
+    let dir = installed();
+    // Enter through the first lesson cards (an empty line at a question is asked again), then
+    // text and an out-of-range number at the first question, then stop.
+    let input = format!("{}abc\n99\n0\nq\n", "\n".repeat(20));
+    let out = learn(dir.path(), &["--course", COURSE], &input);
+    let transcript = stdout(&out);
+    assert!(out.status.success(), "{transcript}");
+    assert!(
+        transcript.contains("'abc' is not a number: type a number from 1 to"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("99 is not one of the choices"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("0 is not one of the choices"));
+    assert!(transcript.contains("Answered: 0, right: 0"), "{transcript}");
+    assert!(!transcript.contains("Grade: "), "{transcript}");
+
+    let events = events(&dir.path().join("data"));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, EventKind::ItemAnswered { .. })),
+        "{events:?}"
+    );
+    // The lesson cards read before the question were recorded.
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, EventKind::StepViewed { .. })));
+}
+
+#[test]
+fn learning_without_an_installed_course_or_with_an_unknown_one_says_what_to_do() {
+    let dir = installed();
+    let missing = run(dir.path(), &["learn", "--data", "nowhere"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(message.contains("tidbit install"), "{message}");
+    assert!(!dir.path().join("nowhere").exists());
+
+    let unknown = learn(dir.path(), &["--course", "no-such-course"], "q\n");
+    assert_eq!(unknown.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        message.contains("no installed course 'no-such-course'"),
+        "{message}"
+    );
+}
