@@ -270,12 +270,26 @@ fn update_card(
     let (_, retention) = course_settings(conn, answer.course)?;
     let previous = read_card(conn, answer.course, answer.step)?;
     let card_id = format!("{}/{}", answer.course, answer.step);
-    let mut load_statement =
-        conn.prepare_cached("SELECT count(*) FROM cards WHERE due_day = ?1")?;
+    // The fuzz asks for the load of consecutive days: read them in windows that double in
+    // length, a few statements instead of one per day of the fuzz range.
+    let mut load_statement = conn.prepare_cached(
+        "SELECT due_day, count(*) FROM cards WHERE due_day >= ?1 AND due_day < ?2 GROUP BY due_day",
+    )?;
+    let mut first_day = 0;
+    let mut counts: Vec<u32> = Vec::new();
     let mut load = |day: i64| -> u32 {
-        load_statement
-            .query_row([day], |r| r.get::<_, u32>(0))
-            .unwrap_or(0)
+        if day < first_day || day >= first_day + counts.len() as i64 {
+            let days = (counts.len() * 2).max(4);
+            first_day = day;
+            counts = vec![0; days];
+            let rows = load_statement.query_map([day, day + days as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?))
+            });
+            for (due_day, count) in rows.into_iter().flatten().flatten() {
+                counts[(due_day - day) as usize] = count;
+            }
+        }
+        counts[(day - first_day) as usize]
     };
     let next = scheduler.review(
         &card_id,
@@ -453,8 +467,9 @@ fn insert_remediation(
         ))?
         .query_row(params![course, skill, module], |r| r.get(0))
         .optional()?;
-    // A different item: not one answered below full credit in this attempt; prefer items not
-    // met in this attempt at all, then the module's own, then course order.
+    // A different item: not one answered below full credit in this attempt, and not one from
+    // the check of a stage still locked; prefer items not met in this attempt at all, then the
+    // module's own, then course order.
     let item: Option<String> = conn
         .prepare_cached(&format!(
             "SELECT s.id FROM step_skills k
@@ -466,6 +481,11 @@ fn insert_remediation(
                AND (a.credit IS NULL OR a.credit >= 1.0)
                AND s.id NOT IN (SELECT item_step FROM remediations
                                 WHERE course = ?1 AND skill = ?2 AND resolved_ms IS NULL)
+               AND s.module_id NOT IN (SELECT st.check_module FROM stages st
+                    LEFT JOIN stage_progress p
+                        ON p.course = st.course_id AND p.path = st.path_id AND p.stage = st.kind
+                    WHERE st.course_id = ?1 AND st.check_module IS NOT NULL
+                      AND p.unlocked_ms IS NULL)
              ORDER BY (a.step IS NOT NULL), (s.module_id = ?3) DESC, m.position, s.position LIMIT 1"
         ))?
         .query_row(params![course, skill, module], |r| r.get(0))
