@@ -322,6 +322,11 @@ fn two_wrong_answers_on_a_skill_insert_a_lesson_and_a_different_item_due_within_
         !wrong_steps.contains(&remediation.item_step),
         "re-test uses a different item"
     );
+    // Items of the checks of still-locked stages are not used as re-tests.
+    for stage in &l.course.paths[0].stages[1..] {
+        let check = l.course.module(stage.check.as_deref().unwrap()).unwrap();
+        assert!(check.steps.iter().all(|s| s.id != remediation.item_step));
+    }
     let lesson = remediation
         .lesson_step
         .clone()
