@@ -18,7 +18,8 @@ use tidbit_core::content::model::{LessonCard, MediaKind};
 use tidbit_core::content::{Course, Interaction, StepBody};
 use tidbit_core::events::Grade;
 use tidbit_core::learn::assess::{ItemView, Outcome, Response, SelfRating};
-use tidbit_core::learn::plan::{Activity, Purpose};
+use tidbit_core::learn::plan::Purpose;
+use tidbit_core::learn::recommend::Activity;
 use tidbit_core::tidbit::{Feedback, StepView, Tidbit, TidbitError};
 
 use crate::learner::{open_learner, resolve_identity};

@@ -17,11 +17,12 @@ use crate::events::{Clock, Event, EventKind, Grade};
 use crate::keys::TrustedKeys;
 use crate::learn::assess::{assess, item_view, Assessment, ItemView, Response, ResponseError};
 use crate::learn::mastery::{skill_mastery, SkillMastery};
-use crate::learn::plan::{self, DueCounts, Recommendation, SessionPlan};
+use crate::learn::plan::{self, DueCounts, SessionPlan};
 use crate::learn::projection::{
     apply_event, rebuild, Applied, ProjectionError, RemediationInserted, SchedulerCache,
     StageCheckResult,
 };
+use crate::learn::recommend::{self, Recommendation};
 use crate::learn::schedule::grade_for;
 use crate::store::{InstallReport, Store, StoreError};
 
@@ -415,7 +416,7 @@ impl Tidbit {
     pub fn next_activity(&mut self) -> Result<Recommendation, TidbitError> {
         let now_ms = self.now().timestamp_millis();
         let recommendation =
-            plan::next_activity(self.store.conn(), self.schedulers.scheduler(), now_ms)?;
+            recommend::next_activity(self.store.conn(), self.schedulers.scheduler(), now_ms)?;
         let output = serde_json::to_string(&recommendation.activity)
             .map_err(|e| TidbitError::Corrupt(e.to_string()))?;
         self.store.conn().execute(

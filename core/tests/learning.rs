@@ -10,7 +10,8 @@ use tidbit_core::content::{compile_course, write_course_pack, Course, Item};
 use tidbit_core::events::{Grade, ManualClock};
 use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::learn::assess::{Outcome, Response};
-use tidbit_core::learn::plan::{Activity, Purpose};
+use tidbit_core::learn::plan::Purpose;
+use tidbit_core::learn::recommend::Activity;
 use tidbit_core::learn::simulate::answer_for;
 use tidbit_core::tidbit::{Tidbit, TidbitConfig, TidbitError};
 

@@ -7,5 +7,6 @@ pub mod mastery;
 pub mod personalise;
 pub mod plan;
 pub mod projection;
+pub mod recommend;
 pub mod schedule;
 pub mod simulate;

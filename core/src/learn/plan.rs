@@ -1,14 +1,13 @@
-//! What to do next: session plans, refreshers, boosters, and the recommended next activity with
-//! a plain-language reason and the inputs behind it.
+//! Session plans: due reinforcement, remediation and new steps within a time budget, plus
+//! two-minute refreshers for one skill and boosters for one module.
 //!
-//! Everything here reads projections and content at a given instant and writes nothing (the
-//! facade records each recommendation in the decision audit trail). Plans are deterministic: the
-//! same state and the same instant give the same plan.
+//! Everything here reads projections and content at a given instant and writes nothing. Plans
+//! are deterministic: the same state and the same instant give the same plan.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::mastery::{expected_success, skill_mastery, TARGET_SUCCESS};
+use super::mastery::{expected_success, TARGET_SUCCESS};
 use super::schedule::Scheduler;
 use crate::content::estimate::estimate_step_seconds;
 use crate::content::model::{Step, StepBody};
@@ -46,7 +45,7 @@ pub struct SessionPlan {
 }
 
 impl SessionPlan {
-    fn new(budget_seconds: u32) -> Self {
+    pub(super) fn new(budget_seconds: u32) -> Self {
         SessionPlan {
             budget_seconds,
             total_seconds: 0,
@@ -54,8 +53,27 @@ impl SessionPlan {
         }
     }
 
+    /// Adds due cards, in order, while they fit the budget.
+    fn push_due(&mut self, conn: &Connection, due: Vec<DueCard>) -> rusqlite::Result<()> {
+        for card in due {
+            let step = PlannedStep {
+                estimated_seconds: learner_seconds(conn, &card.kind)?,
+                course: card.course,
+                module: card.module,
+                step: card.step,
+                kind: card.kind,
+                purpose: Purpose::Reinforcement,
+                expected_success: Some(card.recall),
+            };
+            if !self.push(step) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Adds `step` if it fits the budget (the first step always fits). Returns whether it did.
-    fn push(&mut self, step: PlannedStep) -> bool {
+    pub(super) fn push(&mut self, step: PlannedStep) -> bool {
         if self
             .steps
             .iter()
@@ -184,7 +202,7 @@ fn load_step(
     }))
 }
 
-fn planned(
+pub(super) fn planned(
     conn: &Connection,
     course: &str,
     step: &str,
@@ -219,20 +237,7 @@ pub fn plan_session(
     let mut plan = SessionPlan::new(budget_seconds);
     let mut due = due_cards(conn, scheduler, now_ms, None, 400)?;
     desirable_order(&mut due);
-    for card in due {
-        let step = PlannedStep {
-            estimated_seconds: learner_seconds(conn, &card.kind)?,
-            course: card.course,
-            module: card.module,
-            step: card.step,
-            kind: card.kind,
-            purpose: Purpose::Reinforcement,
-            expected_success: Some(card.recall),
-        };
-        if !plan.push(step) {
-            break;
-        }
-    }
+    plan.push_due(conn, due)?;
     for remediation in pending_remediations(conn)? {
         let steps = remediation
             .lesson_step
@@ -328,20 +333,8 @@ pub fn plan_booster(
     budget_seconds: u32,
 ) -> rusqlite::Result<SessionPlan> {
     let mut plan = SessionPlan::new(budget_seconds);
-    for card in due_cards(conn, scheduler, now_ms, Some((course, module)), 100)? {
-        let step = PlannedStep {
-            estimated_seconds: learner_seconds(conn, &card.kind)?,
-            course: card.course,
-            module: card.module,
-            step: card.step,
-            kind: card.kind,
-            purpose: Purpose::Reinforcement,
-            expected_success: Some(card.recall),
-        };
-        if !plan.push(step) {
-            break;
-        }
-    }
+    let due = due_cards(conn, scheduler, now_ms, Some((course, module)), 100)?;
+    plan.push_due(conn, due)?;
     Ok(plan)
 }
 
@@ -484,254 +477,4 @@ pub fn due_counts(
             remediations: r.get(2)?,
         })
     })
-}
-
-/// What the learner should do next.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Activity {
-    Remediation {
-        course: String,
-        skill: String,
-        plan: SessionPlan,
-    },
-    Reinforcement {
-        due: u32,
-        plan: SessionPlan,
-    },
-    Booster {
-        course: String,
-        module: String,
-        plan: SessionPlan,
-    },
-    Module {
-        course: String,
-        module: String,
-        stage_check: bool,
-    },
-    Enroll {
-        course: String,
-        path: String,
-    },
-    PathComplete {
-        course: String,
-        path: String,
-    },
-    NothingInstalled,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recommendation {
-    pub activity: Activity,
-    /// A sentence for the learner, e.g. "3 items on 'Handle price objections' are due; your
-    /// mastery there fell to 0.62".
-    pub reason: String,
-    /// The inputs the decision was taken on, as recorded in the audit trail.
-    pub inputs: serde_json::Value,
-}
-
-fn title_of(conn: &Connection, table: &str, course: &str, id: &str) -> String {
-    let column = if table == "skills" { "name" } else { "title" };
-    conn.query_row(
-        &format!("SELECT {column} FROM {table} WHERE course_id = ?1 AND id = ?2"),
-        params![course, id],
-        |r| r.get::<_, String>(0),
-    )
-    .unwrap_or_else(|_| id.to_string())
-}
-
-/// The next best activity and why.
-pub fn next_activity(
-    conn: &Connection,
-    scheduler: &Scheduler,
-    now_ms: i64,
-) -> rusqlite::Result<Recommendation> {
-    let remediations = pending_remediations(conn)?;
-    let due = due_counts(conn, now_ms, now_ms)?;
-    if let Some(r) = remediations.first() {
-        let plan = plan_session_for_remediation(conn, r)?;
-        let mastery = skill_mastery(conn, scheduler, &r.course, &r.skill, now_ms)?.mastery;
-        let skill = title_of(conn, "skills", &r.course, &r.skill);
-        let module = title_of(conn, "modules", &r.course, &r.module);
-        let reason = if r.reason == "stage_check_failed" {
-            format!("The check in '{module}' showed a gap in '{skill}' (mastery {mastery:.2}); a short lesson and one question will close it before you retry")
-        } else {
-            format!("You missed two questions on '{skill}' in '{module}'; a short lesson and a new question will fix it now (mastery {mastery:.2})")
-        };
-        return Ok(Recommendation {
-            inputs: serde_json::json!({
-                "pending_remediations": remediations.len(),
-                "remediation": r,
-                "skill_mastery": mastery,
-                "due_now": due.due_now,
-            }),
-            activity: Activity::Remediation {
-                course: r.course.clone(),
-                skill: r.skill.clone(),
-                plan,
-            },
-            reason,
-        });
-    }
-    if due.due_now > 0 {
-        let plan = plan_session(conn, scheduler, now_ms, 120)?;
-        let reinforcement: Vec<&PlannedStep> = plan
-            .steps
-            .iter()
-            .filter(|s| s.purpose == Purpose::Reinforcement)
-            .collect();
-        // The weakest skill among the due items names the reason.
-        let mut weakest: Option<(f64, String, String)> = None;
-        for step in &reinforcement {
-            for skill in super::projection::step_skills(conn, &step.course, &step.step)? {
-                let m = skill_mastery(conn, scheduler, &step.course, &skill, now_ms)?.mastery;
-                if weakest.as_ref().is_none_or(|(w, _, _)| m < *w) {
-                    weakest = Some((m, step.course.clone(), skill));
-                }
-            }
-        }
-        let minutes = (plan.total_seconds as f64 / 60.0).ceil().max(1.0) as u32;
-        let modules: std::collections::BTreeSet<(&str, &str)> = reinforcement
-            .iter()
-            .map(|s| (s.course.as_str(), s.module.as_str()))
-            .collect();
-        let (skill_name, mastery) = match &weakest {
-            Some((m, course, skill)) => (title_of(conn, "skills", course, skill), *m),
-            None => (String::new(), 1.0),
-        };
-        let inputs = serde_json::json!({
-            "due_now": due.due_now,
-            "planned": reinforcement.len(),
-            "plan_seconds": plan.total_seconds,
-            "weakest_skill": weakest.as_ref().map(|(_, _, s)| s),
-            "weakest_mastery": mastery,
-            "modules": modules.iter().map(|(c, m)| format!("{c}/{m}")).collect::<Vec<_>>(),
-        });
-        if let (1, Some((course, module))) = (modules.len(), modules.iter().next()) {
-            let title = title_of(conn, "modules", course, module);
-            return Ok(Recommendation {
-                reason: format!(
-                    "Booster for '{title}': {} follow-up item{} due, about {minutes} minute{}; your mastery of '{skill_name}' is {mastery:.2}",
-                    due.due_now,
-                    if due.due_now == 1 { " is" } else { "s are" },
-                    if minutes == 1 { "" } else { "s" }
-                ),
-                activity: Activity::Booster {
-                    course: course.to_string(),
-                    module: module.to_string(),
-                    plan,
-                },
-                inputs,
-            });
-        }
-        return Ok(Recommendation {
-            reason: format!(
-                "{} item{} due (about {minutes} minute{}); your mastery of '{skill_name}' fell to {mastery:.2}",
-                due.due_now,
-                if due.due_now == 1 { " is" } else { "s are" },
-                if minutes == 1 { "" } else { "s" }
-            ),
-            activity: Activity::Reinforcement {
-                due: due.due_now,
-                plan,
-            },
-            inputs,
-        });
-    }
-    let enrolled = enrollments(conn)?;
-    for (course, path) in &enrolled {
-        if let Some(module) = next_modules(conn, course, path)?.into_iter().next() {
-            let stage: Option<(String, String, bool)> = conn
-                .query_row(
-                    "SELECT st.kind, st.title, st.check_module = ?3 FROM stages st
-                     LEFT JOIN stage_modules sm ON sm.course_id = st.course_id AND sm.path_id = st.path_id
-                        AND sm.stage_kind = st.kind AND sm.module_id = ?3
-                     WHERE st.course_id = ?1 AND st.path_id = ?2 AND (sm.module_id IS NOT NULL OR st.check_module = ?3)
-                     ORDER BY st.position LIMIT 1",
-                    params![course, path, module],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<bool>>(2)?.unwrap_or(false))),
-                )
-                .optional()?;
-            let (stage_kind, stage_title, is_check) =
-                stage.unwrap_or_else(|| (String::new(), String::new(), false));
-            let title = title_of(conn, "modules", course, &module);
-            let seconds: u32 = conn
-                .query_row(
-                    "SELECT estimated_seconds FROM modules WHERE course_id = ?1 AND id = ?2",
-                    params![course, module],
-                    |r| r.get(0),
-                )
-                .unwrap_or(0);
-            let minutes = (f64::from(seconds) / 60.0).round().max(1.0);
-            let reason = if is_check {
-                format!("All of '{stage_title}' is done: take its check '{title}' (about {minutes} minutes) to unlock the next stage")
-            } else {
-                format!("Next in '{stage_title}': '{title}' (about {minutes} minutes); nothing is due for review")
-            };
-            return Ok(Recommendation {
-                inputs: serde_json::json!({
-                    "due_now": 0,
-                    "pending_remediations": 0,
-                    "path": path,
-                    "stage": stage_kind,
-                    "module": module,
-                    "stage_check": is_check,
-                }),
-                activity: Activity::Module {
-                    course: course.clone(),
-                    module,
-                    stage_check: is_check,
-                },
-                reason,
-            });
-        }
-    }
-    if let Some((course, path)) = enrolled.first() {
-        let title = title_of(conn, "paths", course, path);
-        return Ok(Recommendation {
-            reason: format!("You have passed every stage of the '{title}' path: your certificate is ready, and reviews will appear as they fall due"),
-            activity: Activity::PathComplete {
-                course: course.clone(),
-                path: path.clone(),
-            },
-            inputs: serde_json::json!({"path": path, "due_now": 0}),
-        });
-    }
-    let first: Option<(String, String, String)> = conn
-        .query_row(
-            "SELECT c.id, p.id, p.title FROM courses c JOIN paths p ON p.course_id = c.id
-             ORDER BY c.title, p.position LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    Ok(match first {
-        Some((course, path, title)) => Recommendation {
-            reason: format!("Start the '{title}' path"),
-            activity: Activity::Enroll { course, path },
-            inputs: serde_json::json!({"enrollments": 0}),
-        },
-        None => Recommendation {
-            reason: "No course is installed yet: install a course pack".into(),
-            activity: Activity::NothingInstalled,
-            inputs: serde_json::json!({"courses": 0}),
-        },
-    })
-}
-
-fn plan_session_for_remediation(
-    conn: &Connection,
-    remediation: &PendingRemediation,
-) -> rusqlite::Result<SessionPlan> {
-    let mut plan = SessionPlan::new(180);
-    for step in remediation
-        .lesson_step
-        .iter()
-        .chain(std::iter::once(&remediation.item_step))
-    {
-        if let Some(p) = planned(conn, &remediation.course, step, Purpose::Remediation, None)? {
-            plan.push(p);
-        }
-    }
-    Ok(plan)
 }
