@@ -16,3 +16,8 @@ for course in customer-objections field-safety; do
   "$tidbit" install "$work/$course.tidbit" --data "$work/device" --trust "$work/author.pub"
 done
 "$tidbit" catalog --data "$work/device"
+for course in customer-objections field-safety; do
+  echo
+  echo "== 30 simulated learners, 60 days: $course"
+  "$tidbit" simulate "$work/$course.tidbit" --trust "$work/author.pub" --days 60 --learners 30 --seed 1
+done
