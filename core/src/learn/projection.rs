@@ -270,26 +270,12 @@ fn update_card(
     let (_, retention) = course_settings(conn, answer.course)?;
     let previous = read_card(conn, answer.course, answer.step)?;
     let card_id = format!("{}/{}", answer.course, answer.step);
-    // The fuzz asks for the load of consecutive days: read them in windows that double in
-    // length, a few statements instead of one per day of the fuzz range.
-    let mut load_statement = conn.prepare_cached(
-        "SELECT due_day, count(*) FROM cards WHERE due_day >= ?1 AND due_day < ?2 GROUP BY due_day",
-    )?;
-    let mut first_day = 0;
-    let mut counts: Vec<u32> = Vec::new();
+    let mut load_statement =
+        conn.prepare_cached("SELECT count(*) FROM cards WHERE due_day = ?1")?;
     let mut load = |day: i64| -> u32 {
-        if day < first_day || day >= first_day + counts.len() as i64 {
-            let days = (counts.len() * 2).max(4);
-            first_day = day;
-            counts = vec![0; days];
-            let rows = load_statement.query_map([day, day + days as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?))
-            });
-            for (due_day, count) in rows.into_iter().flatten().flatten() {
-                counts[(due_day - day) as usize] = count;
-            }
-        }
-        counts[(day - first_day) as usize]
+        load_statement
+            .query_row([day], |r| r.get::<_, u32>(0))
+            .unwrap_or(0)
     };
     let next = scheduler.review(
         &card_id,

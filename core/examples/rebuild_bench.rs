@@ -1,0 +1,117 @@
+//! Target 3: a full projection rebuild from the log of 20,000 items and 200,000 reviews, its wall
+//! time and the process's peak memory (target: ≤ 2 s, ≤ 60 MB).
+//!
+//! ```text
+//! cargo run --release -p tidbit-core --example rebuild_bench              # cached history, 3 runs
+//! cargo run --release -p tidbit-core --example rebuild_bench -- <store dir> [--expect-digest D]
+//! ```
+//!
+//! With a store directory, this process opens it, rebuilds its projections once, and prints the
+//! wall time of `rebuild_projections` and the peak resident set (`VmHWM` from
+//! `/proc/self/status`), read right after the rebuild; the process does nothing else first, so
+//! the peak is the rebuild's. Without one, it takes the cached benchmark history (generating it
+//! the first time, about 40 s), and runs itself three times, each in a fresh process on
+//! a fresh copy.
+
+#[path = "../benches/support/history.rs"]
+mod history;
+
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tidbit_core::events::SystemClock;
+use tidbit_core::tidbit::Tidbit;
+
+const RUNS: usize = 3;
+
+/// A field of `/proc/self/status` in megabytes (`VmHWM`, `VmRSS`), if the platform has one.
+fn status_mb(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn mb(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".into(), |v| format!("{v:.1} MB"))
+}
+
+fn measure(store: &std::path::Path, expected_digest: Option<&str>) -> ExitCode {
+    let before_open = status_mb("VmHWM:");
+    let mut tidbit = match Tidbit::open(history::config(store), Arc::new(SystemClock)) {
+        Ok(tidbit) => tidbit,
+        Err(e) => {
+            eprintln!("cannot open the store in {}: {e}", store.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let after_open = status_mb("VmHWM:");
+    let started = Instant::now();
+    let events = match tidbit.rebuild_projections() {
+        Ok(events) => events,
+        Err(e) => {
+            eprintln!("the rebuild failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = status_mb("VmHWM:");
+    println!(
+        "rebuild_projections: {events} events in {seconds:.3} s ({:.1} µs/event); \
+         peak RSS (VmHWM) {} [before open {}, after open {}]",
+        seconds * 1e6 / events.max(1) as f64,
+        mb(peak),
+        mb(before_open),
+        mb(after_open),
+    );
+    if let Some(expected) = expected_digest {
+        match tidbit.projection_digest() {
+            Ok(digest) if digest == expected => {
+                println!(
+                    "  projections after the rebuild equal the live ones (digest {digest:.16}…)"
+                )
+            }
+            Ok(digest) => {
+                eprintln!("  the rebuilt projections differ: {digest} != {expected}");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("  cannot digest the projections: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(store) = args.first() {
+        let expected = args
+            .iter()
+            .position(|a| a == "--expect-digest")
+            .and_then(|i| args.get(i + 1));
+        return measure(std::path::Path::new(store), expected.map(String::as_str));
+    }
+    let cached = history::cached(&history::LARGE);
+    let Ok(exe) = std::env::current_exe() else {
+        eprintln!("cannot find this program's path to run it again");
+        return ExitCode::FAILURE;
+    };
+    for run in 1..=RUNS {
+        let scratch = tempfile::tempdir_in(history::cache_root()).expect("a scratch directory");
+        let store = cached.copy_store_to(scratch.path());
+        println!("run {run}/{RUNS} (a fresh process on a fresh copy):");
+        let status = Command::new(&exe)
+            .arg(&store)
+            .arg("--expect-digest")
+            .arg(&cached.digest)
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!("run {run} failed: {status:?}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
