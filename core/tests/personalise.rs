@@ -49,7 +49,12 @@ fn practised(dir: &Path, key: &SigningKey, days: i64) -> (Tidbit, Arc<ManualCloc
         for (n, step) in plan.steps.iter().enumerate() {
             clock.advance(Duration::seconds(15));
             let module = course.module(&step.module).unwrap();
-            let body = &module.steps.iter().find(|s| s.id == step.step).unwrap().body;
+            let body = &module
+                .steps
+                .iter()
+                .find(|s| s.id == step.step)
+                .unwrap()
+                .body;
             match body {
                 StepBody::Lesson(_) => {
                     if step.purpose == Purpose::New && n == 0 {

@@ -31,7 +31,7 @@ use tidbit_core::tidbit::{Feedback, Tidbit, TidbitConfig};
 pub const COURSE: &str = "synthetic";
 pub const PATH: &str = "everyone";
 /// Bump when the simulated learner changes, so cached histories are regenerated.
-const GENERATOR_VERSION: u32 = 1;
+const GENERATOR_VERSION: u32 = 2;
 /// Chance of answering a newly met item right.
 pub const P_RIGHT_NEW: f64 = 0.8;
 /// Chance of answering a card right on later answers (FSRS aims at 0.9 recall).

@@ -271,7 +271,7 @@ fn update_card(
     let previous = read_card(conn, answer.course, answer.step)?;
     let card_id = format!("{}/{}", answer.course, answer.step);
     let mut load_statement =
-        conn.prepare_cached("SELECT count(*) FROM cards WHERE due_day = ?1")?;
+        conn.prepare_cached("SELECT cards FROM due_load WHERE due_day = ?1")?;
     let mut load = |day: i64| -> u32 {
         load_statement
             .query_row([day], |r| r.get::<_, u32>(0))
@@ -318,6 +318,15 @@ fn update_card(
         credit_avg,
         answer.credit,
     ])?;
+    // The per-day load the scheduler balances: the card leaves its old day for its new one.
+    let mut shift = conn.prepare_cached(
+        "INSERT INTO due_load (due_day, cards) VALUES (?1, ?2)
+         ON CONFLICT (due_day) DO UPDATE SET cards = cards + excluded.cards",
+    )?;
+    if let Some((card, _)) = &previous {
+        shift.execute(params![card.due_ms.div_euclid(DAY_MS), -1])?;
+    }
+    shift.execute(params![next.due_ms.div_euclid(DAY_MS), 1])?;
     Ok(next.due_ms)
 }
 

@@ -241,6 +241,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX step_skills_by_step ON step_skills (course_id, step_id, skill_id);
     -- Pending remediations: resolved on each answer, counted on the home screen.
     CREATE INDEX remediations_pending ON remediations (course, item_step) WHERE resolved_ms IS NULL;
+    -- Cards due per day (a projection), for load balancing without counting the cards table.
+    CREATE TABLE due_load (
+        due_day INTEGER PRIMARY KEY,
+        cards INTEGER NOT NULL
+    );
+    INSERT INTO due_load (due_day, cards) SELECT due_day, count(*) FROM cards GROUP BY due_day;
     "#,
 ];
 
@@ -257,6 +263,7 @@ pub const PROJECTIONS: &[&str] = &[
     "remediations",
     "activity_days",
     "fsrs_parameters",
+    "due_load",
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@
 
 mod assets;
 mod catalog;
+mod checkpoint;
 mod db;
 mod install;
 
@@ -64,6 +65,8 @@ pub enum StoreError {
 
 /// A learner's store on this device.
 pub struct Store {
+    // Declared first so it stops before the writer connection closes.
+    _checkpointer: checkpoint::Checkpointer,
     dir: PathBuf,
     conn: Connection,
     assets: assets::AssetFiles,
@@ -78,8 +81,11 @@ impl Store {
         };
         std::fs::create_dir_all(dir).map_err(data_dir)?;
         let assets = assets::AssetFiles::open(dir).map_err(data_dir)?;
-        let conn = db::open_connection(&dir.join(DATABASE_FILE))?;
+        let database = dir.join(DATABASE_FILE);
+        let conn = db::open_connection(&database)?;
+        let checkpointer = checkpoint::Checkpointer::start(&conn, &database)?;
         Ok(Store {
+            _checkpointer: checkpointer,
             dir: dir.to_path_buf(),
             conn,
             assets,
