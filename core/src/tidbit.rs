@@ -168,7 +168,16 @@ impl Tidbit {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<InstallReport, TidbitError> {
         let trusted = self.config.trusted_keys.clone();
-        Ok(self.store.install_pack(pack, &trusted, progress)?)
+        let report = self.store.install_pack(pack, &trusted, progress)?;
+        // Projections read the installed content (skills, stages, settings): after an upgrade
+        // they are derived again, so state always equals a replay of the log on this content.
+        if matches!(
+            report.outcome,
+            crate::store::InstallOutcome::Upgraded { .. }
+        ) {
+            self.rebuild_projections()?;
+        }
+        Ok(report)
     }
 
     /// Writes one event and the projections it changes in one transaction.
@@ -176,12 +185,23 @@ impl Tidbit {
         let tx = self.store.conn_mut().transaction()?;
         // Cached statements: an answer records one event, and compiling its SQL afresh each
         // time costs as much as running it.
-        let sequence: u64 = tx
+        let sequence: Option<u64> = tx
             .prepare_cached("SELECT value FROM learner_settings WHERE key = ?1")?
             .query_row([NEXT_SEQUENCE], |r| r.get::<_, String>(0))
             .optional()?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
+            .and_then(|v| v.parse().ok());
+        // Lost settings (a restored backup, say) continue after this device's logged events.
+        let sequence = match sequence {
+            Some(sequence) => sequence,
+            None => {
+                tx.query_row(
+                    "SELECT count(*) FROM events WHERE device = ?1",
+                    [&self.config.device_id],
+                    |r| r.get::<_, i64>(0),
+                )? as u64
+                    + 1
+            }
+        };
         // Within a device's log time strictly increases, so the total order (time, device, id)
         // is the order in which this device applied its own events.
         let last_ms: Option<i64> = tx
@@ -217,9 +237,15 @@ impl Tidbit {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )?
         .execute(params![NEXT_SEQUENCE, (sequence + 1).to_string()])?;
-        let applied = apply_event(&tx, &mut self.schedulers, &event)?;
-        tx.commit()?;
-        Ok((event, applied))
+        let applied = apply_event(&tx, &mut self.schedulers, &event).and_then(|applied| {
+            tx.commit()?;
+            Ok(applied)
+        });
+        if applied.is_err() && matches!(event.kind, EventKind::ParametersAdopted { .. }) {
+            // The transaction rolled back: the scheduler must not keep the new parameters.
+            self.schedulers = SchedulerCache::load(self.store.conn())?;
+        }
+        Ok((event, applied?))
     }
 
     /// Follow `path` of `course`; its first stage unlocks.
@@ -375,7 +401,7 @@ impl Tidbit {
             self.store.conn(),
             self.schedulers.scheduler(),
             self.now().timestamp_millis(),
-            minutes * 60,
+            minutes.saturating_mul(60),
         )?)
     }
 
@@ -655,19 +681,29 @@ impl Tidbit {
     /// The learner id and device id a Tidbit last opened on `data_dir` with, if any. Reads only:
     /// records nothing, and a missing directory is `None`, not created.
     pub fn stored_identity(data_dir: &Path) -> Result<Option<(String, String)>, TidbitError> {
-        if !data_dir.is_dir() {
+        let database = data_dir.join(crate::store::DATABASE_FILE);
+        if !database.is_file() {
             return Ok(None);
         }
-        let store = Store::open(data_dir)?;
+        let conn = rusqlite::Connection::open_with_flags(
+            &database,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let has_settings: bool = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'learner_settings'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_settings {
+            return Ok(None);
+        }
         let setting = |key: &str| {
-            store
-                .conn()
-                .query_row(
-                    "SELECT value FROM learner_settings WHERE key = ?1",
-                    [key],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()
+            conn.query_row(
+                "SELECT value FROM learner_settings WHERE key = ?1",
+                [key],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
         };
         Ok(setting("learner_id")?.zip(setting("device_id")?))
     }

@@ -519,3 +519,59 @@ fn a_finished_path_earns_a_certificate_anyone_can_verify() {
         "{plan:?}"
     );
 }
+
+#[test]
+fn a_check_of_a_locked_stage_unlocks_nothing() {
+    let mut l = learner();
+    let (_, application_check) = l.stage_modules(1);
+    l.do_module(&application_check, |_| true);
+    let stages = l.tidbit.stages(COURSE).unwrap();
+    assert!(stages[1].unlocked_ms.is_none());
+    assert!(stages[1].passed_ms.is_none());
+    assert!(stages[2].unlocked_ms.is_none());
+}
+
+#[test]
+fn an_upgrade_that_retires_a_step_stops_planning_it_and_replays_to_the_same_state() {
+    let mut l = learner();
+    let (modules, _) = l.stage_modules(0);
+    l.do_module(&modules[0], |_| true);
+    // Version 1.1.0 drops the module's first item.
+    let mut upgraded = l.course.clone();
+    upgraded.version = semver::Version::new(1, 1, 0);
+    let module = upgraded
+        .modules
+        .iter_mut()
+        .find(|m| m.id == modules[0])
+        .unwrap();
+    let dropped = module
+        .steps
+        .iter()
+        .position(|s| matches!(s.body, StepBody::Item(_)))
+        .unwrap();
+    let retired = module.steps.remove(dropped).id;
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../content")
+        .join(COURSE);
+    let mut compiled = compile_course(&source).unwrap();
+    compiled.course = upgraded;
+    let pack = l.tidbit.data_dir().with_file_name("upgrade.tidbit");
+    let mut file = std::fs::File::create(&pack).unwrap();
+    write_course_pack(&compiled, &l.key, start(), &mut file, &mut |_, _| {}).unwrap();
+    let report = l.tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
+    assert_eq!(report.steps_retired, vec![retired.clone()]);
+    l.clock.advance(Duration::days(30));
+    let plan = l.tidbit.plan_session(60).unwrap();
+    assert!(plan.steps.iter().all(|s| s.step != retired));
+    let due = l.tidbit.due_counts().unwrap().due_now as usize;
+    assert_eq!(
+        due,
+        plan.steps
+            .iter()
+            .filter(|s| s.purpose == Purpose::Reinforcement)
+            .count()
+    );
+    let digest = l.tidbit.projection_digest().unwrap();
+    l.tidbit.rebuild_projections().unwrap();
+    assert_eq!(l.tidbit.projection_digest().unwrap(), digest);
+}

@@ -148,15 +148,18 @@ fn due_cards(
     let cards = match filter {
         Some((course, module)) => conn
             .prepare_cached(
-                "SELECT course, module, step, item_kind, stability, last_review_ms, due_ms FROM cards
-                 WHERE due_ms <= ?1 AND course = ?2 AND module = ?3 ORDER BY due_ms, step LIMIT ?4",
+                "SELECT c.course, c.module, c.step, c.item_kind, c.stability, c.last_review_ms, c.due_ms
+                 FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
+                 WHERE c.due_ms <= ?1 AND c.course = ?2 AND c.module = ?3
+                 ORDER BY c.due_ms, c.step LIMIT ?4",
             )?
             .query_map(params![now_ms, course, module, limit], map)?
             .collect::<rusqlite::Result<Vec<_>>>()?,
         None => conn
             .prepare_cached(
-                "SELECT course, module, step, item_kind, stability, last_review_ms, due_ms FROM cards
-                 WHERE due_ms <= ?1 ORDER BY due_ms, course, step LIMIT ?2",
+                "SELECT c.course, c.module, c.step, c.item_kind, c.stability, c.last_review_ms, c.due_ms
+                 FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
+                 WHERE c.due_ms <= ?1 ORDER BY c.due_ms, c.course, c.step LIMIT ?2",
             )?
             .query_map(params![now_ms, limit], map)?
             .collect::<rusqlite::Result<Vec<_>>>()?,
@@ -170,9 +173,15 @@ fn desirable_order(cards: &mut [DueCard]) {
     let middle = (TARGET_SUCCESS.0 + TARGET_SUCCESS.1) / 2.0;
     cards.sort_by(|a, b| {
         let band = |c: &DueCard| !(TARGET_SUCCESS.0..=TARGET_SUCCESS.1).contains(&c.recall);
-        (band(a), (a.recall - middle).abs(), a.due_ms, &a.step)
-            .partial_cmp(&(band(b), (b.recall - middle).abs(), b.due_ms, &b.step))
-            .unwrap_or(std::cmp::Ordering::Equal)
+        band(a)
+            .cmp(&band(b))
+            .then(
+                (a.recall - middle)
+                    .abs()
+                    .total_cmp(&(b.recall - middle).abs()),
+            )
+            .then(a.due_ms.cmp(&b.due_ms))
+            .then(a.step.cmp(&b.step))
     });
 }
 
@@ -311,7 +320,7 @@ pub fn plan_refresher(
             Ok((value, id, kind))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    candidates.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut plan = SessionPlan::new(budget_seconds);
     for (_, step, _) in candidates {
         if let Some(p) = planned(conn, course, &step, Purpose::Reinforcement, None)? {
@@ -352,8 +361,9 @@ pub struct PendingRemediation {
 
 pub fn pending_remediations(conn: &Connection) -> rusqlite::Result<Vec<PendingRemediation>> {
     conn.prepare_cached(
-        "SELECT id, course, module, skill, reason, due_ms, lesson_step, item_step FROM remediations
-         WHERE resolved_ms IS NULL ORDER BY due_ms, id",
+        "SELECT r.id, r.course, r.module, r.skill, r.reason, r.due_ms, r.lesson_step, r.item_step
+         FROM remediations r JOIN steps s ON s.course_id = r.course AND s.id = r.item_step
+         WHERE r.resolved_ms IS NULL ORDER BY r.due_ms, r.id",
     )?
     .query_map([], |r| {
         Ok(PendingRemediation {
@@ -466,9 +476,12 @@ pub fn due_counts(
     end_of_day_ms: i64,
 ) -> rusqlite::Result<DueCounts> {
     conn.prepare_cached(
-        "SELECT (SELECT count(*) FROM cards WHERE due_ms <= ?1),
-                (SELECT count(*) FROM cards WHERE due_ms <= ?2),
-                (SELECT count(*) FROM remediations WHERE resolved_ms IS NULL)",
+        "SELECT (SELECT count(*) FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
+                 WHERE c.due_ms <= ?1),
+                (SELECT count(*) FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
+                 WHERE c.due_ms <= ?2),
+                (SELECT count(*) FROM remediations r JOIN steps s ON s.course_id = r.course AND s.id = r.item_step
+                 WHERE r.resolved_ms IS NULL)",
     )?
     .query_row(params![now_ms, end_of_day_ms], |r| {
         Ok(DueCounts {

@@ -166,6 +166,12 @@ pub fn apply_event(
             local_date,
             ..
         } => {
+            if !(0.0..=1.0).contains(credit) {
+                return Err(ProjectionError::BadEvent {
+                    id: event.id.clone(),
+                    message: format!("credit {credit} is outside 0 to 1"),
+                });
+            }
             let answer = Answer {
                 course,
                 module,
@@ -573,8 +579,12 @@ fn score_stage_checks(
 ) -> Result<(), ProjectionError> {
     let stages: Vec<(String, String, i64)> = conn
         .prepare_cached(
-            "SELECT path_id, kind, position FROM stages WHERE course_id = ?1 AND check_module = ?2
-             ORDER BY path_id",
+            "SELECT st.path_id, st.kind, st.position FROM stages st
+             JOIN enrollments e ON e.course = st.course_id AND e.path = st.path_id
+             JOIN stage_progress p ON p.course = st.course_id AND p.path = st.path_id
+                AND p.stage = st.kind AND p.unlocked_ms IS NOT NULL
+             WHERE st.course_id = ?1 AND st.check_module = ?2
+             ORDER BY st.path_id",
         )?
         .query_map(params![course, module], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))

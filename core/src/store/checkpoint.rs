@@ -3,8 +3,8 @@
 //! The writer connection never checkpoints inline (`wal_autocheckpoint = 0`): otherwise about one
 //! answer in a hundred would pay for a checkpoint and its fsyncs. Instead a background thread with
 //! its own connection runs a passive checkpoint every few seconds, which never blocks the writer,
-//! and SQLite checkpoints once more when the store's last connection closes. Durability is
-//! unchanged: a committed transaction is in the WAL either way.
+//! and SQLite checkpoints once more when the store's last connection closes. Durability does not
+//! depend on checkpoints: a committed transaction is in the WAL either way.
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};

@@ -275,6 +275,9 @@ const STATEMENT_CACHE_CAPACITY: usize = 64;
 pub(crate) fn open_connection(path: &std::path::Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
+    // In WAL mode, NORMAL keeps every committed transaction across an app crash or a killed
+    // process (the phone's common failure) without an fsync per answer; a power cut may lose
+    // the last transactions before a checkpoint. FULL would fsync every answer.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
