@@ -16,7 +16,6 @@ use crate::content::model::{Step, StepBody};
 use crate::events::{Clock, Event, EventKind, Grade};
 use crate::keys::TrustedKeys;
 use crate::learn::assess::{assess, item_view, Assessment, ItemView, Response, ResponseError};
-use crate::learn::mastery::{skill_mastery, SkillMastery};
 use crate::learn::plan::{self, DueCounts, SessionPlan};
 use crate::learn::projection::{
     apply_event, rebuild, Applied, ProjectionError, RemediationInserted, SchedulerCache,
@@ -25,6 +24,10 @@ use crate::learn::projection::{
 use crate::learn::recommend::{self, Recommendation};
 use crate::learn::schedule::grade_for;
 use crate::store::{InstallReport, Store, StoreError};
+
+mod progress;
+
+pub use progress::{StageStatus, Streak};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TidbitError {
@@ -91,23 +94,6 @@ pub enum StepView {
         skills: Vec<String>,
         view: ItemView,
     },
-}
-
-/// A learner's progress on a path, stage by stage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageStatus {
-    pub stage: String,
-    pub unlocked_ms: Option<i64>,
-    pub passed_ms: Option<i64>,
-    pub checks: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Streak {
-    /// Consecutive local days with practice, ending today or yesterday.
-    pub current: u32,
-    pub longest: u32,
-    pub practised_today: bool,
 }
 
 pub struct Tidbit {
@@ -470,84 +456,6 @@ impl Tidbit {
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Mastery of every skill of `course`, with the evidence behind each.
-    pub fn mastery(&self, course: &str) -> Result<Vec<SkillMastery>, TidbitError> {
-        let skills: Vec<String> = self
-            .store
-            .conn()
-            .prepare_cached("SELECT id FROM skills WHERE course_id = ?1 ORDER BY position")?
-            .query_map([course], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let now_ms = self.now().timestamp_millis();
-        skills
-            .iter()
-            .map(|s| {
-                Ok(skill_mastery(
-                    self.store.conn(),
-                    self.schedulers.scheduler(),
-                    course,
-                    s,
-                    now_ms,
-                )?)
-            })
-            .collect()
-    }
-
-    /// Stage by stage progress on the enrolled path of `course`.
-    pub fn stages(&self, course: &str) -> Result<Vec<StageStatus>, TidbitError> {
-        Ok(self
-            .store
-            .conn()
-            .prepare_cached(
-                "SELECT st.kind, p.unlocked_ms, p.passed_ms, coalesce(p.checks, 0) FROM enrollments e
-                 JOIN stages st ON st.course_id = e.course AND st.path_id = e.path
-                 LEFT JOIN stage_progress p ON p.course = e.course AND p.path = e.path AND p.stage = st.kind
-                 WHERE e.course = ?1 ORDER BY st.position",
-            )?
-            .query_map([course], |r| {
-                Ok(StageStatus {
-                    stage: r.get(0)?,
-                    unlocked_ms: r.get(1)?,
-                    passed_ms: r.get(2)?,
-                    checks: r.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Practice streak in the learner's time zone.
-    pub fn streak(&self) -> Result<Streak, TidbitError> {
-        let days: Vec<NaiveDate> = self
-            .store
-            .conn()
-            .prepare_cached("SELECT day FROM activity_days ORDER BY day")?
-            .query_map([], |r| r.get::<_, String>(0))?
-            .filter_map(|d| d.ok().and_then(|d| d.parse().ok()))
-            .collect();
-        let today = self.local_date(self.now());
-        let mut longest = 0;
-        let mut run = 0;
-        let mut previous: Option<NaiveDate> = None;
-        for day in &days {
-            run = match previous {
-                Some(p) if p.succ_opt() == Some(*day) => run + 1,
-                _ => 1,
-            };
-            longest = longest.max(run);
-            previous = Some(*day);
-        }
-        let practised_today = days.last() == Some(&today);
-        let current = match days.last() {
-            Some(last) if *last == today || last.succ_opt() == Some(today) => run,
-            _ => 0,
-        };
-        Ok(Streak {
-            current,
-            longest,
-            practised_today,
-        })
-    }
-
     /// Drops every projection and replays the log. Returns the number of events applied.
     pub fn rebuild_projections(&mut self) -> Result<u64, TidbitError> {
         let tx = self.store.conn_mut().transaction()?;
@@ -595,87 +503,6 @@ impl Tidbit {
             })?;
         }
         Ok(report)
-    }
-
-    /// A signed certificate for a finished path.
-    pub fn issue_certificate(
-        &self,
-        course: &str,
-        issuer_name: &str,
-        key: &crate::keys::SigningKey,
-    ) -> Result<String, TidbitError> {
-        let (path, path_title, course_title, version, threshold): (
-            String,
-            String,
-            String,
-            String,
-            f64,
-        ) = self
-            .store
-            .conn()
-            .query_row(
-                "SELECT e.path, p.title, c.title, c.version, c.mastery_threshold FROM enrollments e
-                 JOIN paths p ON p.course_id = e.course AND p.id = e.path
-                 JOIN courses c ON c.id = e.course WHERE e.course = ?1",
-                [course],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
-            .optional()?
-            .ok_or_else(|| TidbitError::PathNotFinished {
-                course: course.into(),
-                path: String::new(),
-            })?;
-        let stages = self.stages(course)?;
-        let finished = !stages.is_empty() && stages.iter().all(|s| s.passed_ms.is_some());
-        if !finished {
-            return Err(TidbitError::PathNotFinished {
-                course: course.into(),
-                path,
-            });
-        }
-        let completed_ms = stages.iter().filter_map(|s| s.passed_ms).max().unwrap_or(0);
-        // Each skill's mastery as measured by the stage checks that passed (its best).
-        let mut best: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
-        let passed: Vec<String> = self
-            .store
-            .conn()
-            .prepare(
-                "SELECT passed_skills FROM stage_progress
-                 WHERE course = ?1 AND path = ?2 AND passed_skills IS NOT NULL",
-            )?
-            .query_map(params![course, path], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for json in passed {
-            let measured: Vec<(String, f64)> =
-                serde_json::from_str(&json).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
-            for (skill, mastery) in measured {
-                let entry = best.entry(skill).or_insert(mastery);
-                *entry = entry.max(mastery);
-            }
-        }
-        let names: std::collections::BTreeMap<String, String> = self
-            .store
-            .conn()
-            .prepare("SELECT id, name FROM skills WHERE course_id = ?1")?
-            .query_map([course], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let skills = best
-            .into_iter()
-            .map(|(skill, mastery)| (names.get(&skill).cloned().unwrap_or(skill), mastery))
-            .collect();
-        let request = crate::certificate::CertificateRequest {
-            issuer_name,
-            learner_id: &self.config.learner_id,
-            course_id: course,
-            course_title: &course_title,
-            course_version: &version,
-            path_id: &path,
-            path_title: &path_title,
-            mastery_threshold: threshold,
-            skills,
-            completed_at: DateTime::from_timestamp_millis(completed_ms).unwrap_or_default(),
-        };
-        Ok(crate::certificate::issue_certificate(&request, key)?)
     }
 
     /// The learner id and device id a Tidbit last opened on `data_dir` with, if any. Reads only:
