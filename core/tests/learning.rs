@@ -575,3 +575,22 @@ fn an_upgrade_that_retires_a_step_stops_planning_it_and_replays_to_the_same_stat
     l.tidbit.rebuild_projections().unwrap();
     assert_eq!(l.tidbit.projection_digest().unwrap(), digest);
 }
+
+#[test]
+fn a_flashcard_back_is_revealed_only_on_request_and_only_for_flashcards() {
+    let l = learner();
+    let course = l.course.clone();
+    let (step, item) = first_item_of_kind(&course, "flashcard");
+    let back = match item.interaction() {
+        tidbit_core::content::Interaction::Flashcard { back } => back.clone(),
+        _ => unreachable!(),
+    };
+    let view = serde_json::to_string(&l.tidbit.step_view(COURSE, step).unwrap()).unwrap();
+    assert!(!view.contains(&back));
+    assert_eq!(l.tidbit.flashcard_back(COURSE, step).unwrap(), back);
+    let (single, _) = first_item_of_kind(&course, "single");
+    assert!(matches!(
+        l.tidbit.flashcard_back(COURSE, single),
+        Err(TidbitError::NotAFlashcard { .. })
+    ));
+}

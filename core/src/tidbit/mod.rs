@@ -45,6 +45,8 @@ pub enum TidbitError {
     UnknownStep { course: String, step: String },
     #[error("step '{step}' is a lesson card, not an item: record it with view_step")]
     NotAnItem { step: String },
+    #[error("step '{step}' is not a flashcard: only flashcards have a back to reveal")]
+    NotAFlashcard { step: String },
     #[error("step '{step}' is an item: answer it instead of marking it viewed")]
     NotALesson { step: String },
     #[error("course '{course}' has no path '{path}': pick one listed in the catalog")]
@@ -304,6 +306,19 @@ impl Tidbit {
                 body: serde_json::from_str(&body).map_err(corrupt)?,
             },
         ))
+    }
+
+    /// The back of a flashcard, shown once the learner has tried to recall it and before they
+    /// rate themselves. Item views never carry it.
+    pub fn flashcard_back(&self, course: &str, step: &str) -> Result<String, TidbitError> {
+        let (_, body) = self.load_step(course, step)?;
+        match &body.body {
+            StepBody::Item(item) => match item.interaction() {
+                crate::content::items::Interaction::Flashcard { back } => Ok(back.clone()),
+                _ => Err(TidbitError::NotAFlashcard { step: step.into() }),
+            },
+            StepBody::Lesson(_) => Err(TidbitError::NotAFlashcard { step: step.into() }),
+        }
     }
 
     /// Marks a lesson card as read.
