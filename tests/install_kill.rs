@@ -20,19 +20,6 @@ fn write_pack(dir: &Path, name: &str, compiled: &CompiledCourse, key: &SigningKe
     path.to_str().unwrap().to_string()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn installed(data: &Path) -> Course {
     let store = Store::open(data).expect("the store opens after a kill");
     store

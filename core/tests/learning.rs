@@ -13,7 +13,7 @@ use tidbit_core::learn::assess::{Outcome, Response};
 use tidbit_core::learn::plan::Purpose;
 use tidbit_core::learn::recommend::Activity;
 use tidbit_core::learn::simulate::answer_for;
-use tidbit_core::tidbit::{Tidbit, TidbitConfig, TidbitError};
+use tidbit_core::tidbit::{Feedback, Tidbit, TidbitConfig, TidbitError};
 
 const COURSE: &str = "field-safety";
 const PATH: &str = "field-volunteer";
@@ -79,7 +79,8 @@ impl Learner {
     }
 
     /// Works through a module: reads every card and answers every item right or wrong.
-    fn do_module(&mut self, module: &str, right: impl Fn(&str) -> bool) {
+    /// Returns the feedback on the last item.
+    fn do_module(&mut self, module: &str, right: impl Fn(&str) -> bool) -> Option<Feedback> {
         self.tidbit.start_module(COURSE, module).unwrap();
         let steps: Vec<(String, Option<Item>)> = self
             .course
@@ -92,6 +93,7 @@ impl Learner {
                 StepBody::Lesson(_) => (s.id.clone(), None),
             })
             .collect();
+        let mut last = None;
         for (step, item) in steps {
             self.clock.advance(Duration::seconds(20));
             match item {
@@ -100,10 +102,11 @@ impl Learner {
                 }
                 Some(item) => {
                     let response = answer_for(&item, right(&step));
-                    self.tidbit.answer(COURSE, &step, response, 9_000).unwrap();
+                    last = Some(self.tidbit.answer(COURSE, &step, response, 9_000).unwrap());
                 }
             }
         }
+        last
     }
 
     fn stage_modules(&self, stage: usize) -> (Vec<String>, String) {
@@ -243,32 +246,7 @@ fn a_failed_stage_check_keeps_the_stage_locked_and_inserts_remediation() {
     for module in &modules {
         l.do_module(module, |_| true);
     }
-    l.tidbit.start_module(COURSE, &check).unwrap();
-    let steps: Vec<(String, Option<Item>)> = l
-        .course
-        .module(&check)
-        .unwrap()
-        .steps
-        .iter()
-        .map(|s| match &s.body {
-            StepBody::Item(item) => (s.id.clone(), Some(item.clone())),
-            StepBody::Lesson(_) => (s.id.clone(), None),
-        })
-        .collect();
-    let mut last = None;
-    for (step, item) in steps {
-        last = Some(match item {
-            Some(item) => l
-                .tidbit
-                .answer(COURSE, &step, answer_for(&item, false), 9000)
-                .unwrap(),
-            None => {
-                l.tidbit.view_step(COURSE, &step).unwrap();
-                continue;
-            }
-        });
-    }
-    let feedback = last.unwrap();
+    let feedback = l.do_module(&check, |_| false).unwrap();
     assert_eq!(feedback.stage_checks.len(), 1);
     let result = &feedback.stage_checks[0];
     assert!(!result.passed);

@@ -70,3 +70,17 @@ pub fn build_sample(dir: &Path, name: &str) -> PathBuf {
     );
     out
 }
+
+/// Copies a directory tree (regular files and folders).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the target directory");
+    for entry in std::fs::read_dir(from).expect("read the source directory") {
+        let entry = entry.expect("a directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy a file");
+        }
+    }
+}
