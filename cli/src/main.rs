@@ -59,28 +59,7 @@ enum Command {
         json: bool,
     },
     /// Learn in the terminal: the recommended activity, then a session plan, answered at prompts.
-    Learn {
-        #[arg(long)]
-        data: PathBuf,
-        /// Learn this course (enrolling in its first path if needed); default: every enrolled one.
-        #[arg(long)]
-        course: Option<String>,
-        /// Learner id; default: the one stored in DATA, else "learner".
-        #[arg(long)]
-        learner: Option<String>,
-        /// Device id; default: the one stored in DATA, else "terminal".
-        #[arg(long)]
-        device: Option<String>,
-        /// IANA time zone for days and streaks, e.g. Europe/Berlin; default: $TZ, else UTC.
-        #[arg(long)]
-        tz: Option<String>,
-        /// Length of the session plan in minutes.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=240))]
-        minutes: u32,
-        /// A trusted author public key (repeatable); not needed to learn.
-        #[arg(long)]
-        trust: Vec<PathBuf>,
-    },
+    Learn(learn::LearnOptions),
 }
 
 #[derive(Subcommand)]
@@ -148,23 +127,7 @@ fn main() -> ExitCode {
         } => library::install(&pack, &data, &trust, json),
         Command::Catalog { data, json } => library::catalog(&data, json),
         Command::Simulate(args) => simulate::run(&args),
-        Command::Learn {
-            data,
-            course,
-            learner,
-            device,
-            tz,
-            minutes,
-            trust,
-        } => learn::learn(&learn::LearnOptions {
-            data,
-            course,
-            learner,
-            device,
-            tz,
-            minutes,
-            trust,
-        }),
+        Command::Learn(options) => learn::learn(&options),
         Command::Cert(CertCommand::Verify { file, trust, json }) => {
             certificates::verify(&file, &trust, json)
         }

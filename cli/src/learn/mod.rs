@@ -34,13 +34,27 @@ use prompt::Console;
 use render::describe_duration;
 
 /// `tidbit learn`'s options, as given on the command line.
+#[derive(clap::Args)]
 pub struct LearnOptions {
+    #[arg(long)]
     pub data: PathBuf,
+    /// Learn this course (enrolling in its first path if needed); default: every enrolled one.
+    #[arg(long)]
     pub course: Option<String>,
+    /// Learner id; default: the one stored in DATA, else "learner".
+    #[arg(long)]
     pub learner: Option<String>,
+    /// Device id; default: the one stored in DATA, else "terminal".
+    #[arg(long)]
     pub device: Option<String>,
+    /// IANA time zone for days and streaks, e.g. Europe/Berlin; default: $TZ, else UTC.
+    #[arg(long)]
     pub tz: Option<String>,
+    /// Length of the session plan in minutes.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=240))]
     pub minutes: u32,
+    /// A trusted author public key (repeatable); not needed to learn.
+    #[arg(long)]
     pub trust: Vec<PathBuf>,
 }
 

@@ -223,6 +223,11 @@ impl PackManifest {
         canonical_json(&value)
     }
 
+    /// SHA-256 (hex) of the canonical JSON: identifies exactly this signed content.
+    pub fn fingerprint(&self) -> Result<String, PackError> {
+        Ok(sha256_hex(&self.to_canonical_json()?))
+    }
+
     /// The entry for `path`, if the pack has one.
     pub fn asset(&self, path: &str) -> Option<&AssetEntry> {
         self.assets.iter().find(|entry| entry.path == path)

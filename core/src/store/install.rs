@@ -47,13 +47,6 @@ pub struct InstallReport {
     pub assets_collected: usize,
 }
 
-fn manifest_fingerprint(manifest: &PackManifest) -> Result<String, StoreError> {
-    let canonical = manifest.to_canonical_json()?;
-    Ok(hex::encode(
-        ring::digest::digest(&ring::digest::SHA256, &canonical).as_ref(),
-    ))
-}
-
 impl Store {
     /// Verifies `pack` against `trusted` and installs it atomically.
     pub fn install_pack(
@@ -85,7 +78,7 @@ impl Store {
             .collect();
         course.check(&asset_paths)?;
         sink.sync_directories()?;
-        let fingerprint = manifest_fingerprint(&manifest)?;
+        let fingerprint = manifest.fingerprint()?;
 
         let tx = self
             .conn
