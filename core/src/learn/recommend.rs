@@ -110,13 +110,18 @@ pub fn next_activity(
             .filter(|s| s.purpose == Purpose::Reinforcement)
             .collect();
         // The weakest skill among the due items names the reason.
-        let mut weakest: Option<(f64, String, String)> = None;
+        // Each skill's mastery is measured once, however many due items share it.
+        let mut skills = std::collections::BTreeSet::new();
         for step in &reinforcement {
             for skill in super::projection::step_skills(conn, &step.course, &step.step)? {
-                let m = skill_mastery(conn, scheduler, &step.course, &skill, now_ms)?.mastery;
-                if weakest.as_ref().is_none_or(|(w, _, _)| m < *w) {
-                    weakest = Some((m, step.course.clone(), skill));
-                }
+                skills.insert((step.course.clone(), skill));
+            }
+        }
+        let mut weakest: Option<(f64, String, String)> = None;
+        for (course, skill) in skills {
+            let m = skill_mastery(conn, scheduler, &course, &skill, now_ms)?.mastery;
+            if weakest.as_ref().is_none_or(|(w, _, _)| m < *w) {
+                weakest = Some((m, course, skill));
             }
         }
         let minutes = (plan.total_seconds as f64 / 60.0).ceil().max(1.0) as u32;
