@@ -60,7 +60,8 @@ impl Clock for ManualClock {
 /// One learner action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    /// 32 hex digits, unique across devices: derived from the device id and its sequence number.
+    /// 32 hex digits, unique across devices: derived from the device id, the incarnation that
+    /// wrote it (a device restored from a backup is a new incarnation) and its sequence number.
     pub id: String,
     /// Milliseconds since the Unix epoch, UTC.
     pub at_ms: i64,
@@ -141,10 +142,12 @@ impl EventKind {
 }
 
 impl Event {
-    /// The globally unique id of the `sequence`-th event of `device`.
-    pub fn make_id(device: &str, sequence: u64) -> String {
+    /// The globally unique id of the `sequence`-th event written by `incarnation` on `device`.
+    pub fn make_id(device: &str, incarnation: &str, sequence: u64) -> String {
         let mut context = ring::digest::Context::new(&ring::digest::SHA256);
         context.update(device.as_bytes());
+        context.update(&[0]);
+        context.update(incarnation.as_bytes());
         context.update(&[0]);
         context.update(&sequence.to_be_bytes());
         hex::encode(&context.finish().as_ref()[..16])
@@ -166,17 +169,18 @@ mod tests {
 
     #[test]
     fn event_ids_differ_across_devices_and_sequence_numbers() {
-        let a = Event::make_id("phone", 1);
+        let a = Event::make_id("phone", "i1", 1);
         assert_eq!(a.len(), 32);
-        assert_ne!(a, Event::make_id("phone", 2));
-        assert_ne!(a, Event::make_id("tablet", 1));
-        assert_eq!(a, Event::make_id("phone", 1));
+        assert_ne!(a, Event::make_id("phone", "i1", 2));
+        assert_ne!(a, Event::make_id("tablet", "i1", 1));
+        assert_ne!(a, Event::make_id("phone", "i2", 1));
+        assert_eq!(a, Event::make_id("phone", "i1", 1));
     }
 
     #[test]
     fn an_event_round_trips_through_json() {
         let event = Event {
-            id: Event::make_id("phone", 7),
+            id: Event::make_id("phone", "i1", 7),
             at_ms: 1_790_000_000_000,
             device: "phone".into(),
             kind: EventKind::ItemAnswered {

@@ -13,4 +13,5 @@ pub mod keys;
 pub mod learn;
 pub mod pack;
 pub mod store;
+pub mod sync;
 pub mod tidbit;

@@ -248,6 +248,28 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO due_load (due_day, cards) SELECT due_day, count(*) FROM cards GROUP BY due_day;
     "#,
+    // 4: the learner's Automerge documents and the sync state kept per document and peer.
+    r#"
+    CREATE TABLE sync_documents (
+        name TEXT PRIMARY KEY,
+        snapshot BLOB NOT NULL,
+        chunks INTEGER NOT NULL,
+        -- The document's current heads, 32 bytes each, so a sync can list them without loading it.
+        heads BLOB NOT NULL
+    );
+    CREATE TABLE sync_chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL REFERENCES sync_documents (name),
+        bytes BLOB NOT NULL
+    );
+    CREATE INDEX sync_chunks_by_document ON sync_chunks (name, id);
+    CREATE TABLE sync_peers (
+        peer TEXT NOT NULL,
+        name TEXT NOT NULL,
+        state BLOB NOT NULL,
+        PRIMARY KEY (peer, name)
+    );
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.

@@ -24,10 +24,13 @@ use crate::learn::projection::{
 use crate::learn::recommend::{self, Recommendation};
 use crate::learn::schedule::grade_for;
 use crate::store::{InstallReport, Store, StoreError};
+use crate::sync::local::LocalDocuments;
 
 mod progress;
+mod sync;
 
 pub use progress::{StageStatus, Streak};
+pub use sync::{Incoming, SyncSession};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TidbitError {
@@ -59,6 +62,8 @@ pub enum TidbitError {
     Certificate(#[from] crate::certificate::CertificateError),
     #[error("path '{path}' of course '{course}' is not finished: pass every stage check first")]
     PathNotFinished { course: String, path: String },
+    #[error(transparent)]
+    Documents(#[from] crate::sync::local::LocalError),
 }
 
 /// How to open a learner's Tidbit.
@@ -104,6 +109,7 @@ pub struct Tidbit {
     clock: Arc<dyn Clock>,
     time_zone: chrono_tz::Tz,
     schedulers: SchedulerCache,
+    documents: LocalDocuments,
 }
 
 const NEXT_SEQUENCE: &str = "next_sequence";
@@ -135,11 +141,20 @@ impl Tidbit {
             clock,
             time_zone,
             schedulers,
+            documents: LocalDocuments::new()?,
         })
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn learner_id(&self) -> &str {
+        &self.config.learner_id
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.config.device_id
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -201,37 +216,38 @@ impl Tidbit {
             .timestamp_millis()
             .max(last_ms.map_or(i64::MIN, |last| last + 1));
         let event = Event {
-            id: Event::make_id(&self.config.device_id, sequence),
+            id: Event::make_id(
+                &self.config.device_id,
+                self.documents.incarnation(),
+                sequence,
+            ),
             at_ms,
             device: self.config.device_id.clone(),
             kind,
         };
-        let (course, step) = match &event.kind {
-            EventKind::ItemAnswered { course, step, .. }
-            | EventKind::StepViewed { course, step, .. } => (Some(course), Some(step)),
-            EventKind::Enrolled { course, .. } | EventKind::ModuleStarted { course, .. } => {
-                (Some(course), None)
-            }
-            EventKind::ParametersAdopted { .. } => (None, None),
-        };
-        let body =
-            serde_json::to_string(&event).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
-        tx.prepare_cached(
-            "INSERT INTO events (id, at_ms, device, kind, course, step, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![event.id, event.at_ms, event.device, event.kind.name(), course, step, body])?;
+        sync::insert_event(&tx, &event)?;
         tx.prepare_cached(
             "INSERT INTO learner_settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )?
         .execute(params![NEXT_SEQUENCE, (sequence + 1).to_string()])?;
+        if let Err(error) = self.documents.record(&tx, sequence, &event) {
+            self.documents
+                .forget(&crate::sync::documents::period_of(event.at_ms));
+            return Err(error.into());
+        }
         let applied = apply_event(&tx, &mut self.schedulers, &event).and_then(|applied| {
             tx.commit()?;
             Ok(applied)
         });
-        if applied.is_err() && matches!(event.kind, EventKind::ParametersAdopted { .. }) {
-            // The transaction rolled back: the scheduler must not keep the new parameters.
-            self.schedulers = SchedulerCache::load(self.store.conn())?;
+        if applied.is_err() {
+            // The transaction rolled back: the document must not keep the event in memory, nor
+            // the scheduler the new parameters.
+            self.documents
+                .forget(&crate::sync::documents::period_of(event.at_ms));
+            if matches!(event.kind, EventKind::ParametersAdopted { .. }) {
+                self.schedulers = SchedulerCache::load(self.store.conn())?;
+            }
         }
         Ok((event, applied?))
     }
@@ -474,6 +490,20 @@ impl Tidbit {
     /// Drops every projection and replays the log. Returns the number of events applied.
     pub fn rebuild_projections(&mut self) -> Result<u64, TidbitError> {
         let tx = self.store.conn_mut().transaction()?;
+        let count = rebuild(&tx)?;
+        tx.commit()?;
+        self.schedulers = SchedulerCache::load(self.store.conn())?;
+        Ok(count)
+    }
+
+    /// Stores `events` (those not already here, by id) and replays the whole log: a replica
+    /// that holds the same events as a device, such as the server's view of a learner, then
+    /// holds the same projections. The events do not enter this store's sync documents.
+    pub fn replay_events(&mut self, events: &[Event]) -> Result<u64, TidbitError> {
+        let tx = self.store.conn_mut().transaction()?;
+        for event in events {
+            sync::insert_event(&tx, event)?;
+        }
         let count = rebuild(&tx)?;
         tx.commit()?;
         self.schedulers = SchedulerCache::load(self.store.conn())?;

@@ -25,12 +25,14 @@
 //! builds the answers; this file holds the setting, the report and the overall figures.
 
 mod answers;
+mod device;
 mod learner;
 mod memory;
 #[cfg(test)]
 mod tests;
 
 pub use answers::answer_for;
+pub use device::{PracticeDevice, SessionTally};
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,0 +1,258 @@
+//! The HTTP sync client: exchanges with the server until neither side has anything to send.
+//!
+//! Each round trip is one POST to `{server}/v1/learners/{learner}/sync` carrying an
+//! [`Exchange`] and a bearer token. The learner's store is locked only to prepare a request and
+//! to apply a reply, never while waiting on the network, so the learning loop keeps running
+//! during a sync. A failed round trip (no answer, a server error, a cut or garbled reply) throws
+//! the session's in-memory state away, waits with exponential backoff and jitter, and starts a
+//! new session: what is stored is only ever what was applied whole, so a dropped, duplicated,
+//! reordered or truncated message never loses or doubles anything.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ring::rand::SecureRandom;
+use serde::{Deserialize, Serialize};
+
+use super::exchange::{Exchange, ExchangeError};
+use crate::tidbit::{SyncSession, Tidbit, TidbitError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(
+        "the server refused the token ({status}): get a new token for this learner and device"
+    )]
+    Unauthorized { status: u16 },
+    #[error("the server refused the sync ({status}): {message}")]
+    Refused { status: u16, message: String },
+    #[error("the server could not be reached after {attempts} attempts (last: {last}); progress is kept on this device, try again later")]
+    Unreachable { attempts: u32, last: String },
+    #[error("the sync did not settle within {rounds} round trips; try again")]
+    TooManyRounds { rounds: u32 },
+    #[error("'{0}' is not a server URL (expected http://host:port or https://host)")]
+    BadServer(String),
+    #[error("the sync runtime could not start: {0}")]
+    Runtime(String),
+    #[error("the learner's store is in use by a call that failed; reopen it")]
+    Poisoned,
+    #[error(transparent)]
+    Tidbit(#[from] TidbitError),
+}
+
+/// Where and how to sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// The server's base URL, such as `http://127.0.0.1:8080`.
+    pub server: String,
+    pub token: String,
+    /// Failed round trips tolerated before giving up.
+    pub max_attempts: u32,
+    /// The first backoff; each further failure doubles it, with jitter, up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    pub request_timeout: Duration,
+}
+
+impl SyncOptions {
+    pub fn new(server: &str, token: &str) -> SyncOptions {
+        SyncOptions {
+            server: server.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Documents that sent or received a sync message.
+    pub documents: u32,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    /// Successful HTTP exchanges.
+    pub round_trips: u32,
+    /// Events from other devices (or earlier incarnations) newly stored here.
+    pub events_received: u64,
+    /// Round trips that failed and were retried.
+    pub retries: u32,
+}
+
+/// The most successful round trips one sync may take before it is considered stuck.
+const MAX_ROUNDS: u32 = 32;
+
+/// Syncs the learner in `tidbit` with the server. Locks `tidbit` only between round trips.
+pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncReport, SyncError> {
+    if !(options.server.starts_with("http://") || options.server.starts_with("https://")) {
+        return Err(SyncError::BadServer(options.server.clone()));
+    }
+    let learner = lock(tidbit)?.learner_id().to_string();
+    let url = format!("{}/v1/learners/{}/sync", options.server, learner);
+    let client = reqwest::Client::builder()
+        .timeout(options.request_timeout)
+        .build()
+        .map_err(|e| SyncError::Runtime(e.to_string()))?;
+    let mut report = SyncReport::default();
+    let mut session = SyncSession::new(&options.server);
+    let mut failures = 0u32;
+    loop {
+        let opening = session.is_new();
+        let request = lock(tidbit)?.sync_outgoing(&mut session)?;
+        // The opening exchange always goes (it tells the server every document's heads); after
+        // it, a reply has been applied, and with nothing left to send both sides are done.
+        if !opening && request.messages.is_empty() {
+            break;
+        }
+        if report.round_trips >= MAX_ROUNDS {
+            return Err(SyncError::TooManyRounds { rounds: MAX_ROUNDS });
+        }
+        let body = request.encode();
+        match round_trip(&client, &url, &options.token, body.clone()).await {
+            Ok(reply_body) => {
+                report.round_trips += 1;
+                report.bytes_up += body.len() as u64;
+                report.bytes_down += reply_body.len() as u64;
+                let applied = Exchange::decode(&reply_body)
+                    .map_err(RoundTripError::Garbled)
+                    .and_then(|reply| {
+                        lock(tidbit)
+                            .map_err(RoundTripError::Fatal)?
+                            .sync_incoming(&mut session, reply)
+                            .map_err(|e| RoundTripError::Fatal(e.into()))
+                    });
+                match applied {
+                    Ok(incoming) => report.events_received += incoming.events_received,
+                    Err(RoundTripError::Fatal(error)) => return Err(error),
+                    Err(error) => {
+                        retry(&mut failures, &mut report, &mut session, options, error).await?
+                    }
+                }
+            }
+            Err(RoundTripError::Fatal(error)) => return Err(error),
+            Err(error) => retry(&mut failures, &mut report, &mut session, options, error).await?,
+        }
+    }
+    report.documents = session.documents.len() as u32;
+    Ok(report)
+}
+
+/// Why one round trip failed.
+#[derive(Debug)]
+enum RoundTripError {
+    /// Worth another try: the network, a server error, a garbled reply.
+    Transient(String),
+    Garbled(ExchangeError),
+    /// Not worth another try.
+    Fatal(SyncError),
+}
+
+impl std::fmt::Display for RoundTripError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RoundTripError::Transient(message) => f.write_str(message),
+            RoundTripError::Garbled(error) => write!(f, "garbled reply: {error}"),
+            RoundTripError::Fatal(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+async fn round_trip(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> Result<Vec<u8>, RoundTripError> {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| RoundTripError::Transient(e.to_string()))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| RoundTripError::Transient(format!("reply cut off: {e}")))?;
+    if status.is_success() {
+        return Ok(bytes.to_vec());
+    }
+    let message = String::from_utf8_lossy(&bytes)
+        .chars()
+        .take(300)
+        .collect::<String>();
+    match status.as_u16() {
+        401 | 403 => Err(RoundTripError::Fatal(SyncError::Unauthorized {
+            status: status.as_u16(),
+        })),
+        408 | 429 => Err(RoundTripError::Transient(format!("{status}: {message}"))),
+        code if status.is_client_error() => Err(RoundTripError::Fatal(SyncError::Refused {
+            status: code,
+            message,
+        })),
+        _ => Err(RoundTripError::Transient(format!("{status}: {message}"))),
+    }
+}
+
+/// Counts a failure, starts a new session and waits before the next try.
+async fn retry(
+    failures: &mut u32,
+    report: &mut SyncReport,
+    session: &mut SyncSession,
+    options: &SyncOptions,
+    error: RoundTripError,
+) -> Result<(), SyncError> {
+    *failures += 1;
+    report.retries += 1;
+    if *failures >= options.max_attempts {
+        return Err(SyncError::Unreachable {
+            attempts: *failures,
+            last: error.to_string(),
+        });
+    }
+    let documents = std::mem::take(&mut session.documents);
+    *session = SyncSession::new(&options.server);
+    session.documents = documents;
+    tokio::time::sleep(backoff(options, *failures)).await;
+    Ok(())
+}
+
+/// Exponential backoff with full jitter: a random wait in [base/2, base], base doubling.
+fn backoff(options: &SyncOptions, failures: u32) -> Duration {
+    let base = options
+        .initial_backoff
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(options.max_backoff);
+    let mut byte = [0u8; 2];
+    let fraction = match ring::rand::SystemRandom::new().fill(&mut byte) {
+        Ok(()) => f64::from(u16::from_be_bytes(byte)) / f64::from(u16::MAX),
+        Err(_) => 1.0,
+    };
+    base.mul_f64(0.5 + fraction / 2.0)
+}
+
+fn lock(tidbit: &Mutex<Tidbit>) -> Result<std::sync::MutexGuard<'_, Tidbit>, SyncError> {
+    tidbit.lock().map_err(|_| SyncError::Poisoned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let options = SyncOptions::new("http://127.0.0.1:1", "t");
+        for failures in 1..12 {
+            let wait = backoff(&options, failures);
+            let base = (options.initial_backoff * (1 << (failures - 1))).min(options.max_backoff);
+            assert!(
+                wait >= base / 2 && wait <= base,
+                "{failures}: {wait:?} vs {base:?}"
+            );
+        }
+    }
+}

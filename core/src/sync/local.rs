@@ -1,0 +1,245 @@
+//! The device's copy of the learner's documents, kept in the store's SQLite file.
+//!
+//! A document is a snapshot (`save()` at its last compaction) plus the incremental chunks
+//! written since, one per recorded event or received message, always in the same transaction
+//! as the events and projections they carry. After [`COMPACT_AFTER_CHUNKS`] chunks a document
+//! is compacted back into one snapshot. Documents are loaded lazily, on the first write or sync
+//! that needs them; opening Tidbit never loads one.
+//!
+//! Each process writes under a fresh random Automerge actor, its *incarnation*: a device
+//! restored from a backup can never reuse an (actor, sequence) pair, or an event id, that it
+//! had already sent before the backup was restored.
+
+use std::collections::HashMap;
+
+use automerge::{sync, ActorId, AutoCommit, ChangeHash};
+use ring::rand::SecureRandom;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::documents::{self, DocumentError};
+use crate::events::Event;
+
+/// Chunks after which a document is folded into a new snapshot.
+pub const COMPACT_AFTER_CHUNKS: u32 = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error("database error while saving sync documents: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the stored document '{doc}' cannot be loaded ({message}): restore it from the server by syncing with a fresh store")]
+    Unloadable { doc: String, message: String },
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+struct OpenDocument {
+    doc: AutoCommit,
+    /// Heads when the document was last written to SQLite: later changes go into the next chunk.
+    saved_heads: Vec<ChangeHash>,
+    chunks: u32,
+}
+
+/// The learner's documents this process has loaded, and its incarnation.
+pub struct LocalDocuments {
+    actor: ActorId,
+    incarnation: String,
+    open: HashMap<String, OpenDocument>,
+}
+
+impl LocalDocuments {
+    pub fn new() -> Result<LocalDocuments, LocalError> {
+        let mut bytes = [0u8; 16];
+        ring::rand::SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| LocalError::Random)?;
+        Ok(LocalDocuments {
+            actor: ActorId::from(bytes.as_slice()),
+            incarnation: hex::encode(bytes),
+            open: HashMap::new(),
+        })
+    }
+
+    /// This process's writer identity, part of every event id it makes.
+    pub fn incarnation(&self) -> &str {
+        &self.incarnation
+    }
+
+    /// Every stored document with its heads, without loading any.
+    pub fn stored_heads(conn: &Connection) -> Result<Vec<(String, Vec<ChangeHash>)>, LocalError> {
+        let rows: Vec<(String, Vec<u8>)> = conn
+            .prepare_cached("SELECT name, heads FROM sync_documents ORDER BY name")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, bytes)| (name, split_heads(&bytes)))
+            .collect())
+    }
+
+    /// The document `name`, loading it from the store, or starting it from its genesis.
+    pub fn document(
+        &mut self,
+        conn: &Connection,
+        name: &str,
+    ) -> Result<&mut AutoCommit, LocalError> {
+        Ok(&mut self.open_document(conn, name)?.doc)
+    }
+
+    fn open_document(
+        &mut self,
+        conn: &Connection,
+        name: &str,
+    ) -> Result<&mut OpenDocument, LocalError> {
+        if !self.open.contains_key(name) {
+            let loaded = load(conn, name)?;
+            let (mut doc, chunks, saved) = match loaded {
+                Some((doc, chunks)) => (doc, chunks, true),
+                None => (documents::genesis(name)?, 0, false),
+            };
+            doc.set_actor(self.actor.clone());
+            let saved_heads = if saved { doc.get_heads() } else { Vec::new() };
+            self.open.insert(
+                name.to_string(),
+                OpenDocument {
+                    doc,
+                    saved_heads,
+                    chunks,
+                },
+            );
+        }
+        self.open
+            .get_mut(name)
+            .ok_or_else(|| LocalError::Unloadable {
+                doc: name.into(),
+                message: "it vanished while loading".into(),
+            })
+    }
+
+    /// Appends `event` to its period document and writes the change; the caller's transaction
+    /// holds the event and its projections too.
+    pub fn record(
+        &mut self,
+        conn: &Connection,
+        sequence: u64,
+        event: &Event,
+    ) -> Result<(), LocalError> {
+        let name = documents::period_of(event.at_ms);
+        let incarnation = self.incarnation.clone();
+        let open = self.open_document(conn, &name)?;
+        documents::append(&mut open.doc, &incarnation, sequence, event)?;
+        self.save(conn, &name)
+    }
+
+    /// Writes what changed in `name` since it was last saved.
+    pub fn save(&mut self, conn: &Connection, name: &str) -> Result<(), LocalError> {
+        let Some(open) = self.open.get_mut(name) else {
+            return Ok(());
+        };
+        let heads = open.doc.get_heads();
+        if heads == open.saved_heads {
+            return Ok(());
+        }
+        if open.saved_heads.is_empty() || open.chunks + 1 >= COMPACT_AFTER_CHUNKS {
+            let snapshot = open.doc.save();
+            conn.prepare_cached(
+                "INSERT INTO sync_documents (name, snapshot, chunks, heads) VALUES (?1, ?2, 0, ?3)
+                 ON CONFLICT (name) DO UPDATE SET snapshot = excluded.snapshot, chunks = 0, heads = excluded.heads",
+            )?
+            .execute(params![name, snapshot, join_heads(&heads)])?;
+            conn.prepare_cached("DELETE FROM sync_chunks WHERE name = ?1")?
+                .execute([name])?;
+            open.chunks = 0;
+        } else {
+            let chunk = open.doc.save_after(&open.saved_heads);
+            conn.prepare_cached("INSERT INTO sync_chunks (name, bytes) VALUES (?1, ?2)")?
+                .execute(params![name, chunk])?;
+            conn.prepare_cached(
+                "UPDATE sync_documents SET chunks = chunks + 1, heads = ?2 WHERE name = ?1",
+            )?
+            .execute(params![name, join_heads(&heads)])?;
+            open.chunks += 1;
+        }
+        open.saved_heads = heads;
+        Ok(())
+    }
+
+    /// Drops the in-memory copy of `name` (after a rolled-back transaction, or a refused
+    /// message): the next use reloads what the store holds.
+    pub fn forget(&mut self, name: &str) {
+        self.open.remove(name);
+    }
+
+    /// Drops every in-memory copy.
+    pub fn forget_all(&mut self) {
+        self.open.clear();
+    }
+
+    /// The stored sync state for `name` with `peer`, or a new one.
+    pub fn sync_state(
+        conn: &Connection,
+        peer: &str,
+        name: &str,
+    ) -> Result<sync::State, LocalError> {
+        let bytes: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT state FROM sync_peers WHERE peer = ?1 AND name = ?2")?
+            .query_row(params![peer, name], |r| r.get(0))
+            .optional()?;
+        // A state that no longer decodes only costs a longer next sync.
+        Ok(bytes
+            .and_then(|b| sync::State::decode(&b).ok())
+            .unwrap_or_default())
+    }
+
+    pub fn save_sync_state(
+        conn: &Connection,
+        peer: &str,
+        name: &str,
+        state: &sync::State,
+    ) -> Result<(), LocalError> {
+        conn.prepare_cached(
+            "INSERT INTO sync_peers (peer, name, state) VALUES (?1, ?2, ?3)
+             ON CONFLICT (peer, name) DO UPDATE SET state = excluded.state",
+        )?
+        .execute(params![peer, name, state.encode()])?;
+        Ok(())
+    }
+}
+
+/// Loads a stored document: its snapshot, then its chunks in order.
+fn load(conn: &Connection, name: &str) -> Result<Option<(AutoCommit, u32)>, LocalError> {
+    let unloadable = |e: automerge::AutomergeError| LocalError::Unloadable {
+        doc: name.into(),
+        message: e.to_string(),
+    };
+    let snapshot: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT snapshot FROM sync_documents WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?;
+    let Some(snapshot) = snapshot else {
+        return Ok(None);
+    };
+    let mut doc = AutoCommit::load(&snapshot).map_err(unloadable)?;
+    let mut statement =
+        conn.prepare_cached("SELECT bytes FROM sync_chunks WHERE name = ?1 ORDER BY id")?;
+    let mut rows = statement.query([name])?;
+    let mut chunks = 0;
+    while let Some(row) = rows.next()? {
+        let bytes: Vec<u8> = row.get(0)?;
+        doc.load_incremental(&bytes).map_err(unloadable)?;
+        chunks += 1;
+    }
+    Ok(Some((doc, chunks)))
+}
+
+fn join_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn split_heads(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .filter_map(|c| c.try_into().ok().map(ChangeHash))
+        .collect()
+}

@@ -1,0 +1,225 @@
+//! The facade's side of a sync: what to send, and applying what came back.
+//!
+//! [`Tidbit::sync_outgoing`] lists every document's heads and the Automerge sync messages worth
+//! sending; [`Tidbit::sync_incoming`] applies a reply in one transaction: the documents' new
+//! chunks, the sync states, the events they carry and the projections those events change.
+//! Remote events are inserted by id, so an event received twice is stored once. If every new
+//! event comes after everything already applied (in the total order of [`Event::order_key`]),
+//! they are applied one by one; otherwise the log is replayed, so every device that holds the
+//! same events holds the same projections, whatever order they arrived in.
+
+use std::collections::{BTreeSet, HashMap};
+
+use automerge::sync::{self, SyncDoc};
+use rusqlite::{params, Connection};
+
+use super::{Tidbit, TidbitError};
+use crate::events::Event;
+use crate::learn::projection::{apply_event, rebuild, SchedulerCache};
+use crate::sync::documents;
+use crate::sync::exchange::{DocumentHeads, DocumentMessage, Exchange};
+use crate::sync::local::LocalDocuments;
+
+/// One sync with one peer: the in-memory sync state of each document, for as long as the
+/// exchanges run. A failed exchange starts a new session, since the peer may not have seen
+/// what this one thinks it sent.
+pub struct SyncSession {
+    peer: String,
+    states: HashMap<String, sync::State>,
+    rounds: u32,
+    /// Documents named in any exchange of this session.
+    pub documents: BTreeSet<String>,
+}
+
+impl SyncSession {
+    pub fn new(peer: &str) -> SyncSession {
+        SyncSession {
+            peer: peer.to_string(),
+            states: HashMap::new(),
+            rounds: 0,
+            documents: BTreeSet::new(),
+        }
+    }
+
+    /// True until the session's first exchange has been prepared.
+    pub fn is_new(&self) -> bool {
+        self.rounds == 0
+    }
+}
+
+/// What applying one reply did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Incoming {
+    pub events_received: u64,
+    pub replayed: bool,
+}
+
+impl Tidbit {
+    /// The next exchange to send in `session`, or an empty one when there is nothing to say.
+    pub fn sync_outgoing(&mut self, session: &mut SyncSession) -> Result<Exchange, TidbitError> {
+        let first = session.rounds == 0;
+        session.rounds += 1;
+        let stored = LocalDocuments::stored_heads(self.store.conn())?;
+        let mut exchange = Exchange::default();
+        for (name, heads) in stored {
+            let state = match session.states.get_mut(&name) {
+                Some(state) => state,
+                None => {
+                    let state =
+                        LocalDocuments::sync_state(self.store.conn(), &session.peer, &name)?;
+                    session.states.entry(name.clone()).or_insert(state)
+                }
+            };
+            // What the peer last confirmed is all this document holds: only the heads go out,
+            // and the peer answers if it has more.
+            // After the opening exchange, only documents this session has spoken about go on.
+            let unchanged = if first {
+                sorted(&state.shared_heads) == sorted(&heads)
+            } else {
+                !session.documents.contains(&name)
+            };
+            if first {
+                exchange.heads.push(DocumentHeads {
+                    doc: name.clone(),
+                    heads: heads.clone(),
+                });
+            }
+            if unchanged {
+                continue;
+            }
+            let doc = self.documents.document(self.store.conn(), &name)?;
+            let ours = doc.get_heads();
+            if let Some(message) = doc.sync().generate_sync_message(state) {
+                let worth_sending = !message.changes.is_empty()
+                    || !message.need.is_empty()
+                    || state.their_heads.as_ref().map(|h| sorted(h)) != Some(sorted(&ours));
+                if worth_sending {
+                    session.documents.insert(name.clone());
+                    exchange.messages.push(DocumentMessage {
+                        doc: name,
+                        message: message.encode(),
+                    });
+                }
+            }
+        }
+        Ok(exchange)
+    }
+
+    /// Applies a peer's reply: all of it in one transaction, or, if any part is refused, none.
+    pub fn sync_incoming(
+        &mut self,
+        session: &mut SyncSession,
+        reply: Exchange,
+    ) -> Result<Incoming, TidbitError> {
+        let names: Vec<String> = reply.messages.iter().map(|m| m.doc.clone()).collect();
+        let result = self.apply_reply(session, reply);
+        if result.is_err() {
+            // Nothing of the reply was committed: drop what it left in memory.
+            for name in &names {
+                self.documents.forget(name);
+                session.states.remove(name);
+            }
+        }
+        result
+    }
+
+    fn apply_reply(
+        &mut self,
+        session: &mut SyncSession,
+        reply: Exchange,
+    ) -> Result<Incoming, TidbitError> {
+        let tx = self.store.conn_mut().transaction()?;
+        let mut received = Vec::new();
+        for DocumentMessage { doc: name, message } in reply.messages {
+            documents::check_name(&name).map_err(crate::sync::local::LocalError::from)?;
+            session.documents.insert(name.clone());
+            let state = match session.states.remove(&name) {
+                Some(state) => state,
+                None => LocalDocuments::sync_state(&tx, &session.peer, &name)?,
+            };
+            let mut state = state;
+            let doc = self.documents.document(&tx, &name)?;
+            let added = documents::receive_message(doc, &name, &mut state, &message)
+                .map_err(crate::sync::local::LocalError::from)?;
+            received.extend(added);
+            self.documents.save(&tx, &name)?;
+            LocalDocuments::save_sync_state(&tx, &session.peer, &name, &state)?;
+            session.states.insert(name, state);
+        }
+        let latest = latest_order_key(&tx)?;
+        received.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        let mut inserted = Vec::new();
+        for event in received {
+            if insert_event(&tx, &event)? {
+                inserted.push(event);
+            }
+        }
+        let in_order = match (&latest, inserted.first()) {
+            (Some(latest), Some(first)) => {
+                (first.at_ms, first.device.as_str(), first.id.as_str())
+                    > (latest.0, latest.1.as_str(), latest.2.as_str())
+            }
+            _ => true,
+        };
+        if in_order {
+            for event in &inserted {
+                apply_event(&tx, &mut self.schedulers, event)?;
+            }
+        } else {
+            rebuild(&tx)?;
+        }
+        tx.commit()?;
+        if !inserted.is_empty() {
+            self.schedulers = SchedulerCache::load(self.store.conn())?;
+        }
+        Ok(Incoming {
+            events_received: inserted.len() as u64,
+            replayed: !in_order && !inserted.is_empty(),
+        })
+    }
+}
+
+fn sorted(heads: &[automerge::ChangeHash]) -> Vec<automerge::ChangeHash> {
+    let mut heads = heads.to_vec();
+    heads.sort();
+    heads
+}
+
+/// The last event in the total order, if any.
+fn latest_order_key(conn: &Connection) -> rusqlite::Result<Option<(i64, String, String)>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(
+        "SELECT at_ms, device, id FROM events ORDER BY at_ms DESC, device DESC, id DESC LIMIT 1",
+    )?
+    .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    .optional()
+}
+
+/// Stores an event unless one with its id is already stored; true if it was new.
+pub(super) fn insert_event(conn: &Connection, event: &Event) -> Result<bool, TidbitError> {
+    use crate::events::EventKind;
+    let (course, step) = match &event.kind {
+        EventKind::ItemAnswered { course, step, .. }
+        | EventKind::StepViewed { course, step, .. } => (Some(course), Some(step)),
+        EventKind::Enrolled { course, .. } | EventKind::ModuleStarted { course, .. } => {
+            (Some(course), None)
+        }
+        EventKind::ParametersAdopted { .. } => (None, None),
+    };
+    let body = serde_json::to_string(event).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO events (id, at_ms, device, kind, course, step, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            event.id,
+            event.at_ms,
+            event.device,
+            event.kind.name(),
+            course,
+            step,
+            body
+        ])?;
+    Ok(inserted == 1)
+}

@@ -1,0 +1,152 @@
+//! Bearer tokens: HMAC-SHA256 over (learner, device, expiry), issued and checked by the server.
+//!
+//! A token is `v1.<hex payload>.<hex mac>`; the payload is `learner\ndevice\nexpiry` with the
+//! expiry in Unix seconds. The key is 32 random bytes kept in the server's data directory and
+//! created on first use. A token names exactly one learner: it can never open another's
+//! documents. Admin tokens carry the device `*admin*` and may only call admin endpoints.
+
+use std::path::Path;
+
+use ring::hmac;
+use ring::rand::SecureRandom;
+
+const KEY_FILE: &str = "token.key";
+/// The device name an admin token carries.
+pub const ADMIN_DEVICE: &str = "*admin*";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("no bearer token: send Authorization: Bearer <token>")]
+    Missing,
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token's signature does not verify")]
+    BadSignature,
+    #[error("the token expired; issue a new one")]
+    Expired,
+    #[error("the token key could not be read or created: {0}")]
+    Key(String),
+}
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    pub learner: String,
+    pub device: String,
+    pub expires_unix: i64,
+}
+
+/// The server's token key.
+#[derive(Clone)]
+pub struct TokenKey {
+    key: hmac::Key,
+}
+
+impl TokenKey {
+    /// Reads the key from `data_dir`, creating it (readable by its owner only) if absent.
+    pub fn load_or_create(data_dir: &Path) -> Result<TokenKey, TokenError> {
+        let path = data_dir.join(KEY_FILE);
+        let key_error = |e: std::io::Error| TokenError::Key(format!("{}: {e}", path.display()));
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) if bytes.len() == 32 => bytes,
+            Ok(_) => {
+                return Err(TokenError::Key(format!(
+                    "{} is not 32 bytes",
+                    path.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(data_dir).map_err(key_error)?;
+                let mut fresh = [0u8; 32];
+                ring::rand::SystemRandom::new()
+                    .fill(&mut fresh)
+                    .map_err(|_| TokenError::Key("no randomness".into()))?;
+                write_private(&path, &fresh).map_err(key_error)?;
+                fresh.to_vec()
+            }
+            Err(e) => return Err(key_error(e)),
+        };
+        Ok(TokenKey {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &bytes),
+        })
+    }
+
+    pub fn issue(&self, learner: &str, device: &str, expires_unix: i64) -> String {
+        let payload = format!("{learner}\n{device}\n{expires_unix}");
+        let tag = hmac::sign(&self.key, payload.as_bytes());
+        format!("v1.{}.{}", hex::encode(payload), hex::encode(tag.as_ref()))
+    }
+
+    pub fn verify(&self, token: &str, now_unix: i64) -> Result<Claims, TokenError> {
+        let mut parts = token.split('.');
+        let (Some("v1"), Some(payload), Some(tag), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let payload = hex::decode(payload).map_err(|_| TokenError::Malformed)?;
+        let tag = hex::decode(tag).map_err(|_| TokenError::Malformed)?;
+        hmac::verify(&self.key, &payload, &tag).map_err(|_| TokenError::BadSignature)?;
+        let payload = String::from_utf8(payload).map_err(|_| TokenError::Malformed)?;
+        let mut fields = payload.split('\n');
+        let (Some(learner), Some(device), Some(expiry), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let expires_unix: i64 = expiry.parse().map_err(|_| TokenError::Malformed)?;
+        if expires_unix <= now_unix {
+            return Err(TokenError::Expired);
+        }
+        Ok(Claims {
+            learner: learner.into(),
+            device: device.into(),
+            expires_unix,
+        })
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}
+
+/// A learner or device id a token may carry: short, printable, no separators.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_verifies_until_it_expires_and_not_after_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = TokenKey::load_or_create(dir.path()).unwrap();
+        let token = key.issue("ana", "phone", 2_000);
+        let claims = key.verify(&token, 1_000).unwrap();
+        assert_eq!(
+            (claims.learner.as_str(), claims.device.as_str()),
+            ("ana", "phone")
+        );
+        assert_eq!(key.verify(&token, 2_000), Err(TokenError::Expired));
+        let forged = token.replace(&hex::encode("ana"), &hex::encode("bob"));
+        assert_eq!(key.verify(&forged, 1_000), Err(TokenError::BadSignature));
+        assert_eq!(key.verify("v1.zz.zz", 1_000), Err(TokenError::Malformed));
+        // The key persists: a restarted server accepts the same token.
+        let again = TokenKey::load_or_create(dir.path()).unwrap();
+        assert!(again.verify(&token, 1_000).is_ok());
+    }
+}
