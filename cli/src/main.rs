@@ -1,15 +1,18 @@
-//! `tidbit`: author, sign, verify, inspect and install course packs.
+//! `tidbit`: author, sign, verify, inspect and install course packs; learn; serve and sync.
 //!
 //! Every command exits 0 on success and 1 with a one-paragraph message on failure; clap exits 2
 //! on a usage error. Machine-readable output (`--json`) goes to stdout, progress bars to stderr.
 
 mod authoring;
 mod certificates;
+mod demo;
 mod learn;
 mod learner;
 mod library;
 mod progress;
+mod serve;
 mod simulate;
+mod syncing;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +63,13 @@ enum Command {
     },
     /// Learn in the terminal: the recommended activity, then a session plan, answered at prompts.
     Learn(learn::LearnOptions),
+    /// Run the sync and content server, or issue a device's token (`tidbit serve token`).
+    Serve(serve::ServeArgs),
+    /// Merge a learner's data directory with a server.
+    Sync(syncing::SyncArgs),
+    /// The main job end to end: a server, a phone and a tablet learning offline, syncing, and
+    /// converging to the same state.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Subcommand)]
@@ -128,6 +138,9 @@ fn main() -> ExitCode {
         Command::Catalog { data, json } => library::catalog(&data, json),
         Command::Simulate(args) => simulate::run(&args),
         Command::Learn(options) => learn::learn(&options),
+        Command::Serve(args) => serve::run(&args),
+        Command::Sync(args) => syncing::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Cert(CertCommand::Verify { file, trust, json }) => {
             certificates::verify(&file, &trust, json)
         }
