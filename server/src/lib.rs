@@ -166,20 +166,14 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<Claims, Response> {
-    let token = bearer(headers).ok_or_else(|| {
-        refuse(
-            StatusCode::UNAUTHORIZED,
-            auth::TokenError::Missing.to_string(),
-        )
-    })?;
+/// The claims of the request's bearer token; the error is the 401 reason.
+pub fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<Claims, auth::TokenError> {
+    let token = bearer(headers).ok_or(auth::TokenError::Missing)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    hub.tokens
-        .verify(token, now)
-        .map_err(|e| refuse(StatusCode::UNAUTHORIZED, e.to_string()))
+    hub.tokens.verify(token, now)
 }
 
 async fn sync_exchange(
@@ -190,7 +184,7 @@ async fn sync_exchange(
 ) -> Response {
     let claims = match authenticate(&hub, &headers) {
         Ok(claims) => claims,
-        Err(response) => return response,
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.to_string()),
     };
     if claims.learner != learner || claims.device == ADMIN_DEVICE {
         return refuse(

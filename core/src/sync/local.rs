@@ -2,8 +2,10 @@
 //!
 //! A document is a snapshot (`save()` at its last compaction) plus the incremental chunks
 //! written since, one per recorded event or received message, always in the same transaction
-//! as the events and projections they carry. After [`COMPACT_AFTER_CHUNKS`] chunks a document
-//! is compacted back into one snapshot. Documents are loaded lazily, on the first write or sync
+//! as the events and projections they carry. Compaction folds a document back into one snapshot:
+//! a sync does it for every document it touched with more than [`COMPACT_DURING_SYNC`] chunks,
+//! off the learning loop; an answer does it only past [`COMPACT_WHEN_RECORDING`] chunks (a
+//! device that never syncs), so answering almost never pays for a `save()`. Documents are loaded lazily, on the first write or sync
 //! that needs them; opening Tidbit never loads one.
 //!
 //! Each process writes under a fresh random Automerge actor, its *incarnation*: a device
@@ -19,8 +21,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::documents::{self, DocumentError};
 use crate::events::Event;
 
-/// Chunks after which a document is folded into a new snapshot.
-pub const COMPACT_AFTER_CHUNKS: u32 = 256;
+/// Chunks past which a sync folds a document into a new snapshot.
+pub const COMPACT_DURING_SYNC: u32 = 32;
+/// Chunks past which recording an event folds its document into a new snapshot.
+pub const COMPACT_WHEN_RECORDING: u32 = 2048;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
@@ -129,19 +133,26 @@ impl LocalDocuments {
         let incarnation = self.incarnation.clone();
         let open = self.open_document(conn, &name)?;
         documents::append(&mut open.doc, &incarnation, sequence, event)?;
-        self.save(conn, &name)
+        self.save(conn, &name, COMPACT_WHEN_RECORDING)
     }
 
-    /// Writes what changed in `name` since it was last saved.
-    pub fn save(&mut self, conn: &Connection, name: &str) -> Result<(), LocalError> {
+    /// Writes what changed in `name` since it was last saved: a chunk, or a new snapshot when
+    /// the document already has `compact_after` chunks.
+    pub fn save(
+        &mut self,
+        conn: &Connection,
+        name: &str,
+        compact_after: u32,
+    ) -> Result<(), LocalError> {
         let Some(open) = self.open.get_mut(name) else {
             return Ok(());
         };
         let heads = open.doc.get_heads();
-        if heads == open.saved_heads {
+        let compact = open.chunks >= compact_after;
+        if heads == open.saved_heads && !compact {
             return Ok(());
         }
-        if open.saved_heads.is_empty() || open.chunks + 1 >= COMPACT_AFTER_CHUNKS {
+        if open.saved_heads.is_empty() || compact {
             let snapshot = open.doc.save();
             conn.prepare_cached(
                 "INSERT INTO sync_documents (name, snapshot, chunks, heads) VALUES (?1, ?2, 0, ?3)
