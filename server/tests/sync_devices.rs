@@ -47,3 +47,72 @@ fn two_devices_that_learned_offline_converge_through_the_server() {
     assert_eq!(phone.digest(), tablet.digest());
     assert_eq!(server_digest(&server, "ana", root.path()), phone.digest());
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_device_restored_from_a_backup_loses_and_reuses_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&root.path().join("server"));
+    let token = server.token("ana", "phone");
+    let phone = Device::new(root.path(), "ana", "phone");
+    phone
+        .tidbit
+        .lock()
+        .unwrap()
+        .enroll(COURSE, "field-volunteer")
+        .unwrap();
+    let mut learner = PracticeDevice::new(&phone.tidbit.lock().unwrap(), 5, 0.8).unwrap();
+    learner
+        .practise(&mut phone.tidbit.lock().unwrap(), &phone.clock, 5)
+        .unwrap();
+    phone.sync(&server.url(), &token).unwrap();
+    // The backup is taken here, closed cleanly, and the phone goes on learning and syncing.
+    drop(phone);
+    let backup = root.path().join("backup");
+    copy_dir(&root.path().join("phone"), &backup);
+    let phone = Device::new(root.path(), "ana", "phone");
+    phone.clock.set(start() + Duration::days(1));
+    learner
+        .practise(&mut phone.tidbit.lock().unwrap(), &phone.clock, 5)
+        .unwrap();
+    phone.sync(&server.url(), &token).unwrap();
+    let before_loss = phone.event_ids();
+    drop(phone);
+
+    // The phone is lost; its backup is restored and used on day 2: same device id, same next
+    // sequence number as when the backup was taken.
+    std::fs::remove_dir_all(root.path().join("phone")).unwrap();
+    copy_dir(&backup, &root.path().join("phone"));
+    let restored = Device::new(root.path(), "ana", "phone");
+    restored.clock.set(start() + Duration::days(2));
+    learner
+        .practise(&mut restored.tidbit.lock().unwrap(), &restored.clock, 5)
+        .unwrap();
+    let report = restored.sync(&server.url(), &token).unwrap();
+    assert!(report.events_received > 0, "{report:?}");
+
+    let after = restored.event_ids();
+    let mut unique = after.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), after.len(), "an event id was reused");
+    for id in &before_loss {
+        assert!(after.contains(id), "event {id} was lost");
+    }
+    assert!(after.len() > before_loss.len());
+    assert_eq!(
+        server_digest(&server, "ana", root.path()),
+        restored.digest()
+    );
+}
