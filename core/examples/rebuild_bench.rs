@@ -7,7 +7,9 @@
 //! ```
 //!
 //! With a store directory, this process opens it, rebuilds its projections once, and prints the
-//! wall time of `rebuild_projections` and the peak resident set (`VmHWM` from
+//! wall time of `rebuild_projections`, the time its thread spent on a CPU (from
+//! `/proc/thread-self/schedstat`: on a machine shared with other work, the wall time includes
+//! waiting for a core, this does not), and the peak resident set (`VmHWM` from
 //! `/proc/self/status`), read right after the rebuild; the process does nothing else first, so
 //! the peak is the rebuild's. Without one, it takes the cached benchmark history (generating it
 //! the first time, about 40 s), and runs itself three times, each in a fresh process on
@@ -33,6 +35,13 @@ fn status_mb(field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// Seconds this thread has spent running on a CPU, if the platform says.
+fn thread_cpu_seconds() -> Option<f64> {
+    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanoseconds: f64 = schedstat.split_whitespace().next()?.parse().ok()?;
+    Some(nanoseconds / 1e9)
+}
+
 fn mb(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".into(), |v| format!("{v:.1} MB"))
 }
@@ -47,6 +56,7 @@ fn measure(store: &std::path::Path, expected_digest: Option<&str>) -> ExitCode {
         }
     };
     let after_open = status_mb("VmHWM:");
+    let cpu_before = thread_cpu_seconds();
     let started = Instant::now();
     let events = match tidbit.rebuild_projections() {
         Ok(events) => events,
@@ -56,9 +66,13 @@ fn measure(store: &std::path::Path, expected_digest: Option<&str>) -> ExitCode {
         }
     };
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = match (cpu_before, thread_cpu_seconds()) {
+        (Some(before), Some(after)) => format!("{:.3} s", after - before),
+        _ => "n/a".into(),
+    };
     let peak = status_mb("VmHWM:");
     println!(
-        "rebuild_projections: {events} events in {seconds:.3} s ({:.1} µs/event); \
+        "rebuild_projections: {events} events in {seconds:.3} s ({:.1} µs/event; on a CPU {cpu}); \
          peak RSS (VmHWM) {} [before open {}, after open {}]",
         seconds * 1e6 / events.max(1) as f64,
         mb(peak),

@@ -1,0 +1,391 @@
+//! The projection tables in memory, for a replay of the whole log.
+//!
+//! A replay applies hundreds of thousands of events; through SQLite each would cost some twenty
+//! statements. [`ReplayTables`] starts empty (the replay has just emptied the SQLite tables),
+//! keeps every row in hash maps while the rules apply the events, and [`ReplayTables::write_out`]
+//! writes each row once at the end with the same statements a live event uses
+//! ([`super::live::LiveTables`]). The only exception is a mastery measurement, which reads cards
+//! through SQL ([`crate::learn::mastery::skill_mastery`]): the cards it reads are written first.
+//! Like every [`ProjectionTables`], it stores what it is given and decides nothing.
+
+use std::collections::HashMap;
+
+use rusqlite::Connection;
+
+use super::content::ContentReader;
+use super::live::LiveTables;
+use super::pair_map::PairMap;
+use super::tables::{
+    AttemptMiss, AttemptStep, CardRow, ModuleProgress, PendingRemediation, ProjectionTables,
+    RemediationRow, ResponseTime, SkillRating, StageProgress,
+};
+use crate::learn::mastery::{self, SkillMastery};
+use crate::learn::schedule::Scheduler;
+
+/// The current attempt at a module: its steps done and its misses per skill.
+#[derive(Default)]
+struct Attempt {
+    steps: Vec<AttemptStep>,
+    misses: Vec<(String, AttemptMiss)>,
+}
+
+/// Every projection row of a replay, in memory.
+pub(super) struct ReplayTables<'c> {
+    conn: &'c Connection,
+    enrollments: HashMap<String, (String, i64)>,
+    cards: PairMap<CardRow>,
+    due_load: HashMap<i64, i64>,
+    skill_ratings: PairMap<SkillRating>,
+    response_times: HashMap<String, ResponseTime>,
+    activity_days: HashMap<String, i64>,
+    module_progress: PairMap<ModuleProgress>,
+    attempts: PairMap<Attempt>,
+    stage_progress: HashMap<(String, String, String), StageProgress>,
+    /// Remediation `id` is at index `id - 1`, as SQLite numbers rows inserted into an empty table.
+    remediations: Vec<RemediationRow>,
+    /// Ids of unresolved remediations by course and item step, and by course and skill.
+    pending_by_item: PairMap<Vec<i64>>,
+    pending_by_skill: PairMap<Vec<i64>>,
+    parameters: Option<(String, i64)>,
+}
+
+impl<'c> ReplayTables<'c> {
+    /// Empty tables; `conn` must hold empty projection tables too.
+    pub(super) fn new(conn: &'c Connection) -> Self {
+        ReplayTables {
+            conn,
+            enrollments: HashMap::new(),
+            cards: PairMap::default(),
+            due_load: HashMap::new(),
+            skill_ratings: PairMap::default(),
+            response_times: HashMap::new(),
+            activity_days: HashMap::new(),
+            module_progress: PairMap::default(),
+            attempts: PairMap::default(),
+            stage_progress: HashMap::new(),
+            remediations: Vec::new(),
+            pending_by_item: PairMap::default(),
+            pending_by_skill: PairMap::default(),
+            parameters: None,
+        }
+    }
+
+    /// Writes every row to the SQLite tables.
+    pub(super) fn write_out(self) -> rusqlite::Result<()> {
+        let mut live = LiveTables::new(self.conn);
+        for (course, (path, at_ms)) in &self.enrollments {
+            live.put_enrollment(course, path, *at_ms)?;
+        }
+        for (course, step, card) in self.cards.iter() {
+            live.write_card(course, step, card)?;
+        }
+        for (day, cards) in &self.due_load {
+            live.add_due_load(*day, *cards)?;
+        }
+        for (course, skill, rating) in self.skill_ratings.iter() {
+            live.put_skill_rating(course, skill, *rating)?;
+        }
+        for (item_kind, time) in &self.response_times {
+            live.put_response_time(item_kind, *time)?;
+        }
+        for (day, answers) in &self.activity_days {
+            live.add_activity_day(day, *answers)?;
+        }
+        for (course, module, progress) in self.module_progress.iter() {
+            live.put_module_progress(course, module, *progress)?;
+        }
+        for (course, module, attempt) in self.attempts.iter() {
+            for step in &attempt.steps {
+                live.put_attempt_step(course, module, &step.step, step.credit)?;
+            }
+            for (skill, miss) in &attempt.misses {
+                live.put_attempt_miss(course, module, skill, *miss)?;
+            }
+        }
+        for ((course, path, stage), progress) in self.stage_progress {
+            live.put_stage_progress(&course, &path, &stage, progress)?;
+        }
+        for (index, remediation) in self.remediations.iter().enumerate() {
+            live.restore_remediation(index as i64 + 1, remediation)?;
+        }
+        if let Some((json, at_ms)) = &self.parameters {
+            live.put_parameters(json, *at_ms)?;
+        }
+        Ok(())
+    }
+
+    fn remediation_mut(&mut self, id: i64) -> Option<&mut RemediationRow> {
+        let index = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.remediations.get_mut(index)
+    }
+}
+
+/// Removes `id` from the ids listed under a key.
+fn forget_pending(map: &mut PairMap<Vec<i64>>, first: &str, second: &str, id: i64) {
+    if let Some(ids) = map.get_mut(first, second) {
+        ids.retain(|&pending| pending != id);
+    }
+}
+
+impl ProjectionTables for ReplayTables<'_> {
+    fn enrolled_path(&mut self, course: &str) -> rusqlite::Result<Option<String>> {
+        Ok(self.enrollments.get(course).map(|(path, _)| path.clone()))
+    }
+
+    fn put_enrollment(&mut self, course: &str, path: &str, at_ms: i64) -> rusqlite::Result<()> {
+        self.enrollments
+            .insert(course.to_string(), (path.to_string(), at_ms));
+        Ok(())
+    }
+
+    fn card(&mut self, course: &str, step: &str) -> rusqlite::Result<Option<CardRow>> {
+        Ok(self.cards.get(course, step).cloned())
+    }
+
+    fn put_card(&mut self, course: &str, step: &str, card: CardRow) -> rusqlite::Result<()> {
+        self.cards.insert(course, step, card);
+        Ok(())
+    }
+
+    fn due_load(&mut self, day: i64) -> rusqlite::Result<i64> {
+        Ok(self.due_load.get(&day).copied().unwrap_or(0))
+    }
+
+    fn add_due_load(&mut self, day: i64, cards: i64) -> rusqlite::Result<()> {
+        *self.due_load.entry(day).or_insert(0) += cards;
+        Ok(())
+    }
+
+    fn skill_rating(&mut self, course: &str, skill: &str) -> rusqlite::Result<Option<SkillRating>> {
+        Ok(self.skill_ratings.get(course, skill).copied())
+    }
+
+    fn put_skill_rating(
+        &mut self,
+        course: &str,
+        skill: &str,
+        rating: SkillRating,
+    ) -> rusqlite::Result<()> {
+        self.skill_ratings.insert(course, skill, rating);
+        Ok(())
+    }
+
+    fn response_time(&mut self, item_kind: &str) -> rusqlite::Result<Option<ResponseTime>> {
+        Ok(self.response_times.get(item_kind).copied())
+    }
+
+    fn put_response_time(&mut self, item_kind: &str, time: ResponseTime) -> rusqlite::Result<()> {
+        match self.response_times.get_mut(item_kind) {
+            Some(slot) => *slot = time,
+            None => {
+                self.response_times.insert(item_kind.to_string(), time);
+            }
+        }
+        Ok(())
+    }
+
+    fn add_activity_day(&mut self, day: &str, answers: i64) -> rusqlite::Result<()> {
+        match self.activity_days.get_mut(day) {
+            Some(count) => *count += answers,
+            None => {
+                self.activity_days.insert(day.to_string(), answers);
+            }
+        }
+        Ok(())
+    }
+
+    fn module_progress(
+        &mut self,
+        course: &str,
+        module: &str,
+    ) -> rusqlite::Result<Option<ModuleProgress>> {
+        Ok(self.module_progress.get(course, module).copied())
+    }
+
+    fn put_module_progress(
+        &mut self,
+        course: &str,
+        module: &str,
+        progress: ModuleProgress,
+    ) -> rusqlite::Result<()> {
+        self.module_progress.insert(course, module, progress);
+        Ok(())
+    }
+
+    fn attempt_steps(&mut self, course: &str, module: &str) -> rusqlite::Result<Vec<AttemptStep>> {
+        Ok(self
+            .attempts
+            .get(course, module)
+            .map(|attempt| attempt.steps.clone())
+            .unwrap_or_default())
+    }
+
+    fn put_attempt_step(
+        &mut self,
+        course: &str,
+        module: &str,
+        step: &str,
+        credit: Option<f64>,
+    ) -> rusqlite::Result<()> {
+        self.attempts
+            .update(course, module, Attempt::default, |attempt| {
+                match attempt.steps.iter_mut().find(|done| done.step == step) {
+                    Some(done) => done.credit = credit,
+                    None => attempt.steps.push(AttemptStep {
+                        step: step.to_string(),
+                        credit,
+                    }),
+                }
+            });
+        Ok(())
+    }
+
+    fn attempt_miss(
+        &mut self,
+        course: &str,
+        module: &str,
+        skill: &str,
+    ) -> rusqlite::Result<Option<AttemptMiss>> {
+        Ok(self.attempts.get(course, module).and_then(|attempt| {
+            attempt
+                .misses
+                .iter()
+                .find(|(missed, _)| missed == skill)
+                .map(|(_, miss)| *miss)
+        }))
+    }
+
+    fn put_attempt_miss(
+        &mut self,
+        course: &str,
+        module: &str,
+        skill: &str,
+        miss: AttemptMiss,
+    ) -> rusqlite::Result<()> {
+        self.attempts
+            .update(course, module, Attempt::default, |attempt| {
+                let missed = attempt
+                    .misses
+                    .iter_mut()
+                    .find(|(missed, _)| missed == skill);
+                match missed {
+                    Some((_, slot)) => *slot = miss,
+                    None => attempt.misses.push((skill.to_string(), miss)),
+                }
+            });
+        Ok(())
+    }
+
+    fn clear_attempt(&mut self, course: &str, module: &str) -> rusqlite::Result<()> {
+        self.attempts.remove(course, module);
+        Ok(())
+    }
+
+    fn stage_progress(
+        &mut self,
+        course: &str,
+        path: &str,
+        stage: &str,
+    ) -> rusqlite::Result<Option<StageProgress>> {
+        // Stages are few and rarely touched: an owned key costs nothing worth saving.
+        let key = (course.to_string(), path.to_string(), stage.to_string());
+        Ok(self.stage_progress.get(&key).cloned())
+    }
+
+    fn put_stage_progress(
+        &mut self,
+        course: &str,
+        path: &str,
+        stage: &str,
+        progress: StageProgress,
+    ) -> rusqlite::Result<()> {
+        let key = (course.to_string(), path.to_string(), stage.to_string());
+        self.stage_progress.insert(key, progress);
+        Ok(())
+    }
+
+    fn pending_remediations_of_item(
+        &mut self,
+        course: &str,
+        item_step: &str,
+    ) -> rusqlite::Result<Vec<PendingRemediation>> {
+        let Some(ids) = self.pending_by_item.get(course, item_step) else {
+            return Ok(Vec::new());
+        };
+        Ok(ids
+            .iter()
+            .filter_map(|&id| {
+                let index = usize::try_from(id - 1).ok()?;
+                let row = self.remediations.get(index)?;
+                Some(PendingRemediation {
+                    id,
+                    created_ms: row.created_ms,
+                })
+            })
+            .collect())
+    }
+
+    fn pending_remediation_items(
+        &mut self,
+        course: &str,
+        skill: &str,
+    ) -> rusqlite::Result<Vec<String>> {
+        let Some(ids) = self.pending_by_skill.get(course, skill) else {
+            return Ok(Vec::new());
+        };
+        Ok(ids
+            .iter()
+            .filter_map(|&id| {
+                let index = usize::try_from(id - 1).ok()?;
+                Some(self.remediations.get(index)?.item_step.clone())
+            })
+            .collect())
+    }
+
+    fn resolve_remediation(&mut self, id: i64, at_ms: i64, credit: f64) -> rusqlite::Result<()> {
+        let Some(row) = self.remediation_mut(id) else {
+            return Ok(());
+        };
+        row.resolved_ms = Some(at_ms);
+        row.resolved_credit = Some(credit);
+        let (course, item_step, skill) =
+            (row.course.clone(), row.item_step.clone(), row.skill.clone());
+        forget_pending(&mut self.pending_by_item, &course, &item_step, id);
+        forget_pending(&mut self.pending_by_skill, &course, &skill, id);
+        Ok(())
+    }
+
+    fn insert_remediation(&mut self, row: RemediationRow) -> rusqlite::Result<()> {
+        let id = self.remediations.len() as i64 + 1;
+        if row.resolved_ms.is_none() {
+            self.pending_by_item
+                .update(&row.course, &row.item_step, Vec::new, |ids| ids.push(id));
+            self.pending_by_skill
+                .update(&row.course, &row.skill, Vec::new, |ids| ids.push(id));
+        }
+        self.remediations.push(row);
+        Ok(())
+    }
+
+    fn put_parameters(&mut self, parameters_json: &str, at_ms: i64) -> rusqlite::Result<()> {
+        self.parameters = Some((parameters_json.to_string(), at_ms));
+        Ok(())
+    }
+
+    fn skill_mastery(
+        &mut self,
+        content: &mut ContentReader<'_>,
+        scheduler: &Scheduler,
+        course: &str,
+        skill: &str,
+        now_ms: i64,
+    ) -> rusqlite::Result<SkillMastery> {
+        let live = LiveTables::new(self.conn);
+        for step in content.skill_step_ids(course, skill)?.iter() {
+            if let Some(card) = self.cards.get(course, step) {
+                live.write_card(course, step, card)?;
+            }
+        }
+        mastery::skill_mastery(self.conn, scheduler, course, skill, now_ms)
+    }
+}
