@@ -196,10 +196,6 @@ fn latest_order_key(conn: &Connection) -> rusqlite::Result<Option<(i64, String, 
     .optional()
 }
 
-/// The `course` column of nudge events (interventions, outcomes, push tokens).
-static NUDGE_EVENTS_COURSE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| crate::nudge::NUDGE_EVENTS_COURSE.to_string());
-
 /// Stores an event unless one with its id is already stored; true if it was new.
 pub(super) fn insert_event(conn: &Connection, event: &Event) -> Result<bool, TidbitError> {
     use crate::events::EventKind;
@@ -210,10 +206,6 @@ pub(super) fn insert_event(conn: &Connection, event: &Event) -> Result<bool, Tid
             (Some(course), None)
         }
         EventKind::ParametersAdopted { .. } => (None, None),
-        // Filed under a name no course can have, so the planner finds them through the index.
-        EventKind::InterventionTriggered { .. }
-        | EventKind::NudgeOutcomeRecorded { .. }
-        | EventKind::PushTokenRegistered { .. } => (Some(&*NUDGE_EVENTS_COURSE), None),
     };
     let body = serde_json::to_string(event).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
     let inserted = conn
