@@ -82,7 +82,8 @@ pub fn exchange(
         documents::check_name(name).map_err(ExchangeRefused::BadDocument)?;
     }
     let stored = storage.documents(learner)?;
-    let opening = !request.heads.is_empty();
+    // A device with no documents yet opens with an empty exchange: it needs everything.
+    let opening = !request.heads.is_empty() || request.messages.is_empty();
     let mut working: Vec<Working> = Vec::new();
     let mut outcome = Outcome::default();
 
@@ -134,7 +135,12 @@ pub fn exchange(
     let mut updates = Vec::new();
     let mut states = Vec::new();
     for mut work in working {
-        if let Some(message) = work.doc.sync().generate_sync_message(&mut work.state) {
+        if let Some(mut message) = work.doc.sync().generate_sync_message(&mut work.state) {
+            // Changes whose dependencies are missing die with this exchange: the device must
+            // forget what it already sent, or it never sends them again (and never settles).
+            if let Some(flags) = message.flags.as_mut() {
+                flags.set(sync::MessageFlags::SYNC_RESET);
+            }
             outcome.reply.messages.push(DocumentMessage {
                 doc: work.name.clone(),
                 message: message.encode(),

@@ -162,3 +162,166 @@ pub fn server_digest(server: &TestServer, learner: &str, root: &Path) -> String 
     tidbit.replay_events(&events).unwrap();
     tidbit.projection_digest().unwrap()
 }
+
+pub mod proxy;
+
+/// A rate limit no test device reaches, for tests whose faults make devices retry a lot.
+pub const GENEROUS_RATE: tidbit_server::RateLimit = tidbit_server::RateLimit {
+    burst: 1e9,
+    per_second: 1e9,
+};
+
+impl TestServer {
+    /// A server on a free loopback port whose devices are never rate limited.
+    pub fn start_generous(data: &Path) -> TestServer {
+        Self::bind_generous(data, "127.0.0.1:0".parse().unwrap())
+    }
+
+    /// Like [`TestServer::restart`], for a server started with [`TestServer::start_generous`]:
+    /// a new hub on the same data and port. It retries tokio's bind (which ignores the port's
+    /// TIME_WAIT connections) until the old listener lets go, so it takes milliseconds. A
+    /// request already being served finishes on the old hub.
+    pub fn restart_fast(self) -> TestServer {
+        self.task.abort();
+        let (addr, data) = (self.addr, self.data.clone());
+        drop(self);
+        Self::bind_generous(&data, addr)
+    }
+
+    fn bind_generous(data: &Path, addr: SocketAddr) -> TestServer {
+        let hub = Arc::new(Hub::open(data).unwrap().with_rate_limit(GENEROUS_RATE));
+        let runtime = tidbit_core::sync::runtime().unwrap();
+        // An aborted listener lets go of its port a moment later.
+        let mut attempts = 0;
+        loop {
+            match runtime.block_on(tidbit_server::spawn(addr, hub.clone())) {
+                Ok((addr, task)) => {
+                    return TestServer {
+                        addr,
+                        hub,
+                        data: data.to_path_buf(),
+                        task,
+                    }
+                }
+                Err(e) => {
+                    attempts += 1;
+                    assert!(attempts < 2_000, "port {addr} stayed busy: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        }
+    }
+}
+
+/// Posts `body` to `learner`'s sync endpoint with the given `Authorization` header value (none
+/// when `None`); returns the status and the reply body.
+pub fn post_sync(
+    server_url: &str,
+    learner: &str,
+    authorization: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
+    let url = format!("{server_url}/v1/learners/{learner}/sync");
+    tidbit_core::sync::runtime().unwrap().block_on(async {
+        let mut request = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/octet-stream")
+            .body(body);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.bytes().await.unwrap().to_vec())
+    })
+}
+
+/// The learner's documents on the server with their heads (each list sorted).
+pub fn stored_heads(
+    server: &TestServer,
+    learner: &str,
+) -> Vec<(String, Vec<automerge::ChangeHash>)> {
+    let mut documents = server.hub.storage.documents(learner).unwrap();
+    for (_, heads) in &mut documents {
+        heads.sort();
+    }
+    documents
+}
+
+/// Enrolls the device's learner (again, if it was) and practises for `minutes` on each of
+/// `days` days from the sample start, never turning the device's clock back.
+pub fn learn_for_days(device: &Device, seed: u64, days: i64, minutes: u32) {
+    let mut tidbit = device.tidbit.lock().unwrap();
+    tidbit.enroll(COURSE, "field-volunteer").unwrap();
+    let mut learner =
+        tidbit_core::learn::simulate::PracticeDevice::new(&tidbit, seed, 0.75).unwrap();
+    for day in 0..days {
+        let at = start() + chrono::Duration::days(day) + chrono::Duration::hours(2);
+        if at > tidbit_core::events::Clock::now(device.clock.as_ref()) {
+            device.clock.set(at);
+        }
+        learner
+            .practise(&mut tidbit, &device.clock, minutes)
+            .unwrap();
+    }
+}
+
+/// The device's stored documents, loaded the way the device loads them (snapshot, then chunks
+/// in order), read through a connection of their own.
+pub fn device_documents(device: &Device) -> Vec<(String, automerge::AutoCommit)> {
+    let conn = rusqlite::Connection::open_with_flags(
+        device.dir.join(tidbit_core::store::DATABASE_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let stored: Vec<(String, Vec<u8>)> = conn
+        .prepare("SELECT name, snapshot FROM sync_documents ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    stored
+        .into_iter()
+        .map(|(name, snapshot)| {
+            let mut doc = automerge::AutoCommit::load(&snapshot).unwrap();
+            let chunks: Vec<Vec<u8>> = conn
+                .prepare("SELECT bytes FROM sync_chunks WHERE name = ?1 ORDER BY id")
+                .unwrap()
+                .query_map([&name], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            for chunk in chunks {
+                doc.load_incremental(&chunk).unwrap();
+            }
+            (name, doc)
+        })
+        .collect()
+}
+
+/// The heads the device's store records for each document (each list sorted).
+pub fn device_heads(device: &Device) -> Vec<(String, Vec<automerge::ChangeHash>)> {
+    let conn = rusqlite::Connection::open_with_flags(
+        device.dir.join(tidbit_core::store::DATABASE_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let rows: Vec<(String, Vec<u8>)> = conn
+        .prepare("SELECT name, heads FROM sync_documents ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    rows.into_iter()
+        .map(|(name, bytes)| {
+            let mut heads: Vec<automerge::ChangeHash> = bytes
+                .chunks_exact(32)
+                .map(|c| automerge::ChangeHash(c.try_into().unwrap()))
+                .collect();
+            heads.sort();
+            (name, heads)
+        })
+        .collect()
+}
