@@ -153,11 +153,9 @@ fn main() {
         }
     });
 
-    let mut offset = 0usize;
-    for clients in CLIENT_LEVELS {
+    for (offset, clients) in CLIENT_LEVELS.into_iter().enumerate() {
         let (latencies, elapsed) =
             run_level(runtime, &http, &url, &learners, clients, offset, seconds);
-        offset += 1;
         report(clients, latencies, elapsed);
     }
 }

@@ -75,7 +75,7 @@ fn offline_month(device: &Device, shift: usize) {
         for n in 0..50 {
             let (step, item) = &items[(day as usize * 50 + n + shift) % items.len()];
             device.clock.advance(Duration::seconds(15));
-            let right = (n + shift) % 5 != 0;
+            let right = !(n + shift).is_multiple_of(5);
             tidbit
                 .answer(
                     COURSE,

@@ -17,6 +17,8 @@ pub enum StorageError {
     Sqlite(#[from] rusqlite::Error),
     #[error("server storage is unusable after an earlier failure; restart the server")]
     Poisoned,
+    #[error("event {id} is already recorded: an event id may only ever be appended once")]
+    DuplicateEvent { id: String },
 }
 
 /// A stored document: its last snapshot and the chunks appended since, in order.
@@ -60,13 +62,16 @@ pub trait SyncStorage: Send + Sync + 'static {
         device: &str,
         doc: &str,
     ) -> Result<Option<Vec<u8>>, StorageError>;
-    /// Writes one exchange's document updates and sync states, all or nothing.
+    /// Writes one exchange's document updates, sync states and the ids of the events it
+    /// added, all or nothing. An id already recorded for the learner refuses the whole commit
+    /// ([`StorageError::DuplicateEvent`]): two different events can never share an id.
     fn commit(
         &self,
         learner: &str,
         device: &str,
         documents: &[DocumentUpdate],
         states: &[StateUpdate],
+        new_events: &[String],
     ) -> Result<(), StorageError>;
     /// Every learner with at least one document.
     fn learners(&self) -> Result<Vec<String>, StorageError>;
@@ -92,6 +97,11 @@ CREATE TABLE IF NOT EXISTS chunks (
     bytes BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (learner, name, id);
+CREATE TABLE IF NOT EXISTS event_ids (
+    learner TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (learner, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sync_states (
     learner TEXT NOT NULL,
     device TEXT NOT NULL,
@@ -170,9 +180,20 @@ impl SyncStorage for SqliteStorage {
         device: &str,
         documents: &[DocumentUpdate],
         states: &[StateUpdate],
+        new_events: &[String],
     ) -> Result<(), StorageError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
+        for id in new_events {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO event_ids (learner, id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![learner, id])?;
+            if inserted == 0 {
+                return Err(StorageError::DuplicateEvent { id: id.clone() });
+            }
+        }
         for update in documents {
             let heads = join_heads(&update.heads);
             match &update.write {

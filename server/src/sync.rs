@@ -34,7 +34,8 @@ impl ExchangeRefused {
     pub fn status(&self) -> u16 {
         match self {
             ExchangeRefused::BadDocument(DocumentError::BadName(_)) => 400,
-            ExchangeRefused::BadDocument(_) => 422,
+            ExchangeRefused::BadDocument(_)
+            | ExchangeRefused::Storage(StorageError::DuplicateEvent { .. }) => 422,
             ExchangeRefused::TooManyDocuments { .. } => 413,
             ExchangeRefused::Storage(_) | ExchangeRefused::Unloadable(_) => 500,
         }
@@ -86,6 +87,7 @@ pub fn exchange(
     let opening = !request.heads.is_empty() || request.messages.is_empty();
     let mut working: Vec<Working> = Vec::new();
     let mut outcome = Outcome::default();
+    let mut new_events = Vec::new();
 
     for DocumentMessage { doc: name, message } in &request.messages {
         let mut work = open(storage, learner, device, name)?;
@@ -93,6 +95,7 @@ pub fn exchange(
             documents::receive_message(&mut work.doc, name, &mut work.state, message)
                 .map_err(ExchangeRefused::BadDocument)?;
         outcome.events_received += added.len();
+        new_events.extend(added.into_iter().map(|event| event.id));
         working.push(work);
     }
     if opening {
@@ -176,7 +179,7 @@ pub fn exchange(
             state: work.state.encode(),
         });
     }
-    storage.commit(learner, device, &updates, &states)?;
+    storage.commit(learner, device, &updates, &states, &new_events)?;
     Ok(outcome)
 }
 

@@ -625,7 +625,6 @@ fn first_stored_event(doc: &AutoCommit) -> serde_json::Value {
 }
 
 #[test]
-#[ignore = "known bug: an appended event may reuse a recorded event's id (see the sync issue)"]
 fn a_message_reusing_a_recorded_event_id_is_refused() {
     let setup = Setup::new();
     let base = setup.server_document(PERIOD);

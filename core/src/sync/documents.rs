@@ -221,6 +221,10 @@ pub fn receive_message(
     if events_list(doc, name)? != list {
         return Err(refuse("replace the events list"));
     }
+    let mut ids = std::collections::HashSet::with_capacity(added.len());
+    if !added.iter().all(|event| ids.insert(event.id.as_str())) {
+        return Err(refuse("record one event id twice"));
+    }
     Ok(added)
 }
 

@@ -153,6 +153,12 @@ impl Tidbit {
         for event in received {
             if insert_event(&tx, &event)? {
                 inserted.push(event);
+            } else if !same_as_stored(&tx, &event)? {
+                // Two different events under one id: keeping either would split the devices.
+                return Err(TidbitError::Corrupt(format!(
+                    "the server sent event {} whose id is already recorded with other content; nothing was applied",
+                    event.id
+                )));
             }
         }
         let in_order = match (&latest, inserted.first()) {
@@ -194,6 +200,16 @@ fn latest_order_key(conn: &Connection) -> rusqlite::Result<Option<(i64, String, 
     )?
     .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
     .optional()
+}
+
+/// True if the stored event with `event`'s id is `event` itself.
+fn same_as_stored(conn: &Connection, event: &Event) -> Result<bool, TidbitError> {
+    let body: String = conn
+        .prepare_cached("SELECT body FROM events WHERE id = ?1")?
+        .query_row([&event.id], |r| r.get(0))?;
+    let stored: Event =
+        serde_json::from_str(&body).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
+    Ok(stored == *event)
 }
 
 /// Stores an event unless one with its id is already stored; true if it was new.
