@@ -220,6 +220,10 @@ pub fn apply_event(
             )?;
             *schedulers = SchedulerCache::load(conn)?;
         }
+        // Nudge inputs: the planner reads them from the log itself; no projection changes.
+        EventKind::InterventionTriggered { .. }
+        | EventKind::NudgeOutcomeRecorded { .. }
+        | EventKind::PushTokenRegistered { .. } => {}
     }
     Ok(applied)
 }
