@@ -9,6 +9,7 @@ mod demo;
 mod learn;
 mod learner;
 mod library;
+mod nudges;
 mod progress;
 mod serve;
 mod simulate;
@@ -63,6 +64,8 @@ enum Command {
     },
     /// Learn in the terminal: the recommended activity, then a session plan, answered at prompts.
     Learn(learn::LearnOptions),
+    /// The notifications the learner's phone would hold for the next days, planned at --now.
+    Nudges(nudges::NudgesArgs),
     /// Run the sync and content server, or issue a device's token (`tidbit serve token`).
     Serve(serve::ServeArgs),
     /// Merge a learner's data directory with a server.
@@ -138,6 +141,7 @@ fn main() -> ExitCode {
         Command::Catalog { data, json } => library::catalog(&data, json),
         Command::Simulate(args) => simulate::run(&args),
         Command::Learn(options) => learn::learn(&options),
+        Command::Nudges(args) => nudges::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Sync(args) => syncing::run(&args),
         Command::Demo(args) => demo::run(&args),

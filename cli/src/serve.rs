@@ -2,7 +2,9 @@
 //!
 //! `tidbit serve --data DIR --addr 127.0.0.1:PORT` serves until interrupted; packs offered for
 //! download go in `DIR/packs/`. `tidbit serve token --data DIR --learner ID --device ID` prints
-//! a bearer token signed with the server's key.
+//! a bearer token signed with the server's key (`--admin` for an admin token). `tidbit serve
+//! trigger --data DIR --learner ID --module MODULE --reason TEXT --within 48h` appends an
+//! intervention to the learner's documents; their devices get it with their next sync.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,17 +27,41 @@ pub struct ServeArgs {
 
 #[derive(clap::Subcommand)]
 enum ServeCommand {
-    /// Print a bearer token for one device of one learner.
+    /// Print a bearer token for one device of one learner, or with --admin an admin token.
     Token {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, required_unless_present = "admin")]
+        learner: Option<String>,
+        #[arg(long, required_unless_present = "admin")]
+        device: Option<String>,
+        /// An admin token (for `POST /v1/admin/...`), which can open no learner's documents.
+        #[arg(long, conflicts_with_all = ["learner", "device"])]
+        admin: bool,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+    },
+    /// Ask a learner to revisit a module within a deadline: an intervention event in their
+    /// documents, delivered to their devices through sync (and a push, if one is registered).
+    Trigger {
         #[arg(long)]
         data: PathBuf,
         #[arg(long)]
         learner: String,
         #[arg(long)]
-        device: String,
-        /// Days until the token expires.
-        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
-        days: u32,
+        module: String,
+        /// The course the module belongs to (devices look it up when omitted).
+        #[arg(long)]
+        course: Option<String>,
+        /// Why, in words the learner may see (such as "two below-target sprints").
+        #[arg(long)]
+        reason: String,
+        /// The window: hours or days, such as 48h or 2d.
+        #[arg(long, default_value = "48h")]
+        within: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -45,8 +71,29 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             data,
             learner,
             device,
+            admin,
             days,
-        }) => token(data, learner, device, *days),
+        }) => match (learner, device) {
+            (Some(learner), Some(device)) if !admin => token(data, learner, device, *days),
+            _ => token(data, "*", tidbit_server::auth::ADMIN_DEVICE, *days),
+        },
+        Some(ServeCommand::Trigger {
+            data,
+            learner,
+            module,
+            course,
+            reason,
+            within,
+            json,
+        }) => trigger(
+            data,
+            learner,
+            module,
+            course.as_deref(),
+            reason,
+            within,
+            *json,
+        ),
         None => {
             let data = args
                 .data
@@ -58,8 +105,9 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
 }
 
 fn token(data: &std::path::Path, learner: &str, device: &str, days: u32) -> Result<(), String> {
+    let admin = device == tidbit_server::auth::ADMIN_DEVICE;
     for (what, id) in [("learner", learner), ("device", device)] {
-        if !tidbit_server::auth::valid_id(id) {
+        if !admin && !tidbit_server::auth::valid_id(id) {
             return Err(format!(
                 "'{id}' is not a valid {what} id (letters, digits, '-', '_', '.', '@'; at most 128)"
             ));
@@ -87,4 +135,69 @@ fn serve(data: &std::path::Path, addr: SocketAddr) -> Result<(), String> {
             .await
             .map_err(|e| format!("the server stopped: {e}"))
     })
+}
+
+/// Hours in `48h`, `2d` or `36`.
+fn parse_within(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    let (number, hours_per) = match text.strip_suffix('d') {
+        Some(days) => (days, 24),
+        None => (text.strip_suffix('h').unwrap_or(text), 1),
+    };
+    number
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(hours_per))
+        .filter(|h| (1..=tidbit_server::interventions::MAX_WITHIN_HOURS).contains(h))
+        .ok_or_else(|| {
+            format!(
+                "--within '{text}' is not a window of 1 to {} hours: write it as 48h or 2d",
+                tidbit_server::interventions::MAX_WITHIN_HOURS
+            )
+        })
+}
+
+fn trigger(
+    data: &std::path::Path,
+    learner: &str,
+    module: &str,
+    course: Option<&str>,
+    reason: &str,
+    within: &str,
+    json: bool,
+) -> Result<(), String> {
+    let within_hours = parse_within(within)?;
+    let hub = Hub::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let request = tidbit_server::interventions::InterventionRequest {
+        module: module.into(),
+        course: course.map(str::to_string),
+        reason: reason.into(),
+        within_hours,
+    };
+    let triggered = tidbit_server::interventions::trigger(
+        hub.storage.as_ref(),
+        learner,
+        &request,
+        chrono::Utc::now().timestamp_millis(),
+        &tidbit_server::interventions::LoggingPushSender,
+    )
+    .map_err(|e| format!("{}: {e}", data.display()))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&triggered).map_err(|e| e.to_string())?
+        );
+    } else {
+        let deadline = chrono::DateTime::from_timestamp_millis(triggered.deadline_ms)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default();
+        println!(
+            "intervention {} for {learner} on '{module}' in {}, due by {deadline}{}",
+            triggered.intervention,
+            triggered.document,
+            if triggered.pushed { " (pushed)" } else { "" }
+        );
+    }
+    Ok(())
 }

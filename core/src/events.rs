@@ -127,6 +127,31 @@ pub enum EventKind {
         log_loss_before: f32,
         log_loss_after: f32,
     },
+    /// The L&D team asked the learner to revisit `module` before `deadline_ms`. Written by the
+    /// server into the learner's current period document; the event's id names the intervention.
+    InterventionTriggered {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        course: Option<String>,
+        module: String,
+        reason: String,
+        deadline_ms: i64,
+    },
+    /// What became of a planned nudge: the input of fatigue, softening and send-time learning.
+    NudgeOutcomeRecorded {
+        nudge: String,
+        nudge_kind: crate::nudge::NudgeKind,
+        /// What the nudge was about (a local day, a module, an intervention id).
+        subject: String,
+        variant: String,
+        /// The local hour (0–23) the nudge was planned for.
+        local_hour: u8,
+        outcome: crate::nudge::NudgeOutcome,
+        /// Why, for a missed intervention.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// The device can receive push messages at `token` (`fcm` or `apns`).
+    PushTokenRegistered { platform: String, token: String },
 }
 
 impl EventKind {
@@ -137,6 +162,9 @@ impl EventKind {
             EventKind::StepViewed { .. } => "step_viewed",
             EventKind::ItemAnswered { .. } => "item_answered",
             EventKind::ParametersAdopted { .. } => "parameters_adopted",
+            EventKind::InterventionTriggered { .. } => "intervention_triggered",
+            EventKind::NudgeOutcomeRecorded { .. } => "nudge_outcome",
+            EventKind::PushTokenRegistered { .. } => "push_token_registered",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod content;
 pub mod events;
 pub mod keys;
 pub mod learn;
+pub mod nudge;
 pub mod pack;
 pub mod store;
 pub mod sync;

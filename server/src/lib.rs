@@ -4,6 +4,8 @@
 //!   with a bearer token for that learner (see [`auth`]);
 //! - `GET /v1/catalog`: the packs on offer; `GET /v1/packs/{file}`: a pack, with `Range` and
 //!   `ETag`;
+//! - `POST /v1/admin/learners/{learner}/interventions`: an intervention for a learner, with an
+//!   admin token (see [`interventions`]);
 //! - `GET /health`.
 //!
 //! Limits: request bodies (8 MiB), documents per exchange ([`sync::DOCUMENTS_PER_EXCHANGE`]),
@@ -12,6 +14,7 @@
 
 pub mod auth;
 pub mod content;
+pub mod interventions;
 pub mod storage;
 pub mod sync;
 
@@ -130,6 +133,10 @@ pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok\n" }))
         .route("/v1/learners/{learner}/sync", post(sync_exchange))
+        .route(
+            "/v1/admin/learners/{learner}/interventions",
+            post(interventions::post_intervention),
+        )
         .route("/v1/catalog", get(catalog))
         .route("/v1/packs/{file}", get(pack))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

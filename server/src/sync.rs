@@ -9,7 +9,7 @@
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
-use tidbit_core::events::Event;
+use tidbit_core::events::{Event, EventKind};
 use tidbit_core::sync::documents::{self, DocumentError};
 use tidbit_core::sync::exchange::{DocumentMessage, Exchange, MAX_DOCUMENTS};
 
@@ -94,6 +94,16 @@ pub fn exchange(
         let added: Vec<Event> =
             documents::receive_message(&mut work.doc, name, &mut work.state, message)
                 .map_err(ExchangeRefused::BadDocument)?;
+        // Interventions come from the L&D team through the admin endpoint, never from a device.
+        if added.iter().any(|event| {
+            event.device == crate::interventions::SERVER_DEVICE
+                || matches!(event.kind, EventKind::InterventionTriggered { .. })
+        }) {
+            return Err(ExchangeRefused::BadDocument(DocumentError::NotAnAppend {
+                doc: name.clone(),
+                action: "record an intervention, which only the server may",
+            }));
+        }
         outcome.events_received += added.len();
         new_events.extend(added.into_iter().map(|event| event.id));
         working.push(work);

@@ -26,6 +26,7 @@ use crate::learn::schedule::grade_for;
 use crate::store::{InstallReport, Store, StoreError};
 use crate::sync::local::LocalDocuments;
 
+mod nudges;
 mod progress;
 mod sync;
 

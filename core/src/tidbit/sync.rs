@@ -215,13 +215,17 @@ fn same_as_stored(conn: &Connection, event: &Event) -> Result<bool, TidbitError>
 /// Stores an event unless one with its id is already stored; true if it was new.
 pub(super) fn insert_event(conn: &Connection, event: &Event) -> Result<bool, TidbitError> {
     use crate::events::EventKind;
-    let (course, step) = match &event.kind {
+    let (course, step): (Option<&str>, Option<&str>) = match &event.kind {
         EventKind::ItemAnswered { course, step, .. }
         | EventKind::StepViewed { course, step, .. } => (Some(course), Some(step)),
         EventKind::Enrolled { course, .. } | EventKind::ModuleStarted { course, .. } => {
             (Some(course), None)
         }
         EventKind::ParametersAdopted { .. } => (None, None),
+        // Filed under a name no course can have, so the planner finds them through the index.
+        EventKind::InterventionTriggered { .. }
+        | EventKind::NudgeOutcomeRecorded { .. }
+        | EventKind::PushTokenRegistered { .. } => (Some(crate::nudge::NUDGE_EVENTS_COURSE), None),
     };
     let body = serde_json::to_string(event).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
     let inserted = conn

@@ -144,6 +144,10 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
                 *self.schedulers = SchedulerCache::from_parameters(Some(json.clone()))?;
                 self.tables.put_parameters(&json, at_ms)?;
             }
+            // Nudge inputs: the planner reads them from the log itself; no projection changes.
+            EventKind::InterventionTriggered { .. }
+            | EventKind::NudgeOutcomeRecorded { .. }
+            | EventKind::PushTokenRegistered { .. } => {}
         }
         Ok(applied)
     }

@@ -1,0 +1,219 @@
+//! The facade's nudge calls: plan the notifications, record what became of them, register a
+//! push token.
+//!
+//! Planning reads the projections (due cards, finished modules, the streak) and the nudge events
+//! of the log (interventions, outcomes), hands them to the pure planner, and records every
+//! planning decision with its reason. It writes an event only for an intervention it finds
+//! missed, once, so the server learns of the miss through sync.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::params;
+
+use super::{Tidbit, TidbitError};
+use crate::events::{Event, EventKind};
+use crate::nudge::{
+    self, FinishedModule, Intervention, Nudge, NudgeKind, NudgeOutcome, NudgePlan,
+    NudgePreferences, OutcomeRecord, PlanningState, NUDGE_EVENTS_COURSE,
+};
+
+/// Seconds one reinforcement item takes before the learner has a history.
+const DEFAULT_SECONDS_PER_ITEM: u32 = 24;
+
+impl Tidbit {
+    /// The notifications the OS should hold for the next `prefs.days` days, at the clock's now.
+    /// Each decision is recorded (`decisions()`, kinds `nudge_placed`, `nudge_dropped`,
+    /// `nudge_missed`, `nudge_withheld`).
+    pub fn plan_nudges(&mut self, prefs: &NudgePreferences) -> Result<NudgePlan, TidbitError> {
+        let now = self.now();
+        let state = self.nudge_state(now, prefs)?;
+        let plan = nudge::plan_nudges(now, self.time_zone, prefs, &state);
+        let tx = self.store.conn_mut().transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO decisions (at_ms, kind, reason, inputs, output) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for decision in &plan.decisions {
+                let output = match &decision.nudge {
+                    Some(id) => plan
+                        .nudges
+                        .iter()
+                        .find(|n| &n.id == id)
+                        .map(|n| serde_json::to_value(n).unwrap_or_default())
+                        .unwrap_or_default(),
+                    None => serde_json::Value::Null,
+                };
+                let inputs = serde_json::json!({
+                    "kind": decision.kind,
+                    "subject": decision.subject,
+                    "time_zone": plan.time_zone,
+                    "due_items": state.due_ms.len(),
+                    "daily_cap": prefs.daily_cap,
+                    "min_spacing_minutes": prefs.min_spacing_minutes,
+                });
+                insert.execute(params![
+                    now.timestamp_millis(),
+                    format!("nudge_{}", decision.action),
+                    decision.reason,
+                    inputs.to_string(),
+                    output.to_string()
+                ])?;
+            }
+        }
+        tx.commit()?;
+        for missed in &plan.missed {
+            self.record(EventKind::NudgeOutcomeRecorded {
+                nudge: missed.intervention.clone(),
+                nudge_kind: NudgeKind::Intervention,
+                subject: missed.intervention.clone(),
+                variant: "direct".into(),
+                local_hour: 0,
+                outcome: NudgeOutcome::Missed,
+                detail: Some(missed.why.clone()),
+            })?;
+        }
+        Ok(plan)
+    }
+
+    /// Records what became of a planned nudge (scheduled, delivered, opened, dismissed, ignored).
+    pub fn record_nudge_outcome(
+        &mut self,
+        nudge: &Nudge,
+        outcome: NudgeOutcome,
+    ) -> Result<(), TidbitError> {
+        self.record(EventKind::NudgeOutcomeRecorded {
+            nudge: nudge.id.clone(),
+            nudge_kind: nudge.kind,
+            subject: nudge.subject.clone(),
+            variant: nudge.variant.clone(),
+            local_hour: nudge.local_hour(),
+            outcome,
+            detail: None,
+        })?;
+        Ok(())
+    }
+
+    /// Tells the server (through sync) where to push interventions: `fcm` or `apns`, and the
+    /// token the platform gave the app.
+    pub fn register_push_token(&mut self, platform: &str, token: &str) -> Result<(), TidbitError> {
+        self.record(EventKind::PushTokenRegistered {
+            platform: platform.into(),
+            token: token.into(),
+        })?;
+        Ok(())
+    }
+
+    /// The nudge events of the log (interventions, outcomes, push tokens), in its order.
+    pub fn nudge_events(&self) -> Result<Vec<Event>, TidbitError> {
+        let bodies: Vec<String> = self
+            .store
+            .conn()
+            .prepare_cached("SELECT body FROM events WHERE course = ?1 ORDER BY at_ms, device, id")?
+            .query_map([NUDGE_EVENTS_COURSE], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(|e| TidbitError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    fn nudge_state(
+        &self,
+        now: DateTime<Utc>,
+        prefs: &NudgePreferences,
+    ) -> Result<PlanningState, TidbitError> {
+        let conn = self.store.conn();
+        let horizon = now + Duration::days(i64::from(prefs.days) + 1);
+        let due_ms: Vec<i64> = conn
+            .prepare_cached("SELECT due_ms FROM cards WHERE due_ms < ?1 ORDER BY due_ms")?
+            .query_map([horizon.timestamp_millis()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let typical: Option<f64> = conn
+            .prepare_cached("SELECT sum(typical_ms * answers) / sum(answers) FROM response_times")?
+            .query_row([], |r| r.get(0))?;
+        let remediations: u32 = conn
+            .prepare_cached("SELECT count(*) FROM remediations WHERE resolved_ms IS NULL")?
+            .query_row([], |r| r.get(0))?;
+        let window_start =
+            now - Duration::days(crate::nudge::FOLLOW_UP_AFTER_DAYS) - Duration::days(2);
+        let finished_modules = conn
+            .prepare_cached(
+                "SELECT p.course, p.module, coalesce(m.title, p.module), p.completed_ms
+                 FROM module_progress p
+                 LEFT JOIN modules m ON m.course_id = p.course AND m.id = p.module
+                 WHERE p.completed_ms IS NOT NULL AND p.completed_ms >= p.started_ms
+                   AND p.completed_ms >= ?1
+                 ORDER BY p.course, p.module",
+            )?
+            .query_map([window_start.timestamp_millis()], |r| {
+                Ok(FinishedModule {
+                    course: r.get(0)?,
+                    module: r.get(1)?,
+                    title: r.get(2)?,
+                    completed_at: DateTime::from_timestamp_millis(r.get(3)?).unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let streak = self.streak()?;
+        let mut interventions = Vec::new();
+        let mut outcomes = Vec::new();
+        for event in self.nudge_events()? {
+            let at = event.at();
+            match event.kind {
+                EventKind::InterventionTriggered {
+                    course,
+                    module,
+                    reason,
+                    deadline_ms,
+                } => {
+                    let course = match course {
+                        Some(course) => Some(course),
+                        None => conn
+                            .prepare_cached(
+                                "SELECT course_id FROM modules WHERE id = ?1 ORDER BY course_id LIMIT 1",
+                            )?
+                            .query_row([&module], |r| r.get(0))
+                            .ok(),
+                    };
+                    interventions.push(Intervention {
+                        id: event.id.clone(),
+                        course,
+                        module,
+                        reason,
+                        triggered_at: at,
+                        deadline: DateTime::from_timestamp_millis(deadline_ms).unwrap_or_default(),
+                    });
+                }
+                EventKind::NudgeOutcomeRecorded {
+                    nudge,
+                    nudge_kind,
+                    subject,
+                    variant,
+                    local_hour,
+                    outcome,
+                    ..
+                } => outcomes.push(OutcomeRecord {
+                    at,
+                    nudge,
+                    kind: nudge_kind,
+                    subject,
+                    variant,
+                    local_hour,
+                    outcome,
+                }),
+                _ => {}
+            }
+        }
+        Ok(PlanningState {
+            due_ms,
+            seconds_per_item: typical
+                .map(|ms| (ms / 1000.0).round().max(5.0) as u32)
+                .unwrap_or(DEFAULT_SECONDS_PER_ITEM),
+            remediations,
+            finished_modules,
+            streak_days: streak.current,
+            practised_today: streak.practised_today,
+            interventions,
+            outcomes,
+        })
+    }
+}
