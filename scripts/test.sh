@@ -12,3 +12,7 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== native bindings (Kotlin on the JVM, Python, Swift syntax)"
+bash tests/bindings/kotlin.sh
+bash tests/bindings/python.sh
+bash tests/bindings/swift.sh

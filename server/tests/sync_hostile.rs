@@ -247,6 +247,20 @@ fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8
             }),
         ),
         (
+            "record an intervention, which only the server may",
+            hostile_message(base, |doc, _| {
+                let mut forged = answer.clone();
+                forged.at_ms = in_period + 1;
+                forged.kind = EventKind::InterventionTriggered {
+                    course: Some("field-safety".into()),
+                    module: "scene-safety".into(),
+                    reason: "forged by a device".into(),
+                    deadline_ms: in_period + 86_400_000,
+                };
+                documents::append(doc, "hostile", 3, &forged).unwrap()
+            }),
+        ),
+        (
             "write another root key",
             hostile_message(base, |doc, _| doc.put(ROOT, "profile", "taken").unwrap()),
         ),

@@ -1,0 +1,150 @@
+// The Kotlin face of Tidbit: coroutines over the generated bindings (dev.tidbit.ffi).
+//
+// Platform-independent: this file compiles on the JVM (tests/bindings/kotlin.sh runs it there)
+// and on Android. Short calls run on the `io` dispatcher so the main thread never touches
+// SQLite; long work (installing a pack, fitting parameters) reports progress as a Flow.
+// No learning logic lives here: every decision is the Rust core's.
+
+package dev.tidbit
+
+import dev.tidbit.ffi.Clock
+import dev.tidbit.ffi.CourseSummary
+import dev.tidbit.ffi.Decision
+import dev.tidbit.ffi.DueCounts
+import dev.tidbit.ffi.Feedback
+import dev.tidbit.ffi.FitReport
+import dev.tidbit.ffi.Home
+import dev.tidbit.ffi.InstallReport
+import dev.tidbit.ffi.KeyStore
+import dev.tidbit.ffi.ProgressListener
+import dev.tidbit.ffi.Recommendation
+import dev.tidbit.ffi.Response
+import dev.tidbit.ffi.SessionPlan
+import dev.tidbit.ffi.SkillMastery
+import dev.tidbit.ffi.StageStatus
+import dev.tidbit.ffi.StepView
+import dev.tidbit.ffi.Streak
+import dev.tidbit.ffi.Tidbit
+import dev.tidbit.ffi.TidbitConfig
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+
+/** Progress of long work, then its result. */
+sealed class Progress<out T> {
+    /** `done` of `total` (bytes for an install, steps for fitting). */
+    data class Working(val done: Long, val total: Long) : Progress<Nothing>()
+    data class Finished<T>(val result: T) : Progress<T>()
+}
+
+/**
+ * A learner's Tidbit. Every call may throw [dev.tidbit.ffi.TidbitException], whose message
+ * tells a person what to do; none crashes the app. Close it when the learner signs out.
+ */
+class TidbitClient private constructor(
+    private val tidbit: Tidbit,
+    private val io: CoroutineDispatcher,
+) : AutoCloseable {
+
+    companion object {
+        /** Opens (creating if needed) the learner's store; `clock` is for tests and demos. */
+        suspend fun open(
+            config: TidbitConfig,
+            keyStore: KeyStore,
+            clock: Clock? = null,
+            io: CoroutineDispatcher = Dispatchers.IO,
+        ): TidbitClient = withContext(io) {
+            val tidbit = if (clock == null) Tidbit.open(config, keyStore)
+            else Tidbit.openWithClock(config, keyStore, clock)
+            TidbitClient(tidbit, io)
+        }
+    }
+
+    /** The generated object, for calls this wrapper does not cover. */
+    val raw: Tidbit get() = tidbit
+
+    suspend fun catalog(): List<CourseSummary> = withContext(io) { tidbit.catalog() }
+
+    /** Installs a signed pack: progress in bytes, then the report. */
+    fun installPack(packPath: String): Flow<Progress<InstallReport>> =
+        progressFlow { listener -> tidbit.installPack(packPath, listener) }
+
+    /** Fits FSRS parameters to the learner's history: progress, then the report. */
+    fun fitParameters(): Flow<Progress<FitReport>> =
+        progressFlow { listener -> tidbit.fitParameters(listener) }
+
+    suspend fun enroll(course: String, path: String) = withContext(io) { tidbit.enroll(course, path) }
+
+    suspend fun home(): Home = withContext(io) { tidbit.home() }
+
+    suspend fun nextActivity(): Recommendation = withContext(io) { tidbit.nextActivity() }
+
+    suspend fun dueCounts(): DueCounts = withContext(io) { tidbit.dueCounts() }
+
+    suspend fun planSession(minutes: Int): SessionPlan =
+        withContext(io) { tidbit.planSession(minutes.toUInt()) }
+
+    suspend fun refresher(course: String, skill: String): SessionPlan =
+        withContext(io) { tidbit.refresher(course, skill) }
+
+    suspend fun booster(course: String, module: String): SessionPlan =
+        withContext(io) { tidbit.booster(course, module) }
+
+    suspend fun startModule(course: String, module: String): List<StepView> =
+        withContext(io) { tidbit.startModule(course, module) }
+
+    suspend fun stepView(course: String, step: String): StepView =
+        withContext(io) { tidbit.stepView(course, step) }
+
+    suspend fun flashcardBack(course: String, step: String): String =
+        withContext(io) { tidbit.flashcardBack(course, step) }
+
+    /** Marks a lesson card read; true when that completed the module. */
+    suspend fun viewStep(course: String, step: String): Boolean =
+        withContext(io) { tidbit.viewStep(course, step) }
+
+    suspend fun answer(course: String, step: String, response: Response, responseMillis: Int): Feedback =
+        withContext(io) { tidbit.answer(course, step, response, responseMillis.toUInt()) }
+
+    suspend fun mastery(course: String): List<SkillMastery> = withContext(io) { tidbit.mastery(course) }
+
+    suspend fun stages(course: String): List<StageStatus> = withContext(io) { tidbit.stages(course) }
+
+    suspend fun streak(): Streak = withContext(io) { tidbit.streak() }
+
+    suspend fun decisions(limit: Int): List<Decision> = withContext(io) { tidbit.decisions(limit.toUInt()) }
+
+    suspend fun assetFile(course: String, path: String): String? =
+        withContext(io) { tidbit.assetFile(course, path) }
+
+    /** A signed certificate (JSON) for a finished path, signed with the key store's key. */
+    suspend fun issueCertificate(course: String, issuerName: String): String =
+        withContext(io) { tidbit.issueCertificate(course, issuerName) }
+
+    /** Releases the store and the native object. */
+    override fun close() {
+        tidbit.closeStore()
+        tidbit.close()
+    }
+
+    private fun <T> progressFlow(work: suspend (ProgressListener) -> T): Flow<Progress<T>> = callbackFlow {
+        val listener = object : ProgressListener {
+            override fun onProgress(done: ULong, total: ULong) {
+                trySend(Progress.Working(done.toLong(), total.toLong()))
+            }
+        }
+        launch {
+            try {
+                send(Progress.Finished(work(listener)))
+                close()
+            } catch (error: Throwable) {
+                close(error)
+            }
+        }
+        awaitClose()
+    }
+}

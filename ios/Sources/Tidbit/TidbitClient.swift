@@ -1,0 +1,146 @@
+// The Swift face of Tidbit: async/await over the generated bindings (TidbitFFI).
+//
+// An actor serialises calls to the learner's store and keeps them off the main thread; long
+// work (installing a pack, fitting parameters) reports progress as an AsyncThrowingStream.
+// Every failure is a `TidbitError` whose description tells a person what to do. No learning
+// logic lives here: every decision is the Rust core's.
+
+import Foundation
+
+@_exported import TidbitFFI
+
+/// Progress of long work, then its result.
+public enum Progress<Result: Sendable>: Sendable {
+    /// `done` of `total` (bytes for an install, steps for fitting).
+    case working(done: UInt64, total: UInt64)
+    case finished(Result)
+}
+
+/// A learner's Tidbit on this device.
+public actor TidbitClient {
+    private let tidbit: Tidbit
+
+    /// Opens (creating if needed) the learner's store; `clock` is for tests and previews.
+    public init(config: TidbitConfig, keyStore: KeyStore, clock: Clock? = nil) throws {
+        if let clock {
+            tidbit = try Tidbit.openWithClock(config: config, keyStore: keyStore, clock: clock)
+        } else {
+            tidbit = try Tidbit.open(config: config, keyStore: keyStore)
+        }
+    }
+
+    /// The generated object, for calls this wrapper does not cover.
+    public nonisolated var raw: Tidbit { tidbit }
+
+    public func catalog() throws -> [CourseSummary] { try tidbit.catalog() }
+
+    /// Installs a signed pack: progress in bytes, then the report.
+    public nonisolated func installPack(at path: URL) -> AsyncThrowingStream<Progress<InstallReport>, Error> {
+        progressStream { listener in
+            try await self.tidbit.installPack(packPath: path.path, progress: listener)
+        }
+    }
+
+    /// Fits FSRS parameters to the learner's history: progress, then the report.
+    public nonisolated func fitParameters() -> AsyncThrowingStream<Progress<FitReport>, Error> {
+        progressStream { listener in
+            try await self.tidbit.fitParameters(progress: listener)
+        }
+    }
+
+    public func enroll(course: String, path: String) throws {
+        try tidbit.enroll(course: course, path: path)
+    }
+
+    public func home() throws -> Home { try tidbit.home() }
+
+    public func nextActivity() throws -> Recommendation { try tidbit.nextActivity() }
+
+    public func dueCounts() throws -> DueCounts { try tidbit.dueCounts() }
+
+    public func planSession(minutes: UInt32) throws -> SessionPlan {
+        try tidbit.planSession(minutes: minutes)
+    }
+
+    public func refresher(course: String, skill: String) throws -> SessionPlan {
+        try tidbit.refresher(course: course, skill: skill)
+    }
+
+    public func booster(course: String, module: String) throws -> SessionPlan {
+        try tidbit.booster(course: course, module: module)
+    }
+
+    public func startModule(course: String, module: String) throws -> [StepView] {
+        try tidbit.startModule(course: course, module: module)
+    }
+
+    public func stepView(course: String, step: String) throws -> StepView {
+        try tidbit.stepView(course: course, step: step)
+    }
+
+    public func flashcardBack(course: String, step: String) throws -> String {
+        try tidbit.flashcardBack(course: course, step: step)
+    }
+
+    /// Marks a lesson card read; true when that completed the module.
+    @discardableResult
+    public func viewStep(course: String, step: String) throws -> Bool {
+        try tidbit.viewStep(course: course, step: step)
+    }
+
+    public func answer(course: String, step: String, response: Response, responseMs: UInt32) throws -> Feedback {
+        try tidbit.answer(course: course, step: step, response: response, responseMs: responseMs)
+    }
+
+    public func mastery(course: String) throws -> [SkillMastery] { try tidbit.mastery(course: course) }
+
+    public func stages(course: String) throws -> [StageStatus] { try tidbit.stages(course: course) }
+
+    public func streak() throws -> Streak { try tidbit.streak() }
+
+    public func decisions(limit: UInt32) throws -> [Decision] { try tidbit.decisions(limit: limit) }
+
+    public func assetFile(course: String, path: String) throws -> URL? {
+        try tidbit.assetFile(course: course, path: path).map { URL(fileURLWithPath: $0) }
+    }
+
+    /// A signed certificate (JSON) for a finished path, signed with the key store's key.
+    public func issueCertificate(course: String, issuerName: String) throws -> String {
+        try tidbit.issueCertificate(course: course, issuerName: issuerName)
+    }
+
+    /// Releases the store now; later calls throw `TidbitError.Closed`.
+    public func close() { tidbit.closeStore() }
+
+    private nonisolated func progressStream<T: Sendable>(
+        _ work: @escaping @Sendable (ProgressListener) async throws -> T
+    ) -> AsyncThrowingStream<Progress<T>, Error> {
+        AsyncThrowingStream { continuation in
+            let listener = StreamProgress { done, total in
+                continuation.yield(.working(done: done, total: total))
+            }
+            let task = Task {
+                do {
+                    continuation.yield(.finished(try await work(listener)))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+/// Forwards the core's progress callbacks to a stream.
+final class StreamProgress: ProgressListener, @unchecked Sendable {
+    private let report: @Sendable (UInt64, UInt64) -> Void
+
+    init(_ report: @escaping @Sendable (UInt64, UInt64) -> Void) {
+        self.report = report
+    }
+
+    func onProgress(done: UInt64, total: UInt64) {
+        report(done, total)
+    }
+}

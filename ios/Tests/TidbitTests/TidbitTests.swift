@@ -1,0 +1,194 @@
+// XCTest suite mirroring tests/bindings/kotlin/TidbitSuite.kt. Runs on macOS or a simulator
+// with an XCFramework built by `ios/build-xcframework.sh --test-hooks`; the fixture pack and
+// keys come from TIDBIT_PACK, TIDBIT_AUTHOR_PUB, TIDBIT_ISSUER_KEY, TIDBIT_ISSUER_PUB (the
+// same files tests/bindings/common.sh makes).
+
+import Foundation
+import XCTest
+@testable import Tidbit
+
+private let course = "binding-tour"
+
+final class ManualClock: Clock, @unchecked Sendable {
+    var ms: Int64 = 1_790_000_000_000
+    func nowMs() -> Int64 { ms }
+}
+
+final class MemoryKeyStore: KeyStore, @unchecked Sendable {
+    let key: String?
+    init(_ key: String?) { self.key = key }
+    func certificateSigningKey() throws -> String? { key }
+}
+
+final class ListLogger: TidbitFFI.Logger, @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var records: [LogRecord] = []
+    func log(record: LogRecord) {
+        lock.lock()
+        records.append(record)
+        lock.unlock()
+    }
+}
+
+private let right: [String: Response] = [
+    "tour-single": .singleChoice(choice: 1),
+    "tour-multiple": .multipleResponse(choices: [0, 2, 3]),
+    "tour-truefalse": .trueFalse(answer: true),
+    "tour-blanks": .fillBlanks(answers: ["paris", " Roma "]),
+    "tour-order": .ordering(order: [0, 1, 2]),
+    "tour-match": .matching(targets: ["bark", "meow", "moo"]),
+    "tour-numeric": .numeric(value: 120),
+    "tour-scenario": .scenario(path: [0, 0]),
+    "tour-flashcard": .flashcard(rating: .good),
+    "tour-reflection": .reflection(text: "Mercury is closest.", criteriaMet: [true, true]),
+    "check-single": .singleChoice(choice: 0),
+    "check-truefalse": .trueFalse(answer: true),
+]
+
+final class TidbitTests: XCTestCase {
+    private var directory: URL!
+    private var clock: ManualClock!
+
+    private func fixture(_ name: String) throws -> String {
+        let path = try XCTUnwrap(ProcessInfo.processInfo.environment[name], "\(name) is not set")
+        return path
+    }
+
+    private func config() throws -> TidbitConfig {
+        TidbitConfig(
+            dataDir: directory.appendingPathComponent("learner").path,
+            learnerId: "ada@example.org",
+            deviceId: "swift-test-device",
+            timeZone: "Europe/Berlin",
+            trustedKeys: [try String(contentsOfFile: fixture("TIDBIT_AUTHOR_PUB"), encoding: .utf8)]
+        )
+    }
+
+    private func openLearner(key: String? = nil) async throws -> TidbitClient {
+        let issuer = try key ?? String(contentsOfFile: fixture("TIDBIT_ISSUER_KEY"), encoding: .utf8)
+        let tidbit = try TidbitClient(config: config(), keyStore: MemoryKeyStore(issuer), clock: clock)
+        var report: InstallReport?
+        for try await event in tidbit.installPack(at: URL(fileURLWithPath: try fixture("TIDBIT_PACK"))) {
+            if case .finished(let installed) = event { report = installed }
+        }
+        XCTAssertEqual(report?.outcome, .installed)
+        return tidbit
+    }
+
+    private func runModule(_ tidbit: TidbitClient, _ module: String) async throws -> Feedback? {
+        var last: Feedback?
+        for step in try await tidbit.startModule(course: course, module: module) {
+            clock.ms += 20_000
+            switch step {
+            case .lesson(let id, _):
+                try await tidbit.viewStep(course: course, step: id)
+            case .item(let id, _, let view):
+                if case .flashcard = view {
+                    let back = try await tidbit.flashcardBack(course: course, step: id)
+                    XCTAssertEqual(back, "Au, from the Latin aurum.")
+                }
+                let feedback = try await tidbit.answer(course: course, step: id, response: right[id]!, responseMs: 6_000)
+                XCTAssertEqual(feedback.assessment.outcome, .right, id)
+                last = feedback
+            }
+        }
+        return last
+    }
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        clock = ManualClock()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func testInstallingAPackListsItInTheCatalog() async throws {
+        let tidbit = try await openLearner()
+        let course = try XCTUnwrap(try await tidbit.catalog().first)
+        let stage = try XCTUnwrap(course.paths.first?.stages.first)
+        XCTAssertEqual(stage.kind, .foundation)
+        XCTAssertEqual(stage.check?.id, "tour-check")
+        XCTAssertEqual(stage.modules.first?.items, 10)
+    }
+
+    func testATamperedPackIsRefused() async throws {
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: fixture("TIDBIT_PACK")))
+        bytes[bytes.count - 10] ^= 0xFF
+        let tampered = directory.appendingPathComponent("tampered.tidbit")
+        try bytes.write(to: tampered)
+        let tidbit = try TidbitClient(config: config(), keyStore: MemoryKeyStore(nil), clock: clock)
+        do {
+            for try await _ in tidbit.installPack(at: tampered) {}
+            XCTFail("a tampered pack installed")
+        } catch TidbitError.PackRejected {
+        }
+        let catalog = try await tidbit.catalog()
+        XCTAssertTrue(catalog.isEmpty)
+    }
+
+    func testALearnerRunsThePathToAVerifiedCertificate() async throws {
+        let tidbit = try await openLearner()
+        try await tidbit.enroll(course: course, path: "tourist")
+        let home = try await tidbit.home()
+        XCTAssertEqual(home.recommendation.activity, .module(course: course, module: "tour", stageCheck: false))
+        let last = try await runModule(tidbit, "tour")
+        XCTAssertEqual(last?.moduleCompleted, true)
+        let plan = try await tidbit.planSession(minutes: 10)
+        XCTAssertLessThanOrEqual(plan.totalSeconds, plan.budgetSeconds)
+        let check = try await runModule(tidbit, "tour-check")
+        XCTAssertEqual(check?.stageChecks.first?.passed, true)
+        let certificate = try await tidbit.issueCertificate(course: course, issuerName: "Tidbit binding tests")
+        let issuerPub = try String(contentsOfFile: fixture("TIDBIT_ISSUER_PUB"), encoding: .utf8)
+        let verified = try verifyCertificate(json: certificate, trustedKeys: [issuerPub])
+        XCTAssertEqual(verified.learnerId, "ada@example.org")
+    }
+
+    func testAMalformedAnswerIsATypedError() async throws {
+        let tidbit = try await openLearner()
+        try await tidbit.enroll(course: course, path: "tourist")
+        _ = try await tidbit.startModule(course: course, module: "tour")
+        do {
+            _ = try await tidbit.answer(course: course, step: "tour-single", response: .singleChoice(choice: 9), responseMs: 1_000)
+            XCTFail("a malformed answer was accepted")
+        } catch TidbitError.InvalidAnswer(let message) {
+            XCTAssertTrue(message.contains("out of range"))
+        }
+    }
+
+    func testTheLoggerReceivesTidbitEvents() async throws {
+        let logger = ListLogger()
+        try setLogger(logger: logger, maxLevel: .debug)
+        let tidbit = try await openLearner()
+        do {
+            _ = try await tidbit.startModule(course: course, module: "missing")
+            XCTFail("a missing module opened")
+        } catch TidbitError.UnknownContent {
+        }
+        XCTAssertTrue(logger.records.contains { $0.level == .warn && $0.message.contains("start_module") })
+    }
+
+    func testAForcedInternalPanicIsAnErrorAndTheObjectKeepsWorking() async throws {
+        let tidbit = try await openLearner()
+        XCTAssertThrowsError(try tidbit.raw.forceInternalPanic()) { error in
+            guard case TidbitError.Internal(let message) = error else {
+                return XCTFail("expected Internal, got \(error)")
+            }
+            XCTAssertTrue(message.contains("forced internal panic"))
+        }
+        let catalog = try await tidbit.catalog()
+        XCTAssertEqual(catalog.map(\.id), [course])
+    }
+
+    func testAClosedTidbitRefusesCalls() async throws {
+        let tidbit = try TidbitClient(config: config(), keyStore: MemoryKeyStore(nil), clock: clock)
+        await tidbit.close()
+        do {
+            _ = try await tidbit.catalog()
+            XCTFail("a closed Tidbit answered")
+        } catch TidbitError.Closed {
+        }
+    }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds TidbitFFI.xcframework (device arm64, simulator arm64 + x86_64) and the generated Swift
+# bindings for the Swift package in this folder. Needs macOS with Xcode and the Rust targets
+# (rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios).
+#   ios/build-xcframework.sh [--test-hooks]   # --test-hooks: for the XCTest suite only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tidbit-target}"
+FEATURES=()
+[ "${1:-}" = "--test-hooks" ] && FEATURES=(--features test-hooks)
+
+for target in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
+  cargo build --locked --release --lib -p tidbit-ffi "${FEATURES[@]}" --target "$target"
+done
+# A host debug build feeds uniffi-bindgen: library mode reads the metadata that stripping
+# removes from release builds (the API is the same).
+cargo build --locked -p tidbit-ffi "${FEATURES[@]}"
+
+OUT=ios/build
+rm -rf "$OUT" ios/TidbitFFI.xcframework
+mkdir -p "$OUT/headers" "$OUT/simulator"
+"$CARGO_TARGET_DIR/debug/uniffi-bindgen" generate --language swift \
+  --out-dir "$OUT/generated" "$CARGO_TARGET_DIR/debug/libtidbit_ffi.dylib"
+cp "$OUT/generated/TidbitFFI.swift" ios/Sources/TidbitFFI/
+cp "$OUT/generated/TidbitFFIFFI.h" "$OUT/headers/"
+cp "$OUT/generated/TidbitFFIFFI.modulemap" "$OUT/headers/module.modulemap"
+
+lipo -create \
+  "$CARGO_TARGET_DIR/aarch64-apple-ios-sim/release/libtidbit_ffi.a" \
+  "$CARGO_TARGET_DIR/x86_64-apple-ios/release/libtidbit_ffi.a" \
+  -output "$OUT/simulator/libtidbit_ffi.a"
+xcodebuild -create-xcframework \
+  -library "$CARGO_TARGET_DIR/aarch64-apple-ios/release/libtidbit_ffi.a" -headers "$OUT/headers" \
+  -library "$OUT/simulator/libtidbit_ffi.a" -headers "$OUT/headers" \
+  -output ios/TidbitFFI.xcframework
+echo "ios/TidbitFFI.xcframework and ios/Sources/TidbitFFI/TidbitFFI.swift are ready"

@@ -1,0 +1,287 @@
+// The JVM suite for the Kotlin bindings: the real library through the generated code and the
+// wrapper's coroutine API. Run by tests/bindings/kotlin.sh; prints one line per test and
+// "N passed, N failed" at the end; exits 1 when any test fails.
+
+import dev.tidbit.Progress
+import dev.tidbit.TidbitClient
+import dev.tidbit.ffi.Activity
+import dev.tidbit.ffi.Clock
+import dev.tidbit.ffi.InstallOutcome
+import dev.tidbit.ffi.ItemView
+import dev.tidbit.ffi.KeyStore
+import dev.tidbit.ffi.LogLevel
+import dev.tidbit.ffi.LogRecord
+import dev.tidbit.ffi.Logger
+import dev.tidbit.ffi.Outcome
+import dev.tidbit.ffi.Response
+import dev.tidbit.ffi.SelfRating
+import dev.tidbit.ffi.StageKind
+import dev.tidbit.ffi.StepView
+import dev.tidbit.ffi.Tidbit
+import dev.tidbit.ffi.TidbitConfig
+import dev.tidbit.ffi.TidbitException
+import dev.tidbit.ffi.setLogger
+import dev.tidbit.ffi.verifyCertificate
+import java.io.File
+import java.nio.file.Files
+import java.util.Collections
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import kotlin.system.exitProcess
+
+const val COURSE = "binding-tour"
+const val START_MS = 1_790_000_000_000L
+
+val pack = File(env("TIDBIT_PACK"))
+val authorPub = File(env("TIDBIT_AUTHOR_PUB")).readText()
+val issuerKey = File(env("TIDBIT_ISSUER_KEY")).readText()
+val issuerPub = File(env("TIDBIT_ISSUER_PUB")).readText()
+
+fun env(name: String): String = System.getenv(name) ?: error("$name is not set: run tests/bindings/kotlin.sh")
+
+class ManualClock(var ms: Long = START_MS) : Clock {
+    override fun nowMs(): Long = ms
+}
+
+class MemoryKeyStore(private val key: String?) : KeyStore {
+    override fun certificateSigningKey(): String? = key
+}
+
+class ListLogger : Logger {
+    val records: MutableList<LogRecord> = Collections.synchronizedList(mutableListOf())
+    override fun log(record: LogRecord) {
+        records.add(record)
+    }
+}
+
+/** The right answer for every item of the fixture course. */
+val right: Map<String, Response> = mapOf(
+    "tour-single" to Response.SingleChoice(1u),
+    "tour-multiple" to Response.MultipleResponse(listOf(0u, 2u, 3u)),
+    "tour-truefalse" to Response.TrueFalse(true),
+    "tour-blanks" to Response.FillBlanks(listOf("paris", " Roma ")),
+    "tour-order" to Response.Ordering(listOf(0u, 1u, 2u)),
+    "tour-match" to Response.Matching(listOf("bark", "meow", "moo")),
+    "tour-numeric" to Response.Numeric(120.0),
+    "tour-scenario" to Response.Scenario(listOf(0u, 0u)),
+    "tour-flashcard" to Response.Flashcard(SelfRating.GOOD),
+    "tour-reflection" to Response.Reflection("Mercury is closest; it helps at quiz night.", listOf(true, true)),
+    "check-single" to Response.SingleChoice(0u),
+    "check-truefalse" to Response.TrueFalse(true),
+)
+
+fun config(dir: File) = TidbitConfig(
+    dataDir = dir.resolve("learner").path,
+    learnerId = "ada@example.org",
+    deviceId = "kotlin-test-device",
+    timeZone = "Europe/Berlin",
+    trustedKeys = listOf(authorPub),
+)
+
+fun check(condition: Boolean, what: () -> String) {
+    if (!condition) throw AssertionError(what())
+}
+
+inline fun <reified E : Throwable> expectThrows(block: () -> Unit): E {
+    try {
+        block()
+    } catch (e: Throwable) {
+        if (e is E) return e
+        throw AssertionError("expected ${E::class.simpleName}, got $e")
+    }
+    throw AssertionError("expected ${E::class.simpleName}, nothing was thrown")
+}
+
+/** A fresh learner with the fixture pack installed, closed after `body`. */
+fun withLearner(clock: ManualClock = ManualClock(), key: String? = issuerKey, body: suspend (TidbitClient, ManualClock) -> Unit) {
+    val dir = Files.createTempDirectory("tidbit-kotlin").toFile()
+    try {
+        runBlocking {
+            TidbitClient.open(config(dir), MemoryKeyStore(key), clock).use { tidbit ->
+                val events = tidbit.installPack(pack.path).toList()
+                val finished = events.last() as Progress.Finished
+                check(finished.result.outcome == InstallOutcome.Installed) { "install: ${finished.result}" }
+                body(tidbit, clock)
+            }
+        }
+    } finally {
+        dir.deleteRecursively()
+    }
+}
+
+suspend fun runModule(tidbit: TidbitClient, clock: ManualClock, module: String): dev.tidbit.ffi.Feedback? {
+    var last: dev.tidbit.ffi.Feedback? = null
+    for (step in tidbit.startModule(COURSE, module)) {
+        clock.ms += 20_000
+        when (step) {
+            is StepView.Lesson -> tidbit.viewStep(COURSE, step.id)
+            is StepView.Item -> {
+                if (step.view is ItemView.Flashcard) {
+                    check(tidbit.flashcardBack(COURSE, step.id) == "Au, from the Latin aurum.") { "flashcard back" }
+                }
+                val feedback = tidbit.answer(COURSE, step.id, right.getValue(step.id), 6_000)
+                check(feedback.assessment.outcome == Outcome.RIGHT) { "${step.id}: ${feedback.assessment}" }
+                last = feedback
+            }
+        }
+    }
+    return last
+}
+
+val tests: List<Pair<String, () -> Unit>> = listOf(
+    "installing a pack reports progress, then the catalog lists it" to {
+        val dir = Files.createTempDirectory("tidbit-kotlin").toFile()
+        runBlocking {
+            TidbitClient.open(config(dir), MemoryKeyStore(null), ManualClock()).use { tidbit ->
+                val events = tidbit.installPack(pack.path).toList()
+                val working = events.filterIsInstance<Progress.Working>()
+                check(working.isNotEmpty() && working.last().done == working.last().total) { "progress: $working" }
+                val report = (events.last() as Progress.Finished).result
+                check(report.courseId == COURSE && report.outcome == InstallOutcome.Installed) { "$report" }
+                val again = (tidbit.installPack(pack.path).toList().last() as Progress.Finished).result
+                check(again.outcome == InstallOutcome.AlreadyInstalled) { "$again" }
+                val course = tidbit.catalog().single()
+                val stage = course.paths.single().stages.single()
+                check(stage.kind == StageKind.FOUNDATION && stage.check?.id == "tour-check") { "$stage" }
+                check(stage.modules.single().items == 10u) { "${stage.modules}" }
+            }
+        }
+        dir.deleteRecursively()
+    },
+    "a tampered pack is refused and installs nothing" to {
+        val dir = Files.createTempDirectory("tidbit-kotlin").toFile()
+        val bytes = pack.readBytes()
+        bytes[bytes.size - 10] = (bytes[bytes.size - 10].toInt() xor 0xFF).toByte()
+        val tampered = dir.resolve("tampered.tidbit").apply { writeBytes(bytes) }
+        runBlocking {
+            TidbitClient.open(config(dir), MemoryKeyStore(null), ManualClock()).use { tidbit ->
+                expectThrows<TidbitException.PackRejected> { runBlocking { tidbit.installPack(tampered.path).toList() } }
+                check(tidbit.catalog().isEmpty()) { "catalog not empty" }
+            }
+        }
+        dir.deleteRecursively()
+    },
+    "item views never carry answers, feedback or explanations" to {
+        withLearner { tidbit, _ ->
+            tidbit.enroll(COURSE, "tourist")
+            val steps = tidbit.startModule(COURSE, "tour")
+            val kinds = steps.filterIsInstance<StepView.Item>().map { it.view::class }.toSet()
+            check(kinds.size == 10) { "item kinds: $kinds" }
+            val text = steps.toString()
+            for (secret in listOf("Right, Mercury is closest", "Mercury orbits", "aurum")) {
+                check(secret !in text) { "view reveals '$secret'" }
+            }
+        }
+    },
+    "a learner runs the path with every item kind to a verified certificate" to {
+        withLearner { tidbit, clock ->
+            check(tidbit.nextActivity().activity == Activity.Enroll(COURSE, "tourist")) { "enroll first" }
+            tidbit.enroll(COURSE, "tourist")
+            val home = tidbit.home()
+            check(home.recommendation.activity == Activity.Module(COURSE, "tour", false)) { "${home.recommendation}" }
+            val last = runModule(tidbit, clock, "tour")!!
+            check(last.moduleCompleted) { "module not completed: $last" }
+            check((last.nextDueMs ?: 0) > clock.ms) { "next due: ${last.nextDueMs}" }
+            val plan = tidbit.planSession(10)
+            check(plan.budgetSeconds == 600u && plan.totalSeconds <= plan.budgetSeconds) { "$plan" }
+            check(tidbit.nextActivity().activity == Activity.Module(COURSE, "tour-check", true)) { "check next" }
+            val result = runModule(tidbit, clock, "tour-check")!!.stageChecks.single()
+            check(result.passed && result.stage == "foundation") { "$result" }
+            check(tidbit.stages(COURSE).single().passedMs != null) { "stage not passed" }
+            check(tidbit.streak().practisedToday) { "streak" }
+            val certificate = tidbit.issueCertificate(COURSE, "Tidbit binding tests")
+            val verified = verifyCertificate(certificate, listOf(issuerPub))
+            check(verified.learnerId == "ada@example.org" && verified.pathId == "tourist") { "$verified" }
+            check(tidbit.decisions(5).first().kind == "next_activity") { "decisions" }
+        }
+    },
+    "wrong and partial answers get their feedback" to {
+        withLearner { tidbit, _ ->
+            tidbit.enroll(COURSE, "tourist")
+            tidbit.startModule(COURSE, "tour")
+            val wrong = tidbit.answer(COURSE, "tour-single", Response.SingleChoice(0u), 4_000)
+            check(wrong.assessment.outcome == Outcome.WRONG && wrong.assessment.feedback == listOf("Venus is second.")) { "$wrong" }
+            val partial = tidbit.answer(COURSE, "tour-multiple", Response.MultipleResponse(listOf(0u, 1u)), 4_000)
+            check(partial.assessment.outcome == Outcome.PARTIAL) { "$partial" }
+        }
+    },
+    "a malformed answer is a typed error and records nothing" to {
+        withLearner { tidbit, _ ->
+            tidbit.enroll(COURSE, "tourist")
+            tidbit.startModule(COURSE, "tour")
+            val error = expectThrows<TidbitException.InvalidAnswer> {
+                runBlocking { tidbit.answer(COURSE, "tour-single", Response.SingleChoice(9u), 1_000) }
+            }
+            check("out of range" in (error.message ?: "")) { "${error.message}" }
+            expectThrows<TidbitException.WrongStepKind> {
+                runBlocking { tidbit.answer(COURSE, "tour-intro", Response.TrueFalse(true), 1_000) }
+            }
+            check(tidbit.mastery(COURSE).single().evidence.isEmpty()) { "evidence recorded" }
+        }
+    },
+    "a bad time zone is refused at open" to {
+        val dir = Files.createTempDirectory("tidbit-kotlin").toFile()
+        val error = expectThrows<TidbitException.InvalidSettings> {
+            Tidbit.openWithClock(config(dir).copy(timeZone = "Mars/Olympus"), MemoryKeyStore(null), ManualClock())
+        }
+        check("IANA" in (error.message ?: "")) { "${error.message}" }
+        dir.deleteRecursively()
+    },
+    "a certificate needs a key in the key store" to {
+        withLearner(key = null) { tidbit, _ ->
+            expectThrows<TidbitException.KeyStore> { runBlocking { tidbit.issueCertificate(COURSE, "Issuer") } }
+        }
+    },
+    "fitting parameters waits for enough history" to {
+        withLearner { tidbit, _ ->
+            val error = expectThrows<TidbitException.NotYet> { runBlocking { tidbit.fitParameters().toList() } }
+            check("keep practising" in (error.message ?: "")) { "${error.message}" }
+        }
+    },
+    "the logger receives Tidbit's events at its level" to {
+        val logger = ListLogger()
+        setLogger(logger, LogLevel.DEBUG)
+        withLearner { tidbit, _ ->
+            expectThrows<TidbitException.UnknownContent> { runBlocking { tidbit.startModule(COURSE, "missing") } }
+            check(logger.records.any { it.level == LogLevel.WARN && "start_module" in it.message }) { "${logger.records}" }
+            setLogger(logger, LogLevel.ERROR)
+            val before = logger.records.size
+            expectThrows<TidbitException.UnknownContent> { runBlocking { tidbit.startModule(COURSE, "missing") } }
+            check(logger.records.size == before) { "warn logged at ERROR level" }
+        }
+    },
+    "a forced internal panic is an error and the object keeps working" to {
+        withLearner { tidbit, _ ->
+            val error = expectThrows<TidbitException.Internal> { tidbit.raw.forceInternalPanic() }
+            check("forced internal panic" in (error.message ?: "")) { "${error.message}" }
+            check(tidbit.catalog().single().id == COURSE) { "catalog after panic" }
+            tidbit.enroll(COURSE, "tourist")
+        }
+    },
+    "a closed Tidbit refuses calls" to {
+        val dir = Files.createTempDirectory("tidbit-kotlin").toFile()
+        val tidbit = Tidbit.openWithClock(config(dir), MemoryKeyStore(null), ManualClock())
+        tidbit.closeStore()
+        expectThrows<TidbitException.Closed> { tidbit.catalog() }
+        tidbit.close()
+        expectThrows<IllegalStateException> { tidbit.catalog() }
+        dir.deleteRecursively()
+    },
+)
+
+fun main() {
+    var passed = 0
+    var failed = 0
+    for ((name, test) in tests) {
+        try {
+            test()
+            passed++
+            println("ok   $name")
+        } catch (e: Throwable) {
+            failed++
+            println("FAIL $name: $e")
+        }
+    }
+    println("$passed passed, $failed failed")
+    exitProcess(if (failed == 0) 0 else 1)
+}

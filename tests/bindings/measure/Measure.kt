@@ -1,0 +1,87 @@
+// Figures for issue 5, from the JVM (tests/bindings/measure.sh):
+//   next-activity CALLS: µs per nextActivity() through the Kotlin bindings;
+//   cycles N: N open / use / close cycles, resident memory at the start and the end.
+
+import dev.tidbit.ffi.KeyStore
+import dev.tidbit.ffi.Response
+import dev.tidbit.ffi.Tidbit
+import dev.tidbit.ffi.TidbitConfig
+import java.io.File
+import java.lang.management.ManagementFactory
+import java.nio.file.Files
+import kotlinx.coroutines.runBlocking
+
+object NoKeys : KeyStore {
+    override fun certificateSigningKey(): String? = null
+}
+
+fun status(field: String): Long =
+    File("/proc/self/status").readLines().first { it.startsWith("$field:") }.split(Regex("\\s+"))[1].toLong()
+
+fun residentKb(): Long = status("VmRSS")
+
+fun heapKb(): Long = Runtime.getRuntime().let { (it.totalMemory() - it.freeMemory()) / 1024 }
+
+fun config(dir: File, device: String) = TidbitConfig(
+    dataDir = dir.path,
+    learnerId = "bench",
+    deviceId = device,
+    timeZone = "Europe/Berlin",
+    trustedKeys = listOf(File(System.getenv("TIDBIT_AUTHOR_PUB")).readText()),
+)
+
+fun prepared(dir: File, device: String): Tidbit {
+    val tidbit = Tidbit.open(config(dir, device), NoKeys)
+    runBlocking { tidbit.installPack(System.getenv("TIDBIT_PACK"), null) }
+    tidbit.enroll("binding-tour", "tourist")
+    tidbit.startModule("binding-tour", "tour")
+    tidbit.answer("binding-tour", "tour-single", Response.SingleChoice(0u), 5_000u)
+    return tidbit
+}
+
+fun nextActivity(calls: Int) {
+    val dir = Files.createTempDirectory("tidbit-measure").toFile()
+    prepared(dir, "bench-kotlin").use { tidbit ->
+        repeat(2_000) { tidbit.nextActivity() } // warm-up (JIT), as many as the Rust and Python runs
+        val threads = ManagementFactory.getThreadMXBean()
+        val started = System.nanoTime()
+        val startedCpu = threads.currentThreadCpuTime
+        repeat(calls) { tidbit.nextActivity() }
+        val wall = (System.nanoTime() - started) / 1e3 / calls
+        val cpu = (threads.currentThreadCpuTime - startedCpu) / 1e3 / calls
+        println("kotlin via bindings:     %8.1f us/call wall, %8.1f us/call thread CPU (%d calls)".format(wall, cpu, calls))
+    }
+    dir.deleteRecursively()
+}
+
+fun cycles(count: Int) {
+    val dir = Files.createTempDirectory("tidbit-cycles").toFile()
+    prepared(dir, "cycles").use { it.closeStore() }
+    fun settle(): Long {
+        repeat(3) { System.gc(); Thread.sleep(50) }
+        return residentKb()
+    }
+    var start = 0L
+    for (i in 1..count) {
+        Tidbit.open(config(dir, "cycles"), NoKeys).use { tidbit ->
+            tidbit.nextActivity()
+            tidbit.dueCounts()
+            tidbit.closeStore()
+        }
+        if (i == 100) start = settle()
+        if (i % 2_000 == 0) {
+            println("  after %5d cycles: RSS %d KiB, JVM heap in use %d KiB, threads %d".format(i, settle(), heapKb(), status("Threads")))
+        }
+    }
+    val end = settle()
+    println("kotlin open/use/close: RSS after 100 cycles %d KiB, after %d cycles %d KiB (%+d KiB)".format(start, count, end, end - start))
+    dir.deleteRecursively()
+}
+
+fun main(args: Array<String>) {
+    when (args.getOrNull(0)) {
+        "next-activity" -> nextActivity(args.getOrNull(1)?.toInt() ?: 5_000)
+        "cycles" -> cycles(args.getOrNull(1)?.toInt() ?: 10_000)
+        else -> error("usage: Measure next-activity [CALLS] | cycles [N]")
+    }
+}

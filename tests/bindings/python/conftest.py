@@ -1,0 +1,110 @@
+"""Fixtures for the Python binding suite.
+
+`tests/bindings/python.sh` builds the library, generates `tidbit_ffi.py` next to it, signs the
+fixture course and exports where everything is through TIDBIT_* environment variables.
+"""
+
+import os
+import pathlib
+import shutil
+import threading
+
+import pytest
+
+import tidbit_ffi as tb
+
+START_MS = 1_790_000_000_000  # 2026-09-21, a fixed instant so plans and streaks are repeatable
+
+
+def env_path(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.exit(f"{name} is not set: run the suite through tests/bindings/python.sh", 2)
+    return pathlib.Path(value)
+
+
+class ManualClock(tb.Clock):
+    """A clock the tests move by hand (implements the foreign trait `Clock`)."""
+
+    def __init__(self, start_ms=START_MS):
+        self.ms = start_ms
+
+    def now_ms(self):
+        return self.ms
+
+
+class MemoryKeyStore(tb.KeyStore):
+    """The app's key store, holding the certificate issuer's private key file."""
+
+    def __init__(self, signing_key=None):
+        self.signing_key = signing_key
+
+    def certificate_signing_key(self):
+        return self.signing_key
+
+
+class ListLogger(tb.Logger):
+    def __init__(self):
+        self.records = []
+        self.lock = threading.Lock()
+
+    def log(self, record):
+        with self.lock:
+            self.records.append(record)
+
+
+class Progress(tb.ProgressListener):
+    def __init__(self):
+        self.calls = []
+
+    def on_progress(self, done, total):
+        self.calls.append((done, total))
+
+
+@pytest.fixture(scope="session")
+def fixture_files():
+    return {
+        "pack": env_path("TIDBIT_PACK"),
+        "author_pub": env_path("TIDBIT_AUTHOR_PUB").read_text(),
+        "issuer_key": env_path("TIDBIT_ISSUER_KEY").read_text(),
+        "issuer_pub": env_path("TIDBIT_ISSUER_PUB").read_text(),
+    }
+
+
+@pytest.fixture
+def config(tmp_path, fixture_files):
+    return tb.TidbitConfig(
+        data_dir=str(tmp_path / "learner"),
+        learner_id="ada@example.org",
+        device_id="python-test-device",
+        time_zone="Europe/Berlin",
+        trusted_keys=[fixture_files["author_pub"]],
+    )
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def tidbit(config, clock, fixture_files):
+    opened = tb.Tidbit.open_with_clock(config, MemoryKeyStore(fixture_files["issuer_key"]), clock)
+    yield opened
+    opened.close_store()
+
+
+@pytest.fixture
+def tampered_pack(tmp_path, fixture_files):
+    data = bytearray(fixture_files["pack"].read_bytes())
+    data[-10] ^= 0xFF
+    path = tmp_path / "tampered.tidbit"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture
+def pack_copy(tmp_path, fixture_files):
+    path = tmp_path / "tour.tidbit"
+    shutil.copy(fixture_files["pack"], path)
+    return path

@@ -1,0 +1,220 @@
+"""The Python bindings driven the way L&D tooling and tests use them: the real library, a real
+signed pack, a whole module with every item kind, the stage check, the certificate."""
+
+import asyncio
+import json
+
+import pytest
+
+import tidbit_ffi as tb
+from conftest import ListLogger, MemoryKeyStore, Progress
+
+COURSE = "binding-tour"
+
+# The right answer for every item of the fixture course, by step id.
+RIGHT = {
+    "tour-single": tb.Response.SINGLE_CHOICE(choice=1),
+    "tour-multiple": tb.Response.MULTIPLE_RESPONSE(choices=[0, 2, 3]),
+    "tour-truefalse": tb.Response.TRUE_FALSE(answer=True),
+    "tour-blanks": tb.Response.FILL_BLANKS(answers=["paris", " Roma "]),
+    "tour-order": tb.Response.ORDERING(order=[0, 1, 2]),
+    "tour-match": tb.Response.MATCHING(targets=["bark", "meow", "moo"]),
+    "tour-numeric": tb.Response.NUMERIC(value=120.0),
+    "tour-scenario": tb.Response.SCENARIO(path=[0, 0]),
+    "tour-flashcard": tb.Response.FLASHCARD(rating=tb.SelfRating.GOOD),
+    "tour-reflection": tb.Response.REFLECTION(
+        text="Mercury is closest to the Sun; it helps at quiz night.", criteria_met=[True, True]
+    ),
+    "check-single": tb.Response.SINGLE_CHOICE(choice=0),
+    "check-truefalse": tb.Response.TRUE_FALSE(answer=True),
+}
+
+
+def install(tidbit, pack, progress=None):
+    return asyncio.run(tidbit.install_pack(str(pack), progress))
+
+
+def run_module(tidbit, clock, module):
+    """Walks a module step by step, answering every item right; returns the last feedback."""
+    steps = tidbit.start_module(COURSE, module)
+    feedback = None
+    for step in steps:
+        clock.ms += 20_000
+        if step.is_LESSON():
+            tidbit.view_step(COURSE, step.id)
+            continue
+        if step.view.is_FLASHCARD():
+            assert tidbit.flashcard_back(COURSE, step.id) == "Au, from the Latin aurum."
+        feedback = tidbit.answer(COURSE, step.id, RIGHT[step.id], 6_000)
+        assert feedback.assessment.outcome == tb.Outcome.RIGHT, step.id
+    return feedback
+
+
+def test_installing_a_signed_pack_reports_progress_and_fills_the_catalog(tidbit, pack_copy):
+    progress = Progress()
+    report = install(tidbit, pack_copy, progress)
+    assert report.course_id == COURSE
+    assert report.outcome == tb.InstallOutcome.INSTALLED()
+    assert progress.calls and progress.calls[-1][0] == progress.calls[-1][1]
+
+    again = install(tidbit, pack_copy)
+    assert again.outcome == tb.InstallOutcome.ALREADY_INSTALLED()
+
+    [course] = tidbit.catalog()
+    assert course.title == "Binding tour"
+    [path] = course.paths
+    assert path.id == "tourist"
+    [stage] = path.stages
+    assert stage.kind == tb.StageKind.FOUNDATION
+    assert [m.id for m in stage.modules] == ["tour"]
+    assert stage.check.id == "tour-check"
+    assert stage.modules[0].items == 10
+
+
+def test_a_tampered_pack_is_refused_and_installs_nothing(tidbit, tampered_pack):
+    with pytest.raises(tb.TidbitError.PackRejected):
+        install(tidbit, tampered_pack)
+    assert tidbit.catalog() == []
+
+
+def test_item_views_never_carry_answers(tidbit, pack_copy):
+    install(tidbit, pack_copy)
+    tidbit.enroll(COURSE, "tourist")
+    steps = tidbit.start_module(COURSE, "tour")
+    kinds = [type(s.view).__name__ for s in steps if s.is_ITEM()]
+    assert len(kinds) == 10 and len(set(kinds)) == 10
+    text = repr(steps)
+    for secret in ["Right, Mercury is closest", "Mercury orbits", "Au, from the Latin", "aurum"]:
+        assert secret not in text
+    ordering = next(s.view for s in steps if s.id == "tour-order")
+    assert sorted(e.index for e in ordering.entries) == [0, 1, 2]
+    assert [e.index for e in ordering.entries] != [0, 1, 2]
+
+
+def test_a_learner_runs_the_path_to_a_verified_certificate(tidbit, clock, pack_copy, fixture_files):
+    install(tidbit, pack_copy)
+    assert tidbit.next_activity().activity == tb.Activity.ENROLL(course=COURSE, path="tourist")
+    tidbit.enroll(COURSE, "tourist")
+
+    home = tidbit.home()
+    assert home.recommendation.activity == tb.Activity.MODULE(
+        course=COURSE, module="tour", stage_check=False
+    )
+    assert home.recommendation.reason
+
+    last = run_module(tidbit, clock, "tour")
+    assert last.module_completed
+    assert last.next_due_ms is not None and last.next_due_ms > clock.ms
+
+    plan = tidbit.plan_session(10)
+    assert plan.budget_seconds == 600
+    assert plan.total_seconds <= plan.budget_seconds
+
+    activity = tidbit.next_activity().activity
+    assert activity == tb.Activity.MODULE(course=COURSE, module="tour-check", stage_check=True)
+    check = run_module(tidbit, clock, "tour-check")
+    [result] = check.stage_checks
+    assert result.passed and result.stage == "foundation"
+    assert all(s.mastery >= result.threshold for s in result.skills)
+
+    [stage] = tidbit.stages(COURSE)
+    assert stage.passed_ms is not None
+    mastery = tidbit.mastery(COURSE)
+    assert mastery[0].skill == "basics" and mastery[0].mastery >= 0.8
+    assert tidbit.streak().practised_today
+
+    certificate = tidbit.issue_certificate(COURSE, "Tidbit binding tests")
+    verified = tb.verify_certificate(certificate, [fixture_files["issuer_pub"]])
+    assert verified.learner_id == "ada@example.org"
+    assert verified.course_id == COURSE and verified.path_id == "tourist"
+
+    decisions = tidbit.decisions(10)
+    assert decisions and decisions[0].kind == "next_activity"
+    json.loads(decisions[0].inputs_json)
+
+
+def test_wrong_and_partial_answers_get_their_feedback(tidbit, pack_copy):
+    install(tidbit, pack_copy)
+    tidbit.enroll(COURSE, "tourist")
+    tidbit.start_module(COURSE, "tour")
+    wrong = tidbit.answer(COURSE, "tour-single", tb.Response.SINGLE_CHOICE(choice=0), 4_000)
+    assert wrong.assessment.outcome == tb.Outcome.WRONG
+    assert wrong.assessment.feedback == ["Venus is second."]
+    assert wrong.grade == tb.Grade.AGAIN
+    partial = tidbit.answer(
+        COURSE, "tour-multiple", tb.Response.MULTIPLE_RESPONSE(choices=[0, 1]), 4_000
+    )
+    assert partial.assessment.outcome == tb.Outcome.PARTIAL
+    assert 0 < partial.assessment.credit < 1
+    assert partial.assessment.explanation == "Light mixes from red, green and blue."
+
+
+def test_a_malformed_answer_is_a_typed_error_and_records_nothing(tidbit, pack_copy):
+    install(tidbit, pack_copy)
+    tidbit.enroll(COURSE, "tourist")
+    tidbit.start_module(COURSE, "tour")
+    with pytest.raises(tb.TidbitError.InvalidAnswer) as error:
+        tidbit.answer(COURSE, "tour-single", tb.Response.SINGLE_CHOICE(choice=9), 1_000)
+    assert "out of range" in str(error.value)
+    with pytest.raises(tb.TidbitError.WrongStepKind):
+        tidbit.answer(COURSE, "tour-intro", tb.Response.TRUE_FALSE(answer=True), 1_000)
+    with pytest.raises(tb.TidbitError.UnknownContent):
+        tidbit.enroll(COURSE, "no-such-path")
+    assert tidbit.mastery(COURSE)[0].evidence == []
+
+
+def test_a_bad_time_zone_or_key_is_refused_at_open(config, clock):
+    config.time_zone = "Mars/Olympus"
+    with pytest.raises(tb.TidbitError.InvalidSettings) as error:
+        tb.Tidbit.open_with_clock(config, MemoryKeyStore(), clock)
+    assert "IANA" in str(error.value)
+    config.time_zone = "UTC"
+    config.trusted_keys = ["not a key"]
+    with pytest.raises(tb.TidbitError.InvalidSettings):
+        tb.Tidbit.open_with_clock(config, MemoryKeyStore(), clock)
+
+
+def test_certificates_need_a_finished_path_and_a_key(config, clock, pack_copy):
+    tidbit = tb.Tidbit.open_with_clock(config, MemoryKeyStore(None), clock)
+    install(tidbit, pack_copy)
+    tidbit.enroll(COURSE, "tourist")
+    with pytest.raises(tb.TidbitError.KeyStore):
+        tidbit.issue_certificate(COURSE, "Issuer")
+    tidbit.close_store()
+
+
+def test_fitting_parameters_waits_for_enough_history(tidbit, pack_copy):
+    install(tidbit, pack_copy)
+    with pytest.raises(tb.TidbitError.NotYet) as error:
+        asyncio.run(tidbit.fit_parameters(None))
+    assert "keep practising" in str(error.value)
+
+
+def test_a_closed_tidbit_refuses_calls(tidbit):
+    tidbit.close_store()
+    tidbit.close_store()
+    with pytest.raises(tb.TidbitError.Closed):
+        tidbit.catalog()
+
+
+def test_the_logger_receives_tidbit_events(tidbit):
+    logger = ListLogger()
+    tb.set_logger(logger, tb.LogLevel.DEBUG)
+    with pytest.raises(tb.TidbitError.UnknownContent):
+        tidbit.start_module(COURSE, "missing")
+    messages = [r for r in logger.records if r.level == tb.LogLevel.WARN]
+    assert any("start_module" in r.message and "missing" in r.message for r in messages)
+    tb.set_logger(logger, tb.LogLevel.ERROR)
+    before = len(logger.records)
+    with pytest.raises(tb.TidbitError.UnknownContent):
+        tidbit.start_module(COURSE, "missing")
+    assert len(logger.records) == before
+
+
+def test_a_forced_internal_panic_is_an_error_and_the_object_keeps_working(tidbit, pack_copy):
+    install(tidbit, pack_copy)
+    with pytest.raises(tb.TidbitError.Internal) as error:
+        tidbit.force_internal_panic()
+    assert "forced internal panic" in str(error.value)
+    assert [c.id for c in tidbit.catalog()] == [COURSE]
+    tidbit.enroll(COURSE, "tourist")

@@ -1,0 +1,123 @@
+//! The small public error enum the apps see, and how every core error maps onto it.
+//!
+//! Variants say what kind of thing went wrong so a UI can react (ask for a newer pack, show the
+//! answer form again, ...); the message is the core's own sentence, which says what to do.
+//! Nothing here decides anything beyond picking the variant.
+
+use tidbit_core::learn::personalise::FitError;
+use tidbit_core::store::StoreError;
+use tidbit_core::tidbit::TidbitError as CoreError;
+
+/// Why a call failed. Every message tells a person what to do next.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
+pub enum TidbitError {
+    /// The configuration is unusable (time zone, trusted key files, data directory settings).
+    #[error("{0}")]
+    InvalidSettings(String),
+    /// The device's store could not be read or written.
+    #[error("{0}")]
+    Storage(String),
+    /// A course pack was refused: bad signature, tampered, older than the installed version.
+    #[error("{0}")]
+    PackRejected(String),
+    /// A course, path, module or step that is not installed.
+    #[error("{0}")]
+    UnknownContent(String),
+    /// The response does not fit the item; nothing was recorded.
+    #[error("{0}")]
+    InvalidAnswer(String),
+    /// The call does not apply to this kind of step (answering a lesson card, say).
+    #[error("{0}")]
+    WrongStepKind(String),
+    /// Not possible yet: not enough review history, or a path that is not finished.
+    #[error("{0}")]
+    NotYet(String),
+    /// A certificate could not be issued or does not verify.
+    #[error("{0}")]
+    Certificate(String),
+    /// The app's key store could not hand over a key.
+    #[error("{0}")]
+    KeyStore(String),
+    /// The object was closed; open a new one.
+    #[error("this Tidbit was closed: open a new one to continue")]
+    Closed,
+    /// A bug inside Tidbit (a panic, a failed background task). The app keeps running.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What a [`crate::KeyStore`] implementation reports when it cannot hand over a key.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum KeyStoreError {
+    #[error("the key store is unavailable: {reason}")]
+    Unavailable { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for KeyStoreError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        KeyStoreError::Unavailable {
+            reason: error.reason,
+        }
+    }
+}
+
+impl From<CoreError> for TidbitError {
+    fn from(error: CoreError) -> Self {
+        let message = error.to_string();
+        #[allow(unreachable_patterns)] // variants the core adds later land in `Internal`
+        match error {
+            CoreError::Store(store) => from_store(store),
+            CoreError::Projection(_) | CoreError::Sqlite(_) | CoreError::Corrupt(_) => {
+                TidbitError::Storage(message)
+            }
+            CoreError::Response(_) => TidbitError::InvalidAnswer(message),
+            CoreError::TimeZone { .. } => TidbitError::InvalidSettings(message),
+            CoreError::UnknownStep { .. } | CoreError::UnknownPath { .. } => {
+                TidbitError::UnknownContent(message)
+            }
+            CoreError::NotAnItem { .. }
+            | CoreError::NotAFlashcard { .. }
+            | CoreError::NotALesson { .. } => TidbitError::WrongStepKind(message),
+            CoreError::Fit(FitError::NotEnoughData { .. }) | CoreError::PathNotFinished { .. } => {
+                TidbitError::NotYet(message)
+            }
+            CoreError::Fit(FitError::Sqlite(_)) => TidbitError::Storage(message),
+            CoreError::Fit(FitError::Fsrs(_)) => TidbitError::Internal(message),
+            CoreError::Certificate(_) => TidbitError::Certificate(message),
+            _ => TidbitError::Internal(message),
+        }
+    }
+}
+
+impl From<StoreError> for TidbitError {
+    fn from(error: StoreError) -> Self {
+        from_store(error)
+    }
+}
+
+fn from_store(error: StoreError) -> TidbitError {
+    let message = error.to_string();
+    #[allow(unreachable_patterns)]
+    match error {
+        StoreError::DataDir { .. }
+        | StoreError::NewerSchema { .. }
+        | StoreError::Sqlite(_)
+        | StoreError::Io(_) => TidbitError::Storage(message),
+        StoreError::Pack(_)
+        | StoreError::CourseJson(_)
+        | StoreError::Course(_)
+        | StoreError::MissingCourseJson
+        | StoreError::ManifestMismatch { .. }
+        | StoreError::Downgrade { .. }
+        | StoreError::VersionConflict { .. } => TidbitError::PackRejected(message),
+        StoreError::UnknownCourse(_) => TidbitError::UnknownContent(message),
+        _ => TidbitError::Internal(message),
+    }
+}
+
+impl From<tidbit_core::certificate::CertificateError> for TidbitError {
+    fn from(error: tidbit_core::certificate::CertificateError) -> Self {
+        TidbitError::Certificate(error.to_string())
+    }
+}

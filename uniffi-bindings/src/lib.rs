@@ -1,0 +1,28 @@
+//! `tidbit-ffi`: the one FFI facade the Android and iOS apps and the Python package load.
+//!
+//! It exposes `tidbit_core::tidbit::Tidbit` through UniFFI proc-macros as one object, [`Tidbit`],
+//! opened with a [`TidbitConfig`], plus records and enums that mirror the core's types for what
+//! a UI needs (catalog, home, module steps, answer-free item views, feedback, plans, progress,
+//! certificates), one small public error enum ([`TidbitError`]), the foreign traits the app
+//! implements ([`KeyStore`], [`Logger`], [`Clock`], [`ProgressListener`]) and the tokio runtime
+//! that runs long work off the caller's thread.
+//!
+//! This crate must never hold domain logic: every decision is the core's. What lives here is
+//! conversion, locking (the core's `Tidbit` is `Send` but not `Sync`), turning panics into
+//! errors, and forwarding `tracing` to the app's logger.
+
+mod certificate;
+mod error;
+mod logging;
+mod platform;
+mod records;
+mod tidbit;
+
+pub use certificate::verify_certificate;
+pub use error::{KeyStoreError, TidbitError};
+pub use logging::{set_logger, LogLevel, LogRecord, Logger};
+pub use platform::{Clock, KeyStore, ProgressListener};
+pub use records::*;
+pub use tidbit::{Tidbit, TidbitConfig};
+
+uniffi::setup_scaffolding!();
