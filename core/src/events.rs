@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::learn::assess::{Outcome, Response};
 
+/// The device name under which the server records events (interventions); no learner device
+/// may use it, and devices accept interventions from it alone.
+pub const SERVER_DEVICE: &str = "server";
+
 /// Where time comes from. Tests and the simulator inject their own.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;

@@ -28,7 +28,7 @@ use crate::storage::{DocumentUpdate, DocumentWrite, StorageError, SyncStorage};
 use crate::Hub;
 
 /// The device name on events the server writes.
-pub const SERVER_DEVICE: &str = "server";
+pub use tidbit_core::events::SERVER_DEVICE;
 /// The longest window an intervention may be given.
 pub const MAX_WITHIN_HOURS: u32 = 14 * 24;
 

@@ -14,7 +14,7 @@ use automerge::sync::{self, SyncDoc};
 use rusqlite::{params, Connection};
 
 use super::{Tidbit, TidbitError};
-use crate::events::Event;
+use crate::events::{Event, EventKind};
 use crate::learn::projection::{apply_event, rebuild, SchedulerCache};
 use crate::sync::documents;
 use crate::sync::exchange::{DocumentHeads, DocumentMessage, Exchange};
@@ -151,6 +151,15 @@ impl Tidbit {
         received.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         let mut inserted = Vec::new();
         for event in received {
+            // Interventions come from the server alone (it refuses them from devices).
+            if matches!(event.kind, EventKind::InterventionTriggered { .. })
+                && event.device != crate::events::SERVER_DEVICE
+            {
+                return Err(TidbitError::Corrupt(format!(
+                    "event {} is an intervention from device '{}', not from the server; nothing was applied",
+                    event.id, event.device
+                )));
+            }
             if insert_event(&tx, &event)? {
                 inserted.push(event);
             } else if !same_as_stored(&tx, &event)? {
@@ -214,7 +223,6 @@ fn same_as_stored(conn: &Connection, event: &Event) -> Result<bool, TidbitError>
 
 /// Stores an event unless one with its id is already stored; true if it was new.
 pub(super) fn insert_event(conn: &Connection, event: &Event) -> Result<bool, TidbitError> {
-    use crate::events::EventKind;
     let (course, step): (Option<&str>, Option<&str>) = match &event.kind {
         EventKind::ItemAnswered { course, step, .. }
         | EventKind::StepViewed { course, step, .. } => (Some(course), Some(step)),
