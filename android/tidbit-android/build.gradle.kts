@@ -1,6 +1,6 @@
 // The Android library apps depend on: the Rust core per ABI under src/main/jniLibs (built by
 // ../build-android.sh), the generated bindings (dev.tidbit.ffi), the coroutine wrapper
-// (dev.tidbit) and the platform adapters (dev.tidbit.android).
+// (dev.tidbit) and the platform adapters (dev.tidbit.android: Keystore, logcat, WorkManager sync).
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
@@ -29,4 +29,5 @@ dependencies {
     implementation("net.java.dev.jna:jna:5.13.0@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
     implementation("androidx.security:security-crypto:1.1.0-alpha06")
+    implementation("androidx.work:work-runtime-ktx:2.9.1")
 }

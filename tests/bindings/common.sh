@@ -2,7 +2,8 @@
 #
 # Builds the FFI library (with the `test-hooks` feature, so the suites can force an internal
 # panic), the `uniffi-bindgen` binary and the `tidbit` CLI; signs the fixture course into a
-# pack in a fresh work directory. Tools the suites install go to $TIDBIT_TOOLS_DIR (default
+# pack in a fresh work directory; starts a `tidbit serve` on a free local port for the sync
+# tests. Tools the suites install go to $TIDBIT_TOOLS_DIR (default
 # ~/.cache/tidbit-tools), reused between runs.
 
 set -euo pipefail
@@ -36,6 +37,39 @@ make_fixture() {
   export TIDBIT_AUTHOR_PUB="$WORK/author.pub"
   export TIDBIT_ISSUER_KEY="$WORK/issuer.key"
   export TIDBIT_ISSUER_PUB="$WORK/issuer.pub"
+}
+
+# A `tidbit serve` on 127.0.0.1 (a free port) with a data directory in $WORK, and bearer tokens
+# for two devices of the suites' learner; the server is killed on exit. Exports
+# TIDBIT_SYNC_URL, TIDBIT_PHONE_TOKEN and TIDBIT_TABLET_TOKEN.
+start_sync_server() {
+  local data="$WORK/server" log="$WORK/server.log" learner="ada@example.org"
+  step "tidbit serve --addr 127.0.0.1:0"
+  mkdir -p "$data"
+  # Tokens first: the first command to open the data directory creates the server's key.
+  TIDBIT_PHONE_TOKEN="$("$TIDBIT" serve token --data "$data" --learner "$learner" --device phone)"
+  TIDBIT_TABLET_TOKEN="$("$TIDBIT" serve token --data "$data" --learner "$learner" --device tablet)"
+  : >"$log"
+  "$TIDBIT" serve --data "$data" --addr 127.0.0.1:0 2>>"$log" &
+  SERVER_PID=$!
+  # Keeps the suite's exit status: under `set -e` a failing `wait` (143 after the kill) would
+  # replace it.
+  trap 'exit_status=$?; kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true
+        rm -rf "$WORK"; exit $exit_status' EXIT
+  local url="" tries=0
+  while [ -z "$url" ]; do
+    url="$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' "$log")"
+    if [ -z "$url" ]; then
+      if ! kill -0 "$SERVER_PID" 2>/dev/null || [ $tries -ge 100 ]; then
+        echo "tidbit serve did not start:" >&2
+        cat "$log" >&2
+        return 1
+      fi
+      tries=$((tries + 1))
+      sleep 0.1
+    fi
+  done
+  export TIDBIT_SYNC_URL="$url" TIDBIT_PHONE_TOKEN TIDBIT_TABLET_TOKEN
 }
 
 # A Python virtual environment in the tools directory with the given PyPI packages.

@@ -20,6 +20,7 @@ fi
 
 build_library
 make_fixture
+start_sync_server
 
 step "uniffi-bindgen generate --language kotlin (android = false)"
 "$BINDGEN" generate --no-format --language kotlin --config tests/bindings/kotlin/uniffi-jvm.toml \

@@ -7,6 +7,7 @@ source "$(dirname "$0")/common.sh"
 python_env pytest
 build_library
 make_fixture
+start_sync_server
 
 step "uniffi-bindgen generate --language python"
 "$BINDGEN" generate --no-format --language python --out-dir "$WORK/python" "$LIB" >/dev/null

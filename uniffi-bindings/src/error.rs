@@ -6,6 +6,7 @@
 
 use tidbit_core::learn::personalise::FitError;
 use tidbit_core::store::StoreError;
+use tidbit_core::sync::client::SyncError;
 use tidbit_core::tidbit::TidbitError as CoreError;
 
 /// Why a call failed. Every message tells a person what to do next.
@@ -39,6 +40,14 @@ pub enum TidbitError {
     /// The app's key store could not hand over a key.
     #[error("{0}")]
     KeyStore(String),
+    /// The sync server refused this device's token (expired, revoked, another learner's): get
+    /// a new token for this learner and device, then sync again.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The sync server could not be reached, refused the sync or did not settle; progress is
+    /// kept on this device, so try again later.
+    #[error("{0}")]
+    Network(String),
     /// The object was closed; open a new one.
     #[error("this Tidbit was closed: open a new one to continue")]
     Closed,
@@ -85,6 +94,23 @@ impl From<CoreError> for TidbitError {
             CoreError::Fit(FitError::Sqlite(_)) => TidbitError::Storage(message),
             CoreError::Fit(FitError::Fsrs(_)) => TidbitError::Internal(message),
             CoreError::Certificate(_) => TidbitError::Certificate(message),
+            _ => TidbitError::Internal(message),
+        }
+    }
+}
+
+impl From<SyncError> for TidbitError {
+    fn from(error: SyncError) -> Self {
+        let message = error.to_string();
+        #[allow(unreachable_patterns)]
+        match error {
+            SyncError::Tidbit(core) => core.into(),
+            SyncError::Unauthorized { .. } => TidbitError::Unauthorized(message),
+            SyncError::Refused { .. }
+            | SyncError::Unreachable { .. }
+            | SyncError::TooManyRounds { .. } => TidbitError::Network(message),
+            SyncError::BadServer(_) => TidbitError::InvalidSettings(message),
+            SyncError::Runtime(_) | SyncError::Poisoned => TidbitError::Internal(message),
             _ => TidbitError::Internal(message),
         }
     }

@@ -3,9 +3,9 @@
 //! It exposes `tidbit_core::tidbit::Tidbit` through UniFFI proc-macros as one object, [`Tidbit`],
 //! opened with a [`TidbitConfig`], plus records and enums that mirror the core's types for what
 //! a UI needs (catalog, home, module steps, answer-free item views, feedback, plans, progress,
-//! certificates), one small public error enum ([`TidbitError`]), the foreign traits the app
-//! implements ([`KeyStore`], [`Logger`], [`Clock`], [`ProgressListener`]) and the tokio runtime
-//! that runs long work off the caller's thread.
+//! certificates) and sync ([`SyncReport`]), one small public error enum ([`TidbitError`]), and the
+//! foreign traits the app implements ([`KeyStore`], [`Logger`], [`Clock`], [`ProgressListener`]).
+//! Long work and sync run off the caller's thread on the core's one tokio runtime.
 //!
 //! This crate must never hold domain logic: every decision is the core's. What lives here is
 //! conversion, locking (the core's `Tidbit` is `Send` but not `Sync`), turning panics into

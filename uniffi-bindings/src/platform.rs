@@ -1,11 +1,12 @@
-//! What the platform provides (traits the app implements) and the one runtime that runs long
-//! work off the caller's thread.
+//! What the platform provides (traits the app implements), and long work run off the caller's
+//! thread on the core's one runtime.
 //!
 //! The core asks, the platform answers: the key store holds secrets in the Android Keystore or
 //! the iOS Keychain, the clock can be injected by tests, and progress goes back to the UI.
-//! Nothing here spawns onto the runtime from outside [`run_blocking`].
+//! Nothing spawns onto the runtime from an FFI thread except through [`run_blocking`] and
+//! `Tidbit::sync`, which hand the work to the runtime and await its handle.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -42,24 +43,14 @@ impl tidbit_core::events::Clock for ForeignClock {
     }
 }
 
-/// The runtime that owns Tidbit's background threads, started on first use.
-fn runtime() -> Result<&'static tokio::runtime::Runtime, TidbitError> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .max_blocking_threads(4)
-                .thread_name("tidbit")
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| {
-            TidbitError::Internal(format!(
-                "Tidbit could not start its background threads ({e}): free memory or restart the app"
-            ))
-        })
+/// The core's one runtime (`tidbit_core::sync::runtime`), started on first use; this crate
+/// creates none of its own.
+pub(crate) fn runtime() -> Result<&'static tokio::runtime::Runtime, TidbitError> {
+    tidbit_core::sync::runtime().map_err(|e| {
+        TidbitError::Internal(format!(
+            "Tidbit could not start its background threads ({e}): free memory or restart the app"
+        ))
+    })
 }
 
 /// Runs blocking work (SQLite, file I/O, fitting) on the runtime's blocking pool and awaits it

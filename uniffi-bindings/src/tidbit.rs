@@ -3,8 +3,9 @@
 //! Every call goes through [`Session::run`], which takes the lock, catches a panic and turns it
 //! into [`TidbitError::Internal`], and logs failures. After a panic the core is reopened from
 //! disk (SQLite rolled the interrupted transaction back), so in-memory caches never outlive the
-//! state they describe. Long work (`install_pack`, `fit_parameters`) runs on the runtime's
-//! blocking pool and is `suspend` in Kotlin, `async` in Swift and Python.
+//! state they describe. Long work (`install_pack`, `fit_parameters`) runs on the core runtime's
+//! blocking pool, `sync` on the runtime itself; all three are `suspend` in Kotlin, `async` in
+//! Swift and Python.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -12,11 +13,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tidbit_core::events::{Clock as CoreClock, SystemClock};
 use tidbit_core::keys::SigningKey;
+use tidbit_core::sync::client::SyncOptions;
 use tidbit_core::tidbit::{Tidbit as CoreTidbit, TidbitConfig as CoreConfig};
 
 use crate::certificate::parse_trusted_keys;
 use crate::error::TidbitError;
-use crate::platform::{run_blocking, Clock, ForeignClock, KeyStore, ProgressListener};
+use crate::platform::{run_blocking, runtime, Clock, ForeignClock, KeyStore, ProgressListener};
 use crate::records::*;
 
 /// How to open a learner's Tidbit.
@@ -294,6 +296,51 @@ impl Tidbit {
             })
         })
         .await
+    }
+}
+
+#[uniffi::export]
+impl Tidbit {
+    /// Syncs this learner's progress with the server at `server_url` (such as
+    /// `https://sync.example.org`) using this device's bearer `token`. The store stays usable
+    /// while the sync waits on the network; it is locked only between round trips.
+    pub async fn sync(&self, server_url: String, token: String) -> Result<SyncReport, TidbitError> {
+        let session = Arc::clone(&self.session);
+        let options = SyncOptions::new(&server_url, &token);
+        let work = async move {
+            // Reopens the store first if an earlier call panicked, so the client never meets a
+            // poisoned lock.
+            let core = guarded("sync", || {
+                let core = session.core()?;
+                drop(session.lock(&core)?);
+                Ok(core)
+            })?;
+            let result = tidbit_core::sync::client::sync(&core, &options).await;
+            let result = result.map(SyncReport::from).map_err(TidbitError::from);
+            match &result {
+                Ok(report) => tracing::info!(
+                    round_trips = report.round_trips,
+                    events_received = report.events_received,
+                    "synced"
+                ),
+                Err(error) => tracing::warn!(operation = "sync", %error, "call failed"),
+            }
+            result
+        };
+        match runtime()?.spawn(work).await {
+            Ok(result) => result,
+            Err(error) => Err(TidbitError::Internal(format!(
+                "the sync stopped unexpectedly ({error}): progress is kept on this device; try \
+                 again, and report it if it repeats"
+            ))),
+        }
+    }
+
+    /// A digest of everything the learner's progress projects to (mastery, schedules,
+    /// streaks): two devices that have synced the same events report the same digest.
+    pub fn projection_digest(&self) -> Result<String, TidbitError> {
+        self.session
+            .run("projection_digest", |core| Ok(core.projection_digest()?))
     }
 }
 

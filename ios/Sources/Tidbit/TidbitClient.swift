@@ -1,7 +1,8 @@
 // The Swift face of Tidbit: async/await over the generated bindings (TidbitFFI).
 //
 // An actor serialises calls to the learner's store and keeps them off the main thread; long
-// work (installing a pack, fitting parameters) reports progress as an AsyncThrowingStream.
+// work (installing a pack, fitting parameters) reports progress as an AsyncThrowingStream, and
+// `sync` awaits the Rust core's own runtime.
 // Every failure is a `TidbitError` whose description tells a person what to do. No learning
 // logic lives here: every decision is the Rust core's.
 
@@ -108,6 +109,18 @@ public actor TidbitClient {
     public func issueCertificate(course: String, issuerName: String) throws -> String {
         try tidbit.issueCertificate(course: course, issuerName: issuerName)
     }
+
+    /// Syncs the learner's progress with the server at `serverURL` using this device's bearer
+    /// token. Runs on the Rust core's runtime and leaves the actor free: the store stays usable
+    /// meanwhile. Throws `TidbitError.Unauthorized` when the token needs renewing and
+    /// `TidbitError.Network` when the server cannot be reached or refuses (progress stays on
+    /// the device: try again later).
+    public nonisolated func sync(serverURL: URL, token: String) async throws -> SyncReport {
+        try await tidbit.sync(serverUrl: serverURL.absoluteString, token: token)
+    }
+
+    /// A digest of the learner's projected progress: equal on devices that hold the same events.
+    public func projectionDigest() throws -> String { try tidbit.projectionDigest() }
 
     /// Releases the store now; later calls throw `TidbitError.Closed`.
     public func close() { tidbit.closeStore() }

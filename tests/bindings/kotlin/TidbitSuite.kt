@@ -92,6 +92,14 @@ inline fun <reified E : Throwable> expectThrows(block: () -> Unit): E {
     throw AssertionError("expected ${E::class.simpleName}, nothing was thrown")
 }
 
+/** One device of the suite's learner, with its own store in `dir`. */
+suspend fun openDevice(dir: File, device: String, clock: ManualClock): TidbitClient =
+    TidbitClient.open(
+        config(dir).copy(dataDir = dir.resolve(device).path, deviceId = device),
+        MemoryKeyStore(null),
+        clock,
+    )
+
 /** A fresh learner with the fixture pack installed, closed after `body`. */
 fun withLearner(clock: ManualClock = ManualClock(), key: String? = issuerKey, body: suspend (TidbitClient, ManualClock) -> Unit) {
     val dir = Files.createTempDirectory("tidbit-kotlin").toFile()
@@ -256,6 +264,49 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
             check("forced internal panic" in (error.message ?: "")) { "${error.message}" }
             check(tidbit.catalog().single().id == COURSE) { "catalog after panic" }
             tidbit.enroll(COURSE, "tourist")
+        }
+    },
+    "two devices of a learner converge through the sync server" to {
+        val server = env("TIDBIT_SYNC_URL")
+        val dir = Files.createTempDirectory("tidbit-kotlin").toFile()
+        try {
+            runBlocking {
+                val phone = openDevice(dir, "phone", ManualClock())
+                val tablet = openDevice(dir, "tablet", ManualClock(START_MS + 60_000))
+                phone.use {
+                    tablet.use {
+                        for (device in listOf(phone, tablet)) {
+                            device.installPack(pack.path).toList()
+                            device.enroll(COURSE, "tourist")
+                            device.startModule(COURSE, "tour")
+                        }
+                        phone.answer(COURSE, "tour-single", right.getValue("tour-single"), 5_000)
+                        tablet.answer(COURSE, "tour-truefalse", right.getValue("tour-truefalse"), 3_000)
+                        check(phone.projectionDigest() != tablet.projectionDigest()) { "digests equal before sync" }
+
+                        val first = phone.sync(server, env("TIDBIT_PHONE_TOKEN"))
+                        val second = tablet.sync(server, env("TIDBIT_TABLET_TOKEN"))
+                        val third = phone.sync(server, env("TIDBIT_PHONE_TOKEN"))
+
+                        check(first.roundTrips >= 1u && first.bytesUp > 0uL && first.retries == 0u) { "first: $first" }
+                        check(second.roundTrips >= 1u && second.eventsReceived > 0uL && second.documents >= 1u) { "second: $second" }
+                        check(third.eventsReceived > 0uL) { "third: $third" }
+                        check(phone.projectionDigest() == tablet.projectionDigest()) { "digests differ after sync" }
+                        val steps = phone.mastery(COURSE).flatMap { m -> m.evidence.map { it.step } }.toSet()
+                        check(steps.containsAll(listOf("tour-single", "tour-truefalse"))) { "evidence: $steps" }
+                    }
+                }
+            }
+        } finally {
+            dir.deleteRecursively()
+        }
+    },
+    "a wrong sync token is Unauthorized" to {
+        withLearner { tidbit, _ ->
+            val error = expectThrows<TidbitException.Unauthorized> {
+                runBlocking { tidbit.sync(env("TIDBIT_SYNC_URL"), "not-a-token") }
+            }
+            check("new token" in (error.message ?: "")) { "${error.message}" }
         }
     },
     "a closed Tidbit refuses calls" to {

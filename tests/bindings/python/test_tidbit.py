@@ -3,11 +3,12 @@ signed pack, a whole module with every item kind, the stage check, the certifica
 
 import asyncio
 import json
+import os
 
 import pytest
 
 import tidbit_ffi as tb
-from conftest import ListLogger, MemoryKeyStore, Progress
+from conftest import START_MS, ListLogger, ManualClock, MemoryKeyStore, Progress
 
 COURSE = "binding-tour"
 
@@ -28,6 +29,13 @@ RIGHT = {
     "check-single": tb.Response.SINGLE_CHOICE(choice=0),
     "check-truefalse": tb.Response.TRUE_FALSE(answer=True),
 }
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.exit(f"{name} is not set: run the suite through tests/bindings/python.sh", 2)
+    return value
 
 
 def install(tidbit, pack, progress=None):
@@ -218,3 +226,55 @@ def test_a_forced_internal_panic_is_an_error_and_the_object_keeps_working(tidbit
     assert "forced internal panic" in str(error.value)
     assert [c.id for c in tidbit.catalog()] == [COURSE]
     tidbit.enroll(COURSE, "tourist")
+
+
+def open_device(tmp_path, fixture_files, device, clock):
+    config = tb.TidbitConfig(
+        data_dir=str(tmp_path / device),
+        learner_id="ada@example.org",
+        device_id=device,
+        time_zone="Europe/Berlin",
+        trusted_keys=[fixture_files["author_pub"]],
+    )
+    return tb.Tidbit.open_with_clock(config, MemoryKeyStore(), clock)
+
+
+def test_two_devices_of_a_learner_converge_through_the_sync_server(
+    tmp_path, fixture_files, pack_copy
+):
+    server = env("TIDBIT_SYNC_URL")
+    phone_clock, tablet_clock = ManualClock(), ManualClock(START_MS + 60_000)
+    phone = open_device(tmp_path, fixture_files, "phone", phone_clock)
+    tablet = open_device(tmp_path, fixture_files, "tablet", tablet_clock)
+    for device in (phone, tablet):
+        install(device, pack_copy)
+        device.enroll(COURSE, "tourist")
+        device.start_module(COURSE, "tour")
+    phone.answer(COURSE, "tour-single", RIGHT["tour-single"], 5_000)
+    tablet.answer(COURSE, "tour-truefalse", RIGHT["tour-truefalse"], 3_000)
+    assert phone.projection_digest() != tablet.projection_digest()
+
+    first = asyncio.run(phone.sync(server, env("TIDBIT_PHONE_TOKEN")))
+    second = asyncio.run(tablet.sync(server, env("TIDBIT_TABLET_TOKEN")))
+    third = asyncio.run(phone.sync(server, env("TIDBIT_PHONE_TOKEN")))
+
+    assert first.round_trips >= 1 and first.bytes_up > 0 and first.retries == 0
+    assert second.round_trips >= 1 and second.events_received > 0 and second.documents >= 1
+    assert third.events_received > 0
+    assert phone.projection_digest() == tablet.projection_digest()
+    evidence = {e.step for m in phone.mastery(COURSE) for e in m.evidence}
+    assert {"tour-single", "tour-truefalse"} <= evidence
+    phone.close_store()
+    tablet.close_store()
+
+
+def test_a_wrong_sync_token_is_unauthorized(tidbit):
+    with pytest.raises(tb.TidbitError.Unauthorized) as error:
+        asyncio.run(tidbit.sync(env("TIDBIT_SYNC_URL"), "not-a-token"))
+    assert "new token" in str(error.value)
+
+
+def test_a_server_address_that_is_not_http_is_refused_as_settings(tidbit):
+    with pytest.raises(tb.TidbitError.InvalidSettings) as error:
+        asyncio.run(tidbit.sync("ftp://example.org", "token"))
+    assert "not a server URL" in str(error.value)

@@ -9,12 +9,14 @@ mod catalog;
 mod plans;
 mod progress;
 mod steps;
+mod sync;
 
 pub use answers::*;
 pub use catalog::*;
 pub use plans::*;
 pub use progress::*;
 pub use steps::*;
+pub use sync::*;
 
 /// A count for the FFI, saturating (no store holds 4 billion of anything).
 pub(crate) fn count(n: usize) -> u32 {

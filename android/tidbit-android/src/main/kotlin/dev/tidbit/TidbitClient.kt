@@ -2,7 +2,8 @@
 //
 // Platform-independent: this file compiles on the JVM (tests/bindings/kotlin.sh runs it there)
 // and on Android. Short calls run on the `io` dispatcher so the main thread never touches
-// SQLite; long work (installing a pack, fitting parameters) reports progress as a Flow.
+// SQLite; long work (installing a pack, fitting parameters) reports progress as a Flow, and
+// `sync` suspends on the Rust core's own runtime.
 // No learning logic lives here: every decision is the Rust core's.
 
 package dev.tidbit
@@ -24,6 +25,7 @@ import dev.tidbit.ffi.SkillMastery
 import dev.tidbit.ffi.StageStatus
 import dev.tidbit.ffi.StepView
 import dev.tidbit.ffi.Streak
+import dev.tidbit.ffi.SyncReport
 import dev.tidbit.ffi.Tidbit
 import dev.tidbit.ffi.TidbitConfig
 import kotlinx.coroutines.CoroutineDispatcher
@@ -124,6 +126,19 @@ class TidbitClient private constructor(
     /** A signed certificate (JSON) for a finished path, signed with the key store's key. */
     suspend fun issueCertificate(course: String, issuerName: String): String =
         withContext(io) { tidbit.issueCertificate(course, issuerName) }
+
+    /**
+     * Syncs the learner's progress with the server at [serverUrl] using this device's bearer
+     * [token]. Runs on the core's runtime, not on a dispatcher thread; the store stays usable
+     * meanwhile (it is locked only between round trips). Throws
+     * [dev.tidbit.ffi.TidbitException.Unauthorized] when the token needs renewing and
+     * [dev.tidbit.ffi.TidbitException.Network] when the server cannot be reached or refuses
+     * (progress stays on the device: try again later).
+     */
+    suspend fun sync(serverUrl: String, token: String): SyncReport = tidbit.sync(serverUrl, token)
+
+    /** A digest of the learner's projected progress: equal on devices that hold the same events. */
+    suspend fun projectionDigest(): String = withContext(io) { tidbit.projectionDigest() }
 
     /** Releases the store and the native object. */
     override fun close() {
