@@ -336,6 +336,28 @@ impl Tidbit {
         }
     }
 
+    /// The complete set of local notifications the OS should hold for the next `prefs.days`
+    /// days, at the clock's now. Ids are stable: apply the plan by cancelling the ids that
+    /// vanished and scheduling the new ones. Each planning decision is recorded.
+    pub fn plan_nudges(&self, prefs: NudgePreferences) -> Result<NudgePlan, TidbitError> {
+        let prefs = prefs.try_into()?;
+        self.session
+            .run("plan_nudges", |core| Ok(core.plan_nudges(&prefs)?.into()))
+    }
+
+    /// Records what became of a planned nudge (pass it as the plan returned it); outcomes sync
+    /// and feed fatigue and send-time learning.
+    pub fn record_nudge_outcome(
+        &self,
+        nudge: Nudge,
+        outcome: NudgeOutcome,
+    ) -> Result<(), TidbitError> {
+        let nudge = nudge.try_into()?;
+        self.session.run("record_nudge_outcome", |core| {
+            Ok(core.record_nudge_outcome(&nudge, outcome.into())?)
+        })
+    }
+
     /// A digest of everything the learner's progress projects to (mastery, schedules,
     /// streaks): two devices that have synced the same events report the same digest.
     pub fn projection_digest(&self) -> Result<String, TidbitError> {

@@ -122,6 +122,17 @@ public actor TidbitClient {
     /// A digest of the learner's projected progress: equal on devices that hold the same events.
     public func projectionDigest() throws -> String { try tidbit.projectionDigest() }
 
+    /// The notifications the OS should hold for the next `prefs.days` days (stable ids: apply
+    /// with `NudgePlanApplier`); `defaultNudgePreferences(consent:)` gives the defaults.
+    public func planNudges(_ prefs: NudgePreferences) throws -> NudgePlan {
+        try tidbit.planNudges(prefs: prefs)
+    }
+
+    /// Records what became of a planned nudge (scheduled, delivered, opened, dismissed, ignored).
+    public func recordNudgeOutcome(_ nudge: Nudge, _ outcome: NudgeOutcome) throws {
+        try tidbit.recordNudgeOutcome(nudge: nudge, outcome: outcome)
+    }
+
     /// Releases the store now; later calls throw `TidbitError.Closed`.
     public func close() { tidbit.closeStore() }
 

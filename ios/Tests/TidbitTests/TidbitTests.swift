@@ -4,6 +4,7 @@
 // same files tests/bindings/common.sh makes).
 
 import Foundation
+import UserNotifications
 import XCTest
 @testable import Tidbit
 
@@ -144,6 +145,33 @@ final class TidbitTests: XCTestCase {
         let issuerPub = try String(contentsOfFile: fixture("TIDBIT_ISSUER_PUB"), encoding: .utf8)
         let verified = try verifyCertificate(json: certificate, trustedKeys: [issuerPub])
         XCTAssertEqual(verified.learnerId, "ada@example.org")
+    }
+
+    func testNudgePlansAreStableAndBecomeNotificationRequests() async throws {
+        let tidbit = try await openLearner()
+        try await tidbit.enroll(course: course, path: "tourist")
+        _ = try await runModule(tidbit, "tour")
+        var prefs = defaultNudgePreferences(consent: true)
+        prefs.dailyCap = 1
+        let plan = try await tidbit.planNudges(prefs)
+        XCTAssertFalse(plan.nudges.isEmpty)
+        XCTAssertLessThanOrEqual(plan.nudges.count, 60)
+        let again = try await tidbit.planNudges(prefs)
+        XCTAssertEqual(again.nudges.map(\.id), plan.nudges.map(\.id))
+        let none = try await tidbit.planNudges(defaultNudgePreferences(consent: false))
+        XCTAssertTrue(none.nudges.isEmpty)
+
+        // UNUserNotificationCenter needs an app bundle, so only the request is checked here.
+        let nudge = try XCTUnwrap(plan.nudges.first)
+        let print = NudgePlanApplier.fingerprint(nudge, title: nudge.title.text, body: nudge.body.text)
+        let request = NudgePlanApplier.request(nudge, title: nudge.title.text, body: nudge.body.text, fingerprint: print)
+        XCTAssertEqual(request.identifier, nudge.id)
+        XCTAssertEqual(request.content.userInfo[NudgePlanApplier.markerKey] as? Bool, true)
+        let trigger = try XCTUnwrap(request.trigger as? UNCalendarNotificationTrigger)
+        // The fixture clock is in the past, so compare the components, not nextTriggerDate().
+        let fireAt = try XCTUnwrap(trigger.dateComponents.date)
+        XCTAssertEqual(Int64(fireAt.timeIntervalSince1970 * 1000), nudge.fireAtUtcMs / 1000 * 1000)
+        try await tidbit.recordNudgeOutcome(nudge, .scheduled)
     }
 
     func testAMalformedAnswerIsATypedError() async throws {

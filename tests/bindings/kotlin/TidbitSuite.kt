@@ -2,6 +2,8 @@
 // wrapper's coroutine API. Run by tests/bindings/kotlin.sh; prints one line per test and
 // "N passed, N failed" at the end; exits 1 when any test fails.
 
+import dev.tidbit.NudgePlanApplier
+import dev.tidbit.NudgeScheduler
 import dev.tidbit.Progress
 import dev.tidbit.TidbitClient
 import dev.tidbit.ffi.Activity
@@ -12,6 +14,10 @@ import dev.tidbit.ffi.KeyStore
 import dev.tidbit.ffi.LogLevel
 import dev.tidbit.ffi.LogRecord
 import dev.tidbit.ffi.Logger
+import dev.tidbit.ffi.Nudge
+import dev.tidbit.ffi.NudgeKind
+import dev.tidbit.ffi.NudgeMessage
+import dev.tidbit.ffi.NudgeOutcome
 import dev.tidbit.ffi.Outcome
 import dev.tidbit.ffi.Response
 import dev.tidbit.ffi.SelfRating
@@ -20,6 +26,7 @@ import dev.tidbit.ffi.StepView
 import dev.tidbit.ffi.Tidbit
 import dev.tidbit.ffi.TidbitConfig
 import dev.tidbit.ffi.TidbitException
+import dev.tidbit.ffi.defaultNudgePreferences
 import dev.tidbit.ffi.setLogger
 import dev.tidbit.ffi.verifyCertificate
 import java.io.File
@@ -69,6 +76,21 @@ val right: Map<String, Response> = mapOf(
     "check-single" to Response.SingleChoice(0u),
     "check-truefalse" to Response.TrueFalse(true),
 )
+
+/** A NudgeScheduler that holds ids in memory and logs every call. */
+class RecordingScheduler : NudgeScheduler {
+    val held = LinkedHashMap<String, Long>()
+    val calls = mutableListOf<String>()
+    override fun schedule(id: String, fireAtUtcMs: Long, title: String, body: String, deepLink: String) {
+        held[id] = fireAtUtcMs
+        calls += "schedule $id"
+    }
+    override fun cancel(id: String) {
+        held.remove(id)
+        calls += "cancel $id"
+    }
+    override fun pendingIds(): Set<String> = held.keys.toSet()
+}
 
 fun config(dir: File) = TidbitConfig(
     dataDir = dir.resolve("learner").path,
@@ -308,6 +330,81 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
             }
             check("new token" in (error.message ?: "")) { "${error.message}" }
         }
+    },
+    "successive nudge plans are applied idempotently to a scheduler" to {
+        withLearner { tidbit, clock ->
+            tidbit.enroll(COURSE, "tourist")
+            runModule(tidbit, clock, "tour")
+            val prefs = defaultNudgePreferences(true).copy(quietHours = "21:00-08:00", dailyCap = 2u)
+            val first = tidbit.planNudges(prefs)
+            val ids1 = first.nudges.map { it.id }
+            check(ids1.isNotEmpty()) { "no nudges planned: ${first.decisions}" }
+            check(first.timeZone == "Europe/Berlin") { first.timeZone }
+            check(first.nudges.all { it.fireAtUtcMs >= clock.ms && it.fireAtLocal.isNotEmpty() && it.deepLink.isNotEmpty() }) { "${first.nudges}" }
+
+            val scheduler = RecordingScheduler()
+            val applier = NudgePlanApplier(scheduler)
+            val applied = applier.apply(first)
+            check(applied.scheduled == ids1 && applied.cancelled.isEmpty() && applied.unchanged.isEmpty()) { "$applied" }
+            check(scheduler.calls == ids1.map { "schedule $it" }) { "${scheduler.calls}" }
+            check(scheduler.held == first.nudges.associate { it.id to it.fireAtUtcMs }) { "${scheduler.held}" }
+
+            // The same inputs again: the same ids and times, and nothing touched.
+            val again = tidbit.planNudges(prefs)
+            check(again.nudges.map { it.id to it.fireAtUtcMs } == first.nudges.map { it.id to it.fireAtUtcMs }) { "re-plan differs" }
+            val before = scheduler.calls.size
+            val same = applier.apply(again)
+            check(!same.changed && same.unchanged == ids1 && scheduler.calls.size == before) { "$same" }
+
+            // Two days later: only the differences are applied.
+            clock.ms += 2 * 86_400_000L
+            val later = tidbit.planNudges(prefs)
+            val ids3 = later.nudges.map { it.id }
+            val mark = scheduler.calls.size
+            val diff = applier.apply(later)
+            check(diff.cancelled == (ids1 - ids3.toSet()).sorted()) { "cancelled ${diff.cancelled}" }
+            check(diff.scheduled == ids3.filter { it !in ids1 }) { "scheduled ${diff.scheduled}" }
+            check((diff.unchanged + diff.rescheduled).toSet() == ids3.filter { it in ids1 }.toSet()) { "$diff" }
+            check(diff.cancelled.isNotEmpty() && diff.scheduled.isNotEmpty()) { "later plan did not move: $diff" }
+            val expected = diff.cancelled.map { "cancel $it" } +
+                ids3.flatMap { id ->
+                    when (id) {
+                        in diff.scheduled -> listOf("schedule $id")
+                        in diff.rescheduled -> listOf("cancel $id", "schedule $id")
+                        else -> emptyList()
+                    }
+                }
+            check(scheduler.calls.drop(mark) == expected) { "calls ${scheduler.calls.drop(mark)}" }
+            check(scheduler.held == later.nudges.associate { it.id to it.fireAtUtcMs }) { "held ${scheduler.held}" }
+            check(!applier.apply(later).changed) { "second apply of the later plan changed something" }
+            println("     (${ids1.size} nudges, then ${ids3.size} two days later: ${diff.cancelled.size} cancelled, " +
+                "${diff.scheduled.size} added, ${diff.unchanged.size} unchanged, ${diff.rescheduled.size} rescheduled)")
+
+            tidbit.recordNudgeOutcome(later.nudges.first(), NudgeOutcome.SCHEDULED)
+            check(later.nudges.all { it.kind != NudgeKind.COHORT_PROMPT }) { "cohort prompt planned" }
+            check(tidbit.planNudges(defaultNudgePreferences(false)).nudges.isEmpty()) { "planned without consent" }
+        }
+    },
+    "the plan applier cancels, adds, replaces changed text and leaves the rest" to {
+        fun nudge(id: String, at: Long, body: String = "3 items due") = Nudge(
+            id = id, kind = NudgeKind.REINFORCEMENT_DUE, subject = "2026-09-22", fireAtUtcMs = at,
+            fireAtLocal = "2026-09-22T10:00:00+02:00",
+            title = NudgeMessage("nudge.due.title", mapOf(), "Time for a tidbit"),
+            body = NudgeMessage("nudge.due.body", mapOf("count" to "3"), body),
+            deepLink = "tidbit://review", variant = "plain", soft = false, value = 1.0, deadlineUtcMs = null,
+        )
+        val scheduler = RecordingScheduler()
+        scheduler.held["foreign-stale"] = 1L // held from an earlier run, absent from every plan
+        val applier = NudgePlanApplier(scheduler, localize = { it.key + ":" + it.text })
+        val first = applier.apply(listOf(nudge("a", 10), nudge("b", 20), nudge("c", 30)))
+        check(first == dev.tidbit.NudgeApplyResult(listOf("a", "b", "c"), listOf("foreign-stale"), listOf(), listOf())) { "$first" }
+        scheduler.calls.clear()
+        check(!applier.apply(listOf(nudge("a", 10), nudge("b", 20), nudge("c", 30))).changed && scheduler.calls.isEmpty()) { "${scheduler.calls}" }
+        val second = applier.apply(listOf(nudge("b", 20, body = "5 items due"), nudge("c", 30), nudge("d", 40)))
+        check(second == dev.tidbit.NudgeApplyResult(listOf("d"), listOf("a"), listOf("b"), listOf("c"))) { "$second" }
+        check(scheduler.calls == listOf("cancel a", "cancel b", "schedule b", "schedule d")) { "${scheduler.calls}" }
+        check(scheduler.held == mapOf("b" to 20L, "c" to 30L, "d" to 40L)) { "${scheduler.held}" }
+        check(applier.apply(listOf()).cancelled == listOf("b", "c", "d") && scheduler.held.isEmpty()) { "empty plan" }
     },
     "a closed Tidbit refuses calls" to {
         val dir = Files.createTempDirectory("tidbit-kotlin").toFile()

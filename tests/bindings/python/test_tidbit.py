@@ -278,3 +278,45 @@ def test_a_server_address_that_is_not_http_is_refused_as_settings(tidbit):
     with pytest.raises(tb.TidbitError.InvalidSettings) as error:
         asyncio.run(tidbit.sync("ftp://example.org", "token"))
     assert "not a server URL" in str(error.value)
+
+
+def test_nudges_are_planned_within_the_cap_and_outside_quiet_hours(tidbit, clock, pack_copy):
+    import collections
+    import datetime
+    import zoneinfo
+
+    install(tidbit, pack_copy)
+    tidbit.enroll(COURSE, "tourist")
+    run_module(tidbit, clock, "tour")
+
+    prefs = tb.default_nudge_preferences(True)
+    assert prefs.daily_cap == 2 and prefs.quiet_hours == "21:00-08:00" and prefs.max_pending == 60
+    prefs.daily_cap = 1
+    prefs.quiet_hours = "20:00-10:00"
+    plan = tidbit.plan_nudges(prefs)
+
+    assert plan.time_zone == "Europe/Berlin"
+    assert plan.nudges, [d.reason for d in plan.decisions]
+    assert len(plan.nudges) <= 60
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    per_day = collections.Counter()
+    for nudge in plan.nudges:
+        local = datetime.datetime.fromisoformat(nudge.fire_at_local)
+        utc = datetime.datetime.fromtimestamp(nudge.fire_at_utc_ms / 1000, tz=datetime.timezone.utc)
+        assert local == utc and local.utcoffset() == utc.astimezone(berlin).utcoffset(), nudge
+        assert datetime.time(10, 0) <= local.time() < datetime.time(20, 0), nudge.fire_at_local
+        assert nudge.fire_at_utc_ms >= clock.ms and nudge.deep_link and nudge.title.key
+        per_day[local.date()] += 1
+    assert max(per_day.values()) <= 1, per_day
+    assert len({n.id for n in plan.nudges}) == len(plan.nudges)
+
+    # The same inputs give the same plan; without consent there is none.
+    assert [(n.id, n.fire_at_utc_ms) for n in tidbit.plan_nudges(prefs).nudges] == [
+        (n.id, n.fire_at_utc_ms) for n in plan.nudges
+    ]
+    tidbit.record_nudge_outcome(plan.nudges[0], tb.NudgeOutcome.OPENED)
+    assert tidbit.plan_nudges(tb.default_nudge_preferences(False)).nudges == []
+
+    prefs.quiet_hours = "nine to five"
+    with pytest.raises(tb.TidbitError.InvalidSettings):
+        tidbit.plan_nudges(prefs)

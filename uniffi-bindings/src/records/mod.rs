@@ -6,6 +6,7 @@
 
 mod answers;
 mod catalog;
+mod nudges;
 mod plans;
 mod progress;
 mod steps;
@@ -13,6 +14,7 @@ mod sync;
 
 pub use answers::*;
 pub use catalog::*;
+pub use nudges::*;
 pub use plans::*;
 pub use progress::*;
 pub use steps::*;

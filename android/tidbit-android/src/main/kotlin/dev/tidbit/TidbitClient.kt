@@ -17,6 +17,10 @@ import dev.tidbit.ffi.FitReport
 import dev.tidbit.ffi.Home
 import dev.tidbit.ffi.InstallReport
 import dev.tidbit.ffi.KeyStore
+import dev.tidbit.ffi.Nudge
+import dev.tidbit.ffi.NudgeOutcome
+import dev.tidbit.ffi.NudgePlan
+import dev.tidbit.ffi.NudgePreferences
 import dev.tidbit.ffi.ProgressListener
 import dev.tidbit.ffi.Recommendation
 import dev.tidbit.ffi.Response
@@ -139,6 +143,16 @@ class TidbitClient private constructor(
 
     /** A digest of the learner's projected progress: equal on devices that hold the same events. */
     suspend fun projectionDigest(): String = withContext(io) { tidbit.projectionDigest() }
+
+    /**
+     * The notifications the OS should hold for the next `prefs.days` days (stable ids: apply
+     * with [NudgePlanApplier]); `dev.tidbit.ffi.defaultNudgePreferences(consent)` gives defaults.
+     */
+    suspend fun planNudges(prefs: NudgePreferences): NudgePlan = withContext(io) { tidbit.planNudges(prefs) }
+
+    /** Records what became of a planned nudge (scheduled, delivered, opened, dismissed, ignored). */
+    suspend fun recordNudgeOutcome(nudge: Nudge, outcome: NudgeOutcome) =
+        withContext(io) { tidbit.recordNudgeOutcome(nudge, outcome) }
 
     /** Releases the store and the native object. */
     override fun close() {
