@@ -202,39 +202,11 @@ fn serve_trigger_appends_an_intervention_with_its_deadline_and_admin_tokens_are_
 
 #[test]
 fn an_intervention_triggered_on_the_server_reaches_the_device_plan_through_sync() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let work = workdir_with_key();
     let dir = work.path();
-    let token = run_ok(
-        dir,
-        &[
-            "serve",
-            "token",
-            "--data",
-            "server",
-            "--learner",
-            "learner",
-            "--device",
-            "terminal",
-        ],
-    );
-    let mut server = tidbit()
-        .current_dir(dir)
-        .args(["serve", "--data", "server", "--addr", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(server.stderr.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("banner: {banner}"))
-        .to_string();
+    let token = terminal_token(dir, "learner");
+    let server = ServedProcess::start(dir);
+    let url = server.url.clone();
     let pack = build_sample(dir, "field-safety");
     run_ok(
         dir,
@@ -269,18 +241,10 @@ fn an_intervention_triggered_on_the_server_reaches_the_device_plan_through_sync(
     let synced = run(
         dir,
         &[
-            "sync",
-            "--data",
-            "device",
-            "--server",
-            &url,
-            "--token",
-            token.trim(),
-            "--json",
+            "sync", "--data", "device", "--server", &url, "--token", &token, "--json",
         ],
     );
-    server.kill().unwrap();
-    let _ = server.wait();
+    drop(server);
     assert!(
         synced.status.success(),
         "{}",

@@ -2,9 +2,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use common::*;
 
 #[test]
@@ -27,34 +24,9 @@ fn the_demo_ends_with_three_equal_digests() {
 fn a_store_syncs_with_a_served_process_using_an_issued_token() {
     let work = workdir_with_key();
     let dir = work.path();
-    let token = run_ok(
-        dir,
-        &[
-            "serve",
-            "token",
-            "--data",
-            "server",
-            "--learner",
-            "learner",
-            "--device",
-            "terminal",
-        ],
-    );
-    let mut server = tidbit()
-        .current_dir(dir)
-        .args(["serve", "--data", "server", "--addr", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(server.stderr.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("banner: {banner}"))
-        .to_string();
+    let token = terminal_token(dir, "learner");
+    let server = ServedProcess::start(dir);
+    let url = server.url.clone();
 
     let pack = build_sample(dir, "field-safety");
     run_ok(
@@ -76,7 +48,7 @@ fn a_store_syncs_with_a_served_process_using_an_issued_token() {
             ],
         )
     };
-    let first = sync(token.trim());
+    let first = sync(&token);
     assert!(
         first.status.success(),
         "{}",
@@ -93,6 +65,5 @@ fn a_store_syncs_with_a_served_process_using_an_issued_token() {
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
-    server.kill().unwrap();
-    let _ = server.wait();
+    drop(server);
 }

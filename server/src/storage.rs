@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use automerge::ChangeHash;
 use rusqlite::{params, Connection, OptionalExtension};
+use tidbit_core::sync::exchange::{pack_heads, unpack_heads};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -137,7 +138,7 @@ impl SyncStorage for SqliteStorage {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows
             .into_iter()
-            .map(|(name, heads)| (name, split_heads(&heads)))
+            .map(|(name, heads)| (name, unpack_heads(&heads)))
             .collect())
     }
 
@@ -195,7 +196,7 @@ impl SyncStorage for SqliteStorage {
             }
         }
         for update in documents {
-            let heads = join_heads(&update.heads);
+            let heads = pack_heads(&update.heads);
             match &update.write {
                 DocumentWrite::Snapshot(snapshot) => {
                     tx.prepare_cached(
@@ -237,15 +238,4 @@ impl SyncStorage for SqliteStorage {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?)
     }
-}
-
-fn join_heads(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|h| h.0).collect()
-}
-
-fn split_heads(bytes: &[u8]) -> Vec<ChangeHash> {
-    bytes
-        .chunks_exact(32)
-        .filter_map(|c| c.try_into().ok().map(ChangeHash))
-        .collect()
 }

@@ -84,3 +84,57 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A `tidbit serve` process on a free loopback port, serving `DIR/server`; killed when dropped.
+pub struct ServedProcess {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl ServedProcess {
+    pub fn start(dir: &Path) -> ServedProcess {
+        use std::io::{BufRead, BufReader};
+        let mut child = tidbit()
+            .current_dir(dir)
+            .args(["serve", "--data", "server", "--addr", "127.0.0.1:0"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("tidbit serve starts");
+        let mut banner = String::new();
+        BufReader::new(child.stderr.take().expect("a piped stderr"))
+            .read_line(&mut banner)
+            .expect("the server prints where it listens");
+        let url = banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("banner: {banner}"))
+            .to_string();
+        ServedProcess { child, url }
+    }
+}
+
+impl Drop for ServedProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A token from `tidbit serve token` for `learner` on `terminal`, signed with `DIR/server`'s key.
+pub fn terminal_token(dir: &Path, learner: &str) -> String {
+    run_ok(
+        dir,
+        &[
+            "serve",
+            "token",
+            "--data",
+            "server",
+            "--learner",
+            learner,
+            "--device",
+            "terminal",
+        ],
+    )
+    .trim()
+    .to_string()
+}

@@ -137,6 +137,19 @@ impl Exchange {
     }
 }
 
+/// Heads packed as 32-byte hashes end to end, as the device's and the server's stores keep them.
+pub fn pack_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+/// Reads heads packed by [`pack_heads`]; a trailing partial hash is ignored.
+pub fn unpack_heads(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .filter_map(|c| c.try_into().ok().map(ChangeHash))
+        .collect()
+}
+
 fn put_name(out: &mut Vec<u8>, name: &str) {
     let bytes = &name.as_bytes()[..name.len().min(255)];
     out.push(bytes.len() as u8);

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 
+use super::exchange::{pack_heads, unpack_heads};
 use automerge::{sync, ActorId, AutoCommit, ChangeHash};
 use ring::rand::SecureRandom;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -78,7 +79,7 @@ impl LocalDocuments {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows
             .into_iter()
-            .map(|(name, bytes)| (name, split_heads(&bytes)))
+            .map(|(name, bytes)| (name, unpack_heads(&bytes)))
             .collect())
     }
 
@@ -158,7 +159,7 @@ impl LocalDocuments {
                 "INSERT INTO sync_documents (name, snapshot, chunks, heads) VALUES (?1, ?2, 0, ?3)
                  ON CONFLICT (name) DO UPDATE SET snapshot = excluded.snapshot, chunks = 0, heads = excluded.heads",
             )?
-            .execute(params![name, snapshot, join_heads(&heads)])?;
+            .execute(params![name, snapshot, pack_heads(&heads)])?;
             conn.prepare_cached("DELETE FROM sync_chunks WHERE name = ?1")?
                 .execute([name])?;
             open.chunks = 0;
@@ -169,7 +170,7 @@ impl LocalDocuments {
             conn.prepare_cached(
                 "UPDATE sync_documents SET chunks = chunks + 1, heads = ?2 WHERE name = ?1",
             )?
-            .execute(params![name, join_heads(&heads)])?;
+            .execute(params![name, pack_heads(&heads)])?;
             open.chunks += 1;
         }
         open.saved_heads = heads;
@@ -242,15 +243,4 @@ fn load(conn: &Connection, name: &str) -> Result<Option<(AutoCommit, u32)>, Loca
         chunks += 1;
     }
     Ok(Some((doc, chunks)))
-}
-
-fn join_heads(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|h| h.0).collect()
-}
-
-fn split_heads(bytes: &[u8]) -> Vec<ChangeHash> {
-    bytes
-        .chunks_exact(32)
-        .filter_map(|c| c.try_into().ok().map(ChangeHash))
-        .collect()
 }
