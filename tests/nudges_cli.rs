@@ -207,18 +207,7 @@ fn an_intervention_triggered_on_the_server_reaches_the_device_plan_through_sync(
     let token = terminal_token(dir, "learner");
     let server = ServedProcess::start(dir);
     let url = server.url.clone();
-    let pack = build_sample(dir, "field-safety");
-    run_ok(
-        dir,
-        &[
-            "install",
-            pack.to_str().unwrap(),
-            "--data",
-            "device",
-            "--trust",
-            "author.pub",
-        ],
-    );
+    install_sample(dir, "field-safety", "device");
     let triggered: serde_json::Value = serde_json::from_str(&run_ok(
         dir,
         &[

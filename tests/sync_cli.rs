@@ -28,18 +28,7 @@ fn a_store_syncs_with_a_served_process_using_an_issued_token() {
     let server = ServedProcess::start(dir);
     let url = server.url.clone();
 
-    let pack = build_sample(dir, "field-safety");
-    run_ok(
-        dir,
-        &[
-            "install",
-            pack.to_str().unwrap(),
-            "--data",
-            "device",
-            "--trust",
-            "author.pub",
-        ],
-    );
+    install_sample(dir, "field-safety", "device");
     let sync = |token: &str| {
         run(
             dir,

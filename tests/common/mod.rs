@@ -138,3 +138,19 @@ pub fn terminal_token(dir: &Path, learner: &str) -> String {
     .trim()
     .to_string()
 }
+
+/// Builds the sample course `name` with the `author` key and installs it into `DIR/data`.
+pub fn install_sample(dir: &Path, name: &str, data: &str) {
+    let pack = build_sample(dir, name);
+    run_ok(
+        dir,
+        &[
+            "install",
+            pack.to_str().expect("utf-8 path"),
+            "--data",
+            data,
+            "--trust",
+            "author.pub",
+        ],
+    );
+}

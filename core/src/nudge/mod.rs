@@ -19,6 +19,7 @@
 //! (`Tidbit::plan_nudges`) gathers the state and records the decisions.
 
 pub mod bandit;
+mod compose;
 pub mod fatigue;
 mod planner;
 pub mod slots;
@@ -29,7 +30,8 @@ use std::str::FromStr;
 use chrono::{DateTime, FixedOffset, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
-pub use planner::{nudge_id, plan_nudges, FOLLOW_UP_AFTER_DAYS};
+pub use compose::nudge_id;
+pub use planner::{plan_nudges, FOLLOW_UP_AFTER_DAYS};
 
 /// The most notifications a plan ever holds: iOS keeps at most 64 pending, and going over has
 /// been seen to drop them all.

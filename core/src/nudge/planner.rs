@@ -15,10 +15,11 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::bandit::SendTimeBandit;
+use super::compose::compose;
 use super::fatigue::{Fatigue, KindFatigue};
 use super::slots::{allowed_slots, local_date, start_of_local_day, Slot};
 use super::{
-    Intervention, Message, MissedIntervention, Nudge, NudgeKind, NudgePlan, NudgePreferences,
+    Intervention, MissedIntervention, Nudge, NudgeKind, NudgePlan, NudgePreferences,
     PlanningDecision, PlanningState, MAX_PENDING,
 };
 
@@ -36,7 +37,7 @@ const DAY_DISCOUNT: f64 = 0.97;
 
 /// What a candidate nudge is about.
 #[derive(Debug, Clone)]
-enum Content {
+pub(super) enum Content {
     Reinforcement,
     FollowUp {
         course: String,
@@ -50,14 +51,14 @@ enum Content {
 }
 
 #[derive(Debug, Clone)]
-struct Candidate {
-    kind: NudgeKind,
-    subject: String,
-    earliest: DateTime<Utc>,
-    latest: DateTime<Utc>,
-    value: f64,
-    fatigue: KindFatigue,
-    content: Content,
+pub(super) struct Candidate {
+    pub(super) kind: NudgeKind,
+    pub(super) subject: String,
+    pub(super) earliest: DateTime<Utc>,
+    pub(super) latest: DateTime<Utc>,
+    pub(super) value: f64,
+    pub(super) fatigue: KindFatigue,
+    pub(super) content: Content,
 }
 
 /// Plans the notifications for `prefs.days` days from `now` in `zone`. Pure: the same inputs
@@ -451,259 +452,4 @@ fn placed_reason(candidate: &Candidate, nudge: &Nudge, gap: u32) -> String {
         reason.push_str("; softened after repeated ignores");
     }
     reason
-}
-
-fn plural(n: u32, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-fn message(key: &str, args: &[(&str, String)], text: String) -> Message {
-    Message {
-        key: key.to_string(),
-        args: args
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        text,
-    }
-}
-
-/// The nudge for `candidate` at `slot`: its variant, texts, deep link and stable id.
-fn compose(
-    candidate: &Candidate,
-    slot: Slot,
-    zone: Tz,
-    state: &PlanningState,
-    bandit: &mut SendTimeBandit,
-) -> Nudge {
-    let soft = candidate.fatigue.soften();
-    let variants: &[&str] = match candidate.kind {
-        NudgeKind::ReinforcementDue => &["count", "minutes"],
-        NudgeKind::ModuleFollowUp => &["challenge", "recall"],
-        NudgeKind::StreakAtRisk => &["streak", "one_card"],
-        NudgeKind::Intervention | NudgeKind::CohortPrompt => &["direct"],
-    };
-    let variant = if soft {
-        "soft"
-    } else {
-        bandit.choose_variant(candidate.kind, variants, slot.at)
-    };
-    bandit.use_variant(candidate.kind, variant, slot.at);
-    let soft_title = || message("nudge.soft.title", &[], "Just a moment?".into());
-    let office_hours = |topic: &str| {
-        message(
-            "nudge.office_hours",
-            &[("topic", topic.to_string())],
-            format!("Questions about '{topic}'? Drop in to office hours, no preparation needed."),
-        )
-    };
-    let (title, body, deep_link) = match &candidate.content {
-        Content::Reinforcement => {
-            let items = state
-                .due_ms
-                .partition_point(|&d| d <= slot.at.timestamp_millis())
-                as u32
-                + state.remediations;
-            let items = items.max(1);
-            let seconds = items * state.seconds_per_item.max(5);
-            let minutes = seconds.div_ceil(60).max(1);
-            let args = [
-                ("items", items.to_string()),
-                ("minutes", minutes.to_string()),
-            ];
-            let title = message(
-                "nudge.reinforcement_due.title",
-                &[],
-                "Time for a quick review".into(),
-            );
-            match variant {
-                "soft" => (
-                    soft_title(),
-                    message(
-                        "nudge.reinforcement_due.soft",
-                        &[("seconds", "30".into())],
-                        "One question, about 30 seconds.".into(),
-                    ),
-                    "tidbit://review?items=1".to_string(),
-                ),
-                "minutes" => (
-                    title,
-                    message(
-                        "nudge.reinforcement_due.minutes",
-                        &args,
-                        format!(
-                            "{} keeps {} fresh",
-                            plural(minutes, "minute", "minutes"),
-                            plural(items, "idea", "ideas")
-                        ),
-                    ),
-                    format!("tidbit://review?minutes={minutes}"),
-                ),
-                _ => (
-                    title,
-                    message(
-                        "nudge.reinforcement_due.count",
-                        &args,
-                        format!(
-                            "{} due, about {}",
-                            plural(items, "item", "items"),
-                            plural(minutes, "minute", "minutes")
-                        ),
-                    ),
-                    format!("tidbit://review?minutes={minutes}"),
-                ),
-            }
-        }
-        Content::FollowUp {
-            course,
-            module,
-            title,
-        } => {
-            let args = [("module", title.clone())];
-            let link = format!("tidbit://booster/{course}/{module}");
-            let heading = message(
-                "nudge.module_follow_up.title",
-                &args,
-                format!("Follow-up: {title}"),
-            );
-            match variant {
-                "soft" => (
-                    soft_title(),
-                    office_hours(title),
-                    format!("tidbit://office-hours?module={module}"),
-                ),
-                "recall" => (
-                    heading,
-                    message(
-                        "nudge.module_follow_up.recall",
-                        &args,
-                        format!("Lock in '{title}' with a two-minute recall."),
-                    ),
-                    link,
-                ),
-                _ => (
-                    heading,
-                    message(
-                        "nudge.module_follow_up.challenge",
-                        &args,
-                        "Three days on: can you still do it? A two-minute challenge.".into(),
-                    ),
-                    link,
-                ),
-            }
-        }
-        Content::Streak { days } => {
-            let args = [("days", days.to_string())];
-            let heading = message(
-                "nudge.streak_at_risk.title",
-                &args,
-                format!("Keep your {days}-day streak"),
-            );
-            match variant {
-                "soft" => (
-                    soft_title(),
-                    message(
-                        "nudge.streak_at_risk.soft",
-                        &args,
-                        "No pressure: one card today keeps your streak alive.".into(),
-                    ),
-                    "tidbit://session?minutes=1".to_string(),
-                ),
-                "one_card" => (
-                    heading,
-                    message(
-                        "nudge.streak_at_risk.one_card",
-                        &args,
-                        format!("One card is enough to keep your {days}-day streak."),
-                    ),
-                    "tidbit://session?minutes=1".to_string(),
-                ),
-                _ => (
-                    heading,
-                    message(
-                        "nudge.streak_at_risk.streak",
-                        &args,
-                        "One short session before midnight keeps it going.".into(),
-                    ),
-                    "tidbit://session?minutes=2".to_string(),
-                ),
-            }
-        }
-        Content::Intervention(intervention) => {
-            let deadline = intervention
-                .deadline
-                .with_timezone(&zone)
-                .format("%a %H:%M")
-                .to_string();
-            let args = [
-                ("module", intervention.module.clone()),
-                ("reason", intervention.reason.clone()),
-                ("deadline", deadline.clone()),
-            ];
-            let link = match &intervention.course {
-                Some(course) => format!(
-                    "tidbit://module/{course}/{}?intervention={}",
-                    intervention.module, intervention.id
-                ),
-                None => format!(
-                    "tidbit://module/{}?intervention={}",
-                    intervention.module, intervention.id
-                ),
-            };
-            if soft {
-                (soft_title(), office_hours(&intervention.module), link)
-            } else {
-                (
-                    message(
-                        "nudge.intervention.title",
-                        &args,
-                        "A quick refresher for you".into(),
-                    ),
-                    message(
-                        "nudge.intervention.body",
-                        &args,
-                        format!("Please revisit '{}' by {deadline}.", intervention.module),
-                    ),
-                    link,
-                )
-            }
-        }
-    };
-    Nudge {
-        id: nudge_id(candidate.kind, &candidate.subject, slot.at, variant),
-        kind: candidate.kind,
-        subject: candidate.subject.clone(),
-        fire_at_utc: slot.at,
-        fire_at_local: slot.at.with_timezone(&zone).fixed_offset(),
-        title,
-        body,
-        deep_link,
-        variant: variant.to_string(),
-        soft,
-        value: candidate.value,
-        deadline_utc: match &candidate.content {
-            Content::Intervention(i) => Some(i.deadline),
-            _ => None,
-        },
-    }
-}
-
-/// A stable id: the same kind, subject, time and variant give the same id.
-pub fn nudge_id(kind: NudgeKind, subject: &str, at: DateTime<Utc>, variant: &str) -> String {
-    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-    for part in [
-        "tidbit-nudge-v1",
-        kind.name(),
-        subject,
-        &at.timestamp().to_string(),
-        variant,
-    ] {
-        context.update(part.as_bytes());
-        context.update(&[0]);
-    }
-    hex::encode(&context.finish().as_ref()[..16])
 }
