@@ -1,10 +1,16 @@
 //! Moving the write-ahead log into the database file, off the learner's path.
 //!
-//! The writer connection never checkpoints inline (`wal_autocheckpoint = 0`): otherwise about one
-//! answer in a hundred would pay for a checkpoint and its fsyncs. Instead a background thread with
-//! its own connection runs a passive checkpoint every few seconds, which never blocks the writer,
-//! and SQLite checkpoints once more when the store's last connection closes. Durability does not
-//! depend on checkpoints: a committed transaction is in the WAL either way.
+//! A background thread with its own connection runs a passive checkpoint every few seconds, which
+//! never blocks the writer, and SQLite checkpoints once more when the store's last connection
+//! closes. The writer connection checkpoints inline only when the log has grown past
+//! [`WRITER_CHECKPOINT_PAGES`]: with SQLite's default of 1,000 pages, about one answer in a
+//! hundred would pay for a checkpoint and its fsyncs. That threshold is reached only when writes
+//! come without a pause (a script or an app calling in a tight loop): a passive checkpoint from
+//! another connection then never catches up with the writer, the log is never started over, and
+//! it would grow without bound. The writer's own checkpoint runs between its transactions, so it
+//! copies everything and the next transaction starts the log over, truncated to
+//! [`WAL_SIZE_LIMIT`]. Durability does not depend on checkpoints: a committed transaction is in
+//! the WAL either way.
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -18,15 +24,22 @@ use super::StoreError;
 /// How often the background thread checkpoints.
 pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(2);
 
+/// WAL pages (4 KiB each) after which the writer checkpoints inline, at the end of a commit.
+pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 2048;
+
+/// The size a started-over WAL file is truncated to, in bytes.
+pub(crate) const WAL_SIZE_LIMIT: i64 = 8 << 20;
+
 pub(crate) struct Checkpointer {
     stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Checkpointer {
-    /// Stops inline checkpoints on `writer` and starts the background thread on `path`.
+    /// Raises `writer`'s inline checkpoint threshold and starts the background thread on `path`.
     pub(crate) fn start(writer: &Connection, path: &Path) -> Result<Checkpointer, StoreError> {
-        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         let (stop, stopped) = mpsc::channel::<()>();
@@ -60,7 +73,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_writer_never_checkpoints_and_the_background_thread_does() {
+    fn the_background_thread_checkpoints_what_the_writer_leaves() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sqlite3");
         let writer = Connection::open(&path).unwrap();
@@ -69,7 +82,7 @@ mod tests {
         let pages: i64 = writer
             .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
             .unwrap();
-        assert_eq!(pages, 0);
+        assert_eq!(pages, i64::from(WRITER_CHECKPOINT_PAGES));
         writer
             .execute_batch("CREATE TABLE t (x BLOB); INSERT INTO t VALUES (zeroblob(200000));")
             .unwrap();
@@ -79,5 +92,32 @@ mod tests {
         std::thread::sleep(CHECKPOINT_INTERVAL * 2 + CHECKPOINT_INTERVAL / 2);
         // The background thread copied it into the database file; no other connection did.
         assert!(database_bytes() >= 200_000, "{}", database_bytes());
+    }
+
+    #[test]
+    fn writes_without_a_pause_keep_the_wal_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let writer = Connection::open(&path).unwrap();
+        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        writer.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        let _checkpointer = Checkpointer::start(&writer, &path).unwrap();
+        writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
+        let wal = dir.path().join("s.sqlite3-wal");
+        let mut largest = 0;
+        // 6,000 commits of 8 KB each: 48 MB through the log, with no pause for the background
+        // thread to catch up.
+        for _ in 0..6000 {
+            writer
+                .execute("INSERT INTO t VALUES (zeroblob(8000))", [])
+                .unwrap();
+            largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+        }
+        let bound = u64::from(WRITER_CHECKPOINT_PAGES + 16) * 4096 + (WAL_SIZE_LIMIT as u64) / 4;
+        assert!(largest <= bound, "the WAL reached {largest} bytes");
+        let rows: i64 = writer
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 6000);
     }
 }
