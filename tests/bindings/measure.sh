@@ -2,7 +2,8 @@
 # The figures issue 5 asks for (not a test; nothing here fails on a number):
 #   - next_activity() directly in Rust, through tidbit-ffi's Rust API, from Kotlin and Python;
 #   - the release cdylib for this machine, stripped, with LTO (the workspace's release profile);
-#   - 10,000 open / use / close cycles from Kotlin: resident memory at the start and the end.
+#   - 10,000 open / use / close cycles from Kotlin: resident memory at the start and the end,
+#     what the JVM itself holds meanwhile, and the same cycles from Rust alone (the native side).
 # Uses the release library without test hooks. Run after kotlin.sh and python.sh (their tools).
 #   tests/bindings/measure.sh [CYCLES]
 source "$(dirname "$0")/common.sh"
@@ -13,7 +14,7 @@ JNA=/usr/share/java/jna.jar
 python_env pytest
 
 step "cargo build --release -p tidbit-ffi (lib, example next_activity); debug build for bindgen"
-cargo build --locked -q --release -p tidbit-ffi --lib --example next_activity
+cargo build --locked -q --release -p tidbit-ffi --lib --example next_activity --example cycles
 # The release library is stripped, so its UniFFI metadata is gone: the bindings are generated
 # from a debug build with the same features (the same API).
 cargo build --locked -q -p tidbit-ffi -p tidbit-cli
@@ -41,5 +42,7 @@ run_kotlin() {
 }
 run_kotlin next-activity 5000
 
+step "$CYCLES open / use / close cycles from Rust, through tidbit-ffi's Rust API"
+"$CARGO_TARGET_DIR/release/examples/cycles" "$TIDBIT_PACK" "$TIDBIT_AUTHOR_PUB" "$CYCLES"
 step "$CYCLES open / use / close cycles from Kotlin"
 run_kotlin cycles "$CYCLES"

@@ -22,6 +22,11 @@ fun residentKb(): Long = status("VmRSS")
 
 fun heapKb(): Long = Runtime.getRuntime().let { (it.totalMemory() - it.freeMemory()) / 1024 }
 
+/** What the JVM itself holds: heap and non-heap (JIT code cache, metaspace) committed, KiB. */
+fun jvmCommittedKb(): Pair<Long, Long> = ManagementFactory.getMemoryMXBean().let {
+    it.heapMemoryUsage.committed / 1024 to it.nonHeapMemoryUsage.committed / 1024
+}
+
 fun config(dir: File, device: String) = TidbitConfig(
     dataDir = dir.path,
     learnerId = "bench",
@@ -42,7 +47,10 @@ fun prepared(dir: File, device: String): Tidbit {
 fun nextActivity(calls: Int) {
     val dir = Files.createTempDirectory("tidbit-measure").toFile()
     prepared(dir, "bench-kotlin").use { tidbit ->
-        repeat(2_000) { tidbit.nextActivity() } // warm-up (JIT), as many as the Rust and Python runs
+        // Warm-up: 2,000 calls, as in the Rust and Python runs, then until the JIT has compiled
+        // the call path with its optimising compiler (about 10,000 invocations), as in an app
+        // that has been running a while.
+        repeat(12_000) { tidbit.nextActivity() }
         val threads = ManagementFactory.getThreadMXBean()
         val started = System.nanoTime()
         val startedCpu = threads.currentThreadCpuTime
@@ -68,9 +76,14 @@ fun cycles(count: Int) {
             tidbit.dueCounts()
             tidbit.closeStore()
         }
-        if (i == 100) start = settle()
-        if (i % 2_000 == 0) {
-            println("  after %5d cycles: RSS %d KiB, JVM heap in use %d KiB, threads %d".format(i, settle(), heapKb(), status("Threads")))
+        if (i == 100 || i % 2_000 == 0) {
+            val resident = settle()
+            if (i == 100) start = resident
+            val (heap, nonHeap) = jvmCommittedKb()
+            println(
+                "  after %5d cycles: RSS %d KiB; JVM heap in use %d KiB, committed %d KiB, non-heap committed %d KiB; threads %d"
+                    .format(i, resident, heapKb(), heap, nonHeap, status("Threads")),
+            )
         }
     }
     val end = settle()
