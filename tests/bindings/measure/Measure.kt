@@ -2,6 +2,9 @@
 //   next-activity CALLS: µs per nextActivity() through the Kotlin bindings;
 //   cycles N: N open / use / close cycles, resident memory at the start and the end.
 
+import com.sun.jna.Library
+import com.sun.jna.Native
+import com.sun.jna.Structure
 import dev.tidbit.ffi.KeyStore
 import dev.tidbit.ffi.Response
 import dev.tidbit.ffi.Tidbit
@@ -21,6 +24,32 @@ fun status(field: String): Long =
 fun residentKb(): Long = status("VmRSS")
 
 fun heapKb(): Long = Runtime.getRuntime().let { (it.totalMemory() - it.freeMemory()) / 1024 }
+
+/** glibc's `struct mallinfo2`: what the C heap holds, over every arena. */
+@Structure.FieldOrder("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")
+open class MallInfo2 : Structure() {
+    @JvmField var arena: Long = 0
+    @JvmField var ordblks: Long = 0
+    @JvmField var smblks: Long = 0
+    @JvmField var hblks: Long = 0
+    @JvmField var hblkhd: Long = 0
+    @JvmField var usmblks: Long = 0
+    @JvmField var fsmblks: Long = 0
+    @JvmField var uordblks: Long = 0
+    @JvmField var fordblks: Long = 0
+    @JvmField var keepcost: Long = 0
+
+    class ByValue : MallInfo2(), Structure.ByValue
+}
+
+interface LibC : Library {
+    fun mallinfo2(): MallInfo2.ByValue
+}
+
+val libc: LibC = Native.load("c", LibC::class.java)
+
+/** Bytes the C heap has handed out and not had back (Rust, SQLite, JNA, the JVM's own C++), KiB. */
+fun mallocInUseKb(): Long = libc.mallinfo2().let { (it.uordblks + it.hblkhd) / 1024 }
 
 /** What the JVM itself holds: heap and non-heap (JIT code cache, metaspace) committed, KiB. */
 fun jvmCommittedKb(): Pair<Long, Long> = ManagementFactory.getMemoryMXBean().let {
@@ -81,8 +110,8 @@ fun cycles(count: Int) {
             if (i == 100) start = resident
             val (heap, nonHeap) = jvmCommittedKb()
             println(
-                "  after %5d cycles: RSS %d KiB; JVM heap in use %d KiB, committed %d KiB, non-heap committed %d KiB; threads %d"
-                    .format(i, resident, heapKb(), heap, nonHeap, status("Threads")),
+                "  after %5d cycles: RSS %d KiB; malloc in use %d KiB; JVM heap in use %d KiB, committed %d KiB, non-heap committed %d KiB; threads %d"
+                    .format(i, resident, mallocInUseKb(), heapKb(), heap, nonHeap, status("Threads")),
             )
         }
     }
