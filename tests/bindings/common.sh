@@ -40,8 +40,8 @@ make_fixture() {
 }
 
 # A `tidbit serve` on 127.0.0.1 (a free port) with a data directory in $WORK, and bearer tokens
-# for two devices of the suites' learner; the server is killed on exit. Exports
-# TIDBIT_SYNC_URL, TIDBIT_PHONE_TOKEN and TIDBIT_TABLET_TOKEN.
+# for two devices of the suites' learner and for an L&D report store; the server is killed on
+# exit. Exports TIDBIT_SYNC_URL, TIDBIT_PHONE_TOKEN, TIDBIT_TABLET_TOKEN and TIDBIT_REPORT_TOKEN.
 start_sync_server() {
   local data="$WORK/server" log="$WORK/server.log" learner="ada@example.org"
   step "tidbit serve --addr 127.0.0.1:0"
@@ -49,6 +49,7 @@ start_sync_server() {
   # Tokens first: the first command to open the data directory creates the server's key.
   TIDBIT_PHONE_TOKEN="$("$TIDBIT" serve token --data "$data" --learner "$learner" --device phone)"
   TIDBIT_TABLET_TOKEN="$("$TIDBIT" serve token --data "$data" --learner "$learner" --device tablet)"
+  TIDBIT_REPORT_TOKEN="$("$TIDBIT" serve token --data "$data" --learner "$learner" --device lnd-report)"
   : >"$log"
   "$TIDBIT" serve --data "$data" --addr 127.0.0.1:0 2>>"$log" &
   SERVER_PID=$!
@@ -69,7 +70,7 @@ start_sync_server() {
       sleep 0.1
     fi
   done
-  export TIDBIT_SYNC_URL="$url" TIDBIT_PHONE_TOKEN TIDBIT_TABLET_TOKEN
+  export TIDBIT_SYNC_URL="$url" TIDBIT_PHONE_TOKEN TIDBIT_TABLET_TOKEN TIDBIT_REPORT_TOKEN
 }
 
 # A Python virtual environment in the tools directory with the given PyPI packages.
@@ -78,9 +79,14 @@ python_env() {
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -m pip show -q "$@" >/dev/null 2>&1; then
-    step "pip install $*"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@"
+  # One at a time: `pip show A B` succeeds when only some of them are installed.
+  local package missing=()
+  for package in "$@"; do
+    "$venv/bin/python" -m pip show -q "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "pip install ${missing[*]}"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${missing[@]}"
   fi
   PYTHON="$venv/bin/python"
 }

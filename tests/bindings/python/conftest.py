@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-import tidbit_ffi as tb
+import tidbit as tb
 
 START_MS = 1_790_000_000_000  # 2026-09-21, a fixed instant so plans and streaks are repeatable
 

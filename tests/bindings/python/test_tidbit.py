@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-import tidbit_ffi as tb
+import tidbit as tb
 from conftest import START_MS, ListLogger, ManualClock, MemoryKeyStore, Progress
 
 COURSE = "binding-tour"
