@@ -48,6 +48,9 @@ pub enum TidbitError {
     /// kept on this device, so try again later.
     #[error("{0}")]
     Network(String),
+    /// The app cancelled the call (through a `Cancellation`); what it had finished is kept.
+    #[error("{0}")]
+    Cancelled(String),
     /// The object was closed; open a new one.
     #[error("this Tidbit was closed: open a new one to continue")]
     Closed,

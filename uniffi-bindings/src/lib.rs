@@ -5,12 +5,14 @@
 //! a UI needs (catalog, home, module steps, answer-free item views, feedback, plans, progress,
 //! certificates) and sync ([`SyncReport`]), one small public error enum ([`TidbitError`]), and the
 //! foreign traits the app implements ([`KeyStore`], [`Logger`], [`Clock`], [`ProgressListener`]).
-//! Long work and sync run off the caller's thread on the core's one tokio runtime.
+//! Long work and sync run off the caller's thread on the core's one tokio runtime; a sync stops
+//! when the app cancels the call or a [`Cancellation`] passed to it.
 //!
 //! This crate must never hold domain logic: every decision is the core's. What lives here is
 //! conversion, locking (the core's `Tidbit` is `Send` but not `Sync`), turning panics into
 //! errors, and forwarding `tracing` to the app's logger.
 
+mod cancellation;
 mod certificate;
 mod error;
 mod logging;
@@ -18,6 +20,7 @@ mod platform;
 mod records;
 mod tidbit;
 
+pub use cancellation::Cancellation;
 pub use certificate::verify_certificate;
 pub use error::{KeyStoreError, TidbitError};
 pub use logging::{set_logger, LogLevel, LogRecord, Logger};

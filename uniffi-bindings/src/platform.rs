@@ -4,7 +4,8 @@
 //! The core asks, the platform answers: the key store holds secrets in the Android Keystore or
 //! the iOS Keychain, the clock can be injected by tests, and progress goes back to the UI.
 //! Nothing spawns onto the runtime from an FFI thread except through [`run_blocking`] and
-//! `Tidbit::sync`, which hand the work to the runtime and await its handle.
+//! [`crate::cancellation::run_cancellable`] (`Tidbit::sync`), which hand the work to the runtime
+//! and await its handle.
 
 use std::sync::Arc;
 

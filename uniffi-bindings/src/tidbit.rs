@@ -5,7 +5,8 @@
 //! disk (SQLite rolled the interrupted transaction back), so in-memory caches never outlive the
 //! state they describe. Long work (`install_pack`, `fit_parameters`) runs on the core runtime's
 //! blocking pool, `sync` on the runtime itself; all three are `suspend` in Kotlin, `async` in
-//! Swift and Python.
+//! Swift and Python. Cancelling a `sync` (see [`crate::cancellation`]) stops it at its next
+//! network wait; the store is never locked across one.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -16,9 +17,10 @@ use tidbit_core::keys::SigningKey;
 use tidbit_core::sync::client::SyncOptions;
 use tidbit_core::tidbit::{Tidbit as CoreTidbit, TidbitConfig as CoreConfig};
 
+use crate::cancellation::{run_cancellable, Cancellation};
 use crate::certificate::parse_trusted_keys;
 use crate::error::TidbitError;
-use crate::platform::{run_blocking, runtime, Clock, ForeignClock, KeyStore, ProgressListener};
+use crate::platform::{run_blocking, Clock, ForeignClock, KeyStore, ProgressListener};
 use crate::records::*;
 
 /// How to open a learner's Tidbit.
@@ -304,7 +306,17 @@ impl Tidbit {
     /// Syncs this learner's progress with the server at `server_url` (such as
     /// `https://sync.example.org`) using this device's bearer `token`. The store stays usable
     /// while the sync waits on the network; it is locked only between round trips.
-    pub async fn sync(&self, server_url: String, token: String) -> Result<SyncReport, TidbitError> {
+    ///
+    /// Cancelling the call (a cancelled Kotlin coroutine or Python task) or `cancellation`
+    /// stops the sync at its next network wait; the latter makes the call fail with
+    /// `Cancelled`. A reply is applied whole or not at all, so a later sync picks up cleanly.
+    #[uniffi::method(default(cancellation = None))]
+    pub async fn sync(
+        &self,
+        server_url: String,
+        token: String,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> Result<SyncReport, TidbitError> {
         let session = Arc::clone(&self.session);
         let options = SyncOptions::new(&server_url, &token);
         let work = async move {
@@ -315,6 +327,8 @@ impl Tidbit {
                 drop(session.lock(&core)?);
                 Ok(core)
             })?;
+            // Awaits only round trips and backoff waits, with the store unlocked: an abort there
+            // leaves every reply applied whole (one transaction, no await inside) or not at all.
             let result = tidbit_core::sync::client::sync(&core, &options).await;
             let result = result.map(SyncReport::from).map_err(TidbitError::from);
             match &result {
@@ -327,13 +341,7 @@ impl Tidbit {
             }
             result
         };
-        match runtime()?.spawn(work).await {
-            Ok(result) => result,
-            Err(error) => Err(TidbitError::Internal(format!(
-                "the sync stopped unexpectedly ({error}): progress is kept on this device; try \
-                 again, and report it if it repeats"
-            ))),
-        }
+        run_cancellable("sync", work, cancellation).await
     }
 
     /// The complete set of local notifications the OS should hold for the next `prefs.days`

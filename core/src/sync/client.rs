@@ -7,6 +7,13 @@
 //! the session's in-memory state away, waits with exponential backoff and jitter, and starts a
 //! new session: what is stored is only ever what was applied whole, so a dropped, duplicated,
 //! reordered or truncated message never loses or doubles anything.
+//!
+//! The future [`sync`] returns may be dropped at any await point (an app cancelling the call):
+//! every await is a network request or a backoff wait, and a reply is applied under the lock in
+//! one SQLite transaction with no await inside, so dropping the future leaves either the whole
+//! reply applied or none of it, and never leaves the store locked. The attempts are bounded
+//! (see [`SyncOptions::new`]) so that a phone gives up in seconds and leaves retrying to the
+//! platform's scheduler.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -50,17 +57,26 @@ pub struct SyncOptions {
     /// The first backoff; each further failure doubles it, with jitter, up to `max_backoff`.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long one attempt may wait for the server to accept the connection (a host that
+    /// drops packets, a captive network).
+    pub connect_timeout: Duration,
+    /// How long one round trip may take in all, connecting, sending and reading the reply
+    /// included (a server that accepts and never answers).
     pub request_timeout: Duration,
 }
 
 impl SyncOptions {
+    /// Defaults for a phone: 5 attempts, backoff from 250 ms, so a server that refuses
+    /// connections fails the sync after about 2 to 4 s; 10 s to connect and 30 s per round
+    /// trip. Retrying later is the platform scheduler's job (WorkManager, BGTaskScheduler).
     pub fn new(server: &str, token: &str) -> SyncOptions {
         SyncOptions {
             server: server.trim_end_matches('/').to_string(),
             token: token.to_string(),
-            max_attempts: 8,
-            initial_backoff: Duration::from_millis(200),
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -92,6 +108,7 @@ pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncR
     let learner = lock(tidbit)?.learner_id().to_string();
     let url = format!("{}/v1/learners/{}/sync", options.server, learner);
     let client = reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .build()
         .map_err(|e| SyncError::Runtime(e.to_string()))?;
@@ -172,12 +189,12 @@ async fn round_trip(
         .body(body)
         .send()
         .await
-        .map_err(|e| RoundTripError::Transient(e.to_string()))?;
+        .map_err(|e| RoundTripError::Transient(with_causes(&e)))?;
     let status = response.status();
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| RoundTripError::Transient(format!("reply cut off: {e}")))?;
+        .map_err(|e| RoundTripError::Transient(format!("reply cut off: {}", with_causes(&e))))?;
     if status.is_success() {
         return Ok(bytes.to_vec());
     }
@@ -196,6 +213,22 @@ async fn round_trip(
         })),
         _ => Err(RoundTripError::Transient(format!("{status}: {message}"))),
     }
+}
+
+/// An error with the errors beneath it, `outer: inner`: reqwest names the URL on top and the
+/// reason (a refused connection, a timeout) underneath.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Counts a failure, starts a new session and waits before the next try.

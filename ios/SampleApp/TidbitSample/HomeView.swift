@@ -33,7 +33,7 @@ struct HomeView: View {
             }
         }
         .navigationTitle("Tidbit")
-        .refreshable { try? await model.refresh() }
+        .refreshable { await model.syncAndRefresh() }
     }
 
     @ViewBuilder

@@ -2,7 +2,7 @@
 //
 // An actor serialises calls to the learner's store and keeps them off the main thread; long
 // work (installing a pack, fitting parameters) reports progress as an AsyncThrowingStream, and
-// `sync` awaits the Rust core's own runtime.
+// `sync` awaits the Rust core's own runtime and stops when its Task is cancelled.
 // Every failure is a `TidbitError` whose description tells a person what to do. No learning
 // logic lives here: every decision is the Rust core's.
 
@@ -115,8 +115,24 @@ public actor TidbitClient {
     /// meanwhile. Throws `TidbitError.Unauthorized` when the token needs renewing and
     /// `TidbitError.Network` when the server cannot be reached or refuses (progress stays on
     /// the device: try again later).
+    ///
+    /// Cancelling the calling `Task` (a view's `.task` ending, a background task expiring)
+    /// stops the sync on the core's runtime at its next network wait and throws
+    /// `CancellationError`. A reply is applied whole or not at all, so the next sync picks up
+    /// cleanly. UniFFI's generated call waits for the Rust future even when the task is
+    /// cancelled, so the cancellation is forwarded through a `Cancellation`.
     public nonisolated func sync(serverURL: URL, token: String) async throws -> SyncReport {
-        try await tidbit.sync(serverUrl: serverURL.absoluteString, token: token)
+        let cancellation = Cancellation()
+        do {
+            return try await withTaskCancellationHandler {
+                try await tidbit.sync(
+                    serverUrl: serverURL.absoluteString, token: token, cancellation: cancellation)
+            } onCancel: {
+                cancellation.cancel()
+            }
+        } catch TidbitError.Cancelled {
+            throw CancellationError()
+        }
     }
 
     /// A digest of the learner's projected progress: equal on devices that hold the same events.

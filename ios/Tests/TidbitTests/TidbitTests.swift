@@ -219,4 +219,23 @@ final class TidbitTests: XCTestCase {
         } catch TidbitError.Closed {
         }
     }
+
+    func testCancellingTheSyncTaskStopsTheSyncAndTheObjectKeepsWorking() async throws {
+        let tidbit = try await openLearner()
+        // Nothing answers HTTP on the loopback's discard port: only the cancellation can end
+        // the call within a second (a refused connection retries for 2 to 4 s).
+        let discard = try XCTUnwrap(URL(string: "http://127.0.0.1:9"))
+        let sync = Task { try await tidbit.sync(serverURL: discard, token: "any-token") }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let cancelled = Date()
+        sync.cancel()
+        do {
+            _ = try await sync.value
+            XCTFail("a sync to the discard port succeeded")
+        } catch is CancellationError {
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(cancelled), 3)
+        let catalog = try await tidbit.catalog()
+        XCTAssertEqual(catalog.map(\.id), [course])
+    }
 }

@@ -7,6 +7,7 @@ import dev.tidbit.NudgeScheduler
 import dev.tidbit.Progress
 import dev.tidbit.TidbitClient
 import dev.tidbit.ffi.Activity
+import dev.tidbit.ffi.Cancellation
 import dev.tidbit.ffi.Clock
 import dev.tidbit.ffi.InstallOutcome
 import dev.tidbit.ffi.ItemView
@@ -30,10 +31,21 @@ import dev.tidbit.ffi.defaultNudgePreferences
 import dev.tidbit.ffi.setLogger
 import dev.tidbit.ffi.verifyCertificate
 import java.io.File
+import java.io.IOException
+import java.net.InetAddress
+import java.net.ServerSocket
 import java.nio.file.Files
 import java.util.Collections
+import java.util.concurrent.Semaphore
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
+import kotlin.concurrent.thread
 import kotlin.system.exitProcess
 
 const val COURSE = "binding-tour"
@@ -113,6 +125,39 @@ inline fun <reified E : Throwable> expectThrows(block: () -> Unit): E {
     }
     throw AssertionError("expected ${E::class.simpleName}, nothing was thrown")
 }
+
+/** A server on 127.0.0.1 that accepts connections, reads what comes and never answers. */
+class SilentServer : AutoCloseable {
+    private val listener = ServerSocket(0, 50, InetAddress.getLoopbackAddress())
+    val url = "http://127.0.0.1:${listener.localPort}"
+    val accepted = AtomicInteger()
+    /** Released once for every connection the client closed. */
+    val closed = Semaphore(0)
+
+    init {
+        thread(isDaemon = true) {
+            while (true) {
+                val socket = try { listener.accept() } catch (e: IOException) { break }
+                accepted.incrementAndGet()
+                thread(isDaemon = true) {
+                    try {
+                        socket.use { it.getInputStream().use { input -> while (input.read(ByteArray(4096)) >= 0) {} } }
+                    } catch (e: IOException) {
+                    }
+                    closed.release()
+                }
+            }
+        }
+    }
+
+    override fun close() = listener.close()
+}
+
+/** `http://127.0.0.1:PORT` where nothing listens: a port bound, read and let go. */
+fun refusingServerUrl(): String =
+    ServerSocket(0, 50, InetAddress.getLoopbackAddress()).use { "http://127.0.0.1:${it.localPort}" }
+
+fun millisSince(startNanos: Long): Long = (System.nanoTime() - startNanos) / 1_000_000
 
 /** One device of the suite's learner, with its own store in `dir`. */
 suspend fun openDevice(dir: File, device: String, clock: ManualClock): TidbitClient =
@@ -329,6 +374,100 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
                 runBlocking { tidbit.sync(env("TIDBIT_SYNC_URL"), "not-a-token") }
             }
             check("new token" in (error.message ?: "")) { "${error.message}" }
+        }
+    },
+    "a sync cancelled by withTimeout stops on a silent server, and a later sync converges" to {
+        val dir = Files.createTempDirectory("tidbit-kotlin").toFile()
+        try {
+            SilentServer().use { silent ->
+                runBlocking {
+                    val phone = openDevice(dir, "phone", ManualClock(START_MS + 120_000))
+                    val tablet = openDevice(dir, "tablet", ManualClock(START_MS + 180_000))
+                    phone.use {
+                        tablet.use {
+                            for (device in listOf(phone, tablet)) {
+                                device.installPack(pack.path).toList()
+                                device.enroll(COURSE, "tourist")
+                            }
+                            phone.startModule(COURSE, "tour")
+                            phone.answer(COURSE, "tour-numeric", right.getValue("tour-numeric"), 4_000)
+                            val nextBefore = phone.nextActivity().activity
+
+                            val started = System.nanoTime()
+                            val report = withTimeoutOrNull(300) { phone.sync(silent.url, env("TIDBIT_PHONE_TOKEN")) }
+                            val cancelledAfter = millisSince(started)
+
+                            check(report == null) { "synced with a silent server: $report" }
+                            check(cancelledAfter < 3_000) { "cancelled after $cancelledAfter ms" }
+                            check(silent.closed.tryAcquire(5, TimeUnit.SECONDS)) { "the cancelled sync kept its connection open" }
+                            check(silent.accepted.get() == 1) { "connections: ${silent.accepted.get()}" }
+                            check(phone.nextActivity().activity == nextBefore) { "next activity changed" }
+                            println("     (cancelled after $cancelledAfter ms)")
+
+                            val first = phone.sync(env("TIDBIT_SYNC_URL"), env("TIDBIT_PHONE_TOKEN"))
+                            val second = tablet.sync(env("TIDBIT_SYNC_URL"), env("TIDBIT_TABLET_TOKEN"))
+                            val third = phone.sync(env("TIDBIT_SYNC_URL"), env("TIDBIT_PHONE_TOKEN"))
+                            check(first.roundTrips >= 1u && first.retries == 0u) { "first: $first" }
+                            check(second.eventsReceived > 0uL && third.eventsReceived > 0uL) { "second: $second, third: $third" }
+                            check(phone.projectionDigest() == tablet.projectionDigest()) { "digests differ after sync" }
+                            val steps = tablet.mastery(COURSE).flatMap { m -> m.evidence.map { it.step } }
+                            check("tour-numeric" in steps) { "tablet evidence: $steps" }
+                        }
+                    }
+                }
+            }
+        } finally {
+            dir.deleteRecursively()
+        }
+    },
+    "a sync to a port with nothing listening fails with Network within seconds and changes nothing" to {
+        withLearner { tidbit, _ ->
+            tidbit.enroll(COURSE, "tourist")
+            suspend fun state() = listOf(
+                tidbit.projectionDigest(), tidbit.nextActivity().activity, tidbit.mastery(COURSE), tidbit.stages(COURSE),
+            )
+            val before = state()
+            val url = refusingServerUrl()
+            val started = System.nanoTime()
+            val error = try {
+                tidbit.sync(url, "any-token")
+                null
+            } catch (e: TidbitException.Network) {
+                e
+            }
+            val took = millisSince(started)
+            check(error != null) { "synced with nothing listening" }
+            check("could not be reached after 5 attempts" in (error?.message ?: "")) { "${error?.message}" }
+            check(took < 15_000) { "Network after $took ms" }
+            check(state() == before) { "the failed sync changed the device" }
+            println("     (Network after $took ms)")
+        }
+    },
+    "cancelling a Cancellation stops a sync with Cancelled" to {
+        withLearner { tidbit, _ ->
+            SilentServer().use { silent ->
+                val cancellation = Cancellation()
+                val started = System.nanoTime()
+                val error = coroutineScope {
+                    launch {
+                        delay(300)
+                        cancellation.cancel()
+                    }
+                    try {
+                        tidbit.raw.sync(silent.url, "any-token", cancellation)
+                        null
+                    } catch (e: TidbitException.Cancelled) {
+                        e
+                    }
+                }
+                val took = millisSince(started)
+                check(error != null && "the sync was cancelled" in (error.message ?: "")) { "${error?.message}" }
+                check(took < 3_000) { "cancelled after $took ms" }
+                check(cancellation.isCancelled()) { "not marked cancelled" }
+                check(silent.closed.tryAcquire(5, TimeUnit.SECONDS)) { "the cancelled sync kept its connection open" }
+                check(tidbit.catalog().single().id == COURSE) { "catalog after cancel" }
+                println("     (Cancelled ${took - 300} ms after cancel())")
+            }
         }
     },
     "successive nudge plans are applied idempotently to a scheduler" to {

@@ -7,6 +7,7 @@ fixture course and exports where everything is through TIDBIT_* environment vari
 import os
 import pathlib
 import shutil
+import socket
 import threading
 
 import pytest
@@ -108,3 +109,55 @@ def pack_copy(tmp_path, fixture_files):
     path = tmp_path / "tour.tidbit"
     shutil.copy(fixture_files["pack"], path)
     return path
+
+
+class SilentServer:
+    """A server on 127.0.0.1 that accepts connections, reads what comes and never answers."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.accepted = 0
+        # Released once for every connection the client closed.
+        self.closed = threading.Semaphore(0)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._drain, args=(connection,), daemon=True).start()
+
+    def _drain(self, connection):
+        with connection:
+            try:
+                while connection.recv(4096):
+                    pass
+            except OSError:
+                pass
+        self.closed.release()
+
+    def close(self):
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        except OSError:
+            pass
+        self.listener.close()
+
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def refusing_server_url():
+    """`http://127.0.0.1:PORT` where nothing listens: a port bound, read and let go."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -4,6 +4,7 @@ signed pack, a whole module with every item kind, the stage check, the certifica
 import asyncio
 import json
 import os
+import time
 
 import pytest
 
@@ -272,6 +273,97 @@ def test_a_wrong_sync_token_is_unauthorized(tidbit):
     with pytest.raises(tb.TidbitError.Unauthorized) as error:
         asyncio.run(tidbit.sync(env("TIDBIT_SYNC_URL"), "not-a-token"))
     assert "new token" in str(error.value)
+
+
+def test_a_sync_cancelled_by_a_timeout_stops_and_a_later_sync_converges(
+    tmp_path, fixture_files, pack_copy, silent_server
+):
+    server = env("TIDBIT_SYNC_URL")
+    phone = open_device(tmp_path, fixture_files, "phone", ManualClock(START_MS + 120_000))
+    tablet = open_device(tmp_path, fixture_files, "tablet", ManualClock(START_MS + 180_000))
+    for device in (phone, tablet):
+        install(device, pack_copy)
+        device.enroll(COURSE, "tourist")
+    phone.start_module(COURSE, "tour")
+    phone.answer(COURSE, "tour-numeric", RIGHT["tour-numeric"], 4_000)
+    next_before = phone.next_activity().activity
+
+    started = time.monotonic()
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(
+            asyncio.wait_for(phone.sync(silent_server.url, env("TIDBIT_PHONE_TOKEN")), timeout=0.3)
+        )
+    cancelled_after = time.monotonic() - started
+
+    assert cancelled_after < 3, cancelled_after
+    assert silent_server.closed.acquire(timeout=5), "the cancelled sync kept its connection open"
+    assert silent_server.accepted == 1
+    assert phone.next_activity().activity == next_before
+    print(f"cancelled after {cancelled_after * 1000:.0f} ms")
+
+    first = asyncio.run(phone.sync(server, env("TIDBIT_PHONE_TOKEN")))
+    second = asyncio.run(tablet.sync(server, env("TIDBIT_TABLET_TOKEN")))
+    third = asyncio.run(phone.sync(server, env("TIDBIT_PHONE_TOKEN")))
+    assert first.round_trips >= 1 and first.retries == 0
+    assert second.events_received > 0 and third.events_received > 0
+    assert phone.projection_digest() == tablet.projection_digest()
+    assert "tour-numeric" in {e.step for m in tablet.mastery(COURSE) for e in m.evidence}
+    phone.close_store()
+    tablet.close_store()
+
+
+def test_a_sync_to_a_port_with_nothing_listening_fails_with_network_within_seconds_and_changes_nothing(
+    tidbit, pack_copy, refusing_server_url
+):
+    install(tidbit, pack_copy)
+    tidbit.enroll(COURSE, "tourist")
+
+    def state():
+        return (
+            tidbit.projection_digest(),
+            tidbit.next_activity().activity,
+            tidbit.mastery(COURSE),
+            tidbit.stages(COURSE),
+        )
+
+    before = state()
+    started = time.monotonic()
+    with pytest.raises(tb.TidbitError.Network) as error:
+        asyncio.run(tidbit.sync(refusing_server_url, "any-token"))
+    took = time.monotonic() - started
+
+    assert "could not be reached after 5 attempts" in str(error.value)
+    assert took < 15, took
+    assert state() == before
+    print(f"Network after {took * 1000:.0f} ms: {error.value}")
+
+
+def test_cancelling_a_cancellation_stops_a_sync_with_cancelled(tidbit, pack_copy, silent_server):
+    install(tidbit, pack_copy)
+    cancellation = tb.Cancellation()
+
+    async def sync_cancelled_after(seconds):
+        async def cancel_later():
+            await asyncio.sleep(seconds)
+            cancellation.cancel()
+
+        canceller = asyncio.create_task(cancel_later())
+        try:
+            return await tidbit.sync(silent_server.url, "any-token", cancellation)
+        finally:
+            await canceller
+
+    started = time.monotonic()
+    with pytest.raises(tb.TidbitError.Cancelled) as error:
+        asyncio.run(sync_cancelled_after(0.3))
+    took = time.monotonic() - started
+
+    assert took < 3, took
+    assert "the sync was cancelled" in str(error.value)
+    assert cancellation.is_cancelled()
+    assert silent_server.closed.acquire(timeout=5), "the cancelled sync kept its connection open"
+    assert [c.id for c in tidbit.catalog()] == [COURSE]
+    print(f"Cancelled {(took - 0.3) * 1000:.0f} ms after cancel()")
 
 
 def test_a_server_address_that_is_not_http_is_refused_as_settings(tidbit):

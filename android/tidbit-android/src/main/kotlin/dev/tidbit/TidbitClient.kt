@@ -3,7 +3,7 @@
 // Platform-independent: this file compiles on the JVM (tests/bindings/kotlin.sh runs it there)
 // and on Android. Short calls run on the `io` dispatcher so the main thread never touches
 // SQLite; long work (installing a pack, fitting parameters) reports progress as a Flow, and
-// `sync` suspends on the Rust core's own runtime.
+// `sync` suspends on the Rust core's own runtime (cancelling the coroutine stops it).
 // No learning logic lives here: every decision is the Rust core's.
 
 package dev.tidbit
@@ -138,6 +138,11 @@ class TidbitClient private constructor(
      * [dev.tidbit.ffi.TidbitException.Unauthorized] when the token needs renewing and
      * [dev.tidbit.ffi.TidbitException.Network] when the server cannot be reached or refuses
      * (progress stays on the device: try again later).
+     *
+     * Cancellable: cancelling the calling coroutine (`withTimeout`, a closed scope, WorkManager
+     * stopping [dev.tidbit.android.SyncWorker]) stops the sync on the core's runtime at its next
+     * network wait and throws `CancellationException`. A reply is applied whole or not at all,
+     * so the store is never half-synced or left locked, and the next sync picks up from there.
      */
     suspend fun sync(serverUrl: String, token: String): SyncReport = tidbit.sync(serverUrl, token)
 

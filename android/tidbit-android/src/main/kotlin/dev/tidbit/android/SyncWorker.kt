@@ -3,6 +3,10 @@
 // token) when the server refuses the token. The app's Application implements [SyncWorker.Host]:
 // it hands over the Tidbit it already has open and the server and token to use, so the worker
 // never opens a second copy of the store and never stores credentials itself.
+// When WorkManager stops the worker (the network constraint lost, the system's time limit),
+// it cancels `doWork`'s coroutine, and with it the sync on the core's runtime, at the sync's
+// next network wait; whatever reply was being applied is applied whole first. The
+// CancellationException is left to WorkManager, which runs the work again later.
 
 package dev.tidbit.android
 
