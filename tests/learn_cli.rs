@@ -78,6 +78,7 @@ fn events(data: &Path) -> Vec<EventKind> {
             device_id: "terminal".into(),
             time_zone: "UTC".into(),
             trusted_keys: TrustedKeys::new(),
+            at_rest_key: None,
         },
         Arc::new(SystemClock),
     )

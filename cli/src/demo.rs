@@ -134,6 +134,7 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
                 device_id: name.into(),
                 time_zone: "Africa/Nairobi".into(),
                 trusted_keys: trusted.clone(),
+                at_rest_key: None,
             },
             clock.clone(),
         )
@@ -282,6 +283,7 @@ fn server_state(
             device_id: "server".into(),
             time_zone: "Africa/Nairobi".into(),
             trusted_keys: trusted.clone(),
+            at_rest_key: None,
         },
         Arc::new(ManualClock::new(Utc::now())),
     )

@@ -61,6 +61,7 @@ pub fn open_learner(
         device_id,
         time_zone,
         trusted_keys: trusted_keys(trust)?,
+        at_rest_key: None,
     };
     let open = |config: TidbitConfig| Tidbit::open(config, Arc::new(SystemClock));
     match open(config.clone()) {

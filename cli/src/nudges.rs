@@ -160,6 +160,7 @@ fn open_at(args: &NudgesArgs, now: DateTime<Utc>) -> Result<Tidbit, String> {
             device_id,
             time_zone,
             trusted_keys: tidbit_core::keys::TrustedKeys::default(),
+            at_rest_key: None,
         },
         Arc::new(ManualClock::new(now)),
     )

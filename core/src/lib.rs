@@ -13,6 +13,7 @@ pub mod keys;
 pub mod learn;
 pub mod nudge;
 pub mod pack;
+pub mod privacy;
 pub mod store;
 pub mod sync;
 pub mod tidbit;

@@ -50,6 +50,7 @@ fn learner() -> Learner {
             device_id: "phone".into(),
             time_zone: "Europe/Berlin".into(),
             trusted_keys: TrustedKeys::from_keys([key.public_key()]),
+            at_rest_key: None,
         },
         clock.clone(),
     )

@@ -30,6 +30,7 @@ fn learnt_store(dir: &Path) -> (Tidbit, Arc<ManualClock>) {
             device_id: "phone".into(),
             time_zone: "Europe/Berlin".into(),
             trusted_keys: TrustedKeys::from_keys([key.public_key()]),
+            at_rest_key: None,
         },
         clock.clone(),
     )

@@ -36,6 +36,7 @@ fn practised(dir: &Path, key: &SigningKey, days: i64) -> (Tidbit, Arc<ManualCloc
             device_id: "phone".into(),
             time_zone: "UTC".into(),
             trusted_keys: TrustedKeys::from_keys([key.public_key()]),
+            at_rest_key: None,
         },
         clock.clone(),
     )

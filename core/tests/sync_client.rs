@@ -40,6 +40,7 @@ fn enrolled_learner() -> (Mutex<Tidbit>, tempfile::TempDir) {
             device_id: "phone".into(),
             time_zone: "Europe/Berlin".into(),
             trusted_keys: TrustedKeys::from_keys([key.public_key()]),
+            at_rest_key: None,
         },
         Arc::new(ManualClock::new(start)),
     )

@@ -9,9 +9,13 @@ from . import tidbit_ffi as ffi
 
 
 class NoSigningKey(ffi.KeyStore):
-    """A key store for tools that issue no certificates."""
+    """A key store for tools that issue no certificates and keep their own stores in plain form
+    (a report store on an L&D machine; learners' devices seal theirs)."""
 
     def certificate_signing_key(self):
+        return None
+
+    def at_rest_key(self):
         return None
 
 

@@ -80,6 +80,7 @@ fn open_device(root: &Path, template: &str, name: &str) -> Device {
             device_id: name.into(),
             time_zone: "Europe/Berlin".into(),
             trusted_keys: sample_pack().1.clone(),
+            at_rest_key: None,
         },
         clock.clone(),
     )

@@ -14,6 +14,10 @@ impl KeyStore for NoKeys {
     fn certificate_signing_key(&self) -> Result<Option<String>, KeyStoreError> {
         Ok(None)
     }
+
+    fn at_rest_key(&self) -> Result<Option<Vec<u8>>, KeyStoreError> {
+        Ok(None)
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         device_id: "bench-direct".into(),
         time_zone: "Europe/Berlin".into(),
         trusted_keys: TrustedKeys::from_keys([PublicKey::from_file_text(&author)?]),
+        at_rest_key: None,
     };
     let mut core = CoreTidbit::open(config, Arc::new(SystemClock))?;
     core.install_pack(std::path::Path::new(pack), &mut |_, _| {})?;
@@ -55,6 +56,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     struct NoKeys;
     impl tidbit_ffi::KeyStore for NoKeys {
         fn certificate_signing_key(&self) -> Result<Option<String>, tidbit_ffi::KeyStoreError> {
+            Ok(None)
+        }
+
+        fn at_rest_key(&self) -> Result<Option<Vec<u8>>, tidbit_ffi::KeyStoreError> {
             Ok(None)
         }
     }

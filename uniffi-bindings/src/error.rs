@@ -5,6 +5,7 @@
 //! Nothing here decides anything beyond picking the variant.
 
 use tidbit_core::learn::personalise::FitError;
+use tidbit_core::privacy::at_rest::AtRestError;
 use tidbit_core::store::StoreError;
 use tidbit_core::sync::client::SyncError;
 use tidbit_core::tidbit::TidbitError as CoreError;
@@ -40,6 +41,10 @@ pub enum TidbitError {
     /// The app's key store could not hand over a key.
     #[error("{0}")]
     KeyStore(String),
+    /// The store is sealed with another at-rest key than the key store handed over, or with one
+    /// while none was handed over: restore the key, or erase the store and sync it again.
+    #[error("{0}")]
+    AtRestKey(String),
     /// The sync server refused this device's token (expired, revoked, another learner's): get
     /// a new token for this learner and device, then sync again.
     #[error("{0}")]
@@ -141,7 +146,20 @@ fn from_store(error: StoreError) -> TidbitError {
         | StoreError::Downgrade { .. }
         | StoreError::VersionConflict { .. } => TidbitError::PackRejected(message),
         StoreError::UnknownCourse(_) => TidbitError::UnknownContent(message),
+        StoreError::AtRest(error) => error.into(),
         _ => TidbitError::Internal(message),
+    }
+}
+
+impl From<AtRestError> for TidbitError {
+    fn from(error: AtRestError) -> Self {
+        let message = error.to_string();
+        match error {
+            AtRestError::WrongKey | AtRestError::KeyRequired => TidbitError::AtRestKey(message),
+            AtRestError::KeyLength(_) => TidbitError::KeyStore(message),
+            AtRestError::Unreadable(_) => TidbitError::Storage(message),
+            AtRestError::Random => TidbitError::Internal(message),
+        }
     }
 }
 

@@ -19,6 +19,12 @@ pub trait KeyStore: Send + Sync {
     /// The Tidbit private key file text (`tidbit keygen`) that signs certificates this device
     /// issues, or `None` when this app does not issue certificates.
     fn certificate_signing_key(&self) -> Result<Option<String>, KeyStoreError>;
+
+    /// The 32 bytes the learner's answers and sync documents are sealed with on this device.
+    /// Create it once at random, keep it in the platform's key store and hand the same bytes
+    /// over at every open; a store sealed with it cannot be opened without it. `None` keeps
+    /// the store in plain form (scripts and tools; an app should always return a key).
+    fn at_rest_key(&self) -> Result<Option<Vec<u8>>, KeyStoreError>;
 }
 
 /// Where time comes from; apps use [`crate::Tidbit::open`] (the system clock), tests inject

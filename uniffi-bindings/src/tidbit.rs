@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tidbit_core::events::{Clock as CoreClock, SystemClock};
 use tidbit_core::keys::SigningKey;
+use tidbit_core::privacy::at_rest::AtRestKey;
 use tidbit_core::sync::client::SyncOptions;
 use tidbit_core::tidbit::{Tidbit as CoreTidbit, TidbitConfig as CoreConfig};
 
@@ -387,6 +388,19 @@ impl Tidbit {
     }
 }
 
+/// The key store's at-rest key, checked for length.
+fn at_rest_key(key_store: &dyn KeyStore) -> Result<Option<Arc<AtRestKey>>, TidbitError> {
+    let bytes = key_store.at_rest_key().map_err(|e| {
+        TidbitError::KeyStore(format!(
+            "{e}: the store stays closed until the key store can hand over its key"
+        ))
+    })?;
+    Ok(bytes
+        .map(|bytes| AtRestKey::from_bytes(&bytes))
+        .transpose()?
+        .map(Arc::new))
+}
+
 impl Tidbit {
     fn open_on(
         config: TidbitConfig,
@@ -399,6 +413,7 @@ impl Tidbit {
             device_id: config.device_id,
             time_zone: config.time_zone,
             trusted_keys: parse_trusted_keys(&config.trusted_keys)?,
+            at_rest_key: at_rest_key(key_store.as_ref())?,
         };
         let core = guarded("open", || {
             Ok(CoreTidbit::open(config.clone(), Arc::clone(&clock))?)

@@ -100,6 +100,7 @@ pub fn config(data_dir: &Path) -> TidbitConfig {
         device_id: "bench-phone".into(),
         time_zone: "Europe/Berlin".into(),
         trusted_keys: TrustedKeys::new(),
+        at_rest_key: None,
     }
 }
 

@@ -48,7 +48,7 @@ pub type ReviewHistory = Vec<(u32, i64)>;
 /// The number of reviews and every card's history, in the log's total order.
 fn review_histories(conn: &Connection) -> Result<(u32, Vec<ReviewHistory>), FitError> {
     let mut statement = conn.prepare(
-        "SELECT course, step, at_ms, json_extract(body, '$.grade') FROM events
+        "SELECT course, step, at_ms, json_extract(tidbit_open(id, body), '$.grade') FROM events
          WHERE kind = 'item_answered' ORDER BY course, step, at_ms, device, id",
     )?;
     let mut rows = statement.query([])?;

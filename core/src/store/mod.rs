@@ -10,8 +10,10 @@ mod catalog;
 mod checkpoint;
 mod db;
 mod install;
+mod sealing;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::Connection;
 
@@ -21,6 +23,7 @@ pub use install::{InstallOutcome, InstallReport};
 
 use crate::content::CourseError;
 use crate::pack::PackError;
+use crate::privacy::at_rest::{AtRestError, AtRestKey};
 
 /// The name of the SQLite file inside a data directory.
 pub const DATABASE_FILE: &str = "tidbit.sqlite3";
@@ -61,6 +64,8 @@ pub enum StoreError {
     VersionConflict { course: String, version: String },
     #[error("no installed course '{0}': run `tidbit catalog` to list installed courses")]
     UnknownCourse(String),
+    #[error(transparent)]
+    AtRest(#[from] AtRestError),
 }
 
 /// A learner's store on this device.
@@ -73,8 +78,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`, migrating its schema.
+    /// Opens (creating if needed) the store in `dir`, migrating its schema; nothing is sealed.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_sealed(dir, None)
+    }
+
+    /// Opens (creating if needed) the store in `dir`, migrating its schema, with the learner's
+    /// data sealed under `key` (a store once sealed needs its key to open).
+    pub fn open_sealed(dir: &Path, key: Option<Arc<AtRestKey>>) -> Result<Store, StoreError> {
         let data_dir = |source| StoreError::DataDir {
             path: dir.to_path_buf(),
             source,
@@ -82,7 +93,8 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(data_dir)?;
         let assets = assets::AssetFiles::open(dir).map_err(data_dir)?;
         let database = dir.join(DATABASE_FILE);
-        let conn = db::open_connection(&database)?;
+        let mut conn = db::open_connection(&database)?;
+        sealing::apply_key(&mut conn, key)?;
         let checkpointer = checkpoint::Checkpointer::start(&conn, &database)?;
         Ok(Store {
             _checkpointer: checkpointer,

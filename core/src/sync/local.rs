@@ -156,7 +156,7 @@ impl LocalDocuments {
         if open.saved_heads.is_empty() || compact {
             let snapshot = open.doc.save();
             conn.prepare_cached(
-                "INSERT INTO sync_documents (name, snapshot, chunks, heads) VALUES (?1, ?2, 0, ?3)
+                "INSERT INTO sync_documents (name, snapshot, chunks, heads) VALUES (?1, tidbit_seal(?1, ?2), 0, ?3)
                  ON CONFLICT (name) DO UPDATE SET snapshot = excluded.snapshot, chunks = 0, heads = excluded.heads",
             )?
             .execute(params![name, snapshot, pack_heads(&heads)])?;
@@ -165,8 +165,10 @@ impl LocalDocuments {
             open.chunks = 0;
         } else {
             let chunk = open.doc.save_after(&open.saved_heads);
-            conn.prepare_cached("INSERT INTO sync_chunks (name, bytes) VALUES (?1, ?2)")?
-                .execute(params![name, chunk])?;
+            conn.prepare_cached(
+                "INSERT INTO sync_chunks (name, bytes) VALUES (?1, tidbit_seal(?1, ?2))",
+            )?
+            .execute(params![name, chunk])?;
             conn.prepare_cached(
                 "UPDATE sync_documents SET chunks = chunks + 1, heads = ?2 WHERE name = ?1",
             )?
@@ -226,15 +228,16 @@ fn load(conn: &Connection, name: &str) -> Result<Option<(AutoCommit, u32)>, Loca
         message: e.to_string(),
     };
     let snapshot: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT snapshot FROM sync_documents WHERE name = ?1")?
+        .prepare_cached("SELECT tidbit_open(name, snapshot) FROM sync_documents WHERE name = ?1")?
         .query_row([name], |r| r.get(0))
         .optional()?;
     let Some(snapshot) = snapshot else {
         return Ok(None);
     };
     let mut doc = AutoCommit::load(&snapshot).map_err(unloadable)?;
-    let mut statement =
-        conn.prepare_cached("SELECT bytes FROM sync_chunks WHERE name = ?1 ORDER BY id")?;
+    let mut statement = conn.prepare_cached(
+        "SELECT tidbit_open(name, bytes) FROM sync_chunks WHERE name = ?1 ORDER BY id",
+    )?;
     let mut rows = statement.query([name])?;
     let mut chunks = 0;
     while let Some(row) = rows.next()? {

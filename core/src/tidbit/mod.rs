@@ -23,6 +23,7 @@ use crate::learn::projection::{
 };
 use crate::learn::recommend::{self, Recommendation};
 use crate::learn::schedule::grade_for;
+use crate::privacy::at_rest::AtRestKey;
 use crate::store::{InstallReport, Store, StoreError};
 use crate::sync::local::LocalDocuments;
 
@@ -76,6 +77,9 @@ pub struct TidbitConfig {
     /// IANA time zone name, for day boundaries and streaks.
     pub time_zone: String,
     pub trusted_keys: TrustedKeys,
+    /// The key the learner's answers and sync documents are sealed with on this device (from
+    /// the platform's key store); `None` keeps them in plain form (authoring and test stores).
+    pub at_rest_key: Option<Arc<AtRestKey>>,
 }
 
 /// What the learner sees after answering.
@@ -124,7 +128,7 @@ impl Tidbit {
                 .map_err(|_| TidbitError::TimeZone {
                     time_zone: config.time_zone.clone(),
                 })?;
-        let store = Store::open(&config.data_dir)?;
+        let store = Store::open_sealed(&config.data_dir, config.at_rest_key.clone())?;
         let schedulers = SchedulerCache::load(store.conn())?;
         for (key, value) in [
             ("learner_id", &config.learner_id),
@@ -521,7 +525,7 @@ impl Tidbit {
         let bodies: Vec<String> = self
             .store
             .conn()
-            .prepare("SELECT body FROM events ORDER BY at_ms, device, id")?
+            .prepare("SELECT tidbit_open(id, body) FROM events ORDER BY at_ms, device, id")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         bodies

@@ -107,7 +107,7 @@ impl Tidbit {
         let bodies: Vec<String> = self
             .store
             .conn()
-            .prepare_cached("SELECT body FROM events WHERE course = ?1 ORDER BY at_ms, device, id")?
+            .prepare_cached("SELECT tidbit_open(id, body) FROM events WHERE course = ?1 ORDER BY at_ms, device, id")?
             .query_map([NUDGE_EVENTS_COURSE], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         bodies

@@ -214,7 +214,7 @@ fn latest_order_key(conn: &Connection) -> rusqlite::Result<Option<(i64, String, 
 /// True if the stored event with `event`'s id is `event` itself.
 fn same_as_stored(conn: &Connection, event: &Event) -> Result<bool, TidbitError> {
     let body: String = conn
-        .prepare_cached("SELECT body FROM events WHERE id = ?1")?
+        .prepare_cached("SELECT tidbit_open(id, body) FROM events WHERE id = ?1")?
         .query_row([&event.id], |r| r.get(0))?;
     let stored: Event =
         serde_json::from_str(&body).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
@@ -239,7 +239,7 @@ pub(super) fn insert_event(conn: &Connection, event: &Event) -> Result<bool, Tid
     let inserted = conn
         .prepare_cached(
             "INSERT INTO events (id, at_ms, device, kind, course, step, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, tidbit_seal(?1, ?7)) ON CONFLICT (id) DO NOTHING",
         )?
         .execute(params![
             event.id,

@@ -17,8 +17,13 @@ final class ManualClock: Clock, @unchecked Sendable {
 
 final class MemoryKeyStore: KeyStore, @unchecked Sendable {
     let key: String?
-    init(_ key: String?) { self.key = key }
+    let atRest: Data?
+    init(_ key: String?, atRest: Data? = Data((0..<32).map { _ in UInt8.random(in: 0...255) })) {
+        self.key = key
+        self.atRest = atRest
+    }
     func certificateSigningKey() throws -> String? { key }
+    func atRestKey() throws -> Data? { atRest }
 }
 
 final class ListLogger: TidbitFFI.Logger, @unchecked Sendable {
@@ -208,6 +213,23 @@ final class TidbitTests: XCTestCase {
         }
         let catalog = try await tidbit.catalog()
         XCTAssertEqual(catalog.map(\.id), [course])
+    }
+
+    func testASealedStoreOpensWithItsOwnAtRestKeyOnly() async throws {
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+        let sealed = try TidbitClient(config: config(), keyStore: MemoryKeyStore(nil, atRest: key), clock: clock)
+        for try await _ in sealed.installPack(at: URL(fileURLWithPath: try fixture("TIDBIT_PACK"))) {}
+        try await sealed.enroll(course: course, path: "tourist")
+        let digest = try await sealed.projectionDigest()
+        await sealed.close()
+        for other in [Data((0..<32).map { _ in UInt8.random(in: 0...255) }), nil] {
+            XCTAssertThrowsError(try TidbitClient(config: config(), keyStore: MemoryKeyStore(nil, atRest: other), clock: clock)) { error in
+                guard case TidbitError.AtRestKey = error else { return XCTFail("expected AtRestKey, got \(error)") }
+            }
+        }
+        let reopened = try TidbitClient(config: config(), keyStore: MemoryKeyStore(nil, atRest: key), clock: clock)
+        let again = try await reopened.projectionDigest()
+        XCTAssertEqual(again, digest)
     }
 
     func testAClosedTidbitRefusesCalls() async throws {

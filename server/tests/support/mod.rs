@@ -111,6 +111,7 @@ impl Device {
                 device_id: name.into(),
                 time_zone: "Europe/Berlin".into(),
                 trusted_keys: trusted.clone(),
+                at_rest_key: None,
             },
             clock.clone(),
         )

@@ -62,8 +62,13 @@ class ManualClock(var ms: Long = START_MS) : Clock {
     override fun nowMs(): Long = ms
 }
 
-class MemoryKeyStore(private val key: String?) : KeyStore {
+/** The app's key store: the certificate issuer's key and this device's at-rest key (random). */
+class MemoryKeyStore(
+    private val key: String?,
+    private val atRest: ByteArray? = ByteArray(32).also { java.security.SecureRandom().nextBytes(it) },
+) : KeyStore {
     override fun certificateSigningKey(): String? = key
+    override fun atRestKey(): ByteArray? = atRest
 }
 
 class ListLogger : Logger {
@@ -559,7 +564,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
 fun main() {
     var passed = 0
     var failed = 0
-    for ((name, test) in tests) {
+    for ((name, test) in tests + atRestTests) {
         try {
             test()
             passed++

@@ -16,6 +16,7 @@ import kotlinx.coroutines.runBlocking
 
 object NoKeys : KeyStore {
     override fun certificateSigningKey(): String? = null
+    override fun atRestKey(): ByteArray? = null
 }
 
 fun status(field: String): Long =

@@ -13,6 +13,9 @@ class NoKeys(tb.KeyStore):
     def certificate_signing_key(self):
         return None
 
+    def at_rest_key(self):
+        return None
+
 
 def main(calls):
     with tempfile.TemporaryDirectory() as work:

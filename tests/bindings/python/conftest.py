@@ -34,14 +34,22 @@ class ManualClock(tb.Clock):
         return self.ms
 
 
-class MemoryKeyStore(tb.KeyStore):
-    """The app's key store, holding the certificate issuer's private key file."""
+RANDOM = object()
 
-    def __init__(self, signing_key=None):
+
+class MemoryKeyStore(tb.KeyStore):
+    """The app's key store: the certificate issuer's private key file and this device's at-rest
+    key (random unless given; None keeps the store in plain form)."""
+
+    def __init__(self, signing_key=None, at_rest=RANDOM):
         self.signing_key = signing_key
+        self.at_rest = os.urandom(32) if at_rest is RANDOM else at_rest
 
     def certificate_signing_key(self):
         return self.signing_key
+
+    def at_rest_key(self):
+        return self.at_rest
 
 
 class ListLogger(tb.Logger):

@@ -150,7 +150,8 @@ pub fn rebuild(conn: &Connection) -> Result<u64, ProjectionError> {
         tables: &mut tables,
         schedulers: &mut schedulers,
     };
-    let mut statement = conn.prepare("SELECT id, body FROM events ORDER BY at_ms, device, id")?;
+    let mut statement =
+        conn.prepare("SELECT id, tidbit_open(id, body) FROM events ORDER BY at_ms, device, id")?;
     let mut rows = statement.query([])?;
     let mut count = 0;
     while let Some(row) = rows.next()? {
@@ -212,6 +213,7 @@ mod tests {
             device_id: "phone".into(),
             time_zone: "Europe/Berlin".into(),
             trusted_keys: TrustedKeys::from_keys([key.public_key()]),
+            at_rest_key: None,
         };
         let mut tidbit = Tidbit::open(config, clock.clone()).unwrap();
         tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();

@@ -67,6 +67,7 @@ pub(super) fn simulate_learner(
             device_id: id.clone(),
             time_zone: "UTC".into(),
             trusted_keys: setting.trusted.clone(),
+            at_rest_key: None,
         },
         clock.clone(),
     )?;

@@ -1,0 +1,71 @@
+//! Bringing the store under the learner's at-rest key (see `privacy::at_rest`).
+//!
+//! Sealed columns: `events.body` (bound to the event id), `sync_documents.snapshot` and
+//! `sync_chunks.bytes` (bound to the document name). A store is sealed from its first open with a
+//! key: the key check is written then, and a store that already holds plain rows has them sealed
+//! in one transaction, after which the WAL is truncated so no plain copy stays behind. Freed
+//! pages are zeroed (`secure_delete`) while a key is in use. Opening a sealed store without its
+//! key, or with another, fails before anything is read or written.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::StoreError;
+use crate::privacy::at_rest::{self, AtRestError, AtRestKey};
+
+/// The `learner_settings` key of the sealed key check.
+const KEY_CHECK: &str = "at_rest_key_check";
+
+/// Registers the sealing functions on `conn` and checks, or adopts, `key`.
+pub(crate) fn apply_key(
+    conn: &mut Connection,
+    key: Option<Arc<AtRestKey>>,
+) -> Result<(), StoreError> {
+    let check: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT value FROM learner_settings WHERE key = ?1",
+            [KEY_CHECK],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match (&key, &check) {
+        (None, None) => {}
+        (None, Some(_)) => return Err(AtRestError::KeyRequired.into()),
+        (Some(key), Some(check)) => at_rest::verify_key(key, check)?,
+        (Some(_), None) => {}
+    }
+    if key.is_some() {
+        conn.pragma_update(None, "secure_delete", "ON")?;
+    }
+    at_rest::register_functions(conn, key.clone())?;
+    if let (Some(key), None) = (key, check) {
+        seal_plain_rows(conn, &key)?;
+    }
+    Ok(())
+}
+
+/// Seals every row written before the store had a key, and records the key check.
+fn seal_plain_rows(conn: &mut Connection, key: &AtRestKey) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let sealed = tx.execute("UPDATE events SET body = tidbit_seal(id, body)", [])?
+        + tx.execute(
+            "UPDATE sync_documents SET snapshot = tidbit_seal(name, snapshot)",
+            [],
+        )?
+        + tx.execute(
+            "UPDATE sync_chunks SET bytes = tidbit_seal(name, bytes)",
+            [],
+        )?;
+    tx.execute(
+        "INSERT INTO learner_settings (key, value) VALUES (?1, ?2)",
+        rusqlite::params![KEY_CHECK, at_rest::key_check(key)?],
+    )?;
+    tx.commit()?;
+    if sealed > 0 {
+        // The WAL still holds the plain pages until it starts over: copy it into the database
+        // (whose freed space secure_delete has zeroed) and cut it to nothing.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    Ok(())
+}
