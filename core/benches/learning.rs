@@ -27,7 +27,8 @@ use tidbit_core::content::Item;
 use tidbit_core::events::ManualClock;
 use tidbit_core::learn::assess::Response;
 use tidbit_core::learn::simulate::answer_for;
-use tidbit_core::tidbit::{Feedback, Tidbit};
+use tidbit_core::privacy::at_rest::AtRestKey;
+use tidbit_core::tidbit::{Feedback, Tidbit, TidbitConfig};
 
 use history::{Rng, COURSE};
 
@@ -154,7 +155,34 @@ fn answer_once(tidbit: &mut Tidbit, answerer: &mut Answerer, clock: &ManualClock
     elapsed
 }
 
-/// Target 2: answering an item, timed one call at a time, then with criterion.
+/// Answers [`TIMED_ANSWERS`] items one at a time (after 200 to warm the caches) and prints the
+/// latency's quantiles under `label`.
+fn print_answer_latency(
+    label: &str,
+    tidbit: &mut Tidbit,
+    answerer: &mut Answerer,
+    clock: &ManualClock,
+) {
+    for _ in 0..200 {
+        answer_once(tidbit, answerer, clock);
+    }
+    let mut times: Vec<Duration> = (0..TIMED_ANSWERS)
+        .map(|_| answer_once(tidbit, answerer, clock))
+        .collect();
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    let mean = times.iter().sum::<Duration>() / times.len() as u32;
+    println!(
+        "answer latency{label} over {TIMED_ANSWERS} answers: median {:?}, p90 {:?}, p99 {:?}, max {:?}, mean {mean:?}",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0),
+    );
+}
+
+/// Target 2: answering an item, timed one call at a time, then with criterion; in a plain
+/// store and in one sealed with an at-rest key.
 fn answer(c: &mut Criterion) {
     let history = history::cached(&history::LARGE);
     let dir = scratch();
@@ -162,28 +190,37 @@ fn answer(c: &mut Criterion) {
     let clock = Arc::new(ManualClock::new(history.next_morning));
     let mut tidbit = open(&store, &clock);
     let mut answerer = Answerer::new();
-    for _ in 0..200 {
-        answer_once(&mut tidbit, &mut answerer, &clock); // warm the caches
-    }
-    let mut times: Vec<Duration> = (0..TIMED_ANSWERS)
-        .map(|_| answer_once(&mut tidbit, &mut answerer, &clock))
-        .collect();
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    let mean = times.iter().sum::<Duration>() / times.len() as u32;
+    print_answer_latency("", &mut tidbit, &mut answerer, &clock);
+
+    let sealed_dir = scratch();
+    let sealed_store = history.copy_store_to(sealed_dir.path());
+    let key = AtRestKey::from_bytes(&[7; 32]).expect("a 32-byte key");
+    let config = TidbitConfig {
+        at_rest_key: Some(Arc::new(key)),
+        ..history::config(&sealed_store)
+    };
+    let started = Instant::now();
+    let mut sealed = Tidbit::open(config, clock.clone()).expect("the store opens sealed");
     println!(
-        "answer latency over {TIMED_ANSWERS} answers: median {:?}, p90 {:?}, p99 {:?}, max {:?}, mean {mean:?}",
-        at(0.5),
-        at(0.9),
-        at(0.99),
-        at(1.0),
+        "first open with a key, sealing the history's events and documents: {:?}",
+        started.elapsed()
     );
+    let mut sealed_answerer = Answerer::new();
+    print_answer_latency(", sealed store", &mut sealed, &mut sealed_answerer, &clock);
+
     let mut group = c.benchmark_group("answer");
     group.sample_size(50);
     group.bench_function("item", |b| {
         b.iter_custom(|iterations| {
             (0..iterations)
                 .map(|_| answer_once(&mut tidbit, &mut answerer, &clock))
+                .sum()
+        })
+    });
+    group.bench_function("item, sealed store", |b| {
+        b.iter_custom(|iterations| {
+            (0..iterations)
+                .map(|_| answer_once(&mut sealed, &mut sealed_answerer, &clock))
                 .sum()
         })
     });
