@@ -4,7 +4,11 @@
 //! ```text
 //! cargo run --release -p tidbit-core --example rebuild_bench              # cached history, 3 runs
 //! cargo run --release -p tidbit-core --example rebuild_bench -- <store dir> [--expect-digest D]
+//! cargo run --release -p tidbit-core --example rebuild_bench -- --sealed   # under an at-rest key
 //! ```
+//!
+//! With `--sealed` the store is opened with an at-rest key: the first open seals the whole
+//! history (its time is printed), and the rebuild then opens every sealed event.
 //!
 //! With a store directory, this process opens it, rebuilds its projections once, and prints the
 //! wall time of `rebuild_projections`, the time its thread spent on a CPU (from
@@ -23,7 +27,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tidbit_core::events::SystemClock;
-use tidbit_core::tidbit::Tidbit;
+use tidbit_core::privacy::at_rest::AtRestKey;
+use tidbit_core::tidbit::{Tidbit, TidbitConfig};
 
 const RUNS: usize = 3;
 
@@ -46,9 +51,25 @@ fn mb(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".into(), |v| format!("{v:.1} MB"))
 }
 
-fn measure(store: &std::path::Path, expected_digest: Option<&str>) -> ExitCode {
+fn measure(store: &std::path::Path, expected_digest: Option<&str>, sealed: bool) -> ExitCode {
     let before_open = status_mb("VmHWM:");
-    let mut tidbit = match Tidbit::open(history::config(store), Arc::new(SystemClock)) {
+    let mut config = history::config(store);
+    if sealed {
+        match AtRestKey::from_bytes(&[7; 32]) {
+            Ok(key) => {
+                config = TidbitConfig {
+                    at_rest_key: Some(Arc::new(key)),
+                    ..config
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let opening = Instant::now();
+    let mut tidbit = match Tidbit::open(config, Arc::new(SystemClock)) {
         Ok(tidbit) => tidbit,
         Err(e) => {
             eprintln!("cannot open the store in {}: {e}", store.display());
@@ -56,6 +77,12 @@ fn measure(store: &std::path::Path, expected_digest: Option<&str>) -> ExitCode {
         }
     };
     let after_open = status_mb("VmHWM:");
+    if sealed {
+        println!(
+            "  open with the key, sealing the history: {:.3} s",
+            opening.elapsed().as_secs_f64()
+        );
+    }
     let cpu_before = thread_cpu_seconds();
     let started = Instant::now();
     let events = match tidbit.rebuild_projections() {
@@ -100,13 +127,19 @@ fn measure(store: &std::path::Path, expected_digest: Option<&str>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let sealed = args.iter().any(|a| a == "--sealed");
+    args.retain(|a| a != "--sealed");
     if let Some(store) = args.first() {
         let expected = args
             .iter()
             .position(|a| a == "--expect-digest")
             .and_then(|i| args.get(i + 1));
-        return measure(std::path::Path::new(store), expected.map(String::as_str));
+        return measure(
+            std::path::Path::new(store),
+            expected.map(String::as_str),
+            sealed,
+        );
     }
     let cached = history::cached(&history::LARGE);
     let Ok(exe) = std::env::current_exe() else {
@@ -117,11 +150,12 @@ fn main() -> ExitCode {
         let scratch = tempfile::tempdir_in(history::cache_root()).expect("a scratch directory");
         let store = cached.copy_store_to(scratch.path());
         println!("run {run}/{RUNS} (a fresh process on a fresh copy):");
-        let status = Command::new(&exe)
-            .arg(&store)
-            .arg("--expect-digest")
-            .arg(&cached.digest)
-            .status();
+        let mut child = Command::new(&exe);
+        child.arg(&store).arg("--expect-digest").arg(&cached.digest);
+        if sealed {
+            child.arg("--sealed");
+        }
+        let status = child.status();
         if !matches!(status, Ok(s) if s.success()) {
             eprintln!("run {run} failed: {status:?}");
             return ExitCode::FAILURE;

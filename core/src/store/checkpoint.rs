@@ -3,14 +3,16 @@
 //! A background thread with its own connection runs a passive checkpoint every few seconds, which
 //! never blocks the writer, and SQLite checkpoints once more when the store's last connection
 //! closes. The writer connection checkpoints inline only when the log has grown past
-//! [`WRITER_CHECKPOINT_PAGES`]: with SQLite's default of 1,000 pages, about one answer in a
-//! hundred would pay for a checkpoint and its fsyncs. That threshold is reached only when writes
-//! come without a pause (a script or an app calling in a tight loop): a passive checkpoint from
-//! another connection then never catches up with the writer, the log is never started over, and
-//! it would grow without bound. The writer's own checkpoint runs between its transactions, so it
-//! copies everything and the next transaction starts the log over, truncated to
-//! [`WAL_SIZE_LIMIT`]. Durability does not depend on checkpoints: a committed transaction is in
-//! the WAL either way.
+//! [`WRITER_CHECKPOINT_PAGES`] (64 MiB): with SQLite's default of 1,000 pages, about one answer
+//! in a hundred would pay for a checkpoint and its fsyncs. A learner's pace never gets there: the
+//! background thread empties the log in the pauses between answers. Writes without a pause (a
+//! script, or an app calling in a tight loop) do: a passive checkpoint from another connection
+//! then never catches up with the writer, the log is never started over, and it would grow
+//! without bound. The writer's own checkpoint runs between its transactions, so it copies
+//! everything and the next transaction starts the log over, truncated to [`WAL_SIZE_LIMIT`]; the
+//! call that crosses the threshold pays for copying the log (tens of milliseconds), once per
+//! some thousands of calls. Durability does not depend on checkpoints: a committed transaction is
+//! in the WAL either way.
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -25,7 +27,7 @@ use super::StoreError;
 pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(2);
 
 /// WAL pages (4 KiB each) after which the writer checkpoints inline, at the end of a commit.
-pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 2048;
+pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
 
 /// The size a started-over WAL file is truncated to, in bytes.
 pub(crate) const WAL_SIZE_LIMIT: i64 = 8 << 20;
@@ -105,11 +107,11 @@ mod tests {
         writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
         let wal = dir.path().join("s.sqlite3-wal");
         let mut largest = 0;
-        // 6,000 commits of 8 KB each: 48 MB through the log, with no pause for the background
+        // 6,000 commits of 32 KB each: 192 MB through the log, with no pause for the background
         // thread to catch up.
         for _ in 0..6000 {
             writer
-                .execute("INSERT INTO t VALUES (zeroblob(8000))", [])
+                .execute("INSERT INTO t VALUES (zeroblob(32000))", [])
                 .unwrap();
             largest = largest.max(std::fs::metadata(&wal).unwrap().len());
         }
