@@ -16,22 +16,11 @@ public final class KeychainKeyStore: KeyStore, @unchecked Sendable {
     }
 
     public func certificateSigningKey() throws -> String? {
-        var query = baseQuery(account: Self.signingKeyAccount)
-        query[kSecReturnData as String] = true
-        query[kSecMatchLimit as String] = kSecMatchLimitOne
-        var item: CFTypeRef?
-        let status = SecItemCopyMatching(query as CFDictionary, &item)
-        switch status {
-        case errSecSuccess:
-            guard let data = item as? Data, let text = String(data: data, encoding: .utf8) else {
-                throw KeyStoreError.Unavailable(reason: "the stored signing key is not text")
-            }
-            return text
-        case errSecItemNotFound:
-            return nil
-        default:
-            throw KeyStoreError.Unavailable(reason: "Keychain error \(status)")
+        guard let data = try read(account: Self.signingKeyAccount) else { return nil }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw KeyStoreError.Unavailable(reason: "the stored signing key is not text")
         }
+        return text
     }
 
     /// The 32 bytes Tidbit seals the learner's store with, created at random on first use and
@@ -80,15 +69,8 @@ public final class KeychainKeyStore: KeyStore, @unchecked Sendable {
     /// Stores the issuer's private key file text (from `tidbit keygen`), available after the
     /// first unlock and never synced to other devices.
     public func storeCertificateSigningKey(_ keyFileText: String) throws {
-        let query = baseQuery(account: Self.signingKeyAccount)
-        SecItemDelete(query as CFDictionary)
-        var item = query
-        item[kSecValueData as String] = Data(keyFileText.utf8)
-        item[kSecAttrAccessible as String] = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly
-        let status = SecItemAdd(item as CFDictionary, nil)
-        if status != errSecSuccess {
-            throw KeyStoreError.Unavailable(reason: "Keychain error \(status)")
-        }
+        SecItemDelete(baseQuery(account: Self.signingKeyAccount) as CFDictionary)
+        try write(account: Self.signingKeyAccount, data: Data(keyFileText.utf8))
     }
 
     private func baseQuery(account: String) -> [String: Any] {
