@@ -119,12 +119,18 @@ fn a_sealed_store_keeps_no_answer_text_in_its_files_while_open_or_closed() {
     phone.reflect(&mut tidbit);
     assert!(!phone.files_hold_the_secret(), "the WAL of an open store");
     let digest = tidbit.projection_digest().unwrap();
+    let reason = tidbit.next_activity().unwrap().reason;
     drop(tidbit);
     assert!(!phone.files_hold_the_secret(), "the closed store");
 
     let tidbit = phone.open(key(1)).unwrap();
     assert_eq!(reflection_text(&tidbit).as_deref(), Some(SECRET));
     assert_eq!(tidbit.projection_digest().unwrap(), digest);
+    let [decision] = tidbit.decisions(1).unwrap().try_into().unwrap();
+    assert_eq!(
+        (decision.kind.as_str(), decision.reason),
+        ("next_activity", reason)
+    );
 }
 
 #[test]
@@ -162,14 +168,17 @@ fn a_plain_store_given_a_key_seals_what_it_already_holds() {
     let phone = device();
     let mut tidbit = phone.open(None).unwrap();
     phone.reflect(&mut tidbit);
+    tidbit.next_activity().unwrap();
     let digest = tidbit.projection_digest().unwrap();
     let events = tidbit.events().unwrap();
+    let decisions = tidbit.decisions(10).unwrap();
     drop(tidbit);
     assert!(phone.files_hold_the_secret());
 
     let mut tidbit = phone.open(key(9)).unwrap();
     assert!(!phone.files_hold_the_secret());
     assert_eq!(tidbit.events().unwrap(), events);
+    assert_eq!(tidbit.decisions(10).unwrap(), decisions);
     assert_eq!(tidbit.rebuild_projections().unwrap(), events.len() as u64);
     assert_eq!(tidbit.projection_digest().unwrap(), digest);
     drop(tidbit);

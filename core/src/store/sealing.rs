@@ -1,7 +1,8 @@
 //! Bringing the store under the learner's at-rest key (see `privacy::at_rest`).
 //!
 //! Sealed columns: `events.body` (bound to the event id), `sync_documents.snapshot` and
-//! `sync_chunks.bytes` (bound to the document name). A store is sealed from its first open with a
+//! `sync_chunks.bytes` (bound to the document name), and the decision audit trail's `reason`,
+//! `inputs` and `output`. A store is sealed from its first open with a
 //! key: the key check is written then, and a store that already holds plain rows has them sealed
 //! in one transaction, after which the WAL is truncated so no plain copy stays behind. Freed
 //! pages are zeroed (`secure_delete`) while a key is in use. Opening a sealed store without its
@@ -55,6 +56,11 @@ fn seal_plain_rows(conn: &mut Connection, key: &AtRestKey) -> Result<(), StoreEr
         )?
         + tx.execute(
             "UPDATE sync_chunks SET bytes = tidbit_seal(name, bytes)",
+            [],
+        )?
+        + tx.execute(
+            "UPDATE decisions SET reason = tidbit_seal('decision', reason),
+             inputs = tidbit_seal('decision', inputs), output = tidbit_seal('decision', output)",
             [],
         )?;
     tx.execute(

@@ -468,8 +468,15 @@ impl Tidbit {
         let output = serde_json::to_string(&recommendation.activity)
             .map_err(|e| TidbitError::Corrupt(e.to_string()))?;
         self.store.conn().execute(
-            "INSERT INTO decisions (at_ms, kind, reason, inputs, output) VALUES (?1, 'next_activity', ?2, ?3, ?4)",
-            params![now_ms, recommendation.reason, recommendation.inputs.to_string(), output],
+            "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
+             VALUES (?1, 'next_activity', tidbit_seal('decision', ?2), tidbit_seal('decision', ?3),
+                     tidbit_seal('decision', ?4))",
+            params![
+                now_ms,
+                recommendation.reason,
+                recommendation.inputs.to_string(),
+                output
+            ],
         )?;
         Ok(recommendation)
     }
@@ -479,7 +486,11 @@ impl Tidbit {
         Ok(self
             .store
             .conn()
-            .prepare("SELECT at_ms, kind, reason, inputs, output FROM decisions ORDER BY id DESC LIMIT ?1")?
+            .prepare(
+                "SELECT at_ms, kind, tidbit_open('decision', reason), tidbit_open('decision', inputs),
+                        tidbit_open('decision', output)
+                 FROM decisions ORDER BY id DESC LIMIT ?1",
+            )?
             .query_map([limit], |r| {
                 Ok(Decision {
                     at_ms: r.get(0)?,

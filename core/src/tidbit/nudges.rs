@@ -30,7 +30,9 @@ impl Tidbit {
         let tx = self.store.conn_mut().transaction()?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO decisions (at_ms, kind, reason, inputs, output) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
+                 VALUES (?1, ?2, tidbit_seal('decision', ?3), tidbit_seal('decision', ?4),
+                         tidbit_seal('decision', ?5))",
             )?;
             for decision in &plan.decisions {
                 let output = match &decision.nudge {
