@@ -157,7 +157,7 @@ impl From<AtRestError> for TidbitError {
         match error {
             AtRestError::WrongKey | AtRestError::KeyRequired => TidbitError::AtRestKey(message),
             AtRestError::KeyLength(_) => TidbitError::KeyStore(message),
-            AtRestError::Unreadable(_) => TidbitError::Storage(message),
+            AtRestError::Unreadable(_) | AtRestError::TooLarge(_) => TidbitError::Storage(message),
             AtRestError::Random => TidbitError::Internal(message),
         }
     }

@@ -45,6 +45,8 @@ pub enum AtRestError {
     Unreadable(&'static str),
     #[error("the system's random number generator failed: try again")]
     Random,
+    #[error("a value of {0} bytes is too large to seal")]
+    TooLarge(usize),
 }
 
 /// The key the learner's data is sealed with. Its bytes are not kept anywhere else.
@@ -96,7 +98,7 @@ impl AtRestKey {
                 Aad::from(aad),
                 &mut sealed[1 + NONCE_LEN..],
             )
-            .map_err(|_| AtRestError::Unreadable("too long to seal"))?;
+            .map_err(|_| AtRestError::TooLarge(plain.len()))?;
         sealed.extend_from_slice(tag.as_ref());
         Ok(sealed)
     }
