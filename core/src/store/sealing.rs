@@ -30,18 +30,17 @@ pub(crate) fn apply_key(
             |r| r.get(0),
         )
         .optional()?;
-    match (&key, &check) {
-        (None, None) => {}
-        (None, Some(_)) => return Err(AtRestError::KeyRequired.into()),
-        (Some(key), Some(check)) => at_rest::verify_key(key, check)?,
-        (Some(_), None) => {}
-    }
-    if key.is_some() {
-        conn.pragma_update(None, "secure_delete", "ON")?;
-    }
     at_rest::register_functions(conn, key.clone())?;
-    if let (Some(key), None) = (key, check) {
-        seal_plain_rows(conn, &key)?;
+    let Some(key) = key else {
+        return match check {
+            Some(_) => Err(AtRestError::KeyRequired.into()),
+            None => Ok(()),
+        };
+    };
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    match check {
+        Some(check) => at_rest::verify_key(&key, &check)?,
+        None => seal_plain_rows(conn, &key)?,
     }
     Ok(())
 }
