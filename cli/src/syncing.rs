@@ -42,7 +42,7 @@ pub fn run(args: &SyncArgs) -> Result<(), String> {
 /// One line for a sync report.
 pub fn describe(report: &SyncReport) -> String {
     format!(
-        "{} document(s), {} round trip(s), {} B up, {} B down, {} event(s) received{}",
+        "{} document(s), {} round trip(s), {} B up, {} B down, {} event(s) received{}{}",
         report.documents,
         report.round_trips,
         report.bytes_up,
@@ -50,6 +50,15 @@ pub fn describe(report: &SyncReport) -> String {
         report.events_received,
         if report.retries > 0 {
             format!(", {} retried", report.retries)
+        } else {
+            String::new()
+        },
+        if report.events_refused > 0 {
+            format!(
+                ", {} refused ({})",
+                report.events_refused,
+                report.refusals.join("; ")
+            )
         } else {
             String::new()
         }

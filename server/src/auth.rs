@@ -44,24 +44,35 @@ pub struct TokenKey {
 
 impl TokenKey {
     /// Reads the key from `data_dir`, creating it (readable by its owner only) if absent.
+    /// The key in `data_dir/token.key`, made (atomically, `0600`) when the directory holds
+    /// neither a key nor a store. A store without its key is refused rather than given a new
+    /// key, which would silently invalidate every token the learners' devices hold.
     pub fn load_or_create(data_dir: &Path) -> Result<TokenKey, TokenError> {
         let path = data_dir.join(KEY_FILE);
         let key_error = |e: std::io::Error| TokenError::Key(format!("{}: {e}", path.display()));
         let bytes = match std::fs::read(&path) {
             Ok(bytes) if bytes.len() == 32 => bytes,
-            Ok(_) => {
+            Ok(bytes) => {
                 return Err(TokenError::Key(format!(
-                    "{} is not 32 bytes",
-                    path.display()
+                    "{} holds {} bytes, not 32: restore it from a backup (a new key would invalidate every token)",
+                    path.display(),
+                    bytes.len()
                 )))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir).map_err(key_error)?;
+                if data_dir.join(crate::DATABASE_FILE).exists() {
+                    return Err(TokenError::Key(format!(
+                        "{} is missing but {} holds a store: restore the key from a backup (a new key would invalidate every token)",
+                        path.display(),
+                        data_dir.display()
+                    )));
+                }
+                crate::files::private_dir(data_dir).map_err(key_error)?;
                 let mut fresh = [0u8; 32];
                 ring::rand::SystemRandom::new()
                     .fill(&mut fresh)
                     .map_err(|_| TokenError::Key("no randomness".into()))?;
-                write_private(&path, &fresh).map_err(key_error)?;
+                crate::files::write_atomically(&path, &fresh).map_err(key_error)?;
                 fresh.to_vec()
             }
             Err(e) => return Err(key_error(e)),
@@ -106,25 +117,8 @@ impl TokenKey {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
-}
-
-/// A learner or device id a token may carry: short, printable, no separators.
 pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+    tidbit_core::sync::peer::valid_device_id(id)
 }
 
 #[cfg(test)]
@@ -148,5 +142,23 @@ mod tests {
         // The key persists: a restarted server accepts the same token.
         let again = TokenKey::load_or_create(dir.path()).unwrap();
         assert!(again.verify(&token, 1_000).is_ok());
+    }
+
+    #[test]
+    fn a_store_whose_key_is_missing_or_torn_is_refused_instead_of_given_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        TokenKey::load_or_create(dir.path()).unwrap();
+        std::fs::write(dir.path().join(crate::DATABASE_FILE), b"").unwrap();
+        std::fs::write(dir.path().join(KEY_FILE), b"").unwrap();
+        assert!(matches!(
+            TokenKey::load_or_create(dir.path()),
+            Err(TokenError::Key(message)) if message.contains("0 bytes")
+        ));
+        std::fs::remove_file(dir.path().join(KEY_FILE)).unwrap();
+        assert!(matches!(
+            TokenKey::load_or_create(dir.path()),
+            Err(TokenError::Key(message)) if message.contains("is missing")
+        ));
+        assert!(!dir.path().join(KEY_FILE).exists(), "a new key was made");
     }
 }

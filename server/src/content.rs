@@ -5,9 +5,15 @@
 //! `Range` (one range, so a download cut off on a bad link resumes where it stopped) and a
 //! strong `ETag`: the SHA-256 of the file, so a device can tell a resumed download still
 //! belongs to the same pack (`If-Range`) or skip one it already has (`If-None-Match`).
+//!
+//! Each pack is hashed once: [`PackTags`] keeps its tag until the file's size, modification
+//! time or inode change. Bodies are streamed from the file in 64 KiB reads, never held whole.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
 use serde::Serialize;
 use tidbit_core::pack::read_manifest_unverified;
@@ -23,8 +29,63 @@ pub struct CatalogEntry {
     pub etag: String,
 }
 
+/// What identifies one version of a file without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(metadata: &std::fs::Metadata) -> FileStamp {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(metadata);
+        #[cfg(not(unix))]
+        let inode = 0;
+        FileStamp {
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+            inode,
+        }
+    }
+}
+
+/// The tags of the packs served so far, each computed once per version of its file.
+#[derive(Default)]
+pub struct PackTags {
+    known: Mutex<HashMap<PathBuf, (FileStamp, String)>>,
+    hashed: std::sync::atomic::AtomicU64,
+}
+
+impl PackTags {
+    /// The pack's tag, hashing the file only if it is new or changed since last time.
+    pub fn etag(&self, path: &Path, metadata: &std::fs::Metadata) -> std::io::Result<String> {
+        let stamp = FileStamp::of(metadata);
+        if let Ok(known) = self.known.lock() {
+            if let Some((seen, tag)) = known.get(path) {
+                if *seen == stamp {
+                    return Ok(tag.clone());
+                }
+            }
+        }
+        let tag = etag(path)?;
+        self.hashed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut known) = self.known.lock() {
+            known.insert(path.to_path_buf(), (stamp, tag.clone()));
+        }
+        Ok(tag)
+    }
+
+    /// How many times a pack file was hashed (each new version of a file, once).
+    pub fn files_hashed(&self) -> u64 {
+        self.hashed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// The packs in `dir`, by file name. Files that are not readable packs are skipped.
-pub fn catalog(dir: &Path) -> std::io::Result<Vec<CatalogEntry>> {
+pub fn catalog(dir: &Path, tags: &PackTags) -> std::io::Result<Vec<CatalogEntry>> {
     let mut entries = Vec::new();
     let listing = match std::fs::read_dir(dir) {
         Ok(listing) => listing,
@@ -39,13 +100,14 @@ pub fn catalog(dir: &Path) -> std::io::Result<Vec<CatalogEntry>> {
         let Ok((manifest, _)) = read_manifest_unverified(&path) else {
             continue;
         };
+        let metadata = std::fs::metadata(&path)?;
         entries.push(CatalogEntry {
             file,
             course_id: manifest.course_id,
             version: manifest.version.to_string(),
             title: manifest.title,
-            bytes: std::fs::metadata(&path)?.len(),
-            etag: etag(&path)?,
+            bytes: metadata.len(),
+            etag: tags.etag(&path, &metadata)?,
         });
     }
     entries.sort_by(|a, b| a.file.cmp(&b.file));
@@ -131,13 +193,37 @@ pub fn parse_range(header: Option<&str>, len: u64) -> RangeRequest {
     }
 }
 
-/// Reads bytes `start..=end` of `path`.
-pub fn read_part(path: &PathBuf, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
-    file.seek(SeekFrom::Start(start))?;
-    let mut bytes = vec![0u8; (end - start + 1) as usize];
-    file.read_exact(&mut bytes)?;
-    Ok(bytes)
+/// A body streaming bytes `start..=end` of `path` in 64 KiB reads.
+pub async fn stream_part(path: &Path, start: u64, end: u64) -> std::io::Result<axum::body::Body> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::open(path).await?;
+    file.seek(std::io::SeekFrom::Start(start)).await?;
+    let remaining = end - start + 1;
+    let stream =
+        futures_util::stream::unfold((file, remaining), |(mut file, remaining)| async move {
+            if remaining == 0 {
+                return None;
+            }
+            let mut buffer = vec![0u8; remaining.min(64 * 1024) as usize];
+            match file.read(&mut buffer).await {
+                Ok(0) => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the pack file shrank while it was sent",
+                    )),
+                    (file, 0),
+                )),
+                Ok(n) => {
+                    buffer.truncate(n);
+                    Some((
+                        Ok(axum::body::Bytes::from(buffer)),
+                        (file, remaining - n as u64),
+                    ))
+                }
+                Err(e) => Some((Err(e), (file, 0))),
+            }
+        });
+    Ok(axum::body::Body::from_stream(stream))
 }
 
 #[cfg(test)]

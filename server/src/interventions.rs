@@ -111,6 +111,10 @@ impl PushSender for LoggingPushSender {
 }
 
 /// Appends an intervention for `learner` at `now_ms` and pushes to their registered device.
+///
+/// The write is a compare-and-swap on the document's heads like every other writer's (see
+/// [`SyncStorage::commit`]): when an exchange, another server process or another trigger
+/// commits to the same document first, the intervention is prepared again on what they wrote.
 pub fn trigger(
     storage: &dyn SyncStorage,
     learner: &str,
@@ -118,6 +122,40 @@ pub fn trigger(
     now_ms: i64,
     push: &dyn PushSender,
 ) -> Result<Triggered, InterventionError> {
+    validate(learner, request)?;
+    let mut attempt = 0;
+    let (event, name, deadline_ms) = loop {
+        attempt += 1;
+        match append_intervention(storage, learner, request, now_ms) {
+            Err(InterventionError::Storage(StorageError::Conflict { .. })) if attempt < 4 => {}
+            result => break result?,
+        }
+    };
+    let pushed = match latest_push_token(storage, learner) {
+        Some((platform, token)) => push
+            .send(
+                &platform,
+                &token,
+                &PushMessage {
+                    learner: learner.into(),
+                    intervention: event.id.clone(),
+                    module: request.module.clone(),
+                    deadline_ms,
+                },
+            )
+            .is_ok(),
+        None => false,
+    };
+    Ok(Triggered {
+        intervention: event.id,
+        document: name,
+        at_ms: now_ms,
+        deadline_ms,
+        pushed,
+    })
+}
+
+fn validate(learner: &str, request: &InterventionRequest) -> Result<(), InterventionError> {
     if !crate::auth::valid_id(learner) {
         return Err(InterventionError::BadLearner(
             learner.chars().take(64).collect(),
@@ -134,6 +172,16 @@ pub fn trigger(
     {
         return Err(InterventionError::BadRequest);
     }
+    Ok(())
+}
+
+/// Prepares and commits the intervention event; returns it with its document and deadline.
+fn append_intervention(
+    storage: &dyn SyncStorage,
+    learner: &str,
+    request: &InterventionRequest,
+    now_ms: i64,
+) -> Result<(Event, String, i64), InterventionError> {
     let name = documents::period_of(now_ms);
     let unloadable = |e: automerge::AutomergeError| InterventionError::Unloadable {
         doc: name.clone(),
@@ -182,34 +230,14 @@ pub fn trigger(
         SERVER_DEVICE,
         &[DocumentUpdate {
             doc: name.clone(),
+            expected: (!is_new).then(|| loaded_heads.clone()),
             write,
             heads: doc.get_heads(),
         }],
         &[],
         std::slice::from_ref(&event.id),
     )?;
-    let pushed = match latest_push_token(storage, learner) {
-        Some((platform, token)) => push
-            .send(
-                &platform,
-                &token,
-                &PushMessage {
-                    learner: learner.into(),
-                    intervention: event.id.clone(),
-                    module: request.module.clone(),
-                    deadline_ms,
-                },
-            )
-            .is_ok(),
-        None => false,
-    };
-    Ok(Triggered {
-        intervention: event.id,
-        document: name,
-        at_ms: now_ms,
-        deadline_ms,
-        pushed,
-    })
+    Ok((event, name, deadline_ms))
 }
 
 /// The push token the learner's devices registered last, if any.
@@ -226,7 +254,7 @@ pub async fn post_intervention(
     State(hub): State<Arc<Hub>>,
     UrlPath(learner): UrlPath<String>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let claims = match crate::authenticate(&hub, &headers) {
         Ok(claims) => claims,
@@ -235,6 +263,10 @@ pub async fn post_intervention(
     if claims.device != ADMIN_DEVICE {
         return crate::refuse(StatusCode::FORBIDDEN, "interventions need an admin token");
     }
+    let body = match crate::read_body(&hub, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     let request: InterventionRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(e) => {
@@ -244,29 +276,31 @@ pub async fn post_intervention(
             )
         }
     };
-    let Some(lock) = hub.learner_lock(&learner) else {
-        return crate::refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server state is unusable",
-        );
-    };
-    // Never while an exchange of this learner reads and writes the same documents.
-    let _guard = lock.lock().await;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
+    if let Err(e) = validate(&learner, &request) {
+        return crate::refuse(e.status(), e.to_string());
+    }
+    let now_ms = hub.now_ms();
     let worker = hub.clone();
+    // The learner's lock is taken in the worker thread, after the request was validated.
     let result = tokio::task::spawn_blocking(move || {
-        trigger(
-            worker.storage.as_ref(),
-            &learner,
-            &request,
-            now_ms,
-            &LoggingPushSender,
-        )
+        worker.with_learner(&learner, || {
+            trigger(
+                worker.storage.as_ref(),
+                &learner,
+                &request,
+                now_ms,
+                &LoggingPushSender,
+            )
+        })
     })
     .await;
+    let result = match result {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(poisoned)) => {
+            return crate::refuse(StatusCode::INTERNAL_SERVER_ERROR, poisoned.to_string())
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(Ok(triggered)) => (StatusCode::CREATED, axum::Json(triggered)).into_response(),
         Ok(Err(e)) => crate::refuse(e.status(), e.to_string()),

@@ -8,12 +8,19 @@
 //!   admin token (see [`interventions`]);
 //! - `GET /health`.
 //!
-//! Limits: request bodies (8 MiB), documents per exchange ([`sync::DOCUMENTS_PER_EXCHANGE`]),
-//! and exchanges per device (a token bucket). A malformed or hostile request gets a 4xx with a
-//! short reason; nothing it carried is stored. Storage sits behind [`storage::SyncStorage`].
+//! What a device token may do and where each part of a request is checked is written down in
+//! `server/HOSTILE_PEERS.md`. Limits: 10 s to send a request's headers, a request's token is
+//! checked before its body is read, 8 MiB bodies read within 30 s, 60 s per request in all,
+//! [`Limits::requests_in_flight`] requests at once (more get 503 with `Retry-After`),
+//! [`Limits::connections`] open connections, documents per exchange
+//! ([`sync::DOCUMENTS_PER_EXCHANGE`]), and exchanges per device (a token bucket). A malformed
+//! or hostile request gets a 4xx with a short reason; nothing it carried is stored. CPU work
+//! (inflating and deflating exchanges, Automerge) runs on the blocking pool, holding the
+//! learner's lock in that thread. Storage sits behind [`storage::SyncStorage`].
 
 pub mod auth;
 pub mod content;
+pub mod files;
 pub mod interventions;
 pub mod storage;
 pub mod sync;
@@ -22,14 +29,16 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use tidbit_core::events::{Clock, SystemClock};
 use tidbit_core::sync::exchange::Exchange;
 
 use crate::auth::{Claims, TokenKey, ADMIN_DEVICE};
@@ -66,35 +75,82 @@ impl Default for RateLimit {
     }
 }
 
+/// How much of the server one client may take, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// To send a request's headers (a slow client holds nothing longer).
+    pub header_timeout: Duration,
+    /// To send a request's body, once its token is accepted.
+    pub body_timeout: Duration,
+    /// For a whole request, the answer included.
+    pub request_timeout: Duration,
+    /// Requests handled at once; more are shed with 503 and `Retry-After`.
+    pub requests_in_flight: usize,
+    /// Connections open at once; past it, new ones wait to be accepted.
+    pub connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            requests_in_flight: 256,
+            connections: 4096,
+        }
+    }
+}
+
+/// Rate buckets kept before full (idle) ones are dropped.
+const BUCKETS_BEFORE_PRUNING: usize = 4096;
+
 /// Everything the handlers share.
 pub struct Hub {
     pub storage: Arc<dyn SyncStorage>,
     pub tokens: TokenKey,
     pub packs_dir: PathBuf,
+    pub limits: Limits,
+    clock: Arc<dyn Clock>,
     rate: RateLimit,
-    buckets: Mutex<HashMap<(String, String), (f64, Instant)>>,
-    learner_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    buckets: Mutex<Buckets>,
+    learner_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    pack_tags: content::PackTags,
+}
+
+#[derive(Default)]
+struct Buckets {
+    tokens: HashMap<(String, String), (f64, Instant)>,
+    prune_at: usize,
 }
 
 impl Hub {
-    /// The hub for a data directory: `server.sqlite3`, `token.key` and `packs/` inside it.
+    /// The hub for a data directory: `server.sqlite3`, `token.key` and `packs/` inside it. The
+    /// directory is made private (`0700`), and a store whose token key is missing is refused.
     pub fn open(data_dir: &Path) -> Result<Hub, ServerError> {
-        std::fs::create_dir_all(data_dir)?;
+        files::private_dir(data_dir)?;
+        let tokens = TokenKey::load_or_create(data_dir)?;
         Ok(Hub::new(
             Arc::new(SqliteStorage::open(&data_dir.join(DATABASE_FILE))?),
-            TokenKey::load_or_create(data_dir)?,
+            tokens,
             data_dir.join("packs"),
         ))
     }
 
     pub fn new(storage: Arc<dyn SyncStorage>, tokens: TokenKey, packs_dir: PathBuf) -> Hub {
+        let limits = Limits::default();
         Hub {
             storage,
             tokens,
             packs_dir,
+            limits,
+            clock: Arc::new(SystemClock),
             rate: RateLimit::default(),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets::default()),
             learner_locks: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(limits.requests_in_flight)),
+            pack_tags: content::PackTags::default(),
         }
     }
 
@@ -103,13 +159,49 @@ impl Hub {
         self
     }
 
+    pub fn with_limits(mut self, limits: Limits) -> Hub {
+        self.in_flight = Arc::new(tokio::sync::Semaphore::new(limits.requests_in_flight));
+        self.limits = limits;
+        self
+    }
+
+    /// The clock event times and document names are checked against (the system's by default).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Hub {
+        self.clock = clock;
+        self
+    }
+
+    /// The server's time now, in milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    /// Rate buckets held now (for tests of their pruning).
+    pub fn rate_buckets(&self) -> usize {
+        self.buckets.lock().map_or(0, |b| b.tokens.len())
+    }
+
+    /// Learner locks held now (for tests of their pruning).
+    pub fn learner_locks(&self) -> usize {
+        self.learner_locks.lock().map_or(0, |l| l.len())
+    }
+
     /// Takes one token from the device's bucket; false when it is empty.
     fn admit(&self, learner: &str, device: &str) -> bool {
         let Ok(mut buckets) = self.buckets.lock() else {
             return false;
         };
         let now = Instant::now();
+        let rate = self.rate;
+        // A bucket that has refilled is the same as none: drop those once the map grows.
+        if buckets.tokens.len() >= buckets.prune_at.max(BUCKETS_BEFORE_PRUNING) {
+            buckets.tokens.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate.per_second < rate.burst
+            });
+            buckets.prune_at = buckets.tokens.len() * 2;
+        }
         let entry = buckets
+            .tokens
             .entry((learner.to_string(), device.to_string()))
             .or_insert((self.rate.burst, now));
         let refill = now.duration_since(entry.1).as_secs_f64() * self.rate.per_second;
@@ -123,11 +215,34 @@ impl Hub {
         }
     }
 
-    fn learner_lock(&self, learner: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
-        let mut locks = self.learner_locks.lock().ok()?;
-        Some(locks.entry(learner.to_string()).or_default().clone())
+    /// Runs `work` holding `learner`'s lock, in the calling thread: call it from the blocking
+    /// pool, so the lock is held for exactly as long as the work runs, even when the request
+    /// that started it is gone. The lock is dropped from the map when no one else holds it.
+    pub fn with_learner<T>(&self, learner: &str, work: impl FnOnce() -> T) -> Result<T, Poisoned> {
+        let lock = self
+            .learner_locks
+            .lock()
+            .map_err(|_| Poisoned)?
+            .entry(learner.to_string())
+            .or_default()
+            .clone();
+        let result = {
+            let _guard = lock.lock().map_err(|_| Poisoned)?;
+            work()
+        };
+        let mut locks = self.learner_locks.lock().map_err(|_| Poisoned)?;
+        // One reference in the map, one here: no one else waits for it.
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(learner);
+        }
+        Ok(result)
     }
 }
+
+/// A lock of the server's state was poisoned by a panic: the process should be restarted.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("server state is unusable after an earlier failure; restart the server")]
+pub struct Poisoned;
 
 pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
@@ -140,12 +255,62 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/catalog", get(catalog))
         .route("/v1/packs/{file}", get(pack))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(hub.clone(), shed_load))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            hub.limits.request_timeout,
+        ))
         .with_state(hub)
 }
 
-/// Serves on `listener` until the process ends.
+/// Answers 503 with `Retry-After` when [`Limits::requests_in_flight`] requests are running.
+async fn shed_load(State(hub): State<Arc<Hub>>, request: Request, next: Next) -> Response {
+    let Ok(_permit) = hub.in_flight.clone().try_acquire_owned() else {
+        let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, "the server is busy; retry");
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
+    next.run(request).await
+}
+
+/// Serves on `listener` until the returned future is dropped, which closes every connection at
+/// once (requests in flight are cut, as when the process is killed). Each connection has
+/// [`Limits::header_timeout`] to send a request's headers.
 pub async fn serve(listener: tokio::net::TcpListener, hub: Arc<Hub>) -> std::io::Result<()> {
-    axum::serve(listener, router(hub)).await
+    let limits = hub.limits;
+    let app = router(hub);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections));
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return Ok(());
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors or a connection reset before it was accepted: wait a
+                // moment rather than spin, and go on serving.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        connections.spawn(async move {
+            let _slot = slot;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_timeout);
+            let _ = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 /// Binds `addr` and serves in the background on the current runtime; returns the bound address
@@ -183,11 +348,32 @@ pub fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<Claims, auth::Toke
     hub.tokens.verify(token, now)
 }
 
+/// Reads a request body once its token has been accepted: at most [`MAX_BODY_BYTES`], within
+/// [`Limits::body_timeout`].
+pub async fn read_body(hub: &Hub, body: Body) -> Result<Bytes, Response> {
+    match tokio::time::timeout(
+        hub.limits.body_timeout,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )),
+        Err(_) => Err(refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            "the body took too long to arrive",
+        )),
+    }
+}
+
 async fn sync_exchange(
     State(hub): State<Arc<Hub>>,
     UrlPath(learner): UrlPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let claims = match authenticate(&hub, &headers) {
         Ok(claims) => claims,
@@ -205,50 +391,71 @@ async fn sync_exchange(
             "too many exchanges; slow down",
         );
     }
-    let request = match Exchange::decode(&body) {
-        Ok(request) => request,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    let body = match read_body(&hub, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
-    let Some(lock) = hub.learner_lock(&learner) else {
-        return refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server state is unusable",
-        );
-    };
-    // One exchange per learner at a time: each reads and writes the learner's documents whole.
-    let _guard = lock.lock().await;
     let worker_hub = hub.clone();
+    // Everything from inflating the body to deflating the reply runs on the blocking pool,
+    // holding the learner's lock in that thread: one exchange per learner at a time, even when
+    // the client goes away mid-exchange (the work finishes, then the lock is released).
     let result = tokio::task::spawn_blocking(move || {
-        sync::exchange(
-            worker_hub.storage.as_ref(),
-            &claims.learner,
-            &claims.device,
-            request,
-        )
+        let request =
+            Exchange::decode(&body).map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))?;
+        let now_ms = worker_hub.now_ms();
+        worker_hub
+            .with_learner(&claims.learner, || {
+                sync::exchange(
+                    worker_hub.storage.as_ref(),
+                    &claims.learner,
+                    &claims.device,
+                    &request,
+                    now_ms,
+                )
+            })
+            .map_err(|e| refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map(|outcome| outcome.reply.encode())
+            .map_err(|refused| {
+                let status = StatusCode::from_u16(refused.status())
+                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+                let mut response = refuse(status, refused.to_string());
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                }
+                response
+            })
     })
     .await;
     match result {
-        Ok(Ok(outcome)) => (
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            outcome.reply.encode(),
-        )
-            .into_response(),
-        Ok(Err(refused)) => refuse(
-            StatusCode::from_u16(refused.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
-            refused.to_string(),
-        ),
+        Ok(Ok(reply)) => {
+            ([(header::CONTENT_TYPE, "application/octet-stream")], reply).into_response()
+        }
+        Ok(Err(response)) => response,
         Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the exchange failed"),
     }
 }
 
 async fn catalog(State(hub): State<Arc<Hub>>) -> Response {
-    let dir = hub.packs_dir.clone();
-    match tokio::task::spawn_blocking(move || content::catalog(&dir)).await {
+    let worker = hub.clone();
+    match tokio::task::spawn_blocking(move || {
+        content::catalog(&worker.packs_dir, &worker.pack_tags)
+    })
+    .await
+    {
         Ok(Ok(entries)) => axum::Json(entries).into_response(),
         _ => refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the catalog could not be read",
         ),
+    }
+}
+
+/// How many times a pack file was hashed since the server started.
+impl Hub {
+    pub fn pack_files_hashed(&self) -> u64 {
+        self.pack_tags.files_hashed()
     }
 }
 
@@ -270,59 +477,77 @@ async fn pack(
     let range = header_text(header::RANGE);
     let if_range = header_text(header::IF_RANGE);
     let if_none_match = header_text(header::IF_NONE_MATCH);
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Response>> {
+    let worker = hub.clone();
+    let tagged = tokio::task::spawn_blocking(move || -> std::io::Result<Option<(u64, String)>> {
         let Ok(metadata) = std::fs::metadata(&path) else {
             return Ok(None);
         };
-        let len = metadata.len();
-        let etag = content::etag(&path)?;
-        if if_none_match.as_deref() == Some(etag.as_str()) {
-            return Ok(Some(
-                (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response(),
-            ));
+        if !metadata.is_file() {
+            return Ok(None);
         }
-        // A resumed download of a pack that changed since gets the whole new pack.
-        let range = match if_range {
-            Some(tag) if tag != etag => None,
-            _ => range,
-        };
-        let response = match content::parse_range(range.as_deref(), len) {
-            content::RangeRequest::Whole => (
-                StatusCode::OK,
-                [
-                    (header::ETAG, etag),
-                    (header::ACCEPT_RANGES, "bytes".into()),
-                    (header::CONTENT_TYPE, "application/octet-stream".into()),
-                ],
-                std::fs::read(&path)?,
+        let etag = worker.pack_tags.etag(&path, &metadata)?;
+        Ok(Some((metadata.len(), etag)))
+    })
+    .await;
+    let (len, etag) = match tagged {
+        Ok(Ok(Some(tagged))) => tagged,
+        Ok(Ok(None)) => return refuse(StatusCode::NOT_FOUND, "no such pack"),
+        _ => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the pack could not be read",
             )
-                .into_response(),
-            content::RangeRequest::Part { start, end } => (
-                StatusCode::PARTIAL_CONTENT,
-                [
-                    (header::ETAG, etag),
-                    (header::ACCEPT_RANGES, "bytes".into()),
-                    (header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
-                    (header::CONTENT_TYPE, "application/octet-stream".into()),
-                ],
-                content::read_part(&path, start, end)?,
-            )
-                .into_response(),
-            content::RangeRequest::Unsatisfiable => (
+        }
+    };
+    if if_none_match.as_deref() == Some(etag.as_str()) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    // A resumed download of a pack that changed since gets the whole new pack.
+    let range = match if_range {
+        Some(tag) if tag != etag => None,
+        _ => range,
+    };
+    let path = hub.packs_dir.join(&file);
+    let (status, start, end) = match content::parse_range(range.as_deref(), len) {
+        content::RangeRequest::Whole => (StatusCode::OK, 0, len.saturating_sub(1)),
+        content::RangeRequest::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+        content::RangeRequest::Unsatisfiable => {
+            return (
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 [(header::CONTENT_RANGE, format!("bytes */{len}"))],
             )
-                .into_response(),
-        };
-        Ok(Some(response))
-    })
-    .await;
-    match result {
-        Ok(Ok(Some(response))) => response,
-        Ok(Ok(None)) => refuse(StatusCode::NOT_FOUND, "no such pack"),
-        _ => refuse(
+                .into_response()
+        }
+    };
+    let body = if len == 0 {
+        Ok(Body::empty())
+    } else {
+        content::stream_part(&path, start, end).await
+    };
+    let Ok(body) = body else {
+        return refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the pack could not be read",
-        ),
+        );
+    };
+    let mut response = (
+        status,
+        [
+            (header::ETAG, etag),
+            (header::ACCEPT_RANGES, "bytes".into()),
+            (header::CONTENT_TYPE, "application/octet-stream".into()),
+            (
+                header::CONTENT_LENGTH,
+                if len == 0 { 0 } else { end - start + 1 }.to_string(),
+            ),
+        ],
+        body,
+    )
+        .into_response();
+    if status == StatusCode::PARTIAL_CONTENT {
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
     }
+    response
 }

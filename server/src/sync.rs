@@ -1,19 +1,37 @@
 //! The server's side of one sync exchange for one learner's device.
 //!
 //! For every document the device sent a message for, the message is checked and applied (a
-//! message may only append events; see `tidbit_core::sync::documents::receive_message`) and
-//! answered. In the opening exchange, where the device lists every document's heads, documents
-//! whose heads differ are answered too, and documents the device does not have yet are sent
-//! whole. Everything an exchange changes is committed at once, or, if any part is refused,
-//! nothing is.
+//! message may only append well-formed events of the sending device, dated within the window of
+//! the server's clock; see `tidbit_core::sync::peer`) and answered. A message that fails is
+//! refused alone: the reply names the document and why, nothing of it is stored, and the
+//! device's other documents sync. When the device lists a page of its documents' heads, the
+//! documents of that range whose heads differ are answered too, and those the device does not
+//! have yet are sent whole, up to [`REPLY_DOCUMENTS`] documents or [`REPLY_BYTES`] of messages a
+//! reply; past that the reply says where the device should list from next.
+//!
+//! An exchange reads the learner's documents and writes them back with one compare-and-swap
+//! commit ([`SyncStorage::commit`]): if another writer (another process, an intervention)
+//! committed in between, the exchange is prepared again from what is stored. Callers hold the
+//! learner's lock in the thread that runs it, so one process never runs two at once.
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
-use tidbit_core::events::{Event, EventKind};
+use tidbit_core::events::Event;
 use tidbit_core::sync::documents::{self, DocumentError};
-use tidbit_core::sync::exchange::{DocumentMessage, Exchange, MAX_DOCUMENTS};
+use tidbit_core::sync::exchange::{
+    DocumentMessage, Exchange, Listing, RefusedDocument, MAX_DOCUMENTS,
+};
+use tidbit_core::sync::peer::{self, Policy};
 
 use crate::storage::{DocumentUpdate, DocumentWrite, StateUpdate, StorageError, SyncStorage};
+
+/// The most documents one reply answers from a listing.
+pub const REPLY_DOCUMENTS: usize = 48;
+/// The most message bytes one reply carries (before deflate) from a listing; a document sent
+/// whole may take one reply past it, never two.
+pub const REPLY_BYTES: usize = 8 * 1024 * 1024;
+/// How often an exchange is prepared again when another writer commits first.
+const COMMIT_ATTEMPTS: usize = 4;
 
 /// Chunks after which the server folds a document into a new snapshot.
 const COMPACT_AFTER_CHUNKS: usize = 64;
@@ -24,6 +42,8 @@ pub enum ExchangeRefused {
     BadDocument(DocumentError),
     #[error("an exchange may name at most {limit} documents")]
     TooManyDocuments { limit: usize },
+    #[error("document '{0}' is listed outside the range its page covers")]
+    OutsideListing(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("a stored document could not be loaded: {0}")]
@@ -33,10 +53,12 @@ pub enum ExchangeRefused {
 impl ExchangeRefused {
     pub fn status(&self) -> u16 {
         match self {
-            ExchangeRefused::BadDocument(DocumentError::BadName(_)) => 400,
+            ExchangeRefused::BadDocument(DocumentError::BadName(_))
+            | ExchangeRefused::OutsideListing(_) => 400,
             ExchangeRefused::BadDocument(_)
             | ExchangeRefused::Storage(StorageError::DuplicateEvent { .. }) => 422,
             ExchangeRefused::TooManyDocuments { .. } => 413,
+            ExchangeRefused::Storage(StorageError::Conflict { .. }) => 503,
             ExchangeRefused::Storage(_) | ExchangeRefused::Unloadable(_) => 500,
         }
     }
@@ -47,6 +69,9 @@ pub const DOCUMENTS_PER_EXCHANGE: usize = 64;
 
 struct Working {
     name: String,
+    /// What the stored document took (snapshot and chunks), as a guide to a whole-document
+    /// reply's size.
+    size_hint: usize,
     doc: AutoCommit,
     loaded_heads: Vec<ChangeHash>,
     chunks: usize,
@@ -61,12 +86,32 @@ pub struct Outcome {
     pub events_received: usize,
 }
 
-/// Runs one exchange of `device` of `learner`.
+/// Runs one exchange of `device` of `learner` at the server's time `now_ms`, preparing it
+/// again when another writer commits first.
 pub fn exchange(
     storage: &dyn SyncStorage,
     learner: &str,
     device: &str,
-    request: Exchange,
+    request: &Exchange,
+    now_ms: i64,
+) -> Result<Outcome, ExchangeRefused> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match exchange_once(storage, learner, device, request, now_ms) {
+            Err(ExchangeRefused::Storage(StorageError::Conflict { .. }))
+                if attempt < COMMIT_ATTEMPTS => {}
+            result => return result,
+        }
+    }
+}
+
+fn exchange_once(
+    storage: &dyn SyncStorage,
+    learner: &str,
+    device: &str,
+    request: &Exchange,
+    now_ms: i64,
 ) -> Result<Outcome, ExchangeRefused> {
     let named = request.heads.len().max(request.messages.len());
     if named > DOCUMENTS_PER_EXCHANGE.min(MAX_DOCUMENTS) {
@@ -82,67 +127,72 @@ pub fn exchange(
     {
         documents::check_name(name).map_err(ExchangeRefused::BadDocument)?;
     }
+    let listing = request.listing.as_ref();
+    if let Some(listing) = listing {
+        if let Some(outside) = request.heads.iter().find(|h| !listing.covers(&h.doc)) {
+            return Err(ExchangeRefused::OutsideListing(outside.doc.clone()));
+        }
+    }
     let stored = storage.documents(learner)?;
-    // A device with no documents yet opens with an empty exchange: it needs everything.
-    let opening = !request.heads.is_empty() || request.messages.is_empty();
+    let policy = Policy::server(device, now_ms);
+    let mut budget = peer::MAX_INFLATED_BYTES;
     let mut working: Vec<Working> = Vec::new();
     let mut outcome = Outcome::default();
     let mut new_events = Vec::new();
 
     for DocumentMessage { doc: name, message } in &request.messages {
-        let mut work = open(storage, learner, device, name)?;
-        let added: Vec<Event> =
-            documents::receive_message(&mut work.doc, name, &mut work.state, message)
-                .map_err(ExchangeRefused::BadDocument)?;
-        // Interventions come from the L&D team through the admin endpoint, never from a device.
-        if added.iter().any(|event| {
-            event.device == crate::interventions::SERVER_DEVICE
-                || matches!(event.kind, EventKind::InterventionTriggered { .. })
-        }) {
-            return Err(ExchangeRefused::BadDocument(DocumentError::NotAnAppend {
-                doc: name.clone(),
-                action: "record an intervention, which only the server may",
-            }));
+        let known = stored.iter().any(|(stored, _)| stored == name);
+        if !known {
+            if let Err(refusal) = peer::check_new_document(name, now_ms) {
+                outcome
+                    .reply
+                    .refused
+                    .push(refused(name, refusal.to_string()));
+                continue;
+            }
         }
-        outcome.events_received += added.len();
-        new_events.extend(added.into_iter().map(|event| event.id));
+        let mut work = open(storage, learner, device, name)?;
+        let received = match documents::receive_message(
+            &mut work.doc,
+            name,
+            &mut work.state,
+            message,
+            &policy,
+            &mut budget,
+        ) {
+            Ok(received) => received,
+            // What the message did to the working copy dies with it: nothing of it is stored.
+            Err(e) => {
+                outcome.reply.refused.push(refused(name, e.to_string()));
+                continue;
+            }
+        };
+        if let Some(first) = received.refused.first() {
+            outcome.reply.refused.push(refused(
+                name,
+                format!(
+                    "{} event(s) refused, nothing of this message was stored; first: {first}",
+                    received.refused.len()
+                ),
+            ));
+            continue;
+        }
+        outcome.events_received += received.added.len();
+        new_events.extend(received.added.into_iter().map(|event| event.id));
         working.push(work);
     }
-    if opening {
-        for entry in &request.heads {
-            if working.iter().any(|w| w.name == entry.doc) {
-                continue;
-            }
-            let ours = stored.iter().find(|(name, _)| *name == entry.doc);
-            let differs = match ours {
-                Some((_, heads)) => sorted(heads) != sorted(&entry.heads),
-                // The device has a document the server does not: ask for it.
-                None => true,
-            };
-            if differs {
-                working.push(open(storage, learner, device, &entry.doc)?);
-            }
-        }
-        for (name, _) in &stored {
-            if request.heads.iter().any(|h| &h.doc == name)
-                || working.iter().any(|w| &w.name == name)
-            {
-                continue;
-            }
-            // The device has never seen this document: answer as to an empty peer, which
-            // makes Automerge send the whole document in one compressed message.
-            let mut work = open(storage, learner, device, name)?;
-            let mut empty_state = sync::State::new();
-            if let Some(hello) = automerge::Automerge::new().generate_sync_message(&mut empty_state)
-            {
-                work.state = sync::State::new();
-                work.doc
-                    .sync()
-                    .receive_sync_message(&mut work.state, hello)
-                    .map_err(|e| ExchangeRefused::Unloadable(e.to_string()))?;
-            }
-            working.push(work);
-        }
+    if let Some(listing) = listing {
+        answer_listing(
+            storage,
+            learner,
+            device,
+            request,
+            listing,
+            &stored,
+            now_ms,
+            &mut working,
+            &mut outcome,
+        )?;
     }
 
     let mut updates = Vec::new();
@@ -180,6 +230,7 @@ pub fn exchange(
         {
             updates.push(DocumentUpdate {
                 doc: work.name.clone(),
+                expected: (!work.is_new).then(|| work.loaded_heads.clone()),
                 write,
                 heads,
             });
@@ -193,6 +244,96 @@ pub fn exchange(
     Ok(outcome)
 }
 
+/// Answers the page of heads a device listed: in name order, the documents of its range that
+/// differ or that the device lacks, until the reply is full.
+#[allow(clippy::too_many_arguments)]
+fn answer_listing(
+    storage: &dyn SyncStorage,
+    learner: &str,
+    device: &str,
+    request: &Exchange,
+    listing: &Listing,
+    stored: &[(String, Vec<ChangeHash>)],
+    now_ms: i64,
+    working: &mut Vec<Working>,
+    outcome: &mut Outcome,
+) -> Result<(), ExchangeRefused> {
+    let mut candidates: Vec<&str> = request
+        .heads
+        .iter()
+        .map(|h| h.doc.as_str())
+        .chain(
+            stored
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .filter(|name| listing.covers(name)),
+        )
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut answered = 0;
+    let mut bytes = 0;
+    // The last name of the range handled whole: where the device lists from if the reply fills.
+    let mut handled: Option<&str> = None;
+    for name in candidates {
+        if answered >= REPLY_DOCUMENTS || (answered > 0 && bytes > REPLY_BYTES) {
+            outcome.reply.resume_after = handled.map(str::to_string);
+            return Ok(());
+        }
+        handled = Some(name);
+        if working.iter().any(|w| w.name == name) || request.messages.iter().any(|m| m.doc == name)
+        {
+            continue;
+        }
+        let ours = stored.iter().find(|(stored, _)| stored == name);
+        let theirs = request.heads.iter().find(|h| h.doc == name);
+        let work = match (ours, theirs) {
+            (Some((_, ours)), Some(theirs)) if sorted(ours) == sorted(&theirs.heads) => continue,
+            // The device holds a document the server does not: ask for it, if its month could
+            // hold events at all; else let the device know it will not be taken.
+            (None, Some(_)) => {
+                if let Err(refusal) = peer::check_new_document(name, now_ms) {
+                    outcome
+                        .reply
+                        .refused
+                        .push(refused(name, refusal.to_string()));
+                    continue;
+                }
+                open(storage, learner, device, name)?
+            }
+            (Some(_), Some(_)) => open(storage, learner, device, name)?,
+            // The device has never seen this document: answer as to an empty peer, which makes
+            // Automerge send the whole document in one compressed message.
+            (Some(_), None) => {
+                let mut work = open(storage, learner, device, name)?;
+                let mut empty_state = sync::State::new();
+                if let Some(hello) =
+                    automerge::Automerge::new().generate_sync_message(&mut empty_state)
+                {
+                    work.state = sync::State::new();
+                    work.doc
+                        .sync()
+                        .receive_sync_message(&mut work.state, hello)
+                        .map_err(|e| ExchangeRefused::Unloadable(e.to_string()))?;
+                }
+                work
+            }
+            (None, None) => continue,
+        };
+        answered += 1;
+        bytes += work.size_hint + 64;
+        working.push(work);
+    }
+    Ok(())
+}
+
+fn refused(doc: &str, reason: String) -> RefusedDocument {
+    RefusedDocument {
+        doc: doc.chars().take(64).collect(),
+        reason,
+    }
+}
+
 fn open(
     storage: &dyn SyncStorage,
     learner: &str,
@@ -201,18 +342,20 @@ fn open(
 ) -> Result<Working, ExchangeRefused> {
     let unloadable =
         |e: automerge::AutomergeError| ExchangeRefused::Unloadable(format!("{name}: {e}"));
-    let (doc, chunks, is_new) = match storage.load(learner, name)? {
+    let (doc, chunks, is_new, size_hint) = match storage.load(learner, name)? {
         Some(stored) => {
             let mut doc = AutoCommit::load(&stored.snapshot).map_err(unloadable)?;
             for chunk in &stored.chunks {
                 doc.load_incremental(chunk).map_err(unloadable)?;
             }
-            (doc, stored.chunks.len(), false)
+            let size = stored.snapshot.len() + stored.chunks.iter().map(Vec::len).sum::<usize>();
+            (doc, stored.chunks.len(), false, size)
         }
         None => (
             documents::genesis(name).map_err(ExchangeRefused::BadDocument)?,
             0,
             true,
+            0,
         ),
     };
     let state = storage
@@ -223,6 +366,7 @@ fn open(
     let loaded_heads = doc.get_heads();
     Ok(Working {
         name: name.to_string(),
+        size_hint,
         doc,
         loaded_heads,
         chunks,

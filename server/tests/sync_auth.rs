@@ -9,7 +9,7 @@ use support::*;
 use tidbit_core::events::{Event, EventKind};
 use tidbit_core::sync::client::SyncError;
 use tidbit_core::sync::documents;
-use tidbit_core::sync::exchange::{DocumentHeads, DocumentMessage, Exchange};
+use tidbit_core::sync::exchange::{DocumentHeads, DocumentMessage, Exchange, Listing};
 use tidbit_server::auth::{TokenKey, ADMIN_DEVICE};
 
 const FAR_FUTURE: i64 = 4_102_444_800;
@@ -41,7 +41,8 @@ fn read_probe() -> Vec<u8> {
             doc: PERIOD.into(),
             heads: Vec::new(),
         }],
-        messages: Vec::new(),
+        listing: Some(Listing::default()),
+        ..Exchange::default()
     }
     .encode()
 }
@@ -52,7 +53,7 @@ fn write_probe(device: &str) -> Vec<u8> {
     let before = doc.get_heads();
     let at_ms = start().timestamp_millis();
     let event = Event {
-        id: Event::make_id(device, "intruder", 1),
+        id: Event::make_id(device, "1badcafe", 1),
         at_ms,
         device: device.into(),
         kind: EventKind::Enrolled {
@@ -60,7 +61,7 @@ fn write_probe(device: &str) -> Vec<u8> {
             path: "field-volunteer".into(),
         },
     };
-    documents::append(&mut doc, "intruder", 1, &event).unwrap();
+    documents::append(&mut doc, "1badcafe", 1, &event).unwrap();
     let message = Message {
         heads: doc.get_heads(),
         need: Vec::new(),
@@ -78,6 +79,8 @@ fn write_probe(device: &str) -> Vec<u8> {
             doc: PERIOD.into(),
             message: message.encode(),
         }],
+        listing: Some(Listing::default()),
+        ..Exchange::default()
     }
     .encode()
 }

@@ -446,7 +446,7 @@ fn changes_that_reach_the_server_without_their_ancestors_are_sent_again_in_the_s
     let mut hashes = Vec::new();
     for sequence in 1..=3 {
         let event = Event {
-            id: Event::make_id("phone", "i1", sequence),
+            id: Event::make_id("phone", "a1", sequence),
             at_ms: start().timestamp_millis() + sequence as i64,
             device: "phone".into(),
             kind: EventKind::ModuleStarted {
@@ -454,7 +454,7 @@ fn changes_that_reach_the_server_without_their_ancestors_are_sent_again_in_the_s
                 module: format!("m{sequence}"),
             },
         };
-        documents::append(&mut device, "i1", sequence, &event).unwrap();
+        documents::append(&mut device, "a1", sequence, &event).unwrap();
         hashes.push(device.get_heads()[0]);
     }
     let exchange = |heads: Vec<ChangeHash>, message: Message| -> Message {
@@ -467,6 +467,8 @@ fn changes_that_reach_the_server_without_their_ancestors_are_sent_again_in_the_s
                 doc: name.into(),
                 message: message.encode(),
             }],
+            listing: Some(tidbit_core::sync::exchange::Listing::default()),
+            ..Exchange::default()
         }
         .encode();
         let (status, reply) = post_sync(&server.url(), LEARNER, Some(&authorization), body);

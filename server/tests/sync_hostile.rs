@@ -1,7 +1,9 @@
-//! Hostile sync traffic, both ways. A malformed or hostile request gets a 4xx from the real
-//! server, never a panic, and leaves the learner's documents as they were; a device then still
-//! syncs normally. A hostile reply makes the device's sync fail with an error and leaves its
-//! events, documents and projections as they were.
+//! Hostile sync traffic, both ways. A malformed request gets a 4xx from the real server, never
+//! a panic; a hostile message for one document is refused alone (the reply names it, nothing of
+//! it is stored, the other documents sync); either way the learner's documents stay as they
+//! were and a device then still syncs normally. A reply that would edit the device's documents
+//! makes its sync fail and changes nothing; a reply carrying malformed or forged events is
+//! applied without them, and they are reported.
 
 mod support;
 
@@ -90,6 +92,21 @@ impl Setup {
         assert!(self.stored() == before, "{case} changed a document");
     }
 
+    /// Posting `body` gets 200 with `doc` among the refused documents, and the learner's
+    /// documents stay exactly as they were.
+    fn refused_alone(&self, case: &str, body: Vec<u8>, doc: &str) {
+        let before = self.stored();
+        let token = format!("Bearer {}", self.server.token(LEARNER, "phone"));
+        let (status, reply) = post_sync(&self.server.url(), LEARNER, Some(&token), body);
+        assert_eq!(status, 200, "{case}: {}", String::from_utf8_lossy(&reply));
+        let reply = Exchange::decode(&reply).unwrap();
+        assert!(
+            reply.refused.iter().any(|r| r.doc == doc),
+            "{case}: {doc} not refused: {reply:?}"
+        );
+        assert!(self.stored() == before, "{case} changed a document");
+    }
+
     /// After everything refused, the server is up and devices still converge through it.
     fn still_syncs(&self) {
         let tablet = Device::new(self.root.path(), LEARNER, "tablet");
@@ -142,11 +159,11 @@ fn hostile_message(base: &AutoCommit, edit: impl FnOnce(&mut AutoCommit, &ObjId)
 /// An exchange carrying `message` for document `name`.
 fn exchange_with(name: &str, message: Vec<u8>) -> Vec<u8> {
     Exchange {
-        heads: Vec::new(),
         messages: vec![DocumentMessage {
             doc: name.into(),
             message,
         }],
+        ..Exchange::default()
     }
     .encode()
 }
@@ -177,15 +194,25 @@ fn an_answer(device: &Device) -> Event {
         .unwrap()
 }
 
+/// What a hostile message does wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hostility {
+    /// It would edit the document: refused whole, on both sides.
+    Edit,
+    /// It appends events the hostile-peer model refuses: a device applies the rest.
+    BadEvent,
+}
+
 /// The messages a hostile device might send about a document it shares with the server, each
-/// named: every one would do something other than append well-formed events.
-fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8>)> {
+/// named: every one would do something other than append well-formed events of its own.
+fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8>, Hostility)> {
     let in_period = answer.at_ms + 1;
     let out_of_period = answer.at_ms + 40 * 86_400_000;
     vec![
         (
             "delete an event",
             hostile_message(base, |doc, list| doc.delete(list, 0).unwrap()),
+            Hostility::Edit,
         ),
         (
             "overwrite an event",
@@ -193,6 +220,7 @@ fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8
                 doc.put(list, 0, ScalarValue::Bytes(b"{}".to_vec()))
                     .unwrap()
             }),
+            Hostility::Edit,
         ),
         (
             "insert a number",
@@ -200,12 +228,14 @@ fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8
                 let end = doc.length(list);
                 doc.insert(list, end, 42_i64).unwrap()
             }),
+            Hostility::Edit,
         ),
         (
             "insert a text",
             hostile_message(base, |doc, list| {
                 doc.insert(list, 0, "an event, honestly").unwrap()
             }),
+            Hostility::Edit,
         ),
         (
             "insert a map",
@@ -213,6 +243,7 @@ fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8
                 let end = doc.length(list);
                 doc.insert_object(list, end, ObjType::Map).unwrap();
             }),
+            Hostility::Edit,
         ),
         (
             "insert bytes that are not an event",
@@ -221,6 +252,7 @@ fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8
                 doc.insert(list, end, ScalarValue::Bytes(b"\xff garbage".to_vec()))
                     .unwrap()
             }),
+            Hostility::BadEvent,
         ),
         (
             "insert an oversized event",
@@ -233,18 +265,21 @@ fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8
                 )
                 .unwrap()
             }),
+            Hostility::BadEvent,
         ),
         (
             "insert an event from another month",
             hostile_message(base, |doc, _| {
-                documents::append(doc, "hostile", 1, &answered(out_of_period, 1.0, answer)).unwrap()
+                documents::append(doc, "b0", 1, &answered(out_of_period, 1.0, answer)).unwrap()
             }),
+            Hostility::BadEvent,
         ),
         (
             "insert an answer with credit 2",
             hostile_message(base, |doc, _| {
-                documents::append(doc, "hostile", 2, &answered(in_period, 2.0, answer)).unwrap()
+                documents::append(doc, "b0", 2, &answered(in_period, 2.0, answer)).unwrap()
             }),
+            Hostility::BadEvent,
         ),
         (
             "record an intervention, which only the server may",
@@ -257,29 +292,34 @@ fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8
                     reason: "forged by a device".into(),
                     deadline_ms: in_period + 86_400_000,
                 };
-                documents::append(doc, "hostile", 3, &forged).unwrap()
+                documents::append(doc, "b0", 3, &forged).unwrap()
             }),
+            Hostility::BadEvent,
         ),
         (
             "write another root key",
             hostile_message(base, |doc, _| doc.put(ROOT, "profile", "taken").unwrap()),
+            Hostility::Edit,
         ),
         (
             "replace the events list",
             hostile_message(base, |doc, _| {
                 doc.put_object(ROOT, "events", ObjType::List).unwrap();
             }),
+            Hostility::Edit,
         ),
         (
             "delete the events list",
             hostile_message(base, |doc, _| doc.delete(ROOT, "events").unwrap()),
+            Hostility::Edit,
         ),
         (
             "append an event and delete another",
             hostile_message(base, |doc, list| {
-                documents::append(doc, "hostile", 3, &answered(in_period, 1.0, answer)).unwrap();
+                documents::append(doc, "b0", 3, &answered(in_period, 1.0, answer)).unwrap();
                 doc.delete(list, 0).unwrap();
             }),
+            Hostility::Edit,
         ),
     ]
 }
@@ -320,30 +360,32 @@ fn garbage_and_truncated_bodies_get_400() {
 }
 
 #[test]
-fn a_message_that_is_not_an_automerge_sync_message_gets_422() {
+fn a_message_that_is_not_an_automerge_sync_message_is_refused_alone() {
     let setup = Setup::new();
-    setup.refused(
+    setup.refused_alone(
         "garbage message",
         exchange_with(PERIOD, b"not automerge".to_vec()),
-        422,
+        PERIOD,
     );
-    setup.refused("empty message", exchange_with(PERIOD, Vec::new()), 422);
+    setup.refused_alone("empty message", exchange_with(PERIOD, Vec::new()), PERIOD);
     let mut cut = hostile_message(&setup.server_document(PERIOD), |doc, list| {
         let end = doc.length(list);
         doc.insert(list, end, 1_i64).unwrap()
     });
     cut.truncate(cut.len() - 3);
-    setup.refused("cut message", exchange_with(PERIOD, cut), 422);
+    setup.refused_alone("cut message", exchange_with(PERIOD, cut), PERIOD);
     setup.still_syncs();
 }
 
 #[test]
-fn messages_that_would_do_anything_but_append_events_get_422_and_change_nothing() {
+fn messages_that_would_do_anything_but_append_valid_events_are_refused_and_change_nothing() {
     let setup = Setup::new();
     let base = setup.server_document(PERIOD);
     let answer = an_answer(&setup.phone);
-    for (case, message) in hostile_edits(&base, &answer) {
-        setup.refused(case, exchange_with(PERIOD, message), 422);
+    let edits = hostile_edits(&base, &answer);
+    assert_eq!(edits.len(), 14);
+    for (case, message, _) in edits {
+        setup.refused_alone(case, exchange_with(PERIOD, message), PERIOD);
     }
     setup.still_syncs();
 }
@@ -363,7 +405,7 @@ fn a_hostile_message_for_a_new_document_creates_no_document() {
             hostile_message(&genesis, |doc, list| doc.insert(list, 0, 7_i64).unwrap()),
         ),
     ] {
-        setup.refused(case, exchange_with(name, message), 422);
+        setup.refused_alone(case, exchange_with(name, message), name);
     }
     assert!(setup
         .server
@@ -376,12 +418,12 @@ fn a_hostile_message_for_a_new_document_creates_no_document() {
 }
 
 #[test]
-fn a_refused_document_refuses_the_whole_exchange() {
+fn a_refused_document_is_refused_alone_and_the_others_are_stored() {
     let setup = Setup::new();
     let base = setup.server_document(PERIOD);
     let answer = an_answer(&setup.phone);
     let good = hostile_message(&base, |doc, _| {
-        documents::append(doc, "fine", 1, &answered(answer.at_ms + 5, 1.0, &answer)).unwrap()
+        documents::append(doc, "f1e", 1, &answered(answer.at_ms + 5, 1.0, &answer)).unwrap()
     });
     let bad = hostile_message(
         &documents::genesis("events-2026-10").unwrap(),
@@ -399,9 +441,23 @@ fn a_refused_document_refuses_the_whole_exchange() {
                 message: bad,
             },
         ],
+        ..Exchange::default()
     }
     .encode();
-    setup.refused("a good and a bad document", body, 422);
+    let events_before = setup.server_document(PERIOD).length(events_list(&base));
+    let (status, reply) = setup.post(body);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        setup.server_document(PERIOD).length(events_list(&base)),
+        events_before + 1
+    );
+    assert!(setup
+        .server
+        .hub
+        .storage
+        .load(LEARNER, "events-2026-10")
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -418,11 +474,10 @@ fn more_than_64_documents_get_413() {
                 heads: Vec::new(),
             })
             .collect(),
-        messages: Vec::new(),
+        ..Exchange::default()
     };
     setup.refused("65 heads", heads.encode(), 413);
     let messages = Exchange {
-        heads: Vec::new(),
         messages: names
             .iter()
             .map(|doc| DocumentMessage {
@@ -430,12 +485,13 @@ fn more_than_64_documents_get_413() {
                 message: Vec::new(),
             })
             .collect(),
+        ..Exchange::default()
     };
     setup.refused("65 messages", messages.encode(), 413);
     // 64 is allowed.
     let at_limit = Exchange {
         heads: heads.heads[..64].to_vec(),
-        messages: Vec::new(),
+        ..Exchange::default()
     };
     assert_eq!(setup.post(at_limit.encode()).0, 200);
     setup.still_syncs();
@@ -484,7 +540,7 @@ fn bad_document_names_get_400() {
                 doc: name.into(),
                 heads: Vec::new(),
             }],
-            messages: Vec::new(),
+            ..Exchange::default()
         };
         setup.refused(name, heads.encode(), 400);
     }
@@ -548,8 +604,10 @@ fn a_hostile_reply_fails_the_sync_and_changes_nothing_on_the_device() {
     let answer = an_answer(phone);
     let mut replies: Vec<(&str, Vec<u8>)> = hostile_edits(&base, &answer)
         .into_iter()
-        .map(|(case, message)| (case, exchange_with(PERIOD, message)))
+        .filter(|(_, _, hostility)| *hostility == Hostility::Edit)
+        .map(|(case, message, _)| (case, exchange_with(PERIOD, message)))
         .collect();
+    assert_eq!(replies.len(), 9);
     replies.push((
         "a bad document name",
         exchange_with("../profile", b"x".to_vec()),
@@ -589,6 +647,45 @@ fn a_hostile_reply_fails_the_sync_and_changes_nothing_on_the_device() {
             .collect();
     on_server.sort();
     assert_eq!(on_server, phone.event_ids());
+    assert_eq!(
+        server_digest(&setup.server, LEARNER, setup.root.path()),
+        phone.digest()
+    );
+}
+
+#[test]
+fn a_reply_with_malformed_or_forged_events_is_applied_without_them_and_reports_them() {
+    let setup = Setup::new();
+    let phone = &setup.phone;
+    let (_, base) = device_documents(phone)
+        .into_iter()
+        .find(|(name, _)| name == PERIOD)
+        .unwrap();
+    let answer = an_answer(phone);
+    let bad_events: Vec<_> = hostile_edits(&base, &answer)
+        .into_iter()
+        .filter(|(_, _, hostility)| *hostility == Hostility::BadEvent)
+        .collect();
+    assert_eq!(bad_events.len(), 5);
+    for (case, message, _) in bad_events {
+        let (events, digest) = (phone.event_ids(), phone.digest());
+        let mut tidbit = phone.tidbit.lock().unwrap();
+        let mut session = tidbit_core::tidbit::SyncSession::new("hostile-server");
+        tidbit.sync_outgoing(&mut session).unwrap();
+        let reply = Exchange::decode(&exchange_with(PERIOD, message)).unwrap();
+        let incoming = tidbit.sync_incoming(&mut session, reply).unwrap();
+        drop(tidbit);
+        assert_eq!(incoming.refused.len(), 1, "{case}: {incoming:?}");
+        assert_eq!(incoming.events_received, 0, "{case}");
+        assert_eq!(phone.event_ids(), events, "{case} reached the log");
+        assert_eq!(phone.digest(), digest, "{case} reached the projections");
+    }
+    // The honest server is still in step with the device.
+    learn_for_days(phone, 5, 3, 2);
+    let report = phone
+        .sync(&setup.server.url(), &setup.server.token(LEARNER, "phone"))
+        .unwrap();
+    assert_eq!(report.documents_refused, 0, "{report:?}");
     assert_eq!(
         server_digest(&setup.server, LEARNER, setup.root.path()),
         phone.digest()

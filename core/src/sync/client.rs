@@ -95,9 +95,21 @@ pub struct SyncReport {
     pub events_received: u64,
     /// Round trips that failed and were retried.
     pub retries: u32,
+    /// Events the server relayed that this device refused (see `sync::peer`): they were kept
+    /// out of the log, and the rest of the reply was applied.
+    pub events_refused: u64,
+    /// Documents whose messages the server refused (it stored nothing of them; the others
+    /// synced).
+    pub documents_refused: u32,
+    /// Why, for the first few refused events and documents.
+    pub refusals: Vec<String>,
 }
 
-/// The most successful round trips one sync may take before it is considered stuck.
+/// The most refusal reasons a report lists.
+const MAX_REPORTED_REFUSALS: usize = 16;
+
+/// The most successful round trips past the listing of heads that one sync may take before it
+/// is considered stuck. The listing itself always moves forward, a page at a time.
 const MAX_ROUNDS: u32 = 32;
 
 /// Syncs the learner in `tidbit` with the server. Locks `tidbit` only between round trips.
@@ -115,16 +127,20 @@ pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncR
     let mut report = SyncReport::default();
     let mut session = SyncSession::new(&options.server);
     let mut failures = 0u32;
+    let mut rounds_past_listing = 0u32;
     loop {
-        let opening = session.is_new();
         let request = lock(tidbit)?.sync_outgoing(&mut session)?;
-        // The opening exchange always goes (it tells the server every document's heads); after
-        // it, a reply has been applied, and with nothing left to send both sides are done.
-        if !opening && request.messages.is_empty() {
-            break;
-        }
-        if report.round_trips >= MAX_ROUNDS {
-            return Err(SyncError::TooManyRounds { rounds: MAX_ROUNDS });
+        // Every page of heads goes (it tells the server what this device holds); once the
+        // listing is done, a reply has been applied, and with nothing left to send both sides
+        // are done.
+        if request.listing.is_none() {
+            if request.messages.is_empty() {
+                break;
+            }
+            rounds_past_listing += 1;
+            if rounds_past_listing > MAX_ROUNDS {
+                return Err(SyncError::TooManyRounds { rounds: MAX_ROUNDS });
+            }
         }
         let body = request.encode();
         match round_trip(&client, &url, &options.token, body.clone()).await {
@@ -141,7 +157,15 @@ pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncR
                             .map_err(|e| RoundTripError::Fatal(e.into()))
                     });
                 match applied {
-                    Ok(incoming) => report.events_received += incoming.events_received,
+                    Ok(incoming) => {
+                        report.events_received += incoming.events_received;
+                        report.events_refused += incoming.refused.len() as u64;
+                        for refused in incoming.refused {
+                            if report.refusals.len() < MAX_REPORTED_REFUSALS {
+                                report.refusals.push(refused.to_string());
+                            }
+                        }
+                    }
                     Err(RoundTripError::Fatal(error)) => return Err(error),
                     Err(error) => {
                         retry(&mut failures, &mut report, &mut session, options, error).await?
@@ -153,6 +177,14 @@ pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncR
         }
     }
     report.documents = session.documents.len() as u32;
+    report.documents_refused = session.refused.len() as u32;
+    for refused in &session.refused {
+        if report.refusals.len() < MAX_REPORTED_REFUSALS {
+            report
+                .refusals
+                .push(format!("document {}: {}", refused.doc, refused.reason));
+        }
+    }
     Ok(report)
 }
 
@@ -191,10 +223,7 @@ async fn round_trip(
         .await
         .map_err(|e| RoundTripError::Transient(with_causes(&e)))?;
     let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| RoundTripError::Transient(format!("reply cut off: {}", with_causes(&e))))?;
+    let bytes = read_capped(response).await?;
     if status.is_success() {
         return Ok(bytes.to_vec());
     }
@@ -213,6 +242,34 @@ async fn round_trip(
         })),
         _ => Err(RoundTripError::Transient(format!("{status}: {message}"))),
     }
+}
+
+/// The largest reply body read: what any valid exchange deflates to, at most.
+const MAX_REPLY_BYTES: usize = super::exchange::MAX_BODY_BYTES;
+
+/// Reads a reply body, giving up once it passes [`MAX_REPLY_BYTES`] (a hostile or broken
+/// server never makes a phone buffer without a bound).
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, RoundTripError> {
+    let too_long =
+        || RoundTripError::Transient(format!("reply longer than {MAX_REPLY_BYTES} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_REPLY_BYTES as u64)
+    {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| RoundTripError::Transient(format!("reply cut off: {}", with_causes(&e))))?
+    {
+        if body.len() + chunk.len() > MAX_REPLY_BYTES {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// An error with the errors beneath it, `outer: inner`: reqwest names the URL on top and the

@@ -19,6 +19,7 @@ use automerge::{ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, Value, ROOT}
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::peer::{self, Policy, Refusal};
 use crate::events::{Event, EventKind};
 
 /// The key of the events list at the root of a period document.
@@ -39,8 +40,35 @@ pub enum DocumentError {
     BadMessage { doc: String, message: String },
     #[error("a sync message for '{doc}' would {action}; events are only ever appended")]
     NotAnAppend { doc: String, action: &'static str },
+    #[error("a sync message for '{doc}' is refused: {refusal}")]
+    Refused { doc: String, refusal: Refusal },
     #[error("automerge: {0}")]
     Automerge(#[from] automerge::AutomergeError),
+}
+
+/// An event a peer sent that was not accepted, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedEvent {
+    pub doc: String,
+    /// The event's id, when it could be read far enough to derive one.
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RefusedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "event {id} in '{}': {}", self.doc, self.reason),
+            None => write!(f, "an element of '{}': {}", self.doc, self.reason),
+        }
+    }
+}
+
+/// What one sync message added: the events accepted and those refused.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub added: Vec<Event>,
+    pub refused: Vec<RefusedEvent>,
 }
 
 /// The name of the period document that holds events at `at_ms`.
@@ -138,15 +166,8 @@ pub fn decode(doc_name: &str, bytes: &[u8]) -> Result<Event, DocumentError> {
             stored.at_ms
         )));
     }
-    if stored.device.is_empty() || stored.device.len() > 128 || stored.incarnation.len() > 64 {
-        return Err(bad("its device or incarnation is malformed".into()));
-    }
-    // What projections would refuse is refused here, before it can reach any document.
-    if let EventKind::ItemAnswered { credit, .. } = &stored.kind {
-        if !(0.0..=1.0).contains(credit) {
-            return Err(bad(format!("credit {credit} is outside 0 to 1")));
-        }
-    }
+    // The fields an id is derived from hold no separator: two identities never share an id.
+    peer::check_identity(&stored.device, &stored.incarnation).map_err(|e| bad(e.to_string()))?;
     Ok(Event {
         id: Event::make_id(&stored.device, &stored.incarnation, stored.sequence),
         at_ms: stored.at_ms,
@@ -171,35 +192,45 @@ pub fn events(doc: &AutoCommit, name: &str) -> Result<Vec<Event>, DocumentError>
         .collect()
 }
 
-/// Applies a peer's sync message to `doc` and returns the events it added.
+/// Applies a peer's sync message to `doc` and returns the events it added and refused.
 ///
-/// A message may only append encoded events to the events list: one that would edit or delete
-/// an element, touch any other key, or carry an unreadable event is refused. On an error `doc`
-/// and `state` may hold part of the message: the caller must discard both (reload them from
-/// storage), which is what makes a hostile message change nothing.
+/// Before Automerge sees the message, its chunks are checked against `budget` (bytes the
+/// exchange may still inflate to; see [`peer::check_chunks`]). A message may only append
+/// encoded events to the events list: one that would edit or delete an element, touch any other
+/// key, or record one id twice is an error. Each appended element is then decoded and checked
+/// against `policy` ([`peer::check_event`]); what fails is returned in [`Received::refused`],
+/// never applied by the caller: the server refuses the whole message, a device applies the rest
+/// and reports it. On an error `doc` and `state` may hold part of the message: the caller must
+/// discard both (reload them from storage), which is what makes a hostile message change
+/// nothing.
 pub fn receive_message(
     doc: &mut AutoCommit,
     name: &str,
     state: &mut sync::State,
     message: &[u8],
-) -> Result<Vec<Event>, DocumentError> {
-    let message = sync::Message::decode(message).map_err(|e| DocumentError::BadMessage {
+    policy: &Policy,
+    budget: &mut usize,
+) -> Result<Received, DocumentError> {
+    let bad_message = |message: String| DocumentError::BadMessage {
         doc: name.into(),
-        message: e.to_string(),
+        message,
+    };
+    let message = sync::Message::decode(message).map_err(|e| bad_message(e.to_string()))?;
+    peer::check_chunks(&message, budget).map_err(|refusal| DocumentError::Refused {
+        doc: name.into(),
+        refusal,
     })?;
     let list = events_list(doc, name)?;
     let mut log = PatchLog::active();
     doc.sync()
         .receive_sync_message_log_patches(state, message, &mut log)
-        .map_err(|e| DocumentError::BadMessage {
-            doc: name.into(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| bad_message(e.to_string()))?;
     let refuse = |action| DocumentError::NotAnAppend {
         doc: name.into(),
         action,
     };
-    let mut added = Vec::new();
+    let mut received = Received::default();
+    let mut ids = std::collections::HashSet::new();
     for patch in doc.make_patches(&mut log) {
         if patch.obj != list {
             return Err(refuse("change something other than the events list"));
@@ -208,12 +239,31 @@ pub fn receive_message(
             return Err(refuse("edit or delete a recorded event"));
         };
         for (value, _, conflict) in values.iter() {
-            match value {
+            let bytes = match value {
                 Value::Scalar(scalar) if !*conflict => match scalar.as_ref() {
-                    ScalarValue::Bytes(bytes) => added.push(decode(name, bytes)?),
+                    ScalarValue::Bytes(bytes) => bytes.clone(),
                     _ => return Err(refuse("insert something that is not an event")),
                 },
                 _ => return Err(refuse("insert something that is not an event")),
+            };
+            let refused = |id: Option<&str>, reason: String| RefusedEvent {
+                doc: name.into(),
+                id: id.map(str::to_string),
+                reason,
+            };
+            match decode(name, &bytes) {
+                Err(e) => received.refused.push(refused(None, e.to_string())),
+                Ok(event) => {
+                    if !ids.insert(event.id.clone()) {
+                        return Err(refuse("record one event id twice"));
+                    }
+                    match peer::check_event(&event, policy) {
+                        Ok(()) => received.added.push(event),
+                        Err(why) => received
+                            .refused
+                            .push(refused(Some(&event.id), why.to_string())),
+                    }
+                }
             }
         }
     }
@@ -221,11 +271,15 @@ pub fn receive_message(
     if events_list(doc, name)? != list {
         return Err(refuse("replace the events list"));
     }
-    let mut ids = std::collections::HashSet::with_capacity(added.len());
-    if !added.iter().all(|event| ids.insert(event.id.as_str())) {
-        return Err(refuse("record one event id twice"));
+    Ok(received)
+}
+
+/// Refuses `refusal` for document `doc`.
+pub fn refused(doc: &str, refusal: Refusal) -> DocumentError {
+    DocumentError::Refused {
+        doc: doc.chars().take(64).collect(),
+        refusal,
     }
-    Ok(added)
 }
 
 #[cfg(test)]

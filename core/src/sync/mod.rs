@@ -4,6 +4,8 @@
 //!   incoming message passes (events are only ever appended);
 //! - [`local`]: the device's copy of those documents in the store's SQLite file;
 //! - [`exchange`]: the body of one HTTP exchange, shared with the server;
+//! - [`peer`]: the hostile-peer model, the one place that checks what a peer sent (chunks,
+//!   events, document names), used by the device and the server alike;
 //! - [`client`]: the HTTP client that repeats exchanges until neither side has anything to send.
 //!
 //! Nothing here runs inside the learning loop except appending an event to its document; the
@@ -14,6 +16,7 @@ pub mod client;
 pub mod documents;
 pub mod exchange;
 pub mod local;
+pub mod peer;
 
 use std::sync::OnceLock;
 

@@ -39,6 +39,12 @@ pub fn start() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The test server's clock: a year after the devices start learning, so every test event lies
+/// well inside the window of times the server accepts, whatever today's date is.
+pub fn server_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(start() + chrono::Duration::days(365)))
+}
+
 /// A running server on a free loopback port.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -53,7 +59,7 @@ impl TestServer {
     }
 
     pub fn start_on(data: &Path, addr: SocketAddr) -> TestServer {
-        let hub = Arc::new(Hub::open(data).unwrap());
+        let hub = Arc::new(Hub::open(data).unwrap().with_clock(server_clock()));
         let runtime = tidbit_core::sync::runtime().unwrap();
         let (addr, task) = runtime
             .block_on(tidbit_server::spawn(addr, hub.clone()))
@@ -190,7 +196,12 @@ impl TestServer {
     }
 
     fn bind_generous(data: &Path, addr: SocketAddr) -> TestServer {
-        let hub = Arc::new(Hub::open(data).unwrap().with_rate_limit(GENEROUS_RATE));
+        let hub = Arc::new(
+            Hub::open(data)
+                .unwrap()
+                .with_rate_limit(GENEROUS_RATE)
+                .with_clock(server_clock()),
+        );
         let runtime = tidbit_core::sync::runtime().unwrap();
         // An aborted listener lets go of its port a moment later.
         let mut attempts = 0;

@@ -15,6 +15,13 @@ pub struct SyncReport {
     pub events_received: u64,
     /// Round trips that failed and were retried.
     pub retries: u32,
+    /// Events the server relayed that this device refused as malformed or forged; the rest of
+    /// the sync was applied.
+    pub events_refused: u64,
+    /// Documents whose messages the server refused (nothing of them was stored there).
+    pub documents_refused: u32,
+    /// Why, for the first few refused events and documents.
+    pub refusals: Vec<String>,
 }
 
 impl From<CoreSyncReport> for SyncReport {
@@ -26,6 +33,9 @@ impl From<CoreSyncReport> for SyncReport {
             round_trips: report.round_trips,
             events_received: report.events_received,
             retries: report.retries,
+            events_refused: report.events_refused,
+            documents_refused: report.documents_refused,
+            refusals: report.refusals,
         }
     }
 }
