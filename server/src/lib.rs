@@ -399,9 +399,9 @@ async fn sync_exchange(
     // Everything from inflating the body to deflating the reply runs on the blocking pool,
     // holding the learner's lock in that thread: one exchange per learner at a time, even when
     // the client goes away mid-exchange (the work finishes, then the lock is released).
-    let result = tokio::task::spawn_blocking(move || {
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, (StatusCode, String)> {
         let request =
-            Exchange::decode(&body).map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))?;
+            Exchange::decode(&body).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
         let now_ms = worker_hub.now_ms();
         worker_hub
             .with_learner(&claims.learner, || {
@@ -413,18 +413,12 @@ async fn sync_exchange(
                     now_ms,
                 )
             })
-            .map_err(|e| refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             .map(|outcome| outcome.reply.encode())
             .map_err(|refused| {
                 let status = StatusCode::from_u16(refused.status())
                     .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-                let mut response = refuse(status, refused.to_string());
-                if status == StatusCode::SERVICE_UNAVAILABLE {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                }
-                response
+                (status, refused.to_string())
             })
     })
     .await;
@@ -432,7 +426,16 @@ async fn sync_exchange(
         Ok(Ok(reply)) => {
             ([(header::CONTENT_TYPE, "application/octet-stream")], reply).into_response()
         }
-        Ok(Err(response)) => response,
+        Ok(Err((status, reason))) => {
+            let mut response = refuse(status, reason);
+            // Another writer committed first every time: worth another try shortly.
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            response
+        }
         Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the exchange failed"),
     }
 }
