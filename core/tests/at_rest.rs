@@ -233,3 +233,121 @@ fn a_changed_sealed_event_is_an_error_and_never_read_as_something_else() {
     assert!(error.to_string().contains("cannot be opened"), "{error}");
     assert!(tidbit.events().is_err());
 }
+
+/// The current month's chunks: (id, position, sealed bytes), in order.
+fn sealed_chunks(raw: &rusqlite::Connection) -> Vec<(i64, i64, Vec<u8>)> {
+    raw.prepare("SELECT id, position, bytes FROM sync_chunks ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn sealed_chunks_swapped_or_dropped_make_their_document_unloadable() {
+    for tamper in ["swap", "drop the last"] {
+        let phone = device();
+        let mut tidbit = phone.open(key(6)).unwrap();
+        phone.reflect(&mut tidbit);
+        drop(tidbit);
+        let raw = rusqlite::Connection::open(phone.data().join(tidbit_core::store::DATABASE_FILE))
+            .unwrap();
+        let chunks = sealed_chunks(&raw);
+        assert!(chunks.len() >= 2, "{} chunks", chunks.len());
+        match tamper {
+            "swap" => {
+                let (a, b) = (&chunks[0], &chunks[1]);
+                for (id, bytes) in [(a.0, &b.2), (b.0, &a.2)] {
+                    raw.execute(
+                        "UPDATE sync_chunks SET bytes = ?2 WHERE id = ?1",
+                        rusqlite::params![id, bytes],
+                    )
+                    .unwrap();
+                }
+            }
+            _ => {
+                let last = chunks.last().unwrap().0;
+                raw.execute("DELETE FROM sync_chunks WHERE id = ?1", [last])
+                    .unwrap();
+            }
+        }
+        drop(raw);
+        let mut tidbit = phone.open(key(6)).unwrap();
+        let error = tidbit
+            .answer(
+                COURSE,
+                "tour-truefalse",
+                Response::TrueFalse { answer: true },
+                5_000,
+            )
+            .unwrap_err();
+        // A swapped chunk fails authentication; a missing one leaves the count short.
+        let message = error.to_string();
+        assert!(
+            message.contains("cannot be opened") || message.contains("cannot be loaded"),
+            "{tamper}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_store_sealed_before_positions_were_bound_is_bound_when_opened() {
+    let phone = device();
+    let mut tidbit = phone.open(key(7)).unwrap();
+    phone.reflect(&mut tidbit);
+    let events = tidbit.events().unwrap();
+    drop(tidbit);
+    // Rewrite the documents as an earlier version sealed them: bound to the name alone.
+    let sealer = AtRestKey::from_bytes(&[7; 32]).unwrap();
+    let raw =
+        rusqlite::Connection::open(phone.data().join(tidbit_core::store::DATABASE_FILE)).unwrap();
+    let (name, generation, snapshot): (String, i64, Vec<u8>) = raw
+        .query_row(
+            "SELECT name, generation, snapshot FROM sync_documents",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let rebind = |from: String, sealed: &[u8]| {
+        let (kind, plain) = sealer.open(from.as_bytes(), sealed).unwrap();
+        sealer.seal(name.as_bytes(), kind, &plain).unwrap()
+    };
+    raw.execute(
+        "UPDATE sync_documents SET snapshot = ?1, generation = NULL",
+        [rebind(format!("{name}@{generation}"), &snapshot)],
+    )
+    .unwrap();
+    for (id, position, bytes) in sealed_chunks(&raw) {
+        raw.execute(
+            "UPDATE sync_chunks SET bytes = ?2, position = NULL WHERE id = ?1",
+            rusqlite::params![
+                id,
+                rebind(format!("{name}@{generation}#{position}"), &bytes)
+            ],
+        )
+        .unwrap();
+    }
+    drop(raw);
+    let mut tidbit = phone.open(key(7)).unwrap();
+    tidbit
+        .answer(
+            COURSE,
+            "tour-truefalse",
+            Response::TrueFalse { answer: true },
+            5_000,
+        )
+        .unwrap();
+    assert_eq!(tidbit.events().unwrap().len(), events.len() + 1);
+    drop(tidbit);
+    let raw =
+        rusqlite::Connection::open(phone.data().join(tidbit_core::store::DATABASE_FILE)).unwrap();
+    let unbound: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM sync_chunks WHERE position IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unbound, 0);
+}

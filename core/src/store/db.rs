@@ -270,6 +270,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (peer, name)
     );
     "#,
+    // 5: sealed documents bound to their position: a snapshot to its generation (one per
+    // compaction), a chunk to its generation and place in it. NULL marks rows written before;
+    // opening the store binds them (see `store::sealing`).
+    r#"
+    ALTER TABLE sync_documents ADD COLUMN generation INTEGER;
+    ALTER TABLE sync_chunks ADD COLUMN position INTEGER;
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.

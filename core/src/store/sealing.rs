@@ -1,7 +1,10 @@
 //! Bringing the store under the learner's at-rest key (see `privacy::at_rest`).
 //!
-//! Sealed columns: `events.body` (bound to the event id), `sync_documents.snapshot` and
-//! `sync_chunks.bytes` (bound to the document name), and the decision audit trail's `reason`,
+//! Sealed columns: `events.body` (bound to the event id), `sync_documents.snapshot` (bound to
+//! the document name and its generation, `name@generation`) and `sync_chunks.bytes` (bound to
+//! the name, the generation and the chunk's place in it, `name@generation#position`), so a
+//! sealed chunk or snapshot cannot be moved to another document, reordered, or put back from
+//! an earlier compaction unnoticed; and the decision audit trail's `reason`,
 //! `inputs` and `output`. A store is sealed from its first open with a
 //! key: the key check is written then, and a store that already holds plain rows has them sealed
 //! in one transaction, after which the WAL is truncated so no plain copy stays behind. Freed
@@ -34,14 +37,61 @@ pub(crate) fn apply_key(
     let Some(key) = key else {
         return match check {
             Some(_) => Err(AtRestError::KeyRequired.into()),
-            None => Ok(()),
+            None => bind_positions(conn, false),
         };
     };
     conn.pragma_update(None, "secure_delete", "ON")?;
     match check {
-        Some(check) => at_rest::verify_key(&key, &check)?,
-        None => seal_plain_rows(conn, &key)?,
+        Some(check) => {
+            at_rest::verify_key(&key, &check)?;
+            bind_positions(conn, true)?;
+        }
+        None => {
+            bind_positions(conn, false)?;
+            seal_plain_rows(conn, &key)?;
+        }
     }
+    Ok(())
+}
+
+/// Gives every document row written before positions were bound its generation (0) and every
+/// chunk its place, sealing them again under their new binding when `sealed`; one transaction.
+fn bind_positions(conn: &mut Connection, sealed: bool) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let legacy: Vec<String> = tx
+        .prepare("SELECT name FROM sync_documents WHERE generation IS NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for name in legacy {
+        let reseal = |column: &str, aad: &str| {
+            if sealed {
+                format!("tidbit_seal({aad}, tidbit_open(name, {column}))")
+            } else {
+                column.to_string()
+            }
+        };
+        tx.execute(
+            &format!(
+                "UPDATE sync_documents SET snapshot = {}, generation = 0 WHERE name = ?1",
+                reseal("snapshot", "name || '@0'")
+            ),
+            [&name],
+        )?;
+        let chunks: Vec<i64> = tx
+            .prepare("SELECT id FROM sync_chunks WHERE name = ?1 ORDER BY id")?
+            .query_map([&name], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (position, id) in chunks.into_iter().enumerate() {
+            tx.execute(
+                &format!(
+                    "UPDATE sync_chunks SET bytes = {}, position = ?2 WHERE id = ?1",
+                    reseal("bytes", "name || '@0#' || ?2")
+                ),
+                rusqlite::params![id, position as i64],
+            )?;
+        }
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -50,11 +100,13 @@ fn seal_plain_rows(conn: &mut Connection, key: &AtRestKey) -> Result<(), StoreEr
     let tx = conn.transaction()?;
     let sealed = tx.execute("UPDATE events SET body = tidbit_seal(id, body)", [])?
         + tx.execute(
-            "UPDATE sync_documents SET snapshot = tidbit_seal(name, snapshot)",
+            "UPDATE sync_documents SET snapshot = tidbit_seal(name || '@' || generation, snapshot)",
             [],
         )?
         + tx.execute(
-            "UPDATE sync_chunks SET bytes = tidbit_seal(name, bytes)",
+            "UPDATE sync_chunks SET bytes = tidbit_seal(
+                 name || '@' || (SELECT generation FROM sync_documents d WHERE d.name = sync_chunks.name)
+                 || '#' || position, bytes)",
             [],
         )?
         + tx.execute(

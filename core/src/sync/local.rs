@@ -41,6 +41,8 @@ pub enum LocalError {
 
 struct OpenDocument {
     doc: AutoCommit,
+    /// Compactions so far: the stored snapshot's generation, which binds it and its chunks.
+    generation: i64,
     /// Heads when the document was last written to SQLite: later changes go into the next chunk.
     saved_heads: Vec<ChangeHash>,
     chunks: u32,
@@ -99,9 +101,9 @@ impl LocalDocuments {
     ) -> Result<&mut OpenDocument, LocalError> {
         if !self.open.contains_key(name) {
             let loaded = load(conn, name)?;
-            let (mut doc, chunks, saved) = match loaded {
-                Some((doc, chunks)) => (doc, chunks, true),
-                None => (documents::genesis(name)?, 0, false),
+            let (mut doc, chunks, generation, saved) = match loaded {
+                Some((doc, chunks, generation)) => (doc, chunks, generation, true),
+                None => (documents::genesis(name)?, 0, -1, false),
             };
             doc.set_actor(self.actor.clone());
             let saved_heads = if saved { doc.get_heads() } else { Vec::new() };
@@ -109,6 +111,7 @@ impl LocalDocuments {
                 name.to_string(),
                 OpenDocument {
                     doc,
+                    generation,
                     saved_heads,
                     chunks,
                 },
@@ -155,20 +158,30 @@ impl LocalDocuments {
         }
         if open.saved_heads.is_empty() || compact {
             let snapshot = open.doc.save();
+            let generation = open.generation + 1;
             conn.prepare_cached(
-                "INSERT INTO sync_documents (name, snapshot, chunks, heads) VALUES (?1, tidbit_seal(?1, ?2), 0, ?3)
-                 ON CONFLICT (name) DO UPDATE SET snapshot = excluded.snapshot, chunks = 0, heads = excluded.heads",
+                "INSERT INTO sync_documents (name, snapshot, chunks, heads, generation)
+                 VALUES (?1, tidbit_seal(?1 || '@' || ?4, ?2), 0, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET snapshot = excluded.snapshot, chunks = 0,
+                 heads = excluded.heads, generation = excluded.generation",
             )?
-            .execute(params![name, snapshot, pack_heads(&heads)])?;
+            .execute(params![name, snapshot, pack_heads(&heads), generation])?;
             conn.prepare_cached("DELETE FROM sync_chunks WHERE name = ?1")?
                 .execute([name])?;
             open.chunks = 0;
+            open.generation = generation;
         } else {
             let chunk = open.doc.save_after(&open.saved_heads);
             conn.prepare_cached(
-                "INSERT INTO sync_chunks (name, bytes) VALUES (?1, tidbit_seal(?1, ?2))",
+                "INSERT INTO sync_chunks (name, bytes, position)
+                 VALUES (?1, tidbit_seal(?1 || '@' || ?3 || '#' || ?4, ?2), ?4)",
             )?
-            .execute(params![name, chunk])?;
+            .execute(params![
+                name,
+                chunk,
+                open.generation,
+                i64::from(open.chunks)
+            ])?;
             conn.prepare_cached(
                 "UPDATE sync_documents SET chunks = chunks + 1, heads = ?2 WHERE name = ?1",
             )?
@@ -221,29 +234,47 @@ impl LocalDocuments {
     }
 }
 
-/// Loads a stored document: its snapshot, then its chunks in order.
-fn load(conn: &Connection, name: &str) -> Result<Option<(AutoCommit, u32)>, LocalError> {
-    let unloadable = |e: automerge::AutomergeError| LocalError::Unloadable {
+/// Loads a stored document: its snapshot, then its chunks in order, each opened under its
+/// binding; a chunk missing, out of place or from another generation makes it unloadable.
+/// Returns the document, its chunk count and its generation.
+fn load(conn: &Connection, name: &str) -> Result<Option<(AutoCommit, u32, i64)>, LocalError> {
+    let unloadable = |message: String| LocalError::Unloadable {
         doc: name.into(),
-        message: e.to_string(),
+        message,
     };
-    let snapshot: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT tidbit_open(name, snapshot) FROM sync_documents WHERE name = ?1")?
-        .query_row([name], |r| r.get(0))
+    let stored: Option<(i64, u32, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT generation, chunks, tidbit_open(name || '@' || generation, snapshot)
+             FROM sync_documents WHERE name = ?1",
+        )?
+        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let Some(snapshot) = snapshot else {
+    let Some((generation, expected_chunks, snapshot)) = stored else {
         return Ok(None);
     };
-    let mut doc = AutoCommit::load(&snapshot).map_err(unloadable)?;
+    let mut doc = AutoCommit::load(&snapshot).map_err(|e| unloadable(e.to_string()))?;
     let mut statement = conn.prepare_cached(
-        "SELECT tidbit_open(name, bytes) FROM sync_chunks WHERE name = ?1 ORDER BY id",
+        "SELECT position, tidbit_open(name || '@' || ?2 || '#' || position, bytes)
+         FROM sync_chunks WHERE name = ?1 ORDER BY id",
     )?;
-    let mut rows = statement.query([name])?;
-    let mut chunks = 0;
+    let mut rows = statement.query(params![name, generation])?;
+    let mut chunks = 0u32;
     while let Some(row) = rows.next()? {
-        let bytes: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&bytes).map_err(unloadable)?;
+        let position: i64 = row.get(0)?;
+        if position != i64::from(chunks) {
+            return Err(unloadable(format!(
+                "chunk {chunks} is stored as chunk {position}"
+            )));
+        }
+        let bytes: Vec<u8> = row.get(1)?;
+        doc.load_incremental(&bytes)
+            .map_err(|e| unloadable(e.to_string()))?;
         chunks += 1;
     }
-    Ok(Some((doc, chunks)))
+    if chunks != expected_chunks {
+        return Err(unloadable(format!(
+            "{chunks} chunks are stored where {expected_chunks} were written"
+        )));
+    }
+    Ok(Some((doc, chunks, generation)))
 }

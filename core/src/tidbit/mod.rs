@@ -210,11 +210,13 @@ impl Tidbit {
                     + 1
             }
         };
-        // Within a device's log time strictly increases, so the total order (time, device, id)
-        // is the order in which this device applied its own events.
+        // A new event comes after every event applied here, this device's and those synced
+        // from others, so applying it alone gives what a replay in the total order (time,
+        // device, id) gives. A clock behind what was synced dates it a millisecond after the
+        // latest event (the server keeps event times within a day of its clock).
         let last_ms: Option<i64> = tx
-            .prepare_cached("SELECT max(at_ms) FROM events WHERE device = ?1")?
-            .query_row([&self.config.device_id], |r| r.get(0))?;
+            .prepare_cached("SELECT max(at_ms) FROM events")?
+            .query_row([], |r| r.get(0))?;
         let at_ms = self
             .clock
             .now()
