@@ -554,3 +554,35 @@ async fn pack(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_buckets_of_idle_devices_are_dropped_once_the_map_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        // Buckets refill in a microsecond: every one but the newest is idle again at once.
+        let hub = Hub::open(dir.path()).unwrap().with_rate_limit(RateLimit {
+            burst: 2.0,
+            per_second: 1e6,
+        });
+        for device in 0..10_000 {
+            assert!(hub.admit("ana", &format!("device-{device}")));
+        }
+        assert!(
+            (1..=BUCKETS_BEFORE_PRUNING).contains(&hub.rate_buckets()),
+            "{} buckets",
+            hub.rate_buckets()
+        );
+    }
+
+    #[test]
+    fn a_learner_lock_lives_only_while_someone_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        let inside = hub.with_learner("ana", || hub.learner_locks()).unwrap();
+        assert_eq!(inside, 1);
+        assert_eq!(hub.learner_locks(), 0);
+    }
+}
