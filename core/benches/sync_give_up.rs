@@ -7,10 +7,10 @@
 //! ```
 //!
 //! 1. refused: nothing listens on the port; the default options (5 attempts, backoff from
-//!    250 ms, doubled with jitter) until `Unreachable`.
+//!    250 ms, doubled with jitter) until `Unreachable`, beside the range of the backoff waits.
 //! 2. silent: the server accepts and never answers; 3 attempts at a 1 s request timeout (the
-//!    defaults' 5 × 30 s would take minutes a run) until `Unreachable`, beside the floor those
-//!    options set (3 × 1 s of timeouts plus the backoff waits).
+//!    defaults' 5 × 30 s would take minutes a run) until `Unreachable`, beside the range those
+//!    options set (3 × 1 s of timeouts plus the jittered backoff waits).
 //! 3. dropped in flight: a sync with the default options waits on the silent server and is
 //!    dropped (what a cancelled Kotlin coroutine or Python task does to it through UniFFI); the
 //!    time the drop takes, and until the server sees the connection closed.
@@ -50,11 +50,13 @@ fn refused(runs: usize) {
         expect_unreachable(result, options.max_attempts);
         took
     });
+    let (low, high) = backoff_waits(&options);
     report(
         &format!(
-            "refused, default options ({} attempts, backoff from {} ms)",
+            "refused, default options ({} attempts, backoff waits {} to {})",
             options.max_attempts,
-            options.initial_backoff.as_millis()
+            format_duration(low),
+            format_duration(high)
         ),
         &took,
     );
@@ -73,16 +75,15 @@ fn silent(runs: usize) {
         expect_unreachable(result, options.max_attempts);
         took
     });
-    // Two backoff waits between three attempts: 250 ms and 500 ms before jitter.
-    let floor = options.request_timeout * options.max_attempts
-        + options.initial_backoff
-        + options.initial_backoff * 2;
+    let timeouts = options.request_timeout * options.max_attempts;
+    let (low, high) = backoff_waits(&options);
     report(
         &format!(
-            "silent, {} attempts at a {} s request timeout (floor about {})",
+            "silent, {} attempts at a {} s request timeout (timeouts and backoff: {} to {})",
             options.max_attempts,
             options.request_timeout.as_secs(),
-            format_duration(floor)
+            format_duration(timeouts + low),
+            format_duration(timeouts + high)
         ),
         &took,
     );
@@ -123,6 +124,18 @@ fn dropped_in_flight(runs: usize) {
         "dropped in flight: until the server sees the close",
         &closes,
     );
+}
+
+/// The least and most the backoff waits between the attempts add up to: the client waits a
+/// random time in [base/2, base] after each failure but the last, base doubling from
+/// `initial_backoff` up to `max_backoff`.
+fn backoff_waits(options: &SyncOptions) -> (Duration, Duration) {
+    let high: Duration = (0..options.max_attempts.saturating_sub(1))
+        .map(|failure| {
+            (options.initial_backoff * 2u32.saturating_pow(failure)).min(options.max_backoff)
+        })
+        .sum();
+    (high / 2, high)
 }
 
 fn expect_unreachable<T: std::fmt::Debug>(result: Result<T, SyncError>, expected: u32) {
