@@ -303,8 +303,11 @@ fn two_wrong_answers_on_a_skill_insert_a_lesson_and_a_different_item_due_within_
         "re-test uses a different item"
     );
     // Items of the checks of still-locked stages are not used as re-tests.
-    for stage in &l.course.paths[0].stages[1..] {
+    let locked = &l.course.paths[0].stages[1..];
+    assert_eq!(locked.len(), 3);
+    for stage in locked {
         let check = l.course.module(stage.check.as_deref().unwrap()).unwrap();
+        assert!(!check.steps.is_empty(), "{} has no steps", check.id);
         assert!(check.steps.iter().all(|s| s.id != remediation.item_step));
     }
     let lesson = remediation
@@ -473,12 +476,9 @@ fn a_finished_path_earns_a_certificate_anyone_can_verify() {
         }
         l.do_module(&check, |_| true);
     }
-    assert!(l
-        .tidbit
-        .stages(COURSE)
-        .unwrap()
-        .iter()
-        .all(|s| s.passed_ms.is_some()));
+    let stages = l.tidbit.stages(COURSE).unwrap();
+    assert_eq!(stages.len(), 4);
+    assert!(stages.iter().all(|s| s.passed_ms.is_some()), "{stages:?}");
     let certificate = l
         .tidbit
         .issue_certificate(COURSE, "Field Ops", &l.key)
@@ -493,6 +493,7 @@ fn a_finished_path_earns_a_certificate_anyone_can_verify() {
     // Once the learning steps of the last items are done, nothing new is left on the path.
     l.clock.advance(Duration::days(60));
     let plan = l.tidbit.plan_session(600).unwrap();
+    assert!(!plan.steps.is_empty(), "reviews are due after 60 days");
     assert!(
         plan.steps.iter().all(|s| s.purpose != Purpose::New),
         "{plan:?}"
@@ -541,6 +542,7 @@ fn an_upgrade_that_retires_a_step_stops_planning_it_and_replays_to_the_same_stat
     assert_eq!(report.steps_retired, vec![retired.clone()]);
     l.clock.advance(Duration::days(30));
     let plan = l.tidbit.plan_session(60).unwrap();
+    assert!(!plan.steps.is_empty(), "reviews are due after 30 days");
     assert!(plan.steps.iter().all(|s| s.step != retired));
     let due = l.tidbit.due_counts().unwrap().due_now as usize;
     assert_eq!(

@@ -105,6 +105,10 @@ fn outcomes_are_events_that_feed_the_next_plan_and_survive_a_replay() {
     ));
     // The shown subject is not planned again.
     let next = tidbit.plan_nudges(&prefs).unwrap();
+    assert!(
+        !next.nudges.is_empty(),
+        "the other subjects are still planned"
+    );
     assert!(next
         .nudges
         .iter()

@@ -16,6 +16,8 @@
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+#[cfg(test)]
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -33,40 +35,99 @@ pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
 pub(crate) const WAL_SIZE_LIMIT: i64 = 8 << 20;
 
 pub(crate) struct Checkpointer {
-    stop: Option<Sender<()>>,
+    /// A message asks the thread for a checkpoint now; dropping the sender stops it.
+    wake: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Checkpoints the thread has run, so a test can wait for one instead of sleeping.
+    #[cfg(test)]
+    runs: Arc<Runs>,
 }
 
 impl Checkpointer {
     /// Raises `writer`'s inline checkpoint threshold and starts the background thread on `path`.
     pub(crate) fn start(writer: &Connection, path: &Path) -> Result<Checkpointer, StoreError> {
+        Checkpointer::start_every(writer, path, CHECKPOINT_INTERVAL)
+    }
+
+    fn start_every(
+        writer: &Connection,
+        path: &Path,
+        interval: Duration,
+    ) -> Result<Checkpointer, StoreError> {
         writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
         writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (wake, woken) = mpsc::channel::<()>();
+        #[cfg(test)]
+        let runs = Arc::new(Runs::default());
+        #[cfg(test)]
+        let counted = Arc::clone(&runs);
         let thread = std::thread::Builder::new()
             .name("tidbit-checkpoint".into())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL)
-                {
-                    // A failed checkpoint is retried on the next tick; the WAL stays valid.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            .spawn(move || loop {
+                match woken.recv_timeout(interval) {
+                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
                 }
+                // A failed checkpoint is retried on the next tick; the WAL stays valid.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                #[cfg(test)]
+                counted.add_one();
             })?;
         Ok(Checkpointer {
-            stop: Some(stop),
+            wake: Some(wake),
             thread: Some(thread),
+            #[cfg(test)]
+            runs,
         })
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        drop(self.wake.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// A count of finished checkpoints and a condition variable to wait on it.
+#[cfg(test)]
+#[derive(Default)]
+struct Runs {
+    count: Mutex<u64>,
+    changed: Condvar,
+}
+
+#[cfg(test)]
+impl Runs {
+    fn add_one(&self) {
+        *self.count.lock().unwrap() += 1;
+        self.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+impl Checkpointer {
+    /// Asks the thread for a checkpoint now, ahead of its next tick.
+    fn checkpoint_now(&self) {
+        if let Some(wake) = &self.wake {
+            wake.send(()).unwrap();
+        }
+    }
+
+    /// Checkpoints run so far, once there are at least `count` or `limit` has passed (a guard
+    /// against hanging; the caller asserts the count).
+    fn runs_reaching(&self, count: u64, limit: Duration) -> u64 {
+        let runs = self.runs.count.lock().unwrap();
+        let (runs, _) = self
+            .runs
+            .changed
+            .wait_timeout_while(runs, limit, |runs| *runs < count)
+            .unwrap();
+        *runs
     }
 }
 
@@ -74,13 +135,18 @@ impl Drop for Checkpointer {
 mod tests {
     use super::*;
 
+    /// Long enough that a test's waits fail it rather than hang; never what a test waits for.
+    const GUARD: Duration = Duration::from_secs(30);
+
     #[test]
-    fn the_background_thread_checkpoints_what_the_writer_leaves() {
+    fn the_background_thread_checkpoints_what_the_writer_leaves_when_signalled() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sqlite3");
         let writer = Connection::open(&path).unwrap();
         writer.pragma_update(None, "journal_mode", "WAL").unwrap();
-        let _checkpointer = Checkpointer::start(&writer, &path).unwrap();
+        // No tick during the test: the one checkpoint is the one asked for.
+        let checkpointer =
+            Checkpointer::start_every(&writer, &path, Duration::from_secs(3600)).unwrap();
         let pages: i64 = writer
             .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
             .unwrap();
@@ -91,9 +157,32 @@ mod tests {
         let database_bytes = || std::fs::metadata(&path).unwrap().len();
         // Committed, but only in the WAL: the database file does not hold the row yet.
         assert!(database_bytes() < 200_000, "{}", database_bytes());
-        std::thread::sleep(CHECKPOINT_INTERVAL * 2 + CHECKPOINT_INTERVAL / 2);
+        assert_eq!(checkpointer.runs_reaching(0, Duration::ZERO), 0);
+
+        checkpointer.checkpoint_now();
+
+        assert_eq!(checkpointer.runs_reaching(1, GUARD), 1);
         // The background thread copied it into the database file; no other connection did.
         assert!(database_bytes() >= 200_000, "{}", database_bytes());
+    }
+
+    #[test]
+    fn the_background_thread_checkpoints_on_its_own_ticks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let writer = Connection::open(&path).unwrap();
+        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        let checkpointer =
+            Checkpointer::start_every(&writer, &path, Duration::from_millis(20)).unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (x BLOB); INSERT INTO t VALUES (zeroblob(200000));")
+            .unwrap();
+        // At most one tick was under way at the commit; the one after it started after it.
+        let seen = checkpointer.runs_reaching(0, Duration::ZERO);
+        let runs = checkpointer.runs_reaching(seen + 2, GUARD);
+        assert!(runs >= seen + 2, "{runs} checkpoints, {seen} at the commit");
+        let database_bytes = std::fs::metadata(&path).unwrap().len();
+        assert!(database_bytes >= 200_000, "{database_bytes}");
     }
 
     #[test]

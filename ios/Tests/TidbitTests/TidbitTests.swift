@@ -4,6 +4,7 @@
 // same files tests/bindings/common.sh makes).
 
 import Foundation
+import Network
 import UserNotifications
 import XCTest
 @testable import Tidbit
@@ -35,6 +36,77 @@ final class ListLogger: TidbitFFI.Logger, @unchecked Sendable {
         lock.unlock()
     }
 }
+
+/// A server on 127.0.0.1 that accepts connections, reads what comes and never answers. Its
+/// expectations are fulfilled when it is listening, when it accepts a connection and when the
+/// client closes it.
+final class SilentServer: @unchecked Sendable {
+    let ready = XCTestExpectation(description: "the silent server listens")
+    let opened = XCTestExpectation(description: "the silent server accepted a connection")
+    let closed = XCTestExpectation(description: "the client closed its connection")
+    private let listener: NWListener
+    private let queue = DispatchQueue(label: "dev.tidbit.tests.silent-server")
+    private let lock = NSLock()
+    private var connections: [NWConnection] = []
+
+    init() throws {
+        let parameters = NWParameters.tcp
+        parameters.requiredLocalEndpoint = NWEndpoint.hostPort(host: .ipv4(.loopback), port: .any)
+        listener = try NWListener(using: parameters)
+        // A second connection or state change is caught by the test's count, not as a crash.
+        for expectation in [ready, opened, closed] { expectation.assertForOverFulfill = false }
+        listener.stateUpdateHandler = { [ready = self.ready] state in
+            if case .ready = state { ready.fulfill() }
+        }
+        listener.newConnectionHandler = { [weak self] connection in
+            self?.accept(connection)
+        }
+        listener.start(queue: queue)
+    }
+
+    /// The server's base URL, once `ready` is fulfilled.
+    var url: URL? {
+        guard let port = listener.port?.rawValue else { return nil }
+        return URL(string: "http://127.0.0.1:\(port)")
+    }
+
+    var accepted: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return connections.count
+    }
+
+    private func accept(_ connection: NWConnection) {
+        lock.lock()
+        connections.append(connection)
+        lock.unlock()
+        connection.start(queue: queue)
+        opened.fulfill()
+        drain(connection)
+    }
+
+    /// Reads and drops what the client sends until it closes the connection.
+    private func drain(_ connection: NWConnection) {
+        connection.receive(minimumIncompleteLength: 1, maximumLength: 4096) { [weak self] _, _, isComplete, error in
+            if isComplete || error != nil {
+                connection.cancel()
+                self?.closed.fulfill()
+            } else {
+                self?.drain(connection)
+            }
+        }
+    }
+
+    func stop() {
+        listener.cancel()
+        lock.lock()
+        connections.forEach { $0.cancel() }
+        lock.unlock()
+    }
+}
+
+/// Long enough that a wait fails the test rather than hang it; never what a test asserts.
+private let guardSeconds: TimeInterval = 60
 
 private let right: [String: Response] = [
     "tour-single": .singleChoice(choice: 1),
@@ -242,21 +314,24 @@ final class TidbitTests: XCTestCase {
         }
     }
 
-    func testCancellingTheSyncTaskStopsTheSyncAndTheObjectKeepsWorking() async throws {
+    func testCancellingTheSyncTaskStopsTheSyncInFlightAndTheObjectKeepsWorking() async throws {
         let tidbit = try await openLearner()
-        // Nothing answers HTTP on the loopback's discard port: only the cancellation can end
-        // the call within a second (a refused connection retries for 2 to 4 s).
-        let discard = try XCTUnwrap(URL(string: "http://127.0.0.1:9"))
-        let sync = Task { try await tidbit.sync(serverURL: discard, token: "any-token") }
-        try await Task.sleep(nanoseconds: 300_000_000)
-        let cancelled = Date()
+        let server = try SilentServer()
+        defer { server.stop() }
+        await fulfillment(of: [server.ready], timeout: guardSeconds)
+        let url = try XCTUnwrap(server.url)
+        // The server never answers, so only the cancellation can end the call before its 30 s
+        // request timeouts; it is cancelled once the server has the connection.
+        let sync = Task { try await tidbit.sync(serverURL: url, token: "any-token") }
+        await fulfillment(of: [server.opened], timeout: guardSeconds)
         sync.cancel()
         do {
             _ = try await sync.value
-            XCTFail("a sync to the discard port succeeded")
+            XCTFail("a sync to a silent server succeeded")
         } catch is CancellationError {
         }
-        XCTAssertLessThan(Date().timeIntervalSince(cancelled), 3)
+        await fulfillment(of: [server.closed], timeout: guardSeconds)
+        XCTAssertEqual(server.accepted, 1)
         let catalog = try await tidbit.catalog()
         XCTAssertEqual(catalog.map(\.id), [course])
     }

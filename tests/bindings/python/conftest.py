@@ -4,6 +4,7 @@
 fixture course and exports where everything is through TIDBIT_* environment variables.
 """
 
+import asyncio
 import os
 import pathlib
 import shutil
@@ -126,6 +127,8 @@ class SilentServer:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.accepted = 0
+        # Released once for every connection the server accepted.
+        self.opened = threading.Semaphore(0)
         # Released once for every connection the client closed.
         self.closed = threading.Semaphore(0)
         threading.Thread(target=self._accept, daemon=True).start()
@@ -137,6 +140,7 @@ class SilentServer:
             except OSError:
                 return
             self.accepted += 1
+            self.opened.release()
             threading.Thread(target=self._drain, args=(connection,), daemon=True).start()
 
     def _drain(self, connection):
@@ -154,6 +158,15 @@ class SilentServer:
         except OSError:
             pass
         self.listener.close()
+
+
+# Long enough that a wait fails the test rather than hang it; never what a test asserts.
+GUARD_SECONDS = 60
+
+
+async def acquire_within(semaphore, seconds=GUARD_SECONDS):
+    """Waits for one permit off the event loop, so the sync keeps running meanwhile."""
+    return await asyncio.to_thread(semaphore.acquire, timeout=seconds)
 
 
 @pytest.fixture

@@ -4,12 +4,19 @@ signed pack, a whole module with every item kind, the stage check, the certifica
 import asyncio
 import json
 import os
-import time
 
 import pytest
 
 import tidbit as tb
-from conftest import START_MS, ListLogger, ManualClock, MemoryKeyStore, Progress
+from conftest import (
+    GUARD_SECONDS,
+    START_MS,
+    ListLogger,
+    ManualClock,
+    MemoryKeyStore,
+    Progress,
+    acquire_within,
+)
 
 COURSE = "binding-tour"
 
@@ -124,6 +131,7 @@ def test_a_learner_runs_the_path_to_a_verified_certificate(tidbit, clock, pack_c
     check = run_module(tidbit, clock, "tour-check")
     [result] = check.stage_checks
     assert result.passed and result.stage == "foundation"
+    assert result.skills
     assert all(s.mastery >= result.threshold for s in result.skills)
 
     [stage] = tidbit.stages(COURSE)
@@ -275,7 +283,7 @@ def test_a_wrong_sync_token_is_unauthorized(tidbit):
     assert "new token" in str(error.value)
 
 
-def test_a_sync_cancelled_by_a_timeout_stops_and_a_later_sync_converges(
+def test_a_sync_whose_task_is_cancelled_stops_and_a_later_sync_converges(
     tmp_path, fixture_files, pack_copy, silent_server
 ):
     server = env("TIDBIT_SYNC_URL")
@@ -288,18 +296,23 @@ def test_a_sync_cancelled_by_a_timeout_stops_and_a_later_sync_converges(
     phone.answer(COURSE, "tour-numeric", RIGHT["tour-numeric"], 4_000)
     next_before = phone.next_activity().activity
 
-    started = time.monotonic()
-    with pytest.raises(asyncio.TimeoutError):
-        asyncio.run(
-            asyncio.wait_for(phone.sync(silent_server.url, env("TIDBIT_PHONE_TOKEN")), timeout=0.3)
-        )
-    cancelled_after = time.monotonic() - started
+    async def sync_cancelled_in_flight():
+        # The sync runs until the server has its connection; its task is cancelled there, as
+        # asyncio.wait_for or a closed task group does.
+        sync = asyncio.ensure_future(phone.sync(silent_server.url, env("TIDBIT_PHONE_TOKEN")))
+        assert await acquire_within(silent_server.opened), "the server never saw the sync's connection"
+        assert not sync.done(), "the sync ended against a silent server"
+        sync.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sync
+        return sync
 
-    assert cancelled_after < 3, cancelled_after
-    assert silent_server.closed.acquire(timeout=5), "the cancelled sync kept its connection open"
+    sync = asyncio.run(sync_cancelled_in_flight())
+
+    assert sync.cancelled()
+    assert silent_server.closed.acquire(timeout=GUARD_SECONDS), "the cancelled sync kept its connection open"
     assert silent_server.accepted == 1
     assert phone.next_activity().activity == next_before
-    print(f"cancelled after {cancelled_after * 1000:.0f} ms")
 
     first = asyncio.run(phone.sync(server, env("TIDBIT_PHONE_TOKEN")))
     second = asyncio.run(tablet.sync(server, env("TIDBIT_TABLET_TOKEN")))
@@ -312,7 +325,7 @@ def test_a_sync_cancelled_by_a_timeout_stops_and_a_later_sync_converges(
     tablet.close_store()
 
 
-def test_a_sync_to_a_port_with_nothing_listening_fails_with_network_within_seconds_and_changes_nothing(
+def test_a_sync_to_a_port_with_nothing_listening_fails_with_network_after_5_attempts_and_changes_nothing(
     tidbit, pack_copy, refusing_server_url
 ):
     install(tidbit, pack_copy)
@@ -327,43 +340,33 @@ def test_a_sync_to_a_port_with_nothing_listening_fails_with_network_within_secon
         )
 
     before = state()
-    started = time.monotonic()
     with pytest.raises(tb.TidbitError.Network) as error:
         asyncio.run(tidbit.sync(refusing_server_url, "any-token"))
-    took = time.monotonic() - started
 
     assert "could not be reached after 5 attempts" in str(error.value)
-    assert took < 15, took
     assert state() == before
-    print(f"Network after {took * 1000:.0f} ms: {error.value}")
 
 
-def test_cancelling_a_cancellation_stops_a_sync_with_cancelled(tidbit, pack_copy, silent_server):
+def test_cancelling_a_cancellation_stops_a_sync_in_flight_with_cancelled(tidbit, pack_copy, silent_server):
     install(tidbit, pack_copy)
     cancellation = tb.Cancellation()
 
-    async def sync_cancelled_after(seconds):
-        async def cancel_later():
-            await asyncio.sleep(seconds)
-            cancellation.cancel()
+    async def sync_cancelled_in_flight():
+        sync = asyncio.ensure_future(tidbit.sync(silent_server.url, "any-token", cancellation))
+        # Cancelled once the server has the connection: the sync is in flight.
+        assert await acquire_within(silent_server.opened), "the server never saw the sync's connection"
+        assert not sync.done(), "the sync ended against a silent server"
+        cancellation.cancel()
+        return await sync
 
-        canceller = asyncio.create_task(cancel_later())
-        try:
-            return await tidbit.sync(silent_server.url, "any-token", cancellation)
-        finally:
-            await canceller
-
-    started = time.monotonic()
     with pytest.raises(tb.TidbitError.Cancelled) as error:
-        asyncio.run(sync_cancelled_after(0.3))
-    took = time.monotonic() - started
+        asyncio.run(sync_cancelled_in_flight())
 
-    assert took < 3, took
     assert "the sync was cancelled" in str(error.value)
     assert cancellation.is_cancelled()
-    assert silent_server.closed.acquire(timeout=5), "the cancelled sync kept its connection open"
+    assert silent_server.closed.acquire(timeout=GUARD_SECONDS), "the cancelled sync kept its connection open"
+    assert silent_server.accepted == 1
     assert [c.id for c in tidbit.catalog()] == [COURSE]
-    print(f"Cancelled {(took - 0.3) * 1000:.0f} ms after cancel()")
 
 
 def test_a_server_address_that_is_not_http_is_refused_as_settings(tidbit):

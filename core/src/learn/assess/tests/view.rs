@@ -196,6 +196,7 @@ fn ordering_view_text_matches_the_authored_entry_at_each_index() {
         "Call for help",
         "Start compressions",
     ];
+    assert_eq!(entries.len(), authored.len());
     for entry in entries {
         assert_eq!(entry.text, authored[entry.index]);
     }
