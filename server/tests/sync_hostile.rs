@@ -748,3 +748,19 @@ fn a_message_reusing_a_recorded_event_id_is_refused() {
     setup.refused("an event id twice", exchange_with(PERIOD, message), 422);
     setup.still_syncs();
 }
+
+#[test]
+fn a_reply_longer_than_any_exchange_is_not_read_to_its_end() {
+    let setup = Setup::new();
+    let phone = &setup.phone;
+    let before = device_state(phone);
+    let endless = vec![0u8; tidbit_core::sync::exchange::MAX_BODY_BYTES + 1];
+    let error = sync_quickly(phone, &fake_server(endless)).unwrap_err();
+    match error {
+        SyncError::Unreachable { attempts: 3, last } => {
+            assert!(last.contains("longer than"), "{last}")
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(device_state(phone), before);
+}
