@@ -14,7 +14,7 @@ use automerge::{ActorId, AutoCommit};
 use support::*;
 use tidbit_core::events::{Clock, Event, EventKind, ManualClock};
 use tidbit_core::sync::documents;
-use tidbit_core::sync::exchange::{DocumentMessage, Exchange};
+use tidbit_core::sync::exchange::Exchange;
 use tidbit_server::storage::{DocumentUpdate, DocumentWrite, SqliteStorage, StorageError};
 use tidbit_server::{Hub, Limits};
 
@@ -49,26 +49,7 @@ fn appending(base: &AutoCommit, incarnation: &str, events: &[Event]) -> Vec<u8> 
     for (i, event) in events.iter().enumerate() {
         documents::append(&mut doc, incarnation, i as u64 + 1, event).unwrap();
     }
-    Message {
-        heads: doc.get_heads(),
-        need: Vec::new(),
-        have: Vec::new(),
-        changes: doc.save_after(&before).into(),
-        flags: None,
-        version: MessageVersion::V1,
-    }
-    .encode()
-}
-
-fn exchange_with(name: &str, message: Vec<u8>) -> Vec<u8> {
-    Exchange {
-        messages: vec![DocumentMessage {
-            doc: name.into(),
-            message,
-        }],
-        ..Exchange::default()
-    }
-    .encode()
+    message_after(&mut doc, &before)
 }
 
 /// Posts `body` as `device`; returns the status and the decoded reply (when 200).

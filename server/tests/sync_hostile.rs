@@ -10,7 +10,6 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use automerge::sync::{Message, MessageVersion};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use support::*;
@@ -148,27 +147,7 @@ fn hostile_message(base: &AutoCommit, edit: impl FnOnce(&mut AutoCommit, &ObjId)
     let list = events_list(&doc);
     edit(&mut doc, &list);
     doc.commit();
-    Message {
-        heads: doc.get_heads(),
-        need: Vec::new(),
-        have: Vec::new(),
-        changes: doc.save_after(&before).into(),
-        flags: None,
-        version: MessageVersion::V1,
-    }
-    .encode()
-}
-
-/// An exchange carrying `message` for document `name`.
-fn exchange_with(name: &str, message: Vec<u8>) -> Vec<u8> {
-    Exchange {
-        messages: vec![DocumentMessage {
-            doc: name.into(),
-            message,
-        }],
-        ..Exchange::default()
-    }
-    .encode()
+    message_after(&mut doc, &before)
 }
 
 /// An event of the phone's at `at_ms` with `credit`, as `documents::append` stores it.

@@ -241,7 +241,7 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             id("course", course)?;
             id("module", module)?;
             id("step", step)?;
-            if response_kind(response) != item_kind {
+            if response.item_kind() != item_kind {
                 return Err(field(
                     "response",
                     format!(
@@ -355,22 +355,6 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             }
             Ok(())
         }
-    }
-}
-
-/// The item kind (as `Interaction::kind_name` spells it) a response answers.
-fn response_kind(response: &Response) -> &'static str {
-    match response {
-        Response::SingleChoice { .. } => "single",
-        Response::MultipleResponse { .. } => "multiple",
-        Response::TrueFalse { .. } => "truefalse",
-        Response::FillBlanks { .. } => "blanks",
-        Response::Ordering { .. } => "order",
-        Response::Matching { .. } => "match",
-        Response::Numeric { .. } => "numeric",
-        Response::Scenario { .. } => "scenario",
-        Response::Flashcard { .. } => "flashcard",
-        Response::Reflection { .. } => "reflection",
     }
 }
 

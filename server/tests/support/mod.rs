@@ -337,3 +337,28 @@ pub fn device_heads(device: &Device) -> Vec<(String, Vec<automerge::ChangeHash>)
         })
         .collect()
 }
+
+/// A sync message carrying what `doc` holds past `before`, as a peer would send it.
+pub fn message_after(doc: &mut automerge::AutoCommit, before: &[automerge::ChangeHash]) -> Vec<u8> {
+    automerge::sync::Message {
+        heads: doc.get_heads(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: doc.save_after(before).into(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    }
+    .encode()
+}
+
+/// An encoded exchange carrying `message` for document `name`.
+pub fn exchange_with(name: &str, message: Vec<u8>) -> Vec<u8> {
+    tidbit_core::sync::exchange::Exchange {
+        messages: vec![tidbit_core::sync::exchange::DocumentMessage {
+            doc: name.into(),
+            message,
+        }],
+        ..Default::default()
+    }
+    .encode()
+}

@@ -95,6 +95,23 @@ pub enum Response {
 }
 
 impl Response {
+    /// The item kind this response answers, as `Interaction::kind_name` spells it and
+    /// recorded answers carry it.
+    pub fn item_kind(&self) -> &'static str {
+        match self {
+            Response::SingleChoice { .. } => "single",
+            Response::MultipleResponse { .. } => "multiple",
+            Response::TrueFalse { .. } => "truefalse",
+            Response::FillBlanks { .. } => "blanks",
+            Response::Ordering { .. } => "order",
+            Response::Matching { .. } => "match",
+            Response::Numeric { .. } => "numeric",
+            Response::Scenario { .. } => "scenario",
+            Response::Flashcard { .. } => "flashcard",
+            Response::Reflection { .. } => "reflection",
+        }
+    }
+
     /// The kind of item this response answers, as developers read it in error messages.
     pub fn kind_name(&self) -> &'static str {
         match self {
