@@ -195,7 +195,7 @@ pub fn events(doc: &AutoCommit, name: &str) -> Result<Vec<Event>, DocumentError>
 /// Applies a peer's sync message to `doc` and returns the events it added and refused.
 ///
 /// Before Automerge sees the message, its chunks are checked against `budget` (bytes the
-/// exchange may still inflate to; see [`peer::check_chunks`]). A message may only append
+/// exchange may still inflate to; see [`peer::check_message`]). A message may only append
 /// encoded events to the events list: one that would edit or delete an element, touch any other
 /// key, or record one id twice is an error. Each appended element is then decoded and checked
 /// against `policy` ([`peer::check_event`]); what fails is returned in [`Received::refused`],
@@ -216,7 +216,7 @@ pub fn receive_message(
         message,
     };
     let message = sync::Message::decode(message).map_err(|e| bad_message(e.to_string()))?;
-    peer::check_chunks(&message, budget).map_err(|refusal| DocumentError::Refused {
+    peer::check_message(&message, budget).map_err(|refusal| DocumentError::Refused {
         doc: name.into(),
         refusal,
     })?;

@@ -5,7 +5,8 @@
 //! device before it applies anything: the same functions, the same bounds. The written model,
 //! field by field, is `server/HOSTILE_PEERS.md`; this module is its executable form.
 //!
-//! - [`check_chunks`] bounds what a sync message may inflate to before Automerge sees it. Honest
+//! - [`check_message`] checks a sync message's Bloom filters and bounds what it may inflate
+//!   to, before Automerge sees it. Honest
 //!   peers send plain change chunks or whole documents (whose columns may be deflated); a
 //!   compressed change chunk or a bundle is refused, and a document's deflated columns are
 //!   inflated into a counting sink against a budget shared by the whole exchange.
@@ -96,6 +97,8 @@ pub enum Refusal {
     InflatesTooFar,
     #[error("a sync message's chunks are malformed: {0}")]
     BadChunk(&'static str),
+    #[error("a sync message's Bloom filter is refused: {0}")]
+    BadBloomFilter(&'static str),
     #[error("document '{doc}' is outside the window the server's clock allows ({from} to {to})")]
     DocumentOutOfWindow {
         doc: String,
@@ -416,15 +419,52 @@ pub fn check_new_document(name: &str, now_ms: i64) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Walks every chunk of a sync message's changes, refusing chunk types Tidbit peers never send
-/// and charging what the document chunks' deflated columns inflate to against `budget` (bytes
-/// left for the whole exchange). Automerge inflates without a bound; this runs first.
-pub fn check_chunks(message: &automerge::sync::Message, budget: &mut usize) -> Result<(), Refusal> {
+/// Checks what Automerge would trust in a sync message before it sees it: the Bloom filters
+/// of its `have`s (Automerge divides by a filter's bit count and probes it as often as it
+/// says), and every chunk of its changes: chunk types Tidbit peers never send are refused, and
+/// what the document chunks' deflated columns inflate to is charged against `budget` (bytes
+/// left for the whole exchange), since Automerge inflates without a bound.
+pub fn check_message(
+    message: &automerge::sync::Message,
+    budget: &mut usize,
+) -> Result<(), Refusal> {
+    if message.have.len() > MAX_HAVES {
+        return Err(Refusal::BadBloomFilter("more summaries than a peer sends"));
+    }
+    for have in &message.have {
+        check_bloom(&have.bloom.to_bytes())?;
+    }
     for bytes in message.changes.iter() {
         let mut rest = bytes;
         while !rest.is_empty() {
             rest = check_chunk(rest, budget)?;
         }
+    }
+    Ok(())
+}
+
+/// The most `have` summaries a message may carry (Automerge sends one).
+const MAX_HAVES: usize = 8;
+/// The most probes and bits per entry a Bloom filter may use (Automerge uses 7 and 10).
+const MAX_BLOOM_PROBES: u64 = 32;
+const MAX_BLOOM_BITS_PER_ENTRY: u64 = 64;
+
+/// A Bloom filter as Automerge encodes it: nothing (empty), or the entry count, bits per
+/// entry and probe count, then the bits. One with entries must have bits and a sane shape.
+fn check_bloom(bytes: &[u8]) -> Result<(), Refusal> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let mut input = Cursor { bytes };
+    let bad = |why| Refusal::BadBloomFilter(why);
+    let _entries = input.uleb().map_err(|_| bad("its header is cut"))?;
+    let bits_per_entry = input.uleb().map_err(|_| bad("its header is cut"))?;
+    let probes = input.uleb().map_err(|_| bad("its header is cut"))?;
+    if input.bytes.is_empty() {
+        return Err(bad("it has entries but no bits"));
+    }
+    if probes == 0 || probes > MAX_BLOOM_PROBES || bits_per_entry > MAX_BLOOM_BITS_PER_ENTRY {
+        return Err(bad("its probe or bit counts are not a filter's"));
     }
     Ok(())
 }
@@ -769,7 +809,7 @@ mod tests {
         let mut checked = 0;
         for _ in 0..4 {
             if let Some(message) = doc.sync().generate_sync_message(&mut state) {
-                check_chunks(&message, &mut budget).unwrap();
+                check_message(&message, &mut budget).unwrap();
                 checked += message.changes.len();
                 peer.sync()
                     .receive_sync_message(&mut peer_state, message)
@@ -796,10 +836,10 @@ mod tests {
             version: automerge::sync::MessageVersion::V2,
         };
         let mut ample = MAX_INFLATED_BYTES;
-        check_chunks(&message, &mut ample).unwrap();
+        check_message(&message, &mut ample).unwrap();
         let mut small = saved.len() / 2;
         assert_eq!(
-            check_chunks(&message, &mut small),
+            check_message(&message, &mut small),
             Err(Refusal::InflatesTooFar)
         );
     }
