@@ -126,9 +126,18 @@ fn raw_layout(exchange: &Exchange) -> Result<Vec<u8>, String> {
 }
 
 fn exchange_seeds(exchange: &Exchange) -> Result<Seeds, String> {
+    // A document with as many heads as one entry is written with (64): the edge of the format.
+    let many_heads = Exchange {
+        heads: vec![DocumentHeads {
+            doc: DOCUMENT.into(),
+            heads: (0..64u8).map(|i| automerge::ChangeHash([i; 32])).collect(),
+        }],
+        messages: Vec::new(),
+    };
     Ok(vec![
         ("heads-and-messages", exchange.encode()),
         ("heads-and-messages-raw", raw_layout(exchange)?),
+        ("many-heads-raw", raw_layout(&many_heads)?),
         ("empty", Exchange::default().encode()),
     ])
 }

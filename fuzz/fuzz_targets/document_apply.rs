@@ -1,12 +1,14 @@
 //! An arbitrary Automerge sync message applied the way a device applies a server's reply: to a
 //! real learner store (sample course installed, learner enrolled) through
-//! `Tidbit::sync_incoming`, for the period document the sample events live in; and through
-//! `documents::receive_message` to a genesis document. Neither may panic; an error is fine.
+//! `Tidbit::sync_incoming`, for the period document the sample events live in, followed by the
+//! device's next message in that session (`sync_outgoing`); and through
+//! `documents::receive_message` to a genesis document, followed by the next message generated
+//! from it. Nothing may panic; an error is fine.
 #![no_main]
 
 use std::cell::RefCell;
 
-use automerge::sync;
+use automerge::sync::{self, SyncDoc};
 use libfuzzer_sys::fuzz_target;
 use tidbit_core::sync::documents;
 use tidbit_core::sync::exchange::{DocumentMessage, Exchange};
@@ -36,10 +38,14 @@ fuzz_target!(|data: &[u8]| {
                 message: data.to_vec(),
             }],
         };
-        let _ = device.tidbit.sync_incoming(&mut session, reply);
+        if device.tidbit.sync_incoming(&mut session, reply).is_ok() {
+            let _ = device.tidbit.sync_outgoing(&mut session);
+        }
     });
 
     let mut doc = documents::genesis(DOCUMENT).expect("a genesis document");
     let mut state = sync::State::new();
-    let _ = documents::receive_message(&mut doc, DOCUMENT, &mut state, data);
+    if documents::receive_message(&mut doc, DOCUMENT, &mut state, data).is_ok() {
+        let _ = doc.sync().generate_sync_message(&mut state);
+    }
 });
