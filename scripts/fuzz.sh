@@ -69,9 +69,11 @@ for target in $FUZZ_TARGETS; do
         kept="fuzz/artifacts/$target"
         mkdir -p "$kept"
         cp "$work/$target/artifacts/"* "$kept/" 2>/dev/null || true
-        echo "!! $target failed (exit $status); inputs kept in $kept:"
+        cp "$log" "$kept/log"
+        echo "!! $target failed (exit $status); the input and the log are kept in $kept:"
         ls "$kept"
-        tail -n 40 "$log"
+        grep -A 2 -E "panicked at|ERROR: libFuzzer" "$log" | head -n 20 || true
+        tail -n 5 "$log"
         failed+=("$target")
         line="$line  FAILED"
     fi
