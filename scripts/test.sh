@@ -16,3 +16,6 @@ echo "== native bindings (Kotlin on the JVM, Python, Swift syntax)"
 bash tests/bindings/kotlin.sh
 bash tests/bindings/python.sh
 bash tests/bindings/swift.sh
+
+echo "== fuzzing (bounded; FUZZ_SECONDS per target)"
+bash scripts/fuzz.sh

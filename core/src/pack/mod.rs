@@ -386,7 +386,10 @@ fn check_course_id(id: &str) -> Result<(), PackError> {
 
 /// Refuses a path equal to one already seen, also after case folding and NFC normalization
 /// (such paths collide on case-insensitive or normalizing file systems).
-fn check_unique(seen: &mut HashMap<String, String>, path: &str) -> Result<(), PackError> {
+pub(crate) fn check_unique(
+    seen: &mut HashMap<String, String>,
+    path: &str,
+) -> Result<(), PackError> {
     let folded: String = path.nfc().collect::<String>().to_lowercase();
     if let Some(other) = seen.get(&folded) {
         return Err(PackError::DuplicateEntry {

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::pack::{check_asset_path, check_unique};
+
 use super::model::{
     is_valid_id, Course, LearningPath, Skill, Stage, StageKind, DEFAULT_DESIRED_RETENTION,
     DEFAULT_MASTERY_THRESHOLD,
@@ -504,6 +506,8 @@ fn load_assets(
     report: &mut Report,
 ) -> Vec<(String, Vec<u8>)> {
     let mut assets = Vec::new();
+    // Folded path → the path as written: what the pack format takes for the same file.
+    let mut packed = std::collections::HashMap::new();
     for (asset, (file, line)) in refs {
         let relative = Path::new(asset);
         let safe = asset.starts_with("assets/")
@@ -516,6 +520,13 @@ fn load_assets(
                 *line,
                 format!("asset path '{asset}' must be a plain relative path under assets/ (no '..', no leading '/')"),
             );
+            continue;
+        }
+        // The file system reads more paths than a pack holds (`assets//a.png`, `assets/./a.png`,
+        // control characters, over 255 bytes, names equal but for case): refuse them here, at
+        // their line, so a course that compiles always packs.
+        if let Err(e) = check_asset_path(asset).and_then(|()| check_unique(&mut packed, asset)) {
+            report.error(file, *line, e.to_string());
             continue;
         }
         let full = dir.join(relative);

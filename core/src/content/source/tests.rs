@@ -156,6 +156,45 @@ fn a_missing_asset_is_an_error_and_a_symlinked_one_is_refused() {
     );
 }
 
+/// Found by the `source_compile` fuzz target: these paths name a real file, so the course
+/// compiled, and then `tidbit pack build` failed without a line to fix.
+#[test]
+fn an_asset_path_a_pack_cannot_hold_is_an_error_at_its_line() {
+    for written in ["assets//nod.png", "assets/./nod.png"] {
+        let dir = tempfile::tempdir().unwrap();
+        let module =
+            GOOD_MODULE.replace("Then answer.", &format!("Then answer. ![nod]({written})"));
+        write_course(dir.path(), &module);
+        std::fs::write(dir.path().join("assets/nod.png"), b"png").unwrap();
+        let errors = compile_course(dir.path()).unwrap_err();
+        let first = errors.errors[0].to_string();
+        assert!(
+            first.starts_with(&format!(
+                "modules/intro.md:11: unsafe asset path '{written}'"
+            )),
+            "{first}"
+        );
+    }
+}
+
+#[test]
+fn two_asset_files_differing_only_by_case_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = GOOD_MODULE.replace(
+        "Then answer.",
+        "Then answer. ![nod](assets/Nod.png) ![nod](assets/nod.png)",
+    );
+    write_course(dir.path(), &module);
+    std::fs::write(dir.path().join("assets/Nod.png"), b"one").unwrap();
+    std::fs::write(dir.path().join("assets/nod.png"), b"two").unwrap();
+    let errors = compile_course(dir.path()).unwrap_err();
+    let first = errors.errors[0].to_string();
+    assert!(
+        first.starts_with("modules/intro.md:11: asset path 'assets/nod.png' appears twice"),
+        "{first}"
+    );
+}
+
 #[test]
 fn every_item_kind_parses_from_its_documented_syntax() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,95 @@
+//! Inputs the fuzz targets (`fuzz/`, `scripts/fuzz.sh`) found, kept as specifications so they
+//! stay fixed. Each names its target and what the input is; the minimised bytes are inline.
+//! A test whose fix belongs in a module under active change is `#[ignore]`d with the reason, and
+//! runs with `cargo test -p tidbit-core --test fuzz_regressions -- --ignored`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use automerge::sync::{self, SyncDoc};
+use chrono::{DateTime, Utc};
+use tidbit_core::events::ManualClock;
+use tidbit_core::keys::TrustedKeys;
+use tidbit_core::sync::documents;
+use tidbit_core::sync::exchange::{DocumentMessage, Exchange};
+use tidbit_core::tidbit::{SyncSession, Tidbit, TidbitConfig};
+
+const DOCUMENT: &str = "events-2026-11";
+
+/// An Automerge sync message (v1) whose one `have` carries a Bloom filter that claims an entry
+/// but has no bits: `0x42` (message type), no heads, no needs, one have with no last-sync
+/// hashes and 3 filter bytes (1 entry, 0 bits per entry, 7 probes, so 0 bytes of bits), no
+/// changes. Automerge accepts it, keeps the filter in the sync state, and the next
+/// `generate_sync_message` divides by the filter's bit count (zero) while probing it for every
+/// change hash: a panic on the device (`document_apply`) and on the server (`server_request`).
+const BLOOM_WITHOUT_BITS: &[u8] = &[0x42, 0x00, 0x00, 0x01, 0x00, 0x03, 0x01, 0x00, 0x07, 0x00];
+
+/// The same shape with a filter of one byte of bits and 4,294,967,295 probes: probing it
+/// allocates 16 GiB and loops four billion times per change hash. Found by reading the code the
+/// first input led to; the fix is the same check.
+const BLOOM_WITH_ENDLESS_PROBES: &[u8] = &[
+    0x42, 0x00, 0x00, 0x01, 0x00, 0x08, 0x01, 0x08, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x00,
+];
+
+#[test]
+#[ignore = "fix in core/src/sync/documents.rs (receive_message must refuse a Bloom filter with \
+            no bits or too many probes), under change on main"]
+fn a_sync_message_whose_bloom_filter_has_no_bits_is_refused() {
+    let mut doc = documents::genesis(DOCUMENT).unwrap();
+    let mut state = sync::State::new();
+    let received = documents::receive_message(&mut doc, DOCUMENT, &mut state, BLOOM_WITHOUT_BITS);
+    assert!(received.is_err(), "the message was accepted");
+    let next = catch_unwind(AssertUnwindSafe(|| {
+        doc.sync().generate_sync_message(&mut state)
+    }));
+    assert!(next.is_ok(), "the next message panicked");
+}
+
+#[test]
+#[ignore = "fix in core/src/sync/documents.rs (receive_message must refuse a Bloom filter with \
+            no bits or too many probes), under change on main"]
+fn a_sync_message_whose_bloom_filter_has_endless_probes_is_refused() {
+    let mut doc = documents::genesis(DOCUMENT).unwrap();
+    let mut state = sync::State::new();
+    // Checked before any message is generated from `state`: doing so would take 16 GiB.
+    let received =
+        documents::receive_message(&mut doc, DOCUMENT, &mut state, BLOOM_WITH_ENDLESS_PROBES);
+    assert!(received.is_err(), "the message was accepted");
+}
+
+#[test]
+#[ignore = "fix in core/src/sync/documents.rs (receive_message must refuse a Bloom filter with \
+            no bits or too many probes), under change on main"]
+fn a_device_refuses_a_reply_whose_bloom_filter_has_no_bits_and_syncs_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let start: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-10T08:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut device = Tidbit::open(
+        TidbitConfig {
+            data_dir: dir.path().join("data"),
+            learner_id: "ada".into(),
+            device_id: "phone".into(),
+            time_zone: "Europe/Berlin".into(),
+            trusted_keys: TrustedKeys::new(),
+            at_rest_key: None,
+        },
+        Arc::new(ManualClock::new(start)),
+    )
+    .unwrap();
+    let mut session = SyncSession::new("server");
+    let reply = Exchange {
+        heads: Vec::new(),
+        messages: vec![DocumentMessage {
+            doc: DOCUMENT.into(),
+            message: BLOOM_WITHOUT_BITS.to_vec(),
+        }],
+    };
+    let incoming = device.sync_incoming(&mut session, reply);
+    assert!(incoming.is_err(), "the reply was applied: {incoming:?}");
+    let outgoing = catch_unwind(AssertUnwindSafe(|| device.sync_outgoing(&mut session)));
+    assert!(
+        matches!(outgoing, Ok(Ok(_))),
+        "the next exchange failed or panicked"
+    );
+}
