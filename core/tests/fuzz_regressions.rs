@@ -1,7 +1,5 @@
 //! Inputs the fuzz targets (`fuzz/`, `scripts/fuzz.sh`) found, kept as specifications so they
 //! stay fixed. Each names its target and what the input is; the minimised bytes are inline.
-//! A test whose fix belongs in a module under active change is `#[ignore]`d with the reason, and
-//! runs with `cargo test -p tidbit-core --test fuzz_regressions -- --ignored`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -12,6 +10,7 @@ use tidbit_core::events::ManualClock;
 use tidbit_core::keys::TrustedKeys;
 use tidbit_core::sync::documents;
 use tidbit_core::sync::exchange::{DocumentMessage, Exchange};
+use tidbit_core::sync::peer::{self, Policy};
 use tidbit_core::tidbit::{SyncSession, Tidbit, TidbitConfig};
 
 const DOCUMENT: &str = "events-2026-11";
@@ -32,12 +31,17 @@ const BLOOM_WITH_ENDLESS_PROBES: &[u8] = &[
 ];
 
 #[test]
-#[ignore = "fix in core/src/sync/documents.rs (receive_message must refuse a Bloom filter with \
-            no bits or too many probes), under change on main"]
 fn a_sync_message_whose_bloom_filter_has_no_bits_is_refused() {
     let mut doc = documents::genesis(DOCUMENT).unwrap();
     let mut state = sync::State::new();
-    let received = documents::receive_message(&mut doc, DOCUMENT, &mut state, BLOOM_WITHOUT_BITS);
+    let received = documents::receive_message(
+        &mut doc,
+        DOCUMENT,
+        &mut state,
+        BLOOM_WITHOUT_BITS,
+        &Policy::device(),
+        &mut peer::MAX_INFLATED_BYTES.clone(),
+    );
     assert!(received.is_err(), "the message was accepted");
     let next = catch_unwind(AssertUnwindSafe(|| {
         doc.sync().generate_sync_message(&mut state)
@@ -46,20 +50,22 @@ fn a_sync_message_whose_bloom_filter_has_no_bits_is_refused() {
 }
 
 #[test]
-#[ignore = "fix in core/src/sync/documents.rs (receive_message must refuse a Bloom filter with \
-            no bits or too many probes), under change on main"]
 fn a_sync_message_whose_bloom_filter_has_endless_probes_is_refused() {
     let mut doc = documents::genesis(DOCUMENT).unwrap();
     let mut state = sync::State::new();
     // Checked before any message is generated from `state`: doing so would take 16 GiB.
-    let received =
-        documents::receive_message(&mut doc, DOCUMENT, &mut state, BLOOM_WITH_ENDLESS_PROBES);
+    let received = documents::receive_message(
+        &mut doc,
+        DOCUMENT,
+        &mut state,
+        BLOOM_WITH_ENDLESS_PROBES,
+        &Policy::device(),
+        &mut peer::MAX_INFLATED_BYTES.clone(),
+    );
     assert!(received.is_err(), "the message was accepted");
 }
 
 #[test]
-#[ignore = "fix in core/src/sync/documents.rs (receive_message must refuse a Bloom filter with \
-            no bits or too many probes), under change on main"]
 fn a_device_refuses_a_reply_whose_bloom_filter_has_no_bits_and_syncs_on() {
     let dir = tempfile::tempdir().unwrap();
     let start: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-10T08:00:00Z")
@@ -84,6 +90,7 @@ fn a_device_refuses_a_reply_whose_bloom_filter_has_no_bits_and_syncs_on() {
             doc: DOCUMENT.into(),
             message: BLOOM_WITHOUT_BITS.to_vec(),
         }],
+        ..Exchange::default()
     };
     let incoming = device.sync_incoming(&mut session, reply);
     assert!(incoming.is_err(), "the reply was applied: {incoming:?}");
