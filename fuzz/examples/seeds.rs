@@ -39,6 +39,8 @@ fn main() -> Result<(), String> {
                 message: message.clone(),
             })
             .collect(),
+        listing: Some(tidbit_core::sync::exchange::Listing::default()),
+        ..Exchange::default()
     };
     let targets: [(&str, Seeds); 6] = [
         ("pack_verify", pack_seeds()?),
@@ -132,7 +134,7 @@ fn exchange_seeds(exchange: &Exchange) -> Result<Seeds, String> {
             doc: DOCUMENT.into(),
             heads: (0..64u8).map(|i| automerge::ChangeHash([i; 32])).collect(),
         }],
-        messages: Vec::new(),
+        ..Exchange::default()
     };
     Ok(vec![
         ("heads-and-messages", exchange.encode()),

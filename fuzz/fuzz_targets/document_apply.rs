@@ -10,7 +10,7 @@ use std::cell::RefCell;
 
 use automerge::sync::{self, SyncDoc};
 use libfuzzer_sys::fuzz_target;
-use tidbit_core::sync::documents;
+use tidbit_core::sync::{documents, peer};
 use tidbit_core::sync::exchange::{DocumentMessage, Exchange};
 use tidbit_core::tidbit::{SyncSession, Tidbit};
 use tidbit_fuzz::sync_messages::{open_device, DOCUMENT};
@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
                 doc: DOCUMENT.into(),
                 message: data.to_vec(),
             }],
+            ..Exchange::default()
         };
         if device.tidbit.sync_incoming(&mut session, reply).is_ok() {
             let _ = device.tidbit.sync_outgoing(&mut session);
@@ -45,7 +46,9 @@ fuzz_target!(|data: &[u8]| {
 
     let mut doc = documents::genesis(DOCUMENT).expect("a genesis document");
     let mut state = sync::State::new();
-    if documents::receive_message(&mut doc, DOCUMENT, &mut state, data).is_ok() {
+    let mut budget = peer::MAX_INFLATED_BYTES;
+    let policy = peer::Policy::device();
+    if documents::receive_message(&mut doc, DOCUMENT, &mut state, data, &policy, &mut budget).is_ok() {
         let _ = doc.sync().generate_sync_message(&mut state);
     }
 });
