@@ -8,7 +8,8 @@
 #   scripts/sync-faults-long.sh                  # 10,000 scenarios
 #   scripts/sync-faults-long.sh 2000             # another count
 #   TIDBIT_SYNC_HOSTILE=0 scripts/sync-faults-long.sh   # faults only, no hostile device
-#   TIDBIT_SYNC_SEED=4711 scripts/sync-faults-long.sh   # replay one scenario
+#   TIDBIT_SYNC_HOSTILE=far-future scripts/sync-faults-long.sh  # that action in every scenario
+#   TIDBIT_SYNC_SEED=4711 TIDBIT_SYNC_HOSTILE=0 scripts/sync-faults-long.sh  # replay one scenario
 #
 # TIDBIT_SYNC_THREADS (default 6) and TIDBIT_SYNC_TIMEOUT_MS (default 400) pass through.
 set -euo pipefail

@@ -22,10 +22,12 @@
 //!
 //! `cargo test` runs [`DEFAULT_SCENARIOS`] seeded scenarios and, separately, one scenario per
 //! hostile action. `TIDBIT_SYNC_SCENARIOS=N` runs N (0 is refused), `TIDBIT_SYNC_SEED=S`
-//! replays the one scenario a failure names, `TIDBIT_SYNC_THREADS` sets how many run at once,
-//! `TIDBIT_SYNC_HOSTILE=0` leaves the hostile device out, `TIDBIT_SYNC_TIMEOUT_MS` sets the
-//! devices' request timeout (400 ms; stalls outlast it). The long run, with its summary:
-//! `scripts/sync-faults-long.sh` (10,000 scenarios in release).
+//! replays the one scenario a failure names, `TIDBIT_SYNC_HOSTILE` is `0` for no hostile
+//! device, or an action's name (`far-future`) for that action in every scenario,
+//! `TIDBIT_SYNC_THREADS` sets how many scenarios run at once, and `TIDBIT_SYNC_TIMEOUT_MS` the
+//! devices' request timeout (400 ms; stalls outlast it). A failure prints the variables that
+//! replay it. The long run, with its summary: `scripts/sync-faults-long.sh` (10,000 scenarios
+//! in release).
 
 mod support;
 
@@ -326,12 +328,51 @@ impl Tally {
     }
 }
 
-/// The one kind of hostile action a seeded scenario's rogue takes, if it has one: about half
-/// the scenarios do. From a stream of its own, so it does not move the scenario's other draws.
-fn hostile_action_of(seed: u64) -> Option<HostileAction> {
-    let mut rng = SeededRng::new(seed ^ 0x0BAD_DE71_CE00_0000);
-    rng.chance(0.5)
-        .then(|| HostileAction::ALL[rng.below(HostileAction::ALL.len() as u64) as usize])
+/// Which scenarios have a hostile device, from `TIDBIT_SYNC_HOSTILE`.
+#[derive(Debug, Clone, Copy)]
+enum Hostility {
+    /// Unset (or `1`): about half, each with one kind of action drawn from its seed.
+    Seeded,
+    /// `0`: none.
+    Off,
+    /// An action's name: every scenario, with that action.
+    Only(HostileAction),
+}
+
+impl Hostility {
+    fn from_env() -> Hostility {
+        let value = std::env::var("TIDBIT_SYNC_HOSTILE").unwrap_or_default();
+        match value.trim() {
+            "" | "1" => Hostility::Seeded,
+            "0" => Hostility::Off,
+            name => HostileAction::ALL
+                .into_iter()
+                .find(|action| action.name() == name)
+                .map(Hostility::Only)
+                .unwrap_or_else(|| {
+                    let names: Vec<&str> = HostileAction::ALL.iter().map(|a| a.name()).collect();
+                    panic!(
+                        "TIDBIT_SYNC_HOSTILE={name:?} is none of 0, 1, {}",
+                        names.join(", ")
+                    )
+                }),
+        }
+    }
+
+    /// The one kind of hostile action scenario `seed`'s rogue takes, if it has a rogue. A
+    /// seeded draw comes from a stream of its own, so it moves none of the scenario's others.
+    fn action_of(self, seed: u64) -> Option<HostileAction> {
+        match self {
+            Hostility::Off => None,
+            Hostility::Only(action) => Some(action),
+            Hostility::Seeded => {
+                let mut rng = SeededRng::new(seed ^ 0x0BAD_DE71_CE00_0000);
+                rng.chance(0.5).then(|| {
+                    HostileAction::ALL[rng.below(HostileAction::ALL.len() as u64) as usize]
+                })
+            }
+        }
+    }
 }
 
 /// One scenario's server, proxy, devices and rogue.
@@ -876,7 +917,8 @@ fn failure_report(failures: &[Failure], scenarios: usize) -> String {
         by_action.entry(failure.hostile).or_default().push(failure);
     }
     let mut report = format!(
-        "{} of {scenarios} scenarios failed (replay one with TIDBIT_SYNC_SEED=<seed>):\n",
+        "{} of {scenarios} scenarios failed (replay one with the variables its line names and \
+         `cargo test -p tidbit-server --test sync_faults -- --nocapture devices_converge`):\n",
         failures.len()
     );
     for (action, group) in by_action {
@@ -889,9 +931,10 @@ fn failure_report(failures: &[Failure], scenarios: usize) -> String {
                 seeds.join(", ")
             ),
         });
+        let hostile = action.map_or("0", HostileAction::name);
         for failure in group {
             report.push_str(&format!(
-                "  seed {}{}: {}\n",
+                "  TIDBIT_SYNC_SEED={} TIDBIT_SYNC_HOSTILE={hostile}{}: {}\n",
                 failure.seed,
                 blame(failure),
                 failure.message
@@ -940,7 +983,7 @@ fn summary(label: &str, scenarios: usize, seeds: &str, tally: &Tally, took: Dura
 
 #[test]
 fn devices_converge_through_a_faulty_link_in_every_seeded_scenario() {
-    let hostile = env_u64("TIDBIT_SYNC_HOSTILE") != Some(0);
+    let hostility = Hostility::from_env();
     let (seeds, label): (Vec<u64>, String) = match env_u64("TIDBIT_SYNC_SEED") {
         Some(seed) => (vec![seed], format!("seed {seed}")),
         None => {
@@ -954,7 +997,7 @@ fn devices_converge_through_a_faulty_link_in_every_seeded_scenario() {
     );
     let scenarios: Vec<(u64, Option<HostileAction>)> = seeds
         .iter()
-        .map(|&seed| (seed, hostile.then(|| hostile_action_of(seed)).flatten()))
+        .map(|&seed| (seed, hostility.action_of(seed)))
         .collect();
     let (total, failures, took) = run_scenarios(&scenarios);
     eprintln!(
