@@ -279,6 +279,16 @@ fn server_heads(server: &SharedServer) -> Heads {
     sorted_heads(guard.hub.storage.documents(LEARNER).unwrap())
 }
 
+/// The server's stored copy of document `name`, if it holds one.
+fn server_document(server: &ServerProcess, name: &str) -> Option<automerge::AutoCommit> {
+    let stored = server.hub.storage.load(LEARNER, name).ok()??;
+    let mut doc = automerge::AutoCommit::load(&stored.snapshot).ok()?;
+    for chunk in &stored.chunks {
+        doc.load_incremental(chunk).ok()?;
+    }
+    Some(doc)
+}
+
 fn server_events(server: &SharedServer) -> Result<Vec<tidbit_core::events::Event>, String> {
     let guard = server.lock().unwrap();
     tidbit_server::sync::learner_events(guard.hub.storage.as_ref(), LEARNER)
@@ -483,13 +493,16 @@ impl World {
         } else {
             self.direct_url.clone()
         };
-        match &mut self.rogue {
-            Some((rogue, action)) => !matches!(
-                rogue.act(*action, &url, now_ms),
-                Verdict::Skipped | Verdict::Undelivered(_)
-            ),
-            None => true,
-        }
+        let Some((rogue, action)) = &mut self.rogue else {
+            return true;
+        };
+        rogue.act(*action, &url, now_ms);
+        let server = self.server.lock().unwrap();
+        let verdict = rogue.confirm(|name, change| {
+            server_document(&server, name)
+                .is_some_and(|mut doc| doc.get_change_by_hash(change).is_some())
+        });
+        !matches!(verdict, Verdict::Skipped | Verdict::Undelivered(_))
     }
 
     /// Days of learning offline; now and then some devices come online, one after another or

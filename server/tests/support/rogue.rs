@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use automerge::sync::{Message, MessageVersion, State, SyncDoc};
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
+};
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value as Json};
 use tidbit_core::events::{Event, SERVER_DEVICE};
@@ -97,10 +99,14 @@ impl HostileAction {
 /// What the server made of one hostile action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// At least one of its exchanges got a 2xx: the server took it.
+    /// At least one of its exchanges got a 2xx and (see [`Rogue::confirm`]) the server stored
+    /// a change it carried.
     Accepted,
     /// Every exchange got a 4xx (the first is named).
     Refused(u16),
+    /// Its exchanges got a 2xx, but the server stored none of its changes: it refused them
+    /// inside the reply.
+    RefusedInReply,
     /// No exchange was taken, and one got a 5xx: the server failed on it.
     ServerError(u16),
     /// There was nothing to act on (no recorded event to edit yet).
@@ -113,7 +119,7 @@ impl Verdict {
     pub fn kind(&self) -> &'static str {
         match self {
             Verdict::Accepted => "accepted",
-            Verdict::Refused(_) => "refused",
+            Verdict::Refused(_) | Verdict::RefusedInReply => "refused",
             Verdict::ServerError(_) => "server-error",
             Verdict::Skipped => "skipped",
             Verdict::Undelivered(_) => "undelivered",
@@ -124,8 +130,9 @@ impl Verdict {
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Verdict::Accepted => f.write_str("the server accepted it (200)"),
+            Verdict::Accepted => f.write_str("the server stored it (200)"),
             Verdict::Refused(status) => write!(f, "the server refused it ({status})"),
+            Verdict::RefusedInReply => f.write_str("the server answered 200 but stored none of it"),
             Verdict::ServerError(status) => write!(f, "the server failed on it ({status})"),
             Verdict::Skipped => f.write_str("skipped: nothing recorded to act on yet"),
             Verdict::Undelivered(last) => write!(f, "never delivered (last: {last})"),
@@ -153,6 +160,8 @@ pub struct Rogue {
     pub created_documents: BTreeMap<String, HostileAction>,
     /// Every action taken, with what came of it.
     pub log: Vec<(HostileAction, Verdict)>,
+    /// The changes the last action sent: (document, change).
+    sent: Vec<(String, ChangeHash)>,
 }
 
 impl Rogue {
@@ -171,12 +180,14 @@ impl Rogue {
             planted: BTreeMap::new(),
             created_documents: BTreeMap::new(),
             log: Vec::new(),
+            sent: Vec::new(),
         }
     }
 
     /// Takes `action` against the server at `url` (the proxy or the server itself), at
     /// `now_ms` by the devices' clocks; records and returns the verdict.
     pub fn act(&mut self, action: HostileAction, url: &str, now_ms: i64) -> Verdict {
+        self.sent.clear();
         // What the server holds, to build on; without it the rogue builds on the genesis of
         // each document, which the server takes just the same.
         let fetched = self.fetch(url);
@@ -189,6 +200,23 @@ impl Rogue {
         };
         self.log.push((action, verdict.clone()));
         verdict
+    }
+
+    /// Settles the last action's verdict once the caller has looked at what the server
+    /// stored: `stored(document, change)` says whether the server holds a change. A 2xx for
+    /// an exchange whose changes the server kept none of is a refusal inside the reply.
+    pub fn confirm(&mut self, stored: impl Fn(&str, &ChangeHash) -> bool) -> Verdict {
+        let sent = &self.sent;
+        let Some((_, verdict)) = self.log.last_mut() else {
+            return Verdict::Skipped;
+        };
+        if *verdict == Verdict::Accepted
+            && !sent.is_empty()
+            && !sent.iter().any(|(doc, change)| stored(doc, change))
+        {
+            *verdict = Verdict::RefusedInReply;
+        }
+        verdict.clone()
     }
 
     fn post_all(&mut self, url: &str, bodies: Vec<Vec<u8>>) -> Verdict {
@@ -350,7 +378,7 @@ impl Rogue {
                 edited["q"] = json!(1);
                 edited["d"] = json!(self.device);
                 let edited = serde_json::to_vec(&edited).ok()?;
-                let message = self.change(base, |doc, list| {
+                let message = self.change(&name, base, |doc, list| {
                     if action == HostileAction::EditRecorded {
                         doc.put(list, 0, ScalarValue::Bytes(edited)).unwrap();
                     } else {
@@ -395,7 +423,7 @@ impl Rogue {
                 lying.extend_from_slice(&u16::MAX.to_be_bytes());
                 let base = self.docs.get(&present).cloned();
                 let base = base.unwrap_or_else(|| documents::genesis(&present).unwrap());
-                let mut cut = self.change(base, |doc, list| {
+                let mut cut = self.change(&present, base, |doc, list| {
                     doc.insert(list, 0, ScalarValue::Bytes(b"{}".to_vec()))
                         .unwrap();
                 });
@@ -491,7 +519,7 @@ impl Rogue {
             Some(doc) => doc.clone(),
             None => documents::genesis(name).unwrap(),
         };
-        let message = self.change(base, |doc, list| {
+        let message = self.change(name, base, |doc, list| {
             for event in events {
                 let end = doc.length(list);
                 doc.insert(list, end, ScalarValue::Bytes(event)).unwrap();
@@ -503,8 +531,14 @@ impl Rogue {
         }
     }
 
-    /// A sync message carrying one change the rogue makes on `base` with `edit`.
-    fn change(&mut self, base: AutoCommit, edit: impl FnOnce(&mut AutoCommit, &ObjId)) -> Vec<u8> {
+    /// A sync message carrying one change the rogue makes on `base`, the document `name`,
+    /// with `edit`.
+    fn change(
+        &mut self,
+        name: &str,
+        base: AutoCommit,
+        edit: impl FnOnce(&mut AutoCommit, &ObjId),
+    ) -> Vec<u8> {
         let actor: Vec<u8> = [self.rng.next_u64(), self.rng.next_u64()]
             .iter()
             .flat_map(|n| n.to_be_bytes())
@@ -514,6 +548,9 @@ impl Rogue {
         let list = events_list(&doc);
         edit(&mut doc, &list);
         doc.commit();
+        for change in doc.get_heads() {
+            self.sent.push((name.to_string(), change));
+        }
         Message {
             heads: doc.get_heads(),
             need: Vec::new(),
