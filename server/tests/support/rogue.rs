@@ -50,7 +50,9 @@ pub enum HostileAction {
     /// Documents for months far from the present (`events-0001-01`, `events-2000-01`,
     /// `events-2100-06`), each holding an event of its month.
     DistantDocuments,
-    /// A burst of [`BURST_DOCUMENTS`] new documents with an event each, in exchanges of 64.
+    /// A burst of [`BURST_DOCUMENTS`] new documents, one for each month before the present,
+    /// with an event of the rogue's own in each, in exchanges of 64. See
+    /// [`HostileAction::is_own_history`].
     DocumentBurst,
     /// Bodies that are not sync exchanges, or exchanges whose messages are not Automerge.
     GarbageBodies,
@@ -76,6 +78,16 @@ impl HostileAction {
         HostileAction::DocumentBurst,
         HostileAction::GarbageBodies,
     ];
+
+    /// Whether what the action writes may, by the hostile-peer model, be taken by the server:
+    /// only a burst's events are, being the rogue's own, dated in months before the present
+    /// (the server can tell them from a device's long offline history only by the window of
+    /// time it accepts). What the server takes of them must then reach every device like any
+    /// event, and the honest devices' syncs must keep completing. Everything any other action
+    /// writes must never reach an honest device.
+    pub fn is_own_history(self) -> bool {
+        self == HostileAction::DocumentBurst
+    }
 
     pub fn name(self) -> &'static str {
         match self {
