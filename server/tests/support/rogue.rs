@@ -318,8 +318,8 @@ impl Rogue {
         let present = documents::period_of(now_ms);
         let exchange = |messages: Vec<DocumentMessage>| {
             Exchange {
-                heads: Vec::new(),
                 messages,
+                ..Exchange::default()
             }
             .encode()
         };
