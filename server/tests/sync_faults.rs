@@ -497,7 +497,18 @@ impl World {
         let Some((rogue, action)) = &mut self.rogue else {
             return true;
         };
-        rogue.act(*action, &url, now_ms);
+        let server = self.server.lock().unwrap();
+        let known = server
+            .hub
+            .storage
+            .documents(LEARNER)
+            .unwrap()
+            .into_iter()
+            .filter_map(|(name, _)| Some((name.clone(), server_document(&server, &name)?)))
+            .collect();
+        // The server process may be killed meanwhile; its data stays where it is.
+        drop(server);
+        rogue.act(*action, &url, now_ms, known);
         let server = self.server.lock().unwrap();
         let verdict = rogue.confirm(|name, change| {
             server_document(&server, name)

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use automerge::sync::{Message, MessageVersion, State, SyncDoc};
+use automerge::sync::{Message, MessageVersion};
 use automerge::transaction::Transactable;
 use automerge::{
     ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
@@ -164,7 +164,7 @@ pub struct Rogue {
     victim: String,
     rng: SeededRng,
     client: reqwest::Client,
-    /// The learner's documents as the server last sent them.
+    /// The learner's documents as the server held them when the action began.
     docs: BTreeMap<String, AutoCommit>,
     /// The id of every event the rogue wrote, with the action that wrote it.
     pub planted: BTreeMap<String, HostileAction>,
@@ -197,17 +197,19 @@ impl Rogue {
     }
 
     /// Takes `action` against the server at `url` (the proxy or the server itself), at
-    /// `now_ms` by the devices' clocks; records and returns the verdict.
-    pub fn act(&mut self, action: HostileAction, url: &str, now_ms: i64) -> Verdict {
+    /// `now_ms` by the devices' clocks, knowing the learner's documents as the server holds
+    /// them (as a device that synced before would); records and returns the verdict.
+    pub fn act(
+        &mut self,
+        action: HostileAction,
+        url: &str,
+        now_ms: i64,
+        known: BTreeMap<String, AutoCommit>,
+    ) -> Verdict {
         self.sent.clear();
-        // What the server holds, to build on; without it the rogue builds on the genesis of
-        // each document, which the server takes just the same.
-        let fetched = self.fetch(url);
+        self.docs = known;
         let verdict = match self.bodies(action, now_ms) {
-            None => match fetched {
-                Ok(()) => Verdict::Skipped,
-                Err(last) => Verdict::Undelivered(format!("fetching the documents: {last}")),
-            },
+            None => Verdict::Skipped,
             Some(bodies) => self.post_all(url, bodies),
         };
         self.log.push((action, verdict.clone()));
@@ -236,7 +238,7 @@ impl Rogue {
         let mut lost = None;
         for body in bodies {
             match self.post(url, body) {
-                Ok((status, _)) => statuses.push(status),
+                Ok(status) => statuses.push(status),
                 Err(last) => lost = Some(last),
             }
         }
@@ -251,8 +253,8 @@ impl Rogue {
         }
     }
 
-    /// Posts one body until something other than the proxy answers; the status and body.
-    fn post(&self, url: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+    /// Posts one body until something other than the proxy answers; the status.
+    fn post(&self, url: &str, body: Vec<u8>) -> Result<u16, String> {
         let endpoint = format!("{url}/v1/learners/{}/sync", self.learner);
         let mut last = String::new();
         for _ in 0..TRIES {
@@ -266,49 +268,17 @@ impl Rogue {
                     .send()
                     .await?;
                 let status = response.status().as_u16();
-                Ok::<_, reqwest::Error>((status, response.bytes().await?.to_vec()))
+                // The whole reply, so a reply cut on the way is a lost try.
+                response.bytes().await?;
+                Ok::<_, reqwest::Error>(status)
             });
             match sent {
                 // The proxy's own answer for a request it lost.
-                Ok((502, _)) => last = "502 from the proxy".into(),
-                Ok(answer) => return Ok(answer),
+                Ok(502) => last = "502 from the proxy".into(),
+                Ok(status) => return Ok(status),
                 Err(e) => last = e.to_string(),
             }
             std::thread::sleep(Duration::from_millis(5));
-        }
-        Err(last)
-    }
-
-    /// Asks for every document as a device that holds none, and keeps what comes back.
-    fn fetch(&mut self, url: &str) -> Result<(), String> {
-        let mut last = String::new();
-        for _ in 0..TRIES {
-            let (status, body) = self.post(url, Exchange::default().encode())?;
-            if status != 200 {
-                return Err(format!("the server answered {status}"));
-            }
-            match Exchange::decode(&body) {
-                Ok(reply) => {
-                    for entry in reply.messages {
-                        let Ok(mut doc) = documents::genesis(&entry.doc) else {
-                            continue;
-                        };
-                        let Ok(message) = Message::decode(&entry.message) else {
-                            continue;
-                        };
-                        if doc
-                            .sync()
-                            .receive_sync_message(&mut State::new(), message)
-                            .is_ok()
-                        {
-                            self.docs.insert(entry.doc, doc);
-                        }
-                    }
-                    return Ok(());
-                }
-                // A reply garbled on the way: ask again.
-                Err(e) => last = e.to_string(),
-            }
         }
         Err(last)
     }
