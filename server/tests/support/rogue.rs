@@ -456,6 +456,13 @@ impl Rogue {
         stored["q"] = json!(1);
         stored["t"] = json!(at_ms);
         stored["d"] = json!(device);
+        // An answer copied from another day keeps the date it was answered on in step with its
+        // time, so nothing but the action's own hostility is wrong with it.
+        if stored["type"] == "item_answered" {
+            if let Some(at) = chrono::DateTime::from_timestamp_millis(at_ms) {
+                stored["local_date"] = json!(at.date_naive());
+            }
+        }
         serde_json::to_vec(&stored).unwrap()
     }
 
