@@ -1,5 +1,7 @@
 //! Shared set-up for the server's end-to-end tests: a signed sample pack, a real server on
-//! 127.0.0.1, and devices of one learner on manual clocks.
+//! 127.0.0.1 (in this process, or in a process of its own that can be killed:
+//! [`server_process`]), devices of one learner on manual clocks, a fault-injecting proxy
+//! ([`proxy`]) and a hostile device ([`rogue`]).
 
 #![allow(dead_code)]
 
@@ -171,6 +173,8 @@ pub fn server_digest(server: &TestServer, learner: &str, root: &Path) -> String 
 }
 
 pub mod proxy;
+pub mod rogue;
+pub mod server_process;
 
 /// A rate limit no test device reaches, for tests whose faults make devices retry a lot.
 pub const GENEROUS_RATE: tidbit_server::RateLimit = tidbit_server::RateLimit {

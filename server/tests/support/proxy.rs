@@ -1,8 +1,11 @@
-//! A fault-injecting HTTP proxy on 127.0.0.1, in front of a real [`TestServer`].
+//! A fault-injecting HTTP proxy on 127.0.0.1, in front of a real server in its own process
+//! ([`ServerProcess`]).
 //!
 //! Each request the proxy receives meets one seeded [`Fault`]: it passes, is dropped before or
-//! after the server processed it, is delivered twice, is delayed, is delivered again (or only)
-//! later after other requests, has its reply truncated, or meets a server restart. The proxy
+//! after the server processed it, is delivered twice, is delayed a little, is stalled past the
+//! client's request timeout, is delivered again (or only) later after other requests, has its
+//! reply truncated, or meets a server restart: SIGKILL and a new process on the same data and
+//! port, before, during or after the request, so a request in flight is really cut. The proxy
 //! speaks just enough HTTP/1.1 for the sync client: one request per connection, a
 //! `Content-Length` body, `Connection: close` both ways. It handles one connection at a time,
 //! and each sender's requests meet faults from a stream of their own, so a seed replays the
@@ -11,15 +14,15 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::TestServer;
+use super::server_process::ServerProcess;
 
-/// The server the proxy forwards to; the proxy replaces it when it restarts it.
-pub type SharedServer = Arc<Mutex<Option<TestServer>>>;
+/// The server the proxy forwards to; the proxy restarts it.
+pub type SharedServer = Arc<Mutex<ServerProcess>>;
 
 /// SplitMix64: small, seeded and the same everywhere, so a scenario's seed replays it.
 #[derive(Debug, Clone)]
@@ -76,10 +79,17 @@ pub enum Fault {
     },
     /// Forwarded twice in a row; the client gets the second reply.
     Duplicate,
-    /// Forwarded after a pause, and answered after another.
+    /// Forwarded after a short pause, and answered after another.
     Delay {
         before_ms: u64,
         after_ms: u64,
+    },
+    /// Held for `ms`, longer than the client waits for a reply, before it is forwarded or
+    /// (`after`) before its reply is written: the client's request times out while the server
+    /// may still process the request.
+    Stall {
+        ms: u64,
+        after: bool,
     },
     /// Forwarded and answered now, and delivered again after `later` more requests.
     Reorder {
@@ -95,23 +105,25 @@ pub enum Fault {
         keep_permille: u16,
         cut_connection: bool,
     },
-    /// The server restarts before the request reaches it.
+    /// The server is killed and started again before the request reaches it.
     RestartBefore,
-    /// The request is forwarded while the server restarts; whatever comes back is passed on.
+    /// The server is killed `after_ms` after the request was forwarded, wherever it is in
+    /// the request, and started again; a reply that made it out is passed on, else a 502.
     RestartDuring {
         after_ms: u64,
     },
-    /// The server processes the request and restarts before the reply leaves: a 502.
+    /// The server processes the request and is killed before the reply leaves: a 502.
     RestartAfter,
 }
 
 impl Fault {
-    /// A fault for one request: `Pass` with probability `1 - rate`, otherwise any other.
-    pub fn pick(rng: &mut SeededRng, rate: f64) -> Fault {
+    /// A fault for one request: `Pass` with probability `1 - rate`, otherwise any other. A
+    /// stall lasts from `stall.0` to `stall.1` milliseconds.
+    pub fn pick(rng: &mut SeededRng, rate: f64, stall: (u64, u64)) -> Fault {
         if !rng.chance(rate) {
             return Fault::Pass;
         }
-        match rng.below(12) {
+        match rng.below(13) {
             0 => Fault::DropBefore {
                 reply_502: rng.chance(0.5),
             },
@@ -137,9 +149,13 @@ impl Fault {
             10 => match rng.below(3) {
                 0 => Fault::RestartBefore,
                 1 => Fault::RestartDuring {
-                    after_ms: rng.below(4),
+                    after_ms: rng.below(8),
                 },
                 _ => Fault::RestartAfter,
+            },
+            11 => Fault::Stall {
+                ms: rng.between(stall.0, stall.1),
+                after: rng.chance(0.5),
             },
             _ => Fault::Duplicate,
         }
@@ -154,6 +170,7 @@ impl Fault {
             Fault::DropAfter { .. } => "drop-after",
             Fault::Duplicate => "duplicate",
             Fault::Delay { .. } => "delay",
+            Fault::Stall { .. } => "stall",
             Fault::Reorder { .. } => "reorder",
             Fault::Hold { .. } => "hold",
             Fault::Truncate { .. } => "truncate",
@@ -195,31 +212,55 @@ struct Reply {
     body: Vec<u8>,
 }
 
+/// What the proxy saw besides the faults it injected.
+#[derive(Debug, Default)]
+pub struct ProxyCounts {
+    /// Stalls after which the client had already hung up: its request timed out.
+    pub client_timeouts: AtomicU64,
+    /// Requests forwarded while the server was killed that got no reply: cut in flight.
+    pub cut_by_kill: AtomicU64,
+    /// Requests whose replies went back whole.
+    pub replies: AtomicU64,
+}
+
 /// The running proxy. Dropping it stops it.
 pub struct FaultProxy {
     pub addr: SocketAddr,
     /// Every fault injected, in order.
     pub faults: Arc<Mutex<Vec<Fault>>>,
+    pub counts: Arc<ProxyCounts>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl FaultProxy {
     /// Starts a proxy in front of `server`, picking each request's fault from `seed` with the
-    /// given fault `rate`.
-    pub fn start(server: SharedServer, seed: u64, rate: f64) -> FaultProxy {
+    /// given fault `rate`. A stall outlasts `client_timeout` (the clients' request timeout) by
+    /// 100 ms to half of it again.
+    pub fn start(
+        server: SharedServer,
+        seed: u64,
+        rate: f64,
+        client_timeout: Duration,
+    ) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let faults = Arc::new(Mutex::new(Vec::new()));
+        let counts = Arc::new(ProxyCounts::default());
+        let timeout_ms = client_timeout.as_millis() as u64;
+        let server_addr = server.lock().unwrap().addr;
         let mut worker = Worker {
             server,
+            server_addr,
             seed,
             streams: HashMap::new(),
             rate,
+            stall: (timeout_ms + 100, timeout_ms * 3 / 2 + 100),
             held: Vec::new(),
             faults: faults.clone(),
+            counts: counts.clone(),
         };
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
@@ -237,6 +278,7 @@ impl FaultProxy {
         FaultProxy {
             addr,
             faults,
+            counts,
             stop,
             thread: Some(thread),
         }
@@ -258,20 +300,25 @@ impl Drop for FaultProxy {
 
 struct Worker {
     server: SharedServer,
+    /// Where the server listens, across restarts.
+    server_addr: SocketAddr,
     seed: u64,
     /// One fault stream per sender (per `Authorization` header), so the faults a device meets
     /// do not depend on how its requests interleave with another device's.
     streams: HashMap<String, SeededRng>,
     rate: f64,
+    /// How long a stall lasts: from, to (ms).
+    stall: (u64, u64),
     /// Requests to deliver again later: (requests still to wait, request).
     held: Vec<(u32, Request)>,
     faults: Arc<Mutex<Vec<Fault>>>,
+    counts: Arc<ProxyCounts>,
 }
 
 impl Worker {
     fn handle(&mut self, mut client: TcpStream) {
         let _ = client.set_nonblocking(false);
-        let _ = client.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = client.set_read_timeout(Some(Duration::from_secs(2)));
         let Some(request) = read_request(&mut client) else {
             return;
         };
@@ -281,9 +328,9 @@ impl Worker {
             .streams
             .entry(request.sender())
             .or_insert_with_key(|sender| SeededRng::new(seed ^ fnv1a(sender.as_bytes())));
-        let fault = Fault::pick(stream, self.rate);
+        let fault = Fault::pick(stream, self.rate, self.stall);
         self.faults.lock().unwrap().push(fault);
-        let server = self.server_addr();
+        let server = self.server_addr;
         let reply = match fault {
             Fault::Pass => forward(server, &request),
             Fault::DropBefore { reply_502 } => return lose(client, reply_502),
@@ -306,6 +353,19 @@ impl Worker {
                 std::thread::sleep(Duration::from_millis(before_ms));
                 let reply = forward(server, &request);
                 std::thread::sleep(Duration::from_millis(after_ms));
+                reply
+            }
+            Fault::Stall { ms, after } => {
+                if !after {
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+                let reply = forward(server, &request);
+                if after {
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+                if hung_up(&client) {
+                    self.counts.client_timeouts.fetch_add(1, Ordering::Relaxed);
+                }
                 reply
             }
             Fault::Reorder { later } => {
@@ -335,14 +395,18 @@ impl Worker {
             }
             Fault::RestartBefore => {
                 self.restart_server();
-                forward(self.server_addr(), &request)
+                forward(server, &request)
             }
             Fault::RestartDuring { after_ms } => {
                 let copy = request.clone();
                 let in_flight = std::thread::spawn(move || forward(server, &copy));
                 std::thread::sleep(Duration::from_millis(after_ms));
                 self.restart_server();
-                in_flight.join().ok().flatten()
+                let reply = in_flight.join().ok().flatten();
+                if reply.is_none() {
+                    self.counts.cut_by_kill.fetch_add(1, Ordering::Relaxed);
+                }
+                reply
             }
             Fault::RestartAfter => {
                 let _ = forward(server, &request);
@@ -352,7 +416,9 @@ impl Worker {
         };
         match reply {
             Some(reply) => {
-                let _ = write_reply(&mut client, reply.status, reply.body.len(), &reply.body);
+                if write_reply(&mut client, reply.status, reply.body.len(), &reply.body).is_ok() {
+                    self.counts.replies.fetch_add(1, Ordering::Relaxed);
+                }
             }
             None => {
                 let _ = write_reply(&mut client, 502, 0, b"");
@@ -363,11 +429,10 @@ impl Worker {
 
     /// Delivers the held requests whose wait is over (their replies go nowhere).
     fn deliver_due(&mut self) {
-        let server = self.server_addr();
         let mut waiting = Vec::new();
         for (wait, request) in std::mem::take(&mut self.held) {
             if wait <= 1 {
-                let _ = forward(server, &request);
+                let _ = forward(self.server_addr, &request);
             } else {
                 waiting.push((wait - 1, request));
             }
@@ -375,15 +440,25 @@ impl Worker {
         self.held = waiting;
     }
 
-    fn server_addr(&self) -> SocketAddr {
-        self.server.lock().unwrap().as_ref().unwrap().addr
-    }
-
     fn restart_server(&self) {
-        let mut slot = self.server.lock().unwrap();
-        let server = slot.take().unwrap();
-        *slot = Some(server.restart_fast());
+        self.server.lock().unwrap().restart();
     }
+}
+
+/// Whether the client has closed its side of the connection (it sent its whole request, so
+/// anything readable now is the end of the stream).
+fn hung_up(client: &TcpStream) -> bool {
+    if client.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let mut byte = [0u8; 1];
+    let gone = match client.peek(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    let _ = client.set_nonblocking(false);
+    gone
 }
 
 /// Reads one request: its head up to the blank line, then `Content-Length` bytes of body.
