@@ -182,53 +182,6 @@ pub const GENEROUS_RATE: tidbit_server::RateLimit = tidbit_server::RateLimit {
     per_second: 1e9,
 };
 
-impl TestServer {
-    /// A server on a free loopback port whose devices are never rate limited.
-    pub fn start_generous(data: &Path) -> TestServer {
-        Self::bind_generous(data, "127.0.0.1:0".parse().unwrap())
-    }
-
-    /// Like [`TestServer::restart`], for a server started with [`TestServer::start_generous`]:
-    /// a new hub on the same data and port. It retries tokio's bind (which ignores the port's
-    /// TIME_WAIT connections) until the old listener lets go, so it takes milliseconds. A
-    /// request already being served finishes on the old hub.
-    pub fn restart_fast(self) -> TestServer {
-        self.task.abort();
-        let (addr, data) = (self.addr, self.data.clone());
-        drop(self);
-        Self::bind_generous(&data, addr)
-    }
-
-    fn bind_generous(data: &Path, addr: SocketAddr) -> TestServer {
-        let hub = Arc::new(
-            Hub::open(data)
-                .unwrap()
-                .with_rate_limit(GENEROUS_RATE)
-                .with_clock(server_clock()),
-        );
-        let runtime = tidbit_core::sync::runtime().unwrap();
-        // An aborted listener lets go of its port a moment later.
-        let mut attempts = 0;
-        loop {
-            match runtime.block_on(tidbit_server::spawn(addr, hub.clone())) {
-                Ok((addr, task)) => {
-                    return TestServer {
-                        addr,
-                        hub,
-                        data: data.to_path_buf(),
-                        task,
-                    }
-                }
-                Err(e) => {
-                    attempts += 1;
-                    assert!(attempts < 2_000, "port {addr} stayed busy: {e}");
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-            }
-        }
-    }
-}
-
 /// Posts `body` to `learner`'s sync endpoint with the given `Authorization` header value (none
 /// when `None`); returns the status and the reply body.
 pub fn post_sync(

@@ -170,7 +170,8 @@ pub fn serve_from_env() {
     let hub = Arc::new(
         Hub::open(Path::new(&data))
             .unwrap()
-            .with_rate_limit(GENEROUS_RATE),
+            .with_rate_limit(GENEROUS_RATE)
+            .with_clock(super::server_clock()),
     );
     let runtime = tidbit_core::sync::runtime().unwrap();
     // The killed server's port is free once it has exited, but give the kernel a moment.
