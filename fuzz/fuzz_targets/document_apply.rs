@@ -13,6 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use tidbit_core::sync::documents;
 use tidbit_core::sync::exchange::{DocumentMessage, Exchange};
 use tidbit_core::tidbit::{SyncSession, Tidbit};
+use tidbit_fuzz::known_issues::hostile_bloom_filter;
 use tidbit_fuzz::sync_messages::{open_device, DOCUMENT};
 
 struct Device {
@@ -29,6 +30,9 @@ thread_local! {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if hostile_bloom_filter(data) {
+        return;
+    }
     DEVICE.with_borrow_mut(|device| {
         let mut session = SyncSession::new("fuzz-server");
         let reply = Exchange {

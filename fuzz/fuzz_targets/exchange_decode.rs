@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tidbit_core::sync::exchange::Exchange;
+use tidbit_fuzz::known_issues::more_heads_than_encode_writes;
 
 fuzz_target!(|data: &[u8]| {
     round_trip(data);
@@ -15,6 +16,9 @@ fn round_trip(body: &[u8]) {
     let Ok(exchange) = Exchange::decode(body) else {
         return;
     };
+    if more_heads_than_encode_writes(&exchange) {
+        return;
+    }
     let again = Exchange::decode(&exchange.encode())
         .unwrap_or_else(|e| panic!("a decoded exchange, encoded again, is refused: {e}"));
     assert_eq!(

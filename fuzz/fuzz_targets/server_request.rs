@@ -11,6 +11,7 @@ use axum::Router;
 use libfuzzer_sys::fuzz_target;
 use tidbit_fuzz::course_source::sample_pack;
 use tidbit_fuzz::http_request::{Fixtures, RequestSpec};
+use tidbit_fuzz::known_issues::exchange_with_hostile_bloom_filter;
 use tidbit_fuzz::sync_messages::LEARNER;
 use tidbit_server::auth::ADMIN_DEVICE;
 use tidbit_server::{Hub, RateLimit};
@@ -64,6 +65,9 @@ fn server() -> &'static Server {
 fuzz_target!(|data: &[u8]| {
     let server = server();
     let spec = RequestSpec::decode(data);
+    if exchange_with_hostile_bloom_filter(&spec.body_bytes()) {
+        return;
+    }
     let Some(request) = spec.to_request(&server.fixtures) else {
         return;
     };

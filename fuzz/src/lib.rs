@@ -5,6 +5,7 @@
 
 pub mod course_source;
 pub mod http_request;
+pub mod known_issues;
 pub mod resign;
 pub mod sync_messages;
 
