@@ -63,6 +63,8 @@ for target in $FUZZ_TARGETS; do
         status=$?
     seconds=$((SECONDS - start))
     runs="$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)"
+    # A run cut short by a failure has no closing line: take the last progress line's count.
+    runs="${runs:-$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')}"
     coverage="$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)"
     line="$(printf '%-20s %10s runs  %-22s %4d s' "$target" "${runs:-?}" "${coverage:-cov: ?}" "$seconds")"
     if [ "$status" -ne 0 ] || [ -n "$(ls -A "$work/$target/artifacts")" ]; then

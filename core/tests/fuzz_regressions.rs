@@ -1,6 +1,7 @@
 //! Inputs the fuzz targets (`fuzz/`, `scripts/fuzz.sh`) found, kept as specifications so they
 //! stay fixed. Each names its target and what the input is; the minimised bytes are inline.
 
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -98,5 +99,35 @@ fn a_device_refuses_a_reply_whose_bloom_filter_has_no_bits_and_syncs_on() {
     assert!(
         matches!(outgoing, Ok(Ok(_))),
         "the next exchange failed or panicked"
+    );
+}
+
+/// The raw layout of an exchange whose one heads entry lists 65 heads (`exchange_decode`'s
+/// round trip, on an input built at the edge of the format: its seed `many-heads-raw` holds
+/// 64). The count is one byte, so `Exchange::decode` takes up to 255 heads, but
+/// `Exchange::encode` writes at most 64 (`MAX_HEADS`): an exchange decoded and sent on loses
+/// heads, and the two halves of the format disagree about what is valid.
+fn exchange_with_65_heads() -> Vec<u8> {
+    let mut raw = b"TBX1".to_vec();
+    raw.extend(1u16.to_be_bytes());
+    raw.push(DOCUMENT.len() as u8);
+    raw.extend(DOCUMENT.as_bytes());
+    raw.push(65);
+    for head in 0..65u8 {
+        raw.extend([head; 32]);
+    }
+    raw.extend(0u16.to_be_bytes());
+    let mut body = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    body.write_all(&raw).unwrap();
+    body.finish().unwrap()
+}
+
+#[test]
+fn an_exchange_holding_more_heads_than_encode_writes_is_refused() {
+    let decoded = Exchange::decode(&exchange_with_65_heads());
+    assert!(
+        decoded.is_err(),
+        "accepted: {} heads",
+        decoded.unwrap().heads[0].heads.len()
     );
 }

@@ -207,12 +207,16 @@ impl RequestSpec {
         if self.flags & JSON != 0 {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
         }
-        let body = if self.flags & DEFLATE_BODY != 0 {
+        builder.body(Body::from(self.body_bytes())).ok()
+    }
+
+    /// The body as sent.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        if self.flags & DEFLATE_BODY != 0 {
             crate::deflate(&self.body)
         } else {
             self.body.clone()
-        };
-        builder.body(Body::from(body)).ok()
+        }
     }
 }
 

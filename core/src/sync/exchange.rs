@@ -181,6 +181,13 @@ impl Exchange {
         for _ in 0..count {
             let doc = reader.name()?;
             let n = reader.u8()? as usize;
+            // What `encode` never writes is not read either: a decoded exchange sent on is
+            // the same exchange.
+            if n > MAX_HEADS {
+                return Err(ExchangeError::Malformed(
+                    "a document lists more than 64 heads",
+                ));
+            }
             let mut list = Vec::with_capacity(n);
             for _ in 0..n {
                 let bytes: [u8; 32] = reader
