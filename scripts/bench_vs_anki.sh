@@ -43,17 +43,17 @@ mkdir -p "$WORK"
 step() { printf '\n== %s\n' "$*"; }
 
 step "Anki $ANKI_VERSION in $VENV"
-if ! "$VPY" -c "import sys, anki.buildinfo as b; sys.exit(b.version != '$ANKI_VERSION')" 2>/dev/null; then
+if ! "$VPY" -c "import sys, importlib.metadata as m; sys.exit(m.version('anki') != '$ANKI_VERSION')" 2>/dev/null; then
   "${PYTHON:-python3}" -m venv "$VENV"
   "$VPY" -m pip install --quiet --disable-pip-version-check "anki==$ANKI_VERSION"
 fi
-"$VPY" -c "import anki.buildinfo as b; print('anki', b.version)"
+"$VPY" -c "import importlib.metadata as m; print('anki', m.version('anki'))"
 
 step "cargo build --release -p tidbit-core --example vs_anki"
 cargo build --locked --release -q -p tidbit-core --example vs_anki
 BIN="$TARGET/release/examples/vs_anki"
 
-step "the history (generated once through the engine, about a minute) and its export"
+step "the history (generated once through the engine: minutes) and its export"
 "$BIN" export "$WORK/history.json"
 
 rm -f "$WORK"/tidbit-*.json "$WORK"/anki-*.json
