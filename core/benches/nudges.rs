@@ -45,7 +45,7 @@ fn facade(c: &mut Criterion) {
 
 fn pure(c: &mut Criterion) {
     let now = history::start() + Duration::days(600);
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tidbit_core::time_zone::Zone::named("Europe/Berlin").expect("a zone");
     let mut state = PlanningState {
         seconds_per_item: 20,
         ..PlanningState::default()

@@ -2,7 +2,8 @@
 //!
 //! - [`content`]: the course model, the author's source format and its compiler;
 //! - [`keys`] and [`pack`]: Ed25519 signing keys and the signed `.tidbit` pack container;
-//! - [`store`]: the SQLite store that installs packs atomically and answers catalog queries.
+//! - [`store`]: the SQLite store that installs packs atomically and answers catalog queries;
+//! - [`time_zone`]: every IANA time zone, embedded, for the learner's local days and times.
 //!
 //! Nothing here panics on bad input: every failure is a typed error whose message says what to do.
 
@@ -17,3 +18,4 @@ pub mod privacy;
 pub mod store;
 pub mod sync;
 pub mod tidbit;
+pub mod time_zone;

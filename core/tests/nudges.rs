@@ -4,11 +4,11 @@
 //! a real store is in `nudges_facade.rs`.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
-use chrono_tz::Tz;
 use tidbit_core::nudge::{
     plan_nudges, BusyInterval, FinishedModule, LocalWindow, NudgeKind, NudgeOutcome, NudgePlan,
     NudgePreferences, OutcomeRecord, PlanningState,
 };
+use tidbit_core::time_zone::Zone;
 
 mod nudge_support;
 use nudge_support::*;
@@ -18,7 +18,7 @@ fn nothing_is_planned_without_consent() {
     let now = utc("2026-09-21T06:00:00Z");
     let prefs = NudgePreferences::default();
     assert!(!prefs.consent);
-    let plan = plan_nudges(now, chrono_tz::Europe::Berlin, &prefs, &overdue(20, now));
+    let plan = plan_nudges(now, tz("Europe/Berlin"), &prefs, &overdue(20, now));
     assert!(plan.nudges.is_empty());
     assert_eq!(plan.decisions.len(), 1);
     assert_eq!(plan.decisions[0].action, "withheld");
@@ -26,7 +26,7 @@ fn nothing_is_planned_without_consent() {
 
 #[test]
 fn due_items_are_batched_into_one_reminder_with_their_count_and_minutes() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (9, 0));
     let prefs = NudgePreferences {
         days: 1,
@@ -54,7 +54,7 @@ fn due_items_are_batched_into_one_reminder_with_their_count_and_minutes() {
 
 #[test]
 fn nothing_fires_in_quiet_hours_even_when_items_fall_due_at_night() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (20, 50));
     let mut state = PlanningState {
         seconds_per_item: 20,
@@ -80,13 +80,13 @@ fn nothing_fires_in_quiet_hours_even_when_items_fall_due_at_night() {
 /// fall-back day).
 type Ymd = (i32, u32, u32);
 
-const TRANSITIONS: [(Tz, Ymd, Ymd); 3] = [
-    (chrono_tz::Europe::Berlin, (2026, 3, 29), (2026, 10, 25)),
-    (chrono_tz::America::New_York, (2026, 3, 8), (2026, 11, 1)),
-    (chrono_tz::Australia::Sydney, (2026, 10, 4), (2026, 4, 5)),
+const TRANSITIONS: [(&str, Ymd, Ymd); 3] = [
+    ("Europe/Berlin", (2026, 3, 29), (2026, 10, 25)),
+    ("America/New_York", (2026, 3, 8), (2026, 11, 1)),
+    ("Australia/Sydney", (2026, 10, 4), (2026, 4, 5)),
 ];
 
-fn on_date(zone: Tz, date: NaiveDate, hm: (u32, u32)) -> DateTime<Utc> {
+fn on_date(zone: Zone, date: NaiveDate, hm: (u32, u32)) -> DateTime<Utc> {
     zone.from_local_datetime(&date.and_hms_opt(hm.0, hm.1, 0).unwrap())
         .earliest()
         .unwrap()
@@ -95,7 +95,8 @@ fn on_date(zone: Tz, date: NaiveDate, hm: (u32, u32)) -> DateTime<Utc> {
 
 #[test]
 fn on_both_daylight_saving_days_in_three_zones_nudges_keep_to_local_windows() {
-    for (zone, spring, fall) in TRANSITIONS {
+    for (name, spring, fall) in TRANSITIONS {
+        let zone = tz(name);
         for day in [spring, fall] {
             let transition = NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap();
             let eve = transition.pred_opt().unwrap();
@@ -129,7 +130,7 @@ fn on_both_daylight_saving_days_in_three_zones_nudges_keep_to_local_windows() {
 #[test]
 fn quiet_hours_that_end_inside_the_skipped_hour_end_when_the_clock_jumps() {
     // Berlin skips 02:00-03:00 on 29 March 2026; quiet hours end at 02:30.
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 3, 29), (0, 10));
     let prefs = NudgePreferences {
         days: 1,
@@ -148,7 +149,7 @@ fn quiet_hours_that_end_inside_the_skipped_hour_end_when_the_clock_jumps() {
 
 #[test]
 fn a_nudge_never_fires_inside_a_meeting_and_takes_the_next_free_slot() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (7, 30));
     let mut state = overdue(4, now);
     state.interventions = vec![intervention("i1", now - Duration::hours(1), 48)];
@@ -217,7 +218,7 @@ fn busy_learner(now: DateTime<Utc>) -> PlanningState {
 
 #[test]
 fn no_local_day_holds_more_than_the_daily_cap_and_nudges_keep_their_spacing() {
-    let zone = chrono_tz::America::New_York;
+    let zone = tz("America/New_York");
     let now = local(zone, (2026, 9, 21), (7, 0));
     for cap in [1, 2, 3] {
         let prefs = NudgePreferences {
@@ -262,7 +263,7 @@ fn no_local_day_holds_more_than_the_daily_cap_and_nudges_keep_their_spacing() {
 
 #[test]
 fn weekends_off_keep_saturday_and_sunday_free() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 24), (7, 0)); // a Thursday
     let prefs = NudgePreferences::consented().with_weekends_off();
     let plan = plan_nudges(now, zone, &prefs, &busy_learner(now));
@@ -280,7 +281,7 @@ fn weekends_off_keep_saturday_and_sunday_free() {
 
 #[test]
 fn a_plan_never_holds_more_than_60_and_keeps_the_most_valuable() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (7, 0));
     let mut state = busy_learner(now);
     state.interventions = (0..75)
@@ -315,7 +316,7 @@ fn a_plan_never_holds_more_than_60_and_keeps_the_most_valuable() {
 
 #[test]
 fn planning_twice_with_the_same_inputs_gives_the_same_ids_and_times() {
-    let zone = chrono_tz::Australia::Sydney;
+    let zone = tz("Australia/Sydney");
     let now = local(zone, (2026, 10, 2), (18, 3));
     let prefs = NudgePreferences::consented();
     let state = busy_learner(now);
@@ -329,7 +330,7 @@ fn planning_twice_with_the_same_inputs_gives_the_same_ids_and_times() {
 
 #[test]
 fn a_later_plan_keeps_the_ids_of_the_nudges_that_did_not_move() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (7, 0));
     let prefs = NudgePreferences::consented();
     let state = busy_learner(now);
@@ -380,7 +381,7 @@ fn reinforcements(plan: &NudgePlan) -> Vec<&tidbit_core::nudge::Nudge> {
 
 #[test]
 fn each_ignored_reminder_lowers_the_rate_of_its_kind() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (7, 0));
     let prefs = NudgePreferences::consented();
     let mut counts = Vec::new();
@@ -396,7 +397,7 @@ fn each_ignored_reminder_lowers_the_rate_of_its_kind() {
 
 #[test]
 fn after_repeated_ignores_the_next_reminder_is_softer_not_louder() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (7, 0));
     let mut state = overdue(10, now);
     // Left alone twice: one explicitly ignored, one delivered and never touched (12 h on).
@@ -439,7 +440,7 @@ fn after_repeated_ignores_the_next_reminder_is_softer_not_louder() {
 
 #[test]
 fn an_opened_nudge_restores_the_rate() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (7, 0));
     let mut state = overdue(10, now);
     state.outcomes = reinforcement_history(
@@ -458,7 +459,7 @@ fn an_opened_nudge_restores_the_rate() {
 
 #[test]
 fn the_hour_that_gets_opened_becomes_the_send_time_and_variants_take_turns() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (7, 0));
     let mut state = overdue(10, now);
     for day in 1..=6 {
@@ -514,7 +515,7 @@ fn the_hour_that_gets_opened_becomes_the_send_time_and_variants_take_turns() {
 
 #[test]
 fn an_intervention_goes_out_in_the_next_free_preferred_slot_before_its_deadline() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let triggered = local(zone, (2026, 9, 25), (16, 40)); // Friday afternoon
     let now = triggered + Duration::hours(5); // synced in the evening, inside quiet hours
     let mut state = overdue(0, now);
@@ -538,7 +539,7 @@ fn an_intervention_goes_out_in_the_next_free_preferred_slot_before_its_deadline(
 
 #[test]
 fn an_intervention_that_arrives_after_its_deadline_is_reported_missed_with_why() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let triggered = utc("2026-09-21T08:00:00Z");
     let now = triggered + Duration::hours(60);
     let mut state = overdue(0, now);
@@ -564,7 +565,7 @@ fn an_intervention_that_arrives_after_its_deadline_is_reported_missed_with_why()
 
 #[test]
 fn an_intervention_whose_window_is_all_quiet_or_busy_is_missed_not_forced() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let now = local(zone, (2026, 9, 21), (20, 0));
     let mut state = overdue(0, now);
     // Due at 07:00: quiet until 08:00 after the meeting.

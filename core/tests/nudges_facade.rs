@@ -121,7 +121,7 @@ fn outcomes_are_events_that_feed_the_next_plan_and_survive_a_replay() {
 
 #[test]
 fn an_intervention_scheduled_but_never_reported_delivered_is_missed_with_that_reason() {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = tz("Europe/Berlin");
     let triggered = utc("2026-09-21T08:00:00Z");
     let now = triggered + Duration::hours(50);
     let mut state = overdue(0, now);

@@ -2,12 +2,12 @@
 //! stable id. Placement decides when; this decides what it says, and never moves it.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 
 use super::bandit::SendTimeBandit;
 use super::planner::{Candidate, Content};
 use super::slots::Slot;
 use super::{Message, Nudge, NudgeKind, PlanningState};
+use crate::time_zone::Zone;
 
 fn plural(n: u32, one: &str, many: &str) -> String {
     if n == 1 {
@@ -32,7 +32,7 @@ fn message(key: &str, args: &[(&str, String)], text: String) -> Message {
 pub(super) fn compose(
     candidate: &Candidate,
     slot: Slot,
-    zone: Tz,
+    zone: Zone,
     state: &PlanningState,
     bandit: &mut SendTimeBandit,
 ) -> Nudge {

@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use chrono_tz::Tz;
 
 use super::bandit::SendTimeBandit;
 use super::compose::compose;
@@ -22,6 +21,7 @@ use super::{
     Intervention, MissedIntervention, Nudge, NudgeKind, NudgePlan, NudgePreferences,
     PlanningDecision, PlanningState, MAX_PENDING,
 };
+use crate::time_zone::Zone;
 
 /// Days after a module is finished that its follow-up challenge goes out.
 pub const FOLLOW_UP_AFTER_DAYS: i64 = 3;
@@ -65,7 +65,7 @@ pub(super) struct Candidate {
 /// give the same plan, ids and times included.
 pub fn plan_nudges(
     now: DateTime<Utc>,
-    zone: Tz,
+    zone: Zone,
     prefs: &NudgePreferences,
     state: &PlanningState,
 ) -> NudgePlan {
@@ -213,7 +213,7 @@ fn best_slot(
 
 fn candidates(
     now: DateTime<Utc>,
-    zone: Tz,
+    zone: Zone,
     prefs: &NudgePreferences,
     state: &PlanningState,
     fatigue: &Fatigue,

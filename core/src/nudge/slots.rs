@@ -8,9 +8,9 @@
 //! quarter hours too.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
-use chrono_tz::Tz;
 
 use super::NudgePreferences;
+use crate::time_zone::Zone;
 
 /// The grid's step.
 pub const SLOT_MINUTES: i64 = 15;
@@ -32,7 +32,7 @@ impl Slot {
 
 /// Every allowed slot in `(now, now + days]`, in time order: outside quiet hours, inside a
 /// preferred window (if any), not on a day off, not inside a busy interval.
-pub fn allowed_slots(now: DateTime<Utc>, zone: Tz, prefs: &NudgePreferences) -> Vec<Slot> {
+pub fn allowed_slots(now: DateTime<Utc>, zone: Zone, prefs: &NudgePreferences) -> Vec<Slot> {
     let today = local_date(now, zone);
     let end = now + Duration::days(i64::from(prefs.days));
     let step = SLOT_MINUTES * 60;
@@ -67,13 +67,13 @@ pub fn allowed_slots(now: DateTime<Utc>, zone: Tz, prefs: &NudgePreferences) -> 
     slots
 }
 
-pub fn local_date(at: DateTime<Utc>, zone: Tz) -> NaiveDate {
+pub fn local_date(at: DateTime<Utc>, zone: Zone) -> NaiveDate {
     at.with_timezone(&zone).date_naive()
 }
 
 /// The first instant of a local date (the earliest, if midnight repeats; the first instant
 /// after the gap, if midnight is skipped).
-pub fn start_of_local_day(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
+pub fn start_of_local_day(date: NaiveDate, zone: Zone) -> DateTime<Utc> {
     use chrono::TimeZone;
     let midnight = date.and_time(chrono::NaiveTime::MIN);
     for minutes in (0..=180).step_by(15) {
@@ -92,6 +92,10 @@ mod tests {
     use super::*;
     use crate::nudge::LocalWindow;
 
+    fn berlin() -> Zone {
+        Zone::named("Europe/Berlin").unwrap()
+    }
+
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
             .unwrap()
@@ -105,11 +109,7 @@ mod tests {
             days: 1,
             ..NudgePreferences::consented()
         };
-        let slots = allowed_slots(
-            at("2026-03-28T23:00:00Z"),
-            chrono_tz::Europe::Berlin,
-            &prefs,
-        );
+        let slots = allowed_slots(at("2026-03-28T23:00:00Z"), berlin(), &prefs);
         assert!(slots.iter().all(|s| s.local.hour() != 2));
         // 29 March has 23 local hours, 92 quarter hours; the first, midnight, is now itself.
         assert_eq!(slots.iter().filter(|s| s.day == 0).count(), 91);
@@ -122,11 +122,7 @@ mod tests {
             days: 1,
             ..NudgePreferences::consented()
         };
-        let slots = allowed_slots(
-            at("2026-10-24T22:00:00Z"),
-            chrono_tz::Europe::Berlin,
-            &prefs,
-        );
+        let slots = allowed_slots(at("2026-10-24T22:00:00Z"), berlin(), &prefs);
         let two_oclock: Vec<_> = slots.iter().filter(|s| s.local.hour() == 2).collect();
         // 02:00, 02:15 twice each (summer and winter time); 02:30 and 02:45 are quiet.
         assert_eq!(two_oclock.len(), 4);
@@ -138,15 +134,10 @@ mod tests {
     #[test]
     fn the_start_of_a_day_whose_midnight_is_skipped_is_the_first_real_instant() {
         // America/Santiago skipped 2026-09-06 00:00-01:00.
-        let start = start_of_local_day(
-            NaiveDate::from_ymd_opt(2026, 9, 6).unwrap(),
-            chrono_tz::America::Santiago,
-        );
+        let santiago = Zone::named("America/Santiago").unwrap();
+        let start = start_of_local_day(NaiveDate::from_ymd_opt(2026, 9, 6).unwrap(), santiago);
         assert_eq!(
-            start
-                .with_timezone(&chrono_tz::America::Santiago)
-                .naive_local()
-                .time(),
+            start.with_timezone(&santiago).naive_local().time(),
             chrono::NaiveTime::from_hms_opt(1, 0, 0).unwrap()
         );
     }

@@ -26,6 +26,7 @@ use crate::learn::schedule::grade_for;
 use crate::privacy::at_rest::AtRestKey;
 use crate::store::{InstallReport, Store, StoreError};
 use crate::sync::local::LocalDocuments;
+use crate::time_zone::Zone;
 
 mod nudges;
 mod progress;
@@ -112,7 +113,7 @@ pub struct Tidbit {
     store: Store,
     config: TidbitConfig,
     clock: Arc<dyn Clock>,
-    time_zone: chrono_tz::Tz,
+    time_zone: Zone,
     schedulers: SchedulerCache,
     documents: LocalDocuments,
 }
@@ -121,13 +122,9 @@ const NEXT_SEQUENCE: &str = "next_sequence";
 
 impl Tidbit {
     pub fn open(config: TidbitConfig, clock: Arc<dyn Clock>) -> Result<Tidbit, TidbitError> {
-        let time_zone: chrono_tz::Tz =
-            config
-                .time_zone
-                .parse()
-                .map_err(|_| TidbitError::TimeZone {
-                    time_zone: config.time_zone.clone(),
-                })?;
+        let time_zone = Zone::named(&config.time_zone).map_err(|_| TidbitError::TimeZone {
+            time_zone: config.time_zone.clone(),
+        })?;
         let store = Store::open_sealed(&config.data_dir, config.at_rest_key.clone())?;
         let schedulers = SchedulerCache::load(store.conn())?;
         for (key, value) in [

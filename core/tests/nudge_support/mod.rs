@@ -3,10 +3,15 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use chrono_tz::Tz;
 use tidbit_core::nudge::{
     Intervention, NudgeKind, NudgeOutcome, NudgePlan, OutcomeRecord, PlanningState,
 };
+use tidbit_core::time_zone::Zone;
+
+/// The IANA zone `name`.
+pub fn tz(name: &str) -> Zone {
+    Zone::named(name).unwrap()
+}
 
 pub fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -15,7 +20,7 @@ pub fn utc(text: &str) -> DateTime<Utc> {
 }
 
 /// The instant a local wall-clock time names (the earlier one if it repeats).
-pub fn local(zone: Tz, date: (i32, u32, u32), hm: (u32, u32)) -> DateTime<Utc> {
+pub fn local(zone: Zone, date: (i32, u32, u32), hm: (u32, u32)) -> DateTime<Utc> {
     zone.with_ymd_and_hms(date.0, date.1, date.2, hm.0, hm.1, 0)
         .earliest()
         .unwrap()
@@ -34,7 +39,7 @@ pub fn overdue(n: usize, now: DateTime<Utc>) -> PlanningState {
     }
 }
 
-pub fn local_times(plan: &NudgePlan, zone: Tz) -> Vec<chrono::NaiveDateTime> {
+pub fn local_times(plan: &NudgePlan, zone: Zone) -> Vec<chrono::NaiveDateTime> {
     plan.nudges
         .iter()
         .map(|n| n.fire_at_utc.with_timezone(&zone).naive_local())
