@@ -1,0 +1,241 @@
+//! The hostile-peer checks, one behaviour each.
+
+use super::*;
+use crate::events::Grade;
+use automerge::sync::SyncDoc;
+use chrono::NaiveDate;
+
+const AT: i64 = 1_790_000_000_000; // 2026-09-21
+
+fn answered(credit: f64, response: Response, item_kind: &str) -> Event {
+    Event {
+        id: Event::make_id("phone", "a1", 1),
+        at_ms: AT,
+        device: "phone".into(),
+        kind: EventKind::ItemAnswered {
+            course: "c".into(),
+            module: "m".into(),
+            step: "s".into(),
+            item_kind: item_kind.into(),
+            response,
+            response_ms: 4_000,
+            credit,
+            outcome: Outcome::of_credit(credit),
+            grade: Grade::Good,
+            local_date: NaiveDate::from_ymd_opt(2026, 9, 21).unwrap(),
+        },
+    }
+}
+
+#[test]
+fn a_well_formed_answer_passes_and_each_malformed_field_is_refused() {
+    let good = answered(1.0, Response::SingleChoice { choice: 1 }, "single");
+    check_event(&good, &Policy::device()).unwrap();
+    check_event(&good, &Policy::server("phone", AT)).unwrap();
+    let bad = [
+        answered(2.0, Response::SingleChoice { choice: 1 }, "single"),
+        answered(f64::NAN, Response::SingleChoice { choice: 1 }, "single"),
+        answered(1.0, Response::SingleChoice { choice: 1 }, "order"),
+        answered(
+            1.0,
+            Response::Numeric {
+                value: f64::INFINITY,
+            },
+            "numeric",
+        ),
+        answered(
+            1.0,
+            Response::Ordering {
+                order: vec![0; 300],
+            },
+            "order",
+        ),
+        answered(
+            1.0,
+            Response::Reflection {
+                text: "x".repeat(MAX_TEXT_BYTES + 1),
+                criteria_met: vec![],
+            },
+            "reflection",
+        ),
+    ];
+    for event in bad {
+        assert!(check_event(&event, &Policy::device()).is_err(), "{event:?}");
+    }
+    let mut wrong_outcome = good.clone();
+    if let EventKind::ItemAnswered { outcome, .. } = &mut wrong_outcome.kind {
+        *outcome = Outcome::Wrong;
+    }
+    assert!(check_event(&wrong_outcome, &Policy::device()).is_err());
+}
+
+#[test]
+fn parameters_are_accepted_only_as_fsrs_6_within_its_bounds() {
+    let adopted = |parameters: Vec<f32>| Event {
+        kind: EventKind::ParametersAdopted {
+            parameters,
+            reviews: 64,
+            log_loss_before: 0.4,
+            log_loss_after: 0.3,
+        },
+        ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
+    };
+    check_event(
+        &adopted(fsrs::DEFAULT_PARAMETERS.to_vec()),
+        &Policy::device(),
+    )
+    .unwrap();
+    let mut nan = fsrs::DEFAULT_PARAMETERS.to_vec();
+    nan[5] = f32::NAN;
+    let mut huge = fsrs::DEFAULT_PARAMETERS.to_vec();
+    huge[0] = 1e30;
+    for parameters in [
+        vec![0.5; 3],
+        vec![],
+        nan,
+        huge,
+        fsrs::DEFAULT_PARAMETERS[..19].to_vec(),
+    ] {
+        let refusal = check_event(&adopted(parameters), &Policy::device()).unwrap_err();
+        assert!(matches!(
+            refusal,
+            Refusal::Field {
+                field: "parameters",
+                ..
+            }
+        ));
+    }
+}
+
+#[test]
+fn the_server_binds_events_to_the_sender_and_its_clock() {
+    let event = answered(1.0, Response::TrueFalse { answer: true }, "truefalse");
+    assert!(matches!(
+        check_event(&event, &Policy::server("tablet", AT)),
+        Err(Refusal::ForeignDevice { .. })
+    ));
+    let mut ahead = event.clone();
+    ahead.at_ms = AT + MAX_FUTURE_MS + 1;
+    assert!(matches!(
+        check_event(&ahead, &Policy::server("phone", AT)),
+        Err(Refusal::OutOfTime { .. })
+    ));
+    let mut behind = event.clone();
+    behind.at_ms = AT - MAX_PAST_MS - 1;
+    assert!(check_event(&behind, &Policy::server("phone", AT)).is_err());
+    // A device has no trusted clock: only the absolute bounds apply there.
+    check_event(&ahead, &Policy::device()).unwrap();
+    let mut year_9999 = event;
+    year_9999.at_ms = 253_402_300_000_000;
+    assert!(check_event(&year_9999, &Policy::device()).is_err());
+}
+
+#[test]
+fn interventions_come_from_the_server_and_only_interventions_do() {
+    let intervention = |device: &str| Event {
+        device: device.into(),
+        kind: EventKind::InterventionTriggered {
+            course: None,
+            module: "m".into(),
+            reason: "again".into(),
+            deadline_ms: AT + 3_600_000,
+        },
+        ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
+    };
+    check_event(&intervention(SERVER_DEVICE), &Policy::device()).unwrap();
+    assert!(matches!(
+        check_event(&intervention("phone"), &Policy::device()),
+        Err(Refusal::InterventionFromDevice(_))
+    ));
+    let mut posing = answered(1.0, Response::TrueFalse { answer: true }, "truefalse");
+    posing.device = SERVER_DEVICE.into();
+    assert!(matches!(
+        check_event(&posing, &Policy::device()),
+        Err(Refusal::ServerImpersonated(_))
+    ));
+}
+
+#[test]
+fn identities_hold_no_separator_and_incarnations_are_hex() {
+    check_identity("phone-1@ana.example", "0123456789abcdef").unwrap();
+    for (device, incarnation) in [
+        ("pho\0ne", "ab"),
+        ("", "ab"),
+        ("phone", "AB"),
+        ("phone", "a\0b"),
+        ("phone", ""),
+    ] {
+        assert!(check_identity(device, incarnation).is_err(), "{device:?}");
+    }
+}
+
+/// A real document with enough events that saving it deflates its columns.
+fn busy_document() -> automerge::AutoCommit {
+    let name = crate::sync::documents::period_of(AT);
+    let mut doc = crate::sync::documents::genesis(&name).unwrap();
+    for i in 0..400 {
+        let mut event = answered(1.0, Response::SingleChoice { choice: 1 }, "single");
+        event.at_ms = AT + i;
+        crate::sync::documents::append(&mut doc, "a1", i as u64 + 1, &event).unwrap();
+    }
+    doc
+}
+
+#[test]
+fn a_whole_document_an_honest_peer_sends_passes_the_chunk_check() {
+    let mut doc = busy_document();
+    let mut state = automerge::sync::State::new();
+    let mut peer = automerge::AutoCommit::new();
+    let mut peer_state = automerge::sync::State::new();
+    let mut budget = MAX_INFLATED_BYTES;
+    let mut checked = 0;
+    for _ in 0..4 {
+        if let Some(message) = doc.sync().generate_sync_message(&mut state) {
+            check_message(&message, &mut budget).unwrap();
+            checked += message.changes.len();
+            peer.sync()
+                .receive_sync_message(&mut peer_state, message)
+                .unwrap();
+        }
+        if let Some(reply) = peer.sync().generate_sync_message(&mut peer_state) {
+            doc.sync().receive_sync_message(&mut state, reply).unwrap();
+        }
+    }
+    assert!(checked > 0);
+    assert_eq!(peer.get_heads(), doc.get_heads());
+    assert!(budget < MAX_INFLATED_BYTES);
+}
+
+#[test]
+fn a_budget_too_small_for_a_document_refuses_it() {
+    let saved = busy_document().save();
+    let message = automerge::sync::Message {
+        heads: Vec::new(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: saved.clone().into(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V2,
+    };
+    let mut ample = MAX_INFLATED_BYTES;
+    check_message(&message, &mut ample).unwrap();
+    let mut small = saved.len() / 2;
+    assert_eq!(
+        check_message(&message, &mut small),
+        Err(Refusal::InflatesTooFar)
+    );
+}
+
+#[test]
+fn document_names_must_fall_in_the_window_of_the_server_clock() {
+    check_new_document("events-2026-09", AT).unwrap();
+    check_new_document("events-2025-01", AT).unwrap();
+    for name in [
+        "events-2000-01",
+        "events-2024-08",
+        "events-2026-11",
+        "events-9999-12",
+    ] {
+        assert!(check_new_document(name, AT).is_err(), "{name}");
+    }
+}
