@@ -171,6 +171,13 @@ impl Hub {
         self
     }
 
+    /// Requests being handled now (each holds one of [`Limits::requests_in_flight`] slots).
+    pub fn requests_in_flight(&self) -> usize {
+        self.limits
+            .requests_in_flight
+            .saturating_sub(self.in_flight.available_permits())
+    }
+
     /// The server's time now, in milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()

@@ -599,19 +599,21 @@ fn requests_past_the_concurrency_limit_are_shed_with_retry_after() {
         .as_bytes(),
     )
     .unwrap();
-    let runtime = tidbit_core::sync::runtime().unwrap();
-    let mut shed = None;
-    for _ in 0..200 {
-        let response = runtime
-            .block_on(reqwest::Client::new().get(format!("{url}/health")).send())
-            .unwrap();
-        if response.status() == 503 {
-            shed = Some(response);
-            break;
-        }
+    // Wait (bounded) until the server has taken the slow request in: only then is the slot held.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while hub.requests_in_flight() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow request never reached the server"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let shed = shed.expect("no request was shed");
+    assert_eq!(hub.requests_in_flight(), 1);
+    let runtime = tidbit_core::sync::runtime().unwrap();
+    let shed = runtime
+        .block_on(reqwest::Client::new().get(format!("{url}/health")).send())
+        .unwrap();
+    assert_eq!(shed.status(), 503, "a request past the limit was not shed");
     assert_eq!(shed.headers()["retry-after"], "1");
     drop(slow);
 }
