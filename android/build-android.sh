@@ -14,8 +14,10 @@ JNI=android/tidbit-android/src/main/jniLibs
 # 16 KB page alignment for Android 15+ devices (NDK r28 does this by default; older NDKs
 # need the flag).
 export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-z,max-page-size=16384"
+# The cdylib alone (cargo-ndk wraps any cargo subcommand): smaller than when the staticlib and
+# rlib of the manifest are built beside it.
 cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -o "$JNI" \
-  build --locked --release --lib -p tidbit-ffi
+  rustc --locked --release --lib -p tidbit-ffi --crate-type cdylib
 
 # A host debug build feeds uniffi-bindgen: library mode reads the metadata that stripping
 # removes from release builds (the API is the same).

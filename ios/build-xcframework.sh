@@ -10,7 +10,9 @@ FEATURES=()
 [ "${1:-}" = "--test-hooks" ] && FEATURES=(--features test-hooks)
 
 for target in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
-  cargo build --locked --release --lib -p tidbit-ffi "${FEATURES[@]}" --target "$target"
+  # The staticlib alone, as the cdylib is built alone for Android.
+  cargo rustc --locked --release --lib -p tidbit-ffi "${FEATURES[@]}" --target "$target" \
+    --crate-type staticlib
 done
 # A host debug build feeds uniffi-bindgen: library mode reads the metadata that stripping
 # removes from release builds (the API is the same).

@@ -7,7 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tidbit-target}"
-cargo build --locked -q --release -p tidbit-ffi --lib
+# The cdylib alone: smaller than when built beside the staticlib and rlib (see README).
+cargo rustc --locked -q --release -p tidbit-ffi --lib --crate-type cdylib
 cargo build --locked -q -p tidbit-ffi
 "$CARGO_TARGET_DIR/debug/uniffi-bindgen" generate --no-format --language python \
   --out-dir python/tidbit "$CARGO_TARGET_DIR/debug/libtidbit_ffi.so" >/dev/null
