@@ -401,23 +401,22 @@ pub fn next_modules(conn: &Connection, course: &str, path: &str) -> rusqlite::Re
         .collect::<rusqlite::Result<_>>()?;
     let mut next = Vec::new();
     for (stage, check, passed) in stages {
-        let modules: Vec<(String, bool, String)> = conn
+        // Only the stage's modules not completed: a learner far along a long path has hundreds
+        // of completed ones, and the plan asks for the next modules on every answer.
+        let modules: Vec<(String, String)> = conn
             .prepare_cached(
-                "SELECT sm.module_id, mp.completed_ms IS NOT NULL, m.prerequisites_json
+                "SELECT sm.module_id, m.prerequisites_json
                  FROM stage_modules sm
                  JOIN modules m ON m.course_id = sm.course_id AND m.id = sm.module_id
                  LEFT JOIN module_progress mp ON mp.course = sm.course_id AND mp.module = sm.module_id
                  WHERE sm.course_id = ?1 AND sm.path_id = ?2 AND sm.stage_kind = ?3
+                   AND mp.completed_ms IS NULL
                  ORDER BY sm.position",
             )?
-            .query_map(params![course, path, stage], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .query_map(params![course, path, stage], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut all_done = true;
-        for (module, completed, prerequisites) in modules {
-            if completed {
-                continue;
-            }
-            all_done = false;
+        let all_done = modules.is_empty();
+        for (module, prerequisites) in modules {
             let prerequisites: Vec<String> =
                 serde_json::from_str(&prerequisites).unwrap_or_default();
             if prerequisites
@@ -475,13 +474,14 @@ pub fn due_counts(
     now_ms: i64,
     end_of_day_ms: i64,
 ) -> rusqlite::Result<DueCounts> {
+    // One pass over the cards due by the later of the two instants, in the index alone
+    // (`cards_by_due` holds their keys; the join reads only the steps' key index).
     conn.prepare_cached(
-        "SELECT (SELECT count(*) FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
-                 WHERE c.due_ms <= ?1),
-                (SELECT count(*) FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
-                 WHERE c.due_ms <= ?2),
+        "SELECT count(*) FILTER (WHERE c.due_ms <= ?1), count(*) FILTER (WHERE c.due_ms <= ?2),
                 (SELECT count(*) FROM remediations r JOIN steps s ON s.course_id = r.course AND s.id = r.item_step
-                 WHERE r.resolved_ms IS NULL)",
+                 WHERE r.resolved_ms IS NULL)
+         FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
+         WHERE c.due_ms <= max(?1, ?2)",
     )?
     .query_row(params![now_ms, end_of_day_ms], |r| {
         Ok(DueCounts {
