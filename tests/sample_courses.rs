@@ -48,14 +48,14 @@ fn each_sample_course_compiles_cleanly_and_covers_every_kind_and_stage() {
                         },
                     },
                     StepBody::Item(item) => {
-                        if item.interaction().kind_name() == "match" {
+                        if item.interaction().kind().name() == "match" {
                             if item.interaction().is_categorization() {
                                 categorization = true;
                             } else {
                                 one_to_one = true;
                             }
                         }
-                        item.interaction().kind_name()
+                        item.interaction().kind().name()
                     }
                 });
             }

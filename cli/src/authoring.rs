@@ -162,7 +162,7 @@ fn outline(course: &Course) -> serde_json::Value {
                 .iter()
                 .map(|s| match &s.body {
                     StepBody::Lesson(_) => "lesson",
-                    StepBody::Item(item) => item.interaction().kind_name(),
+                    StepBody::Item(item) => item.interaction().kind().name(),
                 })
                 .collect();
             json!({

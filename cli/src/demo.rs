@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use tidbit_core::content::{compile_course, write_course_pack};
 use tidbit_core::events::ManualClock;
 use tidbit_core::keys::{SigningKey, TrustedKeys};
-use tidbit_core::learn::simulate::PracticeDevice;
+use tidbit_core::simulate::PracticeDevice;
 use tidbit_core::sync::client::{sync, SyncOptions};
 use tidbit_core::tidbit::{Tidbit, TidbitConfig};
 use tidbit_server::Hub;
@@ -76,7 +76,7 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
             PathBuf::from(COURSE_SOURCE)
         }
     });
-    let runtime = tidbit_core::sync::runtime().map_err(|e| e.to_string())?;
+    let runtime = tidbit_core::runtime::runtime().map_err(|e| e.to_string())?;
     let start: DateTime<Utc> = Utc::now()
         .date_naive()
         .and_hms_opt(5, 0, 0)

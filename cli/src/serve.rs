@@ -121,7 +121,7 @@ fn token(data: &std::path::Path, learner: &str, device: &str, days: u32) -> Resu
 
 fn serve(data: &std::path::Path, addr: SocketAddr) -> Result<(), String> {
     let hub = Arc::new(Hub::open(data).map_err(|e| format!("{}: {e}", data.display()))?);
-    let runtime = tidbit_core::sync::runtime().map_err(|e| e.to_string())?;
+    let runtime = tidbit_core::runtime::runtime().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -1,12 +1,12 @@
 //! `tidbit simulate`: simulated learners go through a course day by day on the real engine, and
 //! the figures show an author the course's pacing (tests use it end to end).
 //!
-//! The simulation itself lives in the core (`tidbit_core::learn::simulate`); this file reads the
+//! The simulation itself lives in the core (`tidbit_core::simulate`); this file reads the
 //! options, picks the work directory and prints the report as a table or as JSON.
 
 use std::path::PathBuf;
 
-use tidbit_core::learn::simulate::{simulate, SimulationConfig, SimulationReport, MASTERY_STAGE};
+use tidbit_core::simulate::{simulate, SimulationConfig, SimulationReport, MASTERY_STAGE};
 
 use crate::authoring::trusted_keys;
 

@@ -24,7 +24,7 @@ pub struct SyncArgs {
 
 pub fn run(args: &SyncArgs) -> Result<(), String> {
     let tidbit = Mutex::new(open_learner(&args.data, None, None, None, &[])?);
-    let runtime = tidbit_core::sync::runtime().map_err(|e| e.to_string())?;
+    let runtime = tidbit_core::runtime::runtime().map_err(|e| e.to_string())?;
     let report = runtime
         .block_on(sync(&tidbit, &SyncOptions::new(&args.server, &args.token)))
         .map_err(|e| format!("sync with {}: {e}", args.server))?;

@@ -26,8 +26,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use tidbit_core::content::Item;
 use tidbit_core::events::ManualClock;
 use tidbit_core::learn::assess::Response;
-use tidbit_core::learn::simulate::answer_for;
 use tidbit_core::privacy::at_rest::AtRestKey;
+use tidbit_core::simulate::answer_for;
 use tidbit_core::tidbit::{Feedback, Tidbit, TidbitConfig};
 
 use history::{Rng, COURSE};

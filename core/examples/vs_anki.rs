@@ -47,7 +47,7 @@ use serde_json::{json, Value};
 use tidbit_core::events::{EventKind, ManualClock};
 use tidbit_core::learn::recommend::{Activity, Recommendation};
 use tidbit_core::learn::schedule::{CardState, Phase, Scheduler, DAY_MS};
-use tidbit_core::learn::simulate::answer_for;
+use tidbit_core::simulate::answer_for;
 use tidbit_core::tidbit::Tidbit;
 
 use history::{Rng, COURSE};

@@ -1,9 +1,25 @@
-//! Tidbit's core: everything a learner's device does without a network.
+//! Tidbit's core: everything a learner's device does without a network, and the sync that
+//! merges it with a server.
 //!
-//! - [`content`]: the course model, the author's source format and its compiler;
-//! - [`keys`] and [`pack`]: Ed25519 signing keys and the signed `.tidbit` pack container;
-//! - [`store`]: the SQLite store that installs packs atomically and answers catalog queries;
-//! - [`time_zone`]: every IANA time zone, embedded, for the learner's local days and times.
+//! The modules, from the bottom up (each uses only those above it in this list):
+//! - [`time_zone`]: every IANA time zone, embedded, for the learner's local days and times;
+//! - [`keys`]: Ed25519 keys that sign packs and certificates, and the set a device trusts;
+//! - [`content`]: the course model, the ten item kinds, the author's source format and its
+//!   compiler;
+//! - [`pack`]: the signed `.tidbit` container and its streaming verifier;
+//! - [`privacy`]: the learner's data kept theirs (encryption at rest);
+//! - [`events`]: what an event is: the learner's actions, their ids and their total order;
+//! - [`sync`]: the learner's Automerge documents, the exchange body, the hostile-peer checks
+//!   every incoming message passes, and the documents' local persistence;
+//! - [`store`]: the SQLite store: schema, atomic pack install, catalog, and the event log, the
+//!   one owner of the learner's events ([`store::event_log`]);
+//! - [`learn`]: the engine: scoring, FSRS scheduling, mastery, the projections derived from
+//!   events, plans and the recommendation;
+//! - [`nudge`]: the notification planner, a pure function of what the projections say;
+//! - [`certificate`]: signed certificates for a finished path, verified offline;
+//! - [`runtime`]: the one tokio runtime the core owns;
+//! - [`tidbit`]: the facade the apps, the CLI and the tests drive, with the sync client;
+//! - [`simulate`]: simulated learners driving the facade, for authors and benchmarks.
 //!
 //! Nothing here panics on bad input: every failure is a typed error whose message says what to do.
 
@@ -15,6 +31,8 @@ pub mod learn;
 pub mod nudge;
 pub mod pack;
 pub mod privacy;
+pub mod runtime;
+pub mod simulate;
 pub mod store;
 pub mod sync;
 pub mod tidbit;

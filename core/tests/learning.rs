@@ -12,7 +12,7 @@ use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::learn::assess::{Outcome, Response};
 use tidbit_core::learn::plan::Purpose;
 use tidbit_core::learn::recommend::Activity;
-use tidbit_core::learn::simulate::answer_for;
+use tidbit_core::simulate::answer_for;
 use tidbit_core::tidbit::{Feedback, Tidbit, TidbitConfig, TidbitError};
 
 const COURSE: &str = "field-safety";
@@ -126,7 +126,7 @@ fn first_item_of_kind<'a>(course: &'a Course, kind: &str) -> (&'a str, &'a Item)
         .iter()
         .flat_map(|m| m.steps.iter())
         .find_map(|s| match &s.body {
-            StepBody::Item(item) if item.interaction().kind_name() == kind => {
+            StepBody::Item(item) if item.interaction().kind().name() == kind => {
                 Some((s.id.as_str(), item))
             }
             _ => None,

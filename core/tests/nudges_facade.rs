@@ -37,7 +37,7 @@ fn learnt_store(dir: &Path) -> (Tidbit, Arc<ManualClock>) {
     .unwrap();
     tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
     tidbit.enroll("field-safety", "field-volunteer").unwrap();
-    let mut learner = tidbit_core::learn::simulate::PracticeDevice::new(&tidbit, 3, 0.8).unwrap();
+    let mut learner = tidbit_core::simulate::PracticeDevice::new(&tidbit, 3, 0.8).unwrap();
     for day in 0..5 {
         clock.set(start + Duration::days(day));
         learner.practise(&mut tidbit, &clock, 8).unwrap();

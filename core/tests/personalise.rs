@@ -12,7 +12,7 @@ use tidbit_core::events::ManualClock;
 use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::learn::personalise::FitError;
 use tidbit_core::learn::plan::Purpose;
-use tidbit_core::learn::simulate::answer_for;
+use tidbit_core::simulate::answer_for;
 use tidbit_core::tidbit::{Tidbit, TidbitConfig, TidbitError};
 
 fn start() -> DateTime<Utc> {

@@ -111,7 +111,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(4);
-    let runtime = tidbit_core::sync::runtime().unwrap();
+    let runtime = tidbit_core::runtime::runtime().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let hub = Arc::new(Hub::open(dir.path()).unwrap().with_rate_limit(RateLimit {
         burst: 1e9,

@@ -22,7 +22,7 @@ use chrono::Duration;
 use support::*;
 use tidbit_core::events::{Event, EventKind, Grade};
 use tidbit_core::learn::assess::{Outcome, Response};
-use tidbit_core::learn::simulate::answer_for;
+use tidbit_core::simulate::answer_for;
 use tidbit_core::sync::documents;
 
 fn main() {

@@ -23,7 +23,7 @@ const PERIOD: &str = "events-2026-09";
 
 /// A server on a free port over `hub`.
 fn serve(hub: Arc<Hub>) -> String {
-    let runtime = tidbit_core::sync::runtime().unwrap();
+    let runtime = tidbit_core::runtime::runtime().unwrap();
     let (addr, _task) = runtime
         .block_on(tidbit_server::spawn("127.0.0.1:0".parse().unwrap(), hub))
         .unwrap();
@@ -477,7 +477,7 @@ fn clients_that_go_away_mid_exchange_never_let_two_exchanges_of_a_learner_interl
             }
             .encode();
             // Requests given up after a millisecond: the server's work goes on without them.
-            let runtime = tidbit_core::sync::runtime().unwrap();
+            let runtime = tidbit_core::runtime::runtime().unwrap();
             let _context = runtime.enter();
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_millis(1))
@@ -609,7 +609,7 @@ fn requests_past_the_concurrency_limit_are_shed_with_retry_after() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(hub.requests_in_flight(), 1);
-    let runtime = tidbit_core::sync::runtime().unwrap();
+    let runtime = tidbit_core::runtime::runtime().unwrap();
     let shed = runtime
         .block_on(reqwest::Client::new().get(format!("{url}/health")).send())
         .unwrap();
@@ -627,7 +627,7 @@ fn a_pack_is_hashed_once_however_often_it_is_served_and_again_when_it_changes() 
     let (pack, _) = sample_pack();
     std::fs::copy(pack, packs.join("course.tidbit")).unwrap();
     let url = serve(hub.clone());
-    let runtime = tidbit_core::sync::runtime().unwrap();
+    let runtime = tidbit_core::runtime::runtime().unwrap();
     let get = |path: &str, range: Option<&str>| {
         runtime.block_on(async {
             let mut request = reqwest::Client::new().get(format!("{url}{path}"));
@@ -671,7 +671,7 @@ fn the_admin_path_refuses_a_bad_learner_id_before_taking_any_lock() {
     let admin = hub
         .tokens
         .issue("*", tidbit_server::auth::ADMIN_DEVICE, 4_102_444_800);
-    let runtime = tidbit_core::sync::runtime().unwrap();
+    let runtime = tidbit_core::runtime::runtime().unwrap();
     for learner in ["has%20space", "x".repeat(200).as_str()] {
         let status = runtime
             .block_on(

@@ -31,7 +31,7 @@ fn post_intervention(
     body: &str,
 ) -> (u16, String) {
     let url = format!("{}/v1/admin/learners/{learner}/interventions", server.url());
-    tidbit_core::sync::runtime().unwrap().block_on(async {
+    tidbit_core::runtime::runtime().unwrap().block_on(async {
         let mut request = reqwest::Client::new()
             .post(url)
             .header("content-type", "application/json")

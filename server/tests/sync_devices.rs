@@ -4,7 +4,7 @@ mod support;
 
 use chrono::Duration;
 use support::*;
-use tidbit_core::learn::simulate::PracticeDevice;
+use tidbit_core::simulate::PracticeDevice;
 
 #[test]
 fn two_devices_that_learned_offline_converge_through_the_server() {

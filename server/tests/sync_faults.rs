@@ -46,7 +46,7 @@ use support::rogue::{HostileAction, Rogue, Verdict};
 use support::server_process::ServerProcess;
 use support::*;
 use tidbit_core::events::{Clock, ManualClock};
-use tidbit_core::learn::simulate::PracticeDevice;
+use tidbit_core::simulate::PracticeDevice;
 use tidbit_core::sync::client::{SyncError, SyncOptions, SyncReport};
 use tidbit_core::sync::documents;
 use tidbit_core::tidbit::{Tidbit, TidbitConfig};
@@ -189,7 +189,7 @@ enum Attempt {
 
 fn sync_once(device: &Device, options: &SyncOptions) -> Attempt {
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        tidbit_core::sync::runtime()
+        tidbit_core::runtime::runtime()
             .unwrap()
             .block_on(tidbit_core::sync::client::sync(&device.tidbit, options))
     }));

@@ -539,7 +539,7 @@ fn fake_server(reply: Vec<u8>) -> String {
             async move { reply.as_ref().clone() }
         }),
     );
-    let runtime = tidbit_core::sync::runtime().unwrap();
+    let runtime = tidbit_core::runtime::runtime().unwrap();
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
@@ -569,7 +569,7 @@ fn sync_quickly(device: &Device, url: &str) -> Result<(), SyncError> {
     options.max_attempts = 3;
     options.initial_backoff = Duration::from_millis(1);
     options.max_backoff = Duration::from_millis(5);
-    tidbit_core::sync::runtime()
+    tidbit_core::runtime::runtime()
         .unwrap()
         .block_on(tidbit_core::sync::client::sync(&device.tidbit, &options))
         .map(|_| ())

@@ -50,10 +50,10 @@ impl tidbit_core::events::Clock for ForeignClock {
     }
 }
 
-/// The core's one runtime (`tidbit_core::sync::runtime`), started on first use; this crate
+/// The core's one runtime (`tidbit_core::runtime`), started on first use; this crate
 /// creates none of its own.
 pub(crate) fn runtime() -> Result<&'static tokio::runtime::Runtime, TidbitError> {
-    tidbit_core::sync::runtime().map_err(|e| {
+    tidbit_core::runtime::runtime().map_err(|e| {
         TidbitError::Internal(format!(
             "Tidbit could not start its background threads ({e}): free memory or restart the app"
         ))

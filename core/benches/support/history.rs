@@ -25,7 +25,7 @@ use tidbit_core::content::synthetic::synthetic_course;
 use tidbit_core::content::{write_course_pack, Item, StepBody};
 use tidbit_core::events::{Clock, ManualClock};
 use tidbit_core::keys::{SigningKey, TrustedKeys};
-use tidbit_core::learn::simulate::answer_for;
+use tidbit_core::simulate::answer_for;
 use tidbit_core::tidbit::{Feedback, Tidbit, TidbitConfig};
 
 pub const COURSE: &str = "synthetic";

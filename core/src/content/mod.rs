@@ -8,7 +8,7 @@ pub mod model;
 pub mod source;
 pub mod synthetic;
 
-pub use items::{AnswerKeyError, Interaction, Item};
+pub use items::{AnswerKeyError, Interaction, Item, ItemKind};
 pub use model::{Course, CourseError, LearningPath, Module, Stage, StageKind, Step, StepBody};
 pub use source::{compile_course, AuthoringErrors, CompiledCourse, Diagnostic};
 

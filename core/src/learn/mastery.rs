@@ -4,9 +4,9 @@
 //! The evidence for a skill is every card tagged with it: how likely the learner is to recall it
 //! now (FSRS retrievability, which also carries recency), how well they answered it (a recent-
 //! weighted credit), and how hard the item is (its rating: harder items weigh more). A prior of
-//! half an item keeps a single right answer from reading as full mastery. Reads only.
+//! half an item keeps a single right answer from reading as full mastery. Pure functions: the
+//! projections read the cards ([`crate::learn::projection::read::skill_mastery`]).
 
-use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use super::schedule::Scheduler;
@@ -48,50 +48,49 @@ pub fn expected_success(ability: f64, rating: f64) -> f64 {
     logistic(ability - rating)
 }
 
-/// The mastery of `skill` in `course` at `now_ms`, with the evidence behind it.
-pub fn skill_mastery(
-    conn: &Connection,
-    scheduler: &Scheduler,
-    course: &str,
+/// What a card says about a skill, as the projections hold it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CardEvidence {
+    pub step: String,
+    pub stability: f32,
+    pub last_review_ms: i64,
+    pub credit_avg: f64,
+    pub item_rating: f64,
+}
+
+/// The mastery of `skill` at `now_ms` from its cards (in step id order, which fixes the sum's
+/// order), with the evidence behind it. A pure function: the projections read the cards.
+pub fn measure(
     skill: &str,
+    cards: impl IntoIterator<Item = CardEvidence>,
+    scheduler: &Scheduler,
     now_ms: i64,
-) -> rusqlite::Result<SkillMastery> {
-    // The skill's steps first (CROSS JOIN fixes SQLite's join order), then their cards: driven
-    // from the cards, the query reads every card of the course.
-    let mut statement = conn.prepare_cached(
-        "SELECT c.step, c.stability, c.last_review_ms, c.credit_avg, c.item_rating
-         FROM step_skills s CROSS JOIN cards c ON c.course = s.course_id AND c.step = s.step_id
-         WHERE s.course_id = ?1 AND s.skill_id = ?2 ORDER BY s.step_id",
-    )?;
-    let evidence = statement
-        .query_map(params![course, skill], |row| {
-            let stability: f64 = row.get(1)?;
-            let last_review_ms: i64 = row.get(2)?;
-            let item_rating: f64 = row.get(4)?;
-            Ok(Evidence {
-                step: row.get(0)?,
-                recall: f64::from(scheduler.retrievability(
-                    stability as f32,
-                    last_review_ms,
-                    now_ms,
-                )),
-                credit: row.get(3)?,
-                item_rating,
-                weight: 1.0 + logistic(item_rating),
-                last_review_ms,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+) -> SkillMastery {
+    let evidence: Vec<Evidence> = cards
+        .into_iter()
+        .map(|card| Evidence {
+            recall: f64::from(scheduler.retrievability(
+                card.stability,
+                card.last_review_ms,
+                now_ms,
+            )),
+            credit: card.credit_avg,
+            weight: 1.0 + logistic(card.item_rating),
+            item_rating: card.item_rating,
+            last_review_ms: card.last_review_ms,
+            step: card.step,
+        })
+        .collect();
     let weighted: f64 = evidence
         .iter()
         .map(|e| e.weight * e.recall * e.credit)
         .sum();
     let weights: f64 = evidence.iter().map(|e| e.weight).sum();
-    Ok(SkillMastery {
+    SkillMastery {
         skill: skill.to_string(),
         mastery: weighted / (weights + PRIOR_WEIGHT),
         evidence,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -103,5 +102,22 @@ mod tests {
         assert!((expected_success(0.0, 0.0) - 0.5).abs() < 1e-12);
         assert!(expected_success(1.0, 0.0) > 0.7);
         assert!(expected_success(0.0, 1.0) < 0.3);
+    }
+
+    #[test]
+    fn one_right_answer_is_not_full_mastery_and_no_cards_is_none() {
+        let scheduler = Scheduler::new(None).unwrap();
+        let card = CardEvidence {
+            step: "q1".into(),
+            stability: 10.0,
+            last_review_ms: 0,
+            credit_avg: 1.0,
+            item_rating: 0.0,
+        };
+        let one = measure("s", [card], &scheduler, 0);
+        // Weight 1.5 (an average item), recall 1 just after the review: 1.5 / (1.5 + 0.5).
+        assert!((one.mastery - 0.75).abs() < 1e-9, "{}", one.mastery);
+        assert_eq!(one.evidence.len(), 1);
+        assert_eq!(measure("s", [], &scheduler, 0).mastery, 0.0);
     }
 }

@@ -9,4 +9,3 @@ pub mod plan;
 pub mod projection;
 pub mod recommend;
 pub mod schedule;
-pub mod simulate;

@@ -5,11 +5,17 @@
 //! are deterministic: the same state and the same instant give the same plan.
 
 use rusqlite::{params, Connection, OptionalExtension};
+
+use super::projection::read;
+pub use super::projection::read::{
+    due_counts, enrollments, pending_remediations, remaining_steps, DueCounts, PendingRemediation,
+};
 use serde::{Deserialize, Serialize};
 
 use super::mastery::{expected_success, TARGET_SUCCESS};
 use super::schedule::Scheduler;
 use crate::content::estimate::estimate_step_seconds;
+use crate::content::items::ItemKind;
 use crate::content::model::{Step, StepBody};
 
 /// Why a step is in a plan.
@@ -72,6 +78,11 @@ impl SessionPlan {
         Ok(())
     }
 
+    /// True while the shortest step could still fit the budget.
+    fn has_room(&self) -> bool {
+        self.steps.is_empty() || self.total_seconds + SHORTEST_ITEM_SECONDS <= self.budget_seconds
+    }
+
     /// Adds `step` if it fits the budget (the first step always fits). Returns whether it did.
     pub(super) fn push(&mut self, step: PlannedStep) -> bool {
         if self
@@ -92,31 +103,22 @@ impl SessionPlan {
     }
 }
 
-/// Typical seconds for an item kind when the step body is not at hand.
-pub fn typical_item_seconds(kind: &str) -> u32 {
-    match kind {
-        "truefalse" | "flashcard" => 15,
-        "single" => 20,
-        "multiple" | "blanks" | "numeric" => 30,
-        "order" | "match" => 45,
-        "scenario" => 75,
-        "reflection" => 90,
-        _ => 30,
-    }
-}
+/// The fewest seconds planned for an item, however fast the learner; a lesson card takes at
+/// least 10 ([`estimate_step_seconds`]), so no step is planned shorter.
+const SHORTEST_ITEM_SECONDS: u32 = 5;
+
+/// Seconds planned for an item whose kind this build does not know.
+const UNKNOWN_KIND_SECONDS: u32 = 30;
 
 /// The learner's own typical time for an item kind, once they have answered a few.
 fn learner_seconds(conn: &Connection, kind: &str) -> rusqlite::Result<u32> {
-    let typical: Option<(f64, i64)> = conn
-        .prepare_cached("SELECT typical_ms, answers FROM response_times WHERE item_kind = ?1")?
-        .query_row([kind], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(match typical {
-        Some((ms, answers)) if answers >= 3 => ((ms / 1000.0).round() as u32).max(5),
-        _ => typical_item_seconds(kind),
+    Ok(match read::usual_response_ms(conn, kind)? {
+        Some(ms) => ((ms / 1000.0).round() as u32).max(SHORTEST_ITEM_SECONDS),
+        None => ItemKind::from_name(kind).map_or(UNKNOWN_KIND_SECONDS, ItemKind::typical_seconds),
     })
 }
 
+/// A due card with its recall now.
 struct DueCard {
     course: String,
     module: String,
@@ -130,41 +132,24 @@ fn due_cards(
     conn: &Connection,
     scheduler: &Scheduler,
     now_ms: i64,
-    filter: Option<(&str, &str)>,
+    module: Option<(&str, &str)>,
     limit: u32,
 ) -> rusqlite::Result<Vec<DueCard>> {
-    let map = |r: &rusqlite::Row<'_>| {
-        let stability: f64 = r.get(4)?;
-        let last: i64 = r.get(5)?;
-        Ok(DueCard {
-            course: r.get(0)?,
-            module: r.get(1)?,
-            step: r.get(2)?,
-            kind: r.get(3)?,
-            recall: f64::from(scheduler.retrievability(stability as f32, last, now_ms)),
-            due_ms: r.get(6)?,
+    Ok(read::due_cards(conn, now_ms, module, limit)?
+        .into_iter()
+        .map(|card| DueCard {
+            recall: f64::from(scheduler.retrievability(
+                card.stability,
+                card.last_review_ms,
+                now_ms,
+            )),
+            course: card.course,
+            module: card.module,
+            step: card.step,
+            kind: card.item_kind,
+            due_ms: card.due_ms,
         })
-    };
-    let cards = match filter {
-        Some((course, module)) => conn
-            .prepare_cached(
-                "SELECT c.course, c.module, c.step, c.item_kind, c.stability, c.last_review_ms, c.due_ms
-                 FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
-                 WHERE c.due_ms <= ?1 AND c.course = ?2 AND c.module = ?3
-                 ORDER BY c.due_ms, c.step LIMIT ?4",
-            )?
-            .query_map(params![now_ms, course, module, limit], map)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-        None => conn
-            .prepare_cached(
-                "SELECT c.course, c.module, c.step, c.item_kind, c.stability, c.last_review_ms, c.due_ms
-                 FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
-                 WHERE c.due_ms <= ?1 ORDER BY c.due_ms, c.course, c.step LIMIT ?2",
-            )?
-            .query_map(params![now_ms, limit], map)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-    };
-    Ok(cards)
+        .collect())
 }
 
 /// Orders due cards for desirable difficulty: those whose expected success sits in the target
@@ -258,6 +243,11 @@ pub fn plan_session(
             }
         }
     }
+    // Finding the next modules reads every module of the path; a plan that due reviews filled
+    // has no room for a new step anyway.
+    if !plan.has_room() {
+        return Ok(plan);
+    }
     'courses: for (course, path) in enrollments(conn)? {
         for module in next_modules(conn, &course, &path)? {
             for step in remaining_steps(conn, &course, &module)? {
@@ -275,14 +265,7 @@ pub fn plan_session(
 
 /// Expected success on an item never answered, from the learner's ability on its skills.
 fn new_item_success(conn: &Connection, course: &str, step: &str) -> rusqlite::Result<Option<f64>> {
-    let ability: Option<f64> = conn
-        .prepare_cached(
-            "SELECT avg(r.ability) FROM step_skills k JOIN skill_ratings r
-                ON r.course = k.course_id AND r.skill = k.skill_id
-             WHERE k.course_id = ?1 AND k.step_id = ?2",
-        )?
-        .query_row(params![course, step], |r| r.get(0))?;
-    Ok(ability.map(|a| expected_success(a, 0.0)))
+    Ok(read::ability_on_step(conn, course, step)?.map(|a| expected_success(a, 0.0)))
 }
 
 /// The highest-value items for one skill in about two minutes: the most forgotten and least
@@ -295,34 +278,22 @@ pub fn plan_refresher(
     skill: &str,
     budget_seconds: u32,
 ) -> rusqlite::Result<SessionPlan> {
-    let mut candidates: Vec<(f64, String, String)> = conn
-        .prepare_cached(
-            "SELECT s.id, s.kind, c.stability, c.last_review_ms, c.credit_avg FROM steps s
-             JOIN step_skills k ON k.course_id = s.course_id AND k.step_id = s.id
-             JOIN modules m ON m.course_id = s.course_id AND m.id = s.module_id
-             LEFT JOIN cards c ON c.course = s.course_id AND c.step = s.id
-             WHERE s.course_id = ?1 AND k.skill_id = ?2
-               AND s.kind NOT IN ('lesson', 'image', 'audio', 'video', 'reflection')
-             ORDER BY m.position, s.position",
-        )?
-        .query_map(params![course, skill], |r| {
-            let id: String = r.get(0)?;
-            let kind: String = r.get(1)?;
-            let value = match (r.get::<_, Option<f64>>(2)?, r.get::<_, Option<i64>>(3)?) {
-                (Some(stability), Some(last)) => {
-                    let recall =
-                        f64::from(scheduler.retrievability(stability as f32, last, now_ms));
-                    let credit: f64 = r.get::<_, Option<f64>>(4)?.unwrap_or(0.0);
+    let mut candidates: Vec<(f64, String)> = read::skill_items(conn, course, skill)?
+        .into_iter()
+        .map(|item| {
+            let value = match item.card {
+                Some((stability, last, credit)) => {
+                    let recall = f64::from(scheduler.retrievability(stability, last, now_ms));
                     (1.0 - recall) + (1.0 - credit)
                 }
-                _ => 0.5,
+                None => 0.5,
             };
-            Ok((value, id, kind))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+            (value, item.step)
+        })
+        .collect();
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut plan = SessionPlan::new(budget_seconds);
-    for (_, step, _) in candidates {
+    for (_, step) in candidates {
         if let Some(p) = planned(conn, course, &step, Purpose::Reinforcement, None)? {
             if !plan.push(p) {
                 break;
@@ -347,147 +318,25 @@ pub fn plan_booster(
     Ok(plan)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingRemediation {
-    pub id: i64,
-    pub course: String,
-    pub module: String,
-    pub skill: String,
-    pub reason: String,
-    pub due_ms: i64,
-    pub lesson_step: Option<String>,
-    pub item_step: String,
-}
-
-pub fn pending_remediations(conn: &Connection) -> rusqlite::Result<Vec<PendingRemediation>> {
-    conn.prepare_cached(
-        "SELECT r.id, r.course, r.module, r.skill, r.reason, r.due_ms, r.lesson_step, r.item_step
-         FROM remediations r JOIN steps s ON s.course_id = r.course AND s.id = r.item_step
-         WHERE r.resolved_ms IS NULL ORDER BY r.due_ms, r.id",
-    )?
-    .query_map([], |r| {
-        Ok(PendingRemediation {
-            id: r.get(0)?,
-            course: r.get(1)?,
-            module: r.get(2)?,
-            skill: r.get(3)?,
-            reason: r.get(4)?,
-            due_ms: r.get(5)?,
-            lesson_step: r.get(6)?,
-            item_step: r.get(7)?,
-        })
-    })?
-    .collect()
-}
-
-pub fn enrollments(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
-    conn.prepare_cached("SELECT course, path FROM enrollments ORDER BY course")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect()
-}
-
 /// The modules the learner should do next on `path`, in order: in every unlocked stage, the
 /// teaching modules not completed whose prerequisites are, then the stage check once the
 /// teaching modules are done and the check is not passed.
 pub fn next_modules(conn: &Connection, course: &str, path: &str) -> rusqlite::Result<Vec<String>> {
-    let stages: Vec<(String, Option<String>, bool)> = conn
-        .prepare_cached(
-            "SELECT st.kind, st.check_module, p.passed_ms IS NOT NULL FROM stages st
-             JOIN stage_progress p ON p.course = st.course_id AND p.path = st.path_id AND p.stage = st.kind
-             WHERE st.course_id = ?1 AND st.path_id = ?2 AND p.unlocked_ms IS NOT NULL
-             ORDER BY st.position",
-        )?
-        .query_map(params![course, path], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
     let mut next = Vec::new();
-    for (stage, check, passed) in stages {
-        // Only the stage's modules not completed: a learner far along a long path has hundreds
-        // of completed ones, and the plan asks for the next modules on every answer.
-        let modules: Vec<(String, String)> = conn
-            .prepare_cached(
-                "SELECT sm.module_id, m.prerequisites_json
-                 FROM stage_modules sm
-                 JOIN modules m ON m.course_id = sm.course_id AND m.id = sm.module_id
-                 LEFT JOIN module_progress mp ON mp.course = sm.course_id AND mp.module = sm.module_id
-                 WHERE sm.course_id = ?1 AND sm.path_id = ?2 AND sm.stage_kind = ?3
-                   AND mp.completed_ms IS NULL
-                 ORDER BY sm.position",
-            )?
-            .query_map(params![course, path, stage], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+    for stage in read::unlocked_stages(conn, course, path)? {
+        let modules = read::modules_to_complete(conn, course, path, &stage.stage)?;
         let all_done = modules.is_empty();
         for (module, prerequisites) in modules {
-            let prerequisites: Vec<String> =
-                serde_json::from_str(&prerequisites).unwrap_or_default();
             if prerequisites
                 .iter()
-                .all(|p| module_completed(conn, course, p).unwrap_or(false))
+                .all(|p| read::module_completed(conn, course, p).unwrap_or(false))
             {
                 next.push(module);
             }
         }
-        if let (true, false, Some(check)) = (all_done, passed, check) {
+        if let (true, false, Some(check)) = (all_done, stage.passed, stage.check_module) {
             next.push(check);
         }
     }
     Ok(next)
-}
-
-pub fn module_completed(conn: &Connection, course: &str, module: &str) -> rusqlite::Result<bool> {
-    let completed: Option<Option<i64>> = conn
-        .prepare_cached(
-            "SELECT completed_ms FROM module_progress WHERE course = ?1 AND module = ?2",
-        )?
-        .query_row(params![course, module], |r| r.get(0))
-        .optional()?;
-    Ok(matches!(completed, Some(Some(_))))
-}
-
-/// Steps of `module` not yet done in the current attempt, in order.
-pub fn remaining_steps(
-    conn: &Connection,
-    course: &str,
-    module: &str,
-) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(
-        "SELECT s.id FROM steps s
-         LEFT JOIN attempt_steps a ON a.course = s.course_id AND a.module = s.module_id AND a.step = s.id
-         WHERE s.course_id = ?1 AND s.module_id = ?2 AND a.step IS NULL ORDER BY s.position",
-    )?
-    .query_map(params![course, module], |r| r.get(0))?
-    .collect()
-}
-
-/// Counts for the home screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DueCounts {
-    /// Cards due now.
-    pub due_now: u32,
-    /// Cards due before the end of the learner's local day.
-    pub due_today: u32,
-    /// Remediations waiting.
-    pub remediations: u32,
-}
-
-pub fn due_counts(
-    conn: &Connection,
-    now_ms: i64,
-    end_of_day_ms: i64,
-) -> rusqlite::Result<DueCounts> {
-    // One pass over the cards due by the later of the two instants, in the index alone
-    // (`cards_by_due` holds their keys; the join reads only the steps' key index).
-    conn.prepare_cached(
-        "SELECT count(*) FILTER (WHERE c.due_ms <= ?1), count(*) FILTER (WHERE c.due_ms <= ?2),
-                (SELECT count(*) FROM remediations r JOIN steps s ON s.course_id = r.course AND s.id = r.item_step
-                 WHERE r.resolved_ms IS NULL)
-         FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
-         WHERE c.due_ms <= max(?1, ?2)",
-    )?
-    .query_row(params![now_ms, end_of_day_ms], |r| {
-        Ok(DueCounts {
-            due_now: r.get(0)?,
-            due_today: r.get(1)?,
-            remediations: r.get(2)?,
-        })
-    })
 }

@@ -8,11 +8,11 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::mastery::skill_mastery;
 use super::plan::{
     due_counts, enrollments, next_modules, pending_remediations, plan_session, planned,
     PendingRemediation, PlannedStep, Purpose, SessionPlan,
 };
+use super::projection::read::skill_mastery;
 use super::schedule::Scheduler;
 
 /// What the learner should do next.
@@ -61,11 +61,10 @@ pub struct Recommendation {
 
 fn title_of(conn: &Connection, table: &str, course: &str, id: &str) -> String {
     let column = if table == "skills" { "name" } else { "title" };
-    conn.query_row(
-        &format!("SELECT {column} FROM {table} WHERE course_id = ?1 AND id = ?2"),
-        params![course, id],
-        |r| r.get::<_, String>(0),
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {column} FROM {table} WHERE course_id = ?1 AND id = ?2"
+    ))
+    .and_then(|mut statement| statement.query_row(params![course, id], |r| r.get::<_, String>(0)))
     .unwrap_or_else(|_| id.to_string())
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::bandit::SendTimeBandit;
-use super::planner::{Candidate, Content};
+use super::candidate::{Candidate, Content};
 use super::slots::Slot;
 use super::{Message, Nudge, NudgeKind, PlanningState};
 use crate::time_zone::Zone;

@@ -19,6 +19,7 @@
 //! (`Tidbit::plan_nudges`) gathers the state and records the decisions.
 
 pub mod bandit;
+mod candidate;
 mod compose;
 pub mod fatigue;
 mod planner;

@@ -14,12 +14,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::bandit::SendTimeBandit;
+use super::candidate::{Candidate, Content};
 use super::compose::compose;
-use super::fatigue::{Fatigue, KindFatigue};
+use super::fatigue::Fatigue;
 use super::slots::{allowed_slots, local_date, start_of_local_day, Slot};
 use super::{
-    Intervention, MissedIntervention, Nudge, NudgeKind, NudgePlan, NudgePreferences,
-    PlanningDecision, PlanningState, MAX_PENDING,
+    MissedIntervention, Nudge, NudgeKind, NudgePlan, NudgePreferences, PlanningDecision,
+    PlanningState, MAX_PENDING,
 };
 use crate::time_zone::Zone;
 
@@ -34,32 +35,6 @@ const EVENING_HOUR: u32 = 18;
 const STREAK_DAYS_AHEAD: usize = 2;
 /// Each day further out is worth a little less.
 const DAY_DISCOUNT: f64 = 0.97;
-
-/// What a candidate nudge is about.
-#[derive(Debug, Clone)]
-pub(super) enum Content {
-    Reinforcement,
-    FollowUp {
-        course: String,
-        module: String,
-        title: String,
-    },
-    Streak {
-        days: u32,
-    },
-    Intervention(Intervention),
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct Candidate {
-    pub(super) kind: NudgeKind,
-    pub(super) subject: String,
-    pub(super) earliest: DateTime<Utc>,
-    pub(super) latest: DateTime<Utc>,
-    pub(super) value: f64,
-    pub(super) fatigue: KindFatigue,
-    pub(super) content: Content,
-}
 
 /// Plans the notifications for `prefs.days` days from `now` in `zone`. Pure: the same inputs
 /// give the same plan, ids and times included.

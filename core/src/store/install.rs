@@ -278,7 +278,7 @@ fn write_course(
                     },
                     None => "lesson",
                 },
-                StepBody::Item(item) => item.interaction().kind_name(),
+                StepBody::Item(item) => item.interaction().kind().name(),
             };
             insert_step.execute(params![
                 course.id,

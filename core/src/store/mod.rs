@@ -3,12 +3,14 @@
 //! [`Store`] owns the one writer connection. It installs verified packs atomically
 //! ([`Store::install_pack`]) and answers catalog queries ([`Store::catalog`]). A failed or killed
 //! install leaves the previous state intact: asset files are placed under their hash before the
-//! single SQLite transaction that makes a course version visible commits.
+//! single SQLite transaction that makes a course version visible commits. The learner's events
+//! enter and leave it through one owner, [`event_log`].
 
 mod assets;
 mod catalog;
 mod checkpoint;
 mod db;
+pub mod event_log;
 mod install;
 mod sealing;
 

@@ -17,22 +17,3 @@ pub mod documents;
 pub mod exchange;
 pub mod local;
 pub mod peer;
-
-use std::sync::OnceLock;
-
-/// The one tokio runtime the core owns: sync and other long work run on it, and nothing else
-/// creates one. Fails only when the platform gives no threads or timers.
-pub fn runtime() -> Result<&'static tokio::runtime::Runtime, client::SyncError> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("tidbit-runtime")
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| client::SyncError::Runtime(e.clone()))
-}

@@ -244,12 +244,12 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             id("course", course)?;
             id("module", module)?;
             id("step", step)?;
-            if response.item_kind() != item_kind {
+            if response.item_kind().name() != item_kind {
                 return Err(field(
                     "response",
                     format!(
                         "a {} response for a '{item_kind}' item",
-                        response.kind_name()
+                        response.item_kind().label()
                     ),
                 ));
             }

@@ -24,8 +24,8 @@ use crate::learn::projection::{
 use crate::learn::recommend::{self, Recommendation};
 use crate::learn::schedule::grade_for;
 use crate::privacy::at_rest::AtRestKey;
+use crate::store::event_log::{self, EventLog, EventLogError};
 use crate::store::{InstallReport, Store, StoreError};
-use crate::sync::local::LocalDocuments;
 use crate::time_zone::Zone;
 
 mod nudges;
@@ -67,6 +67,16 @@ pub enum TidbitError {
     PathNotFinished { course: String, path: String },
     #[error(transparent)]
     Documents(#[from] crate::sync::local::LocalError),
+}
+
+impl From<EventLogError> for TidbitError {
+    fn from(error: EventLogError) -> Self {
+        match error {
+            EventLogError::Sqlite(error) => TidbitError::Sqlite(error),
+            EventLogError::Documents(error) => TidbitError::Documents(error),
+            EventLogError::Unreadable { .. } => TidbitError::Corrupt(error.to_string()),
+        }
+    }
 }
 
 /// How to open a learner's Tidbit.
@@ -115,10 +125,9 @@ pub struct Tidbit {
     clock: Arc<dyn Clock>,
     time_zone: Zone,
     schedulers: SchedulerCache,
-    documents: LocalDocuments,
+    /// The event log, with the learner's Automerge documents it writes events into.
+    log: EventLog,
 }
-
-const NEXT_SEQUENCE: &str = "next_sequence";
 
 impl Tidbit {
     pub fn open(config: TidbitConfig, clock: Arc<dyn Clock>) -> Result<Tidbit, TidbitError> {
@@ -137,13 +146,14 @@ impl Tidbit {
                 params![key, value],
             )?;
         }
+        let log = EventLog::new(&config.device_id)?;
         Ok(Tidbit {
             store,
             config,
             clock,
             time_zone,
             schedulers,
-            documents: LocalDocuments::new()?,
+            log,
         })
     }
 
@@ -188,58 +198,9 @@ impl Tidbit {
     /// Writes one event and the projections it changes in one transaction.
     fn record(&mut self, kind: EventKind) -> Result<(Event, Applied), TidbitError> {
         let tx = self.store.conn_mut().transaction()?;
-        // Cached statements: an answer records one event, and compiling its SQL afresh each
-        // time costs as much as running it.
-        let sequence: Option<u64> = tx
-            .prepare_cached("SELECT value FROM learner_settings WHERE key = ?1")?
-            .query_row([NEXT_SEQUENCE], |r| r.get::<_, String>(0))
-            .optional()?
-            .and_then(|v| v.parse().ok());
-        // Lost settings (a restored backup, say) continue after this device's logged events.
-        let sequence = match sequence {
-            Some(sequence) => sequence,
-            None => {
-                tx.query_row(
-                    "SELECT count(*) FROM events WHERE device = ?1",
-                    [&self.config.device_id],
-                    |r| r.get::<_, i64>(0),
-                )? as u64
-                    + 1
-            }
-        };
-        // A new event comes after every event applied here, this device's and those synced
-        // from others, so applying it alone gives what a replay in the total order (time,
-        // device, id) gives. A clock behind what was synced dates it a millisecond after the
-        // latest event (the server keeps event times within a day of its clock).
-        let last_ms: Option<i64> = tx
-            .prepare_cached("SELECT max(at_ms) FROM events")?
-            .query_row([], |r| r.get(0))?;
-        let at_ms = self
-            .clock
-            .now()
-            .timestamp_millis()
-            .max(last_ms.map_or(i64::MIN, |last| last + 1));
-        let event = Event {
-            id: Event::make_id(
-                &self.config.device_id,
-                self.documents.incarnation(),
-                sequence,
-            ),
-            at_ms,
-            device: self.config.device_id.clone(),
-            kind,
-        };
-        sync::insert_event(&tx, &event)?;
-        tx.prepare_cached(
-            "INSERT INTO learner_settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )?
-        .execute(params![NEXT_SEQUENCE, (sequence + 1).to_string()])?;
-        if let Err(error) = self.documents.record(&tx, sequence, &event) {
-            self.documents
-                .forget(&crate::sync::documents::period_of(event.at_ms));
-            return Err(error.into());
-        }
+        let event = self
+            .log
+            .append(&tx, self.clock.now().timestamp_millis(), kind)?;
         let applied = apply_event(&tx, &mut self.schedulers, &event).and_then(|applied| {
             tx.commit()?;
             Ok(applied)
@@ -247,8 +208,7 @@ impl Tidbit {
         if applied.is_err() {
             // The transaction rolled back: the document must not keep the event in memory, nor
             // the scheduler the new parameters.
-            self.documents
-                .forget(&crate::sync::documents::period_of(event.at_ms));
+            self.log.discard(&event);
             if matches!(event.kind, EventKind::ParametersAdopted { .. }) {
                 self.schedulers = SchedulerCache::load(self.store.conn())?;
             }
@@ -369,14 +329,8 @@ impl Tidbit {
             return Err(TidbitError::NotAnItem { step: step.into() });
         };
         let assessment = assess(item, &response)?;
-        let kind = item.interaction().kind_name();
-        let usual: Option<f64> = self
-            .store
-            .conn()
-            .prepare_cached("SELECT typical_ms, answers FROM response_times WHERE item_kind = ?1")?
-            .query_row([kind], |r| Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)?)))
-            .optional()?
-            .and_then(|(ms, answers)| (answers >= 3).then_some(ms));
+        let kind = item.interaction().kind().name();
+        let usual = crate::learn::projection::read::usual_response_ms(self.store.conn(), kind)?;
         let grade = grade_for(&assessment, response_ms, usual);
         let local_date = self.local_date(self.clock.now());
         let (_, applied) = self.record(EventKind::ItemAnswered {
@@ -466,17 +420,19 @@ impl Tidbit {
             recommend::next_activity(self.store.conn(), self.schedulers.scheduler(), now_ms)?;
         let output = serde_json::to_string(&recommendation.activity)
             .map_err(|e| TidbitError::Corrupt(e.to_string()))?;
-        self.store.conn().execute(
-            "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
+        self.store
+            .conn()
+            .prepare_cached(
+                "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
              VALUES (?1, 'next_activity', tidbit_seal('decision', ?2), tidbit_seal('decision', ?3),
                      tidbit_seal('decision', ?4))",
-            params![
+            )?
+            .execute(params![
                 now_ms,
                 recommendation.reason,
                 recommendation.inputs.to_string(),
                 output
-            ],
-        )?;
+            ])?;
         Ok(recommendation)
     }
 
@@ -517,7 +473,7 @@ impl Tidbit {
     pub fn replay_events(&mut self, events: &[Event]) -> Result<u64, TidbitError> {
         let tx = self.store.conn_mut().transaction()?;
         for event in events {
-            sync::insert_event(&tx, event)?;
+            event_log::insert_received(&tx, event)?;
         }
         let count = rebuild(&tx)?;
         tx.commit()?;
@@ -531,17 +487,9 @@ impl Tidbit {
         Ok(crate::store::projection_digest(self.store.conn())?)
     }
 
+    /// Every event of the log, in its total order.
     pub fn events(&self) -> Result<Vec<Event>, TidbitError> {
-        let bodies: Vec<String> = self
-            .store
-            .conn()
-            .prepare("SELECT tidbit_open(id, body) FROM events ORDER BY at_ms, device, id")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        bodies
-            .iter()
-            .map(|b| serde_json::from_str(b).map_err(|e| TidbitError::Corrupt(e.to_string())))
-            .collect()
+        Ok(event_log::all_in_order(self.store.conn())?)
     }
 
     /// Fits FSRS parameters to this learner's log and adopts them if they predict it better.

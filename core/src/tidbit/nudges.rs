@@ -11,9 +11,10 @@ use rusqlite::params;
 
 use super::{Tidbit, TidbitError};
 use crate::events::{Event, EventKind};
+use crate::learn::projection::read;
 use crate::nudge::{
     self, FinishedModule, Intervention, Nudge, NudgeKind, NudgeOutcome, NudgePlan,
-    NudgePreferences, OutcomeRecord, PlanningState, NUDGE_EVENTS_COURSE,
+    NudgePreferences, OutcomeRecord, PlanningState,
 };
 
 /// Seconds one reinforcement item takes before the learner has a history.
@@ -106,16 +107,7 @@ impl Tidbit {
 
     /// The nudge events of the log (interventions, outcomes, push tokens), in its order.
     pub fn nudge_events(&self) -> Result<Vec<Event>, TidbitError> {
-        let bodies: Vec<String> = self
-            .store
-            .conn()
-            .prepare_cached("SELECT tidbit_open(id, body) FROM events WHERE course = ?1 ORDER BY at_ms, device, id")?
-            .query_map([NUDGE_EVENTS_COURSE], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        bodies
-            .iter()
-            .map(|b| serde_json::from_str(b).map_err(|e| TidbitError::Corrupt(e.to_string())))
-            .collect()
+        Ok(crate::store::event_log::nudge_events(self.store.conn())?)
     }
 
     fn nudge_state(
@@ -125,36 +117,28 @@ impl Tidbit {
     ) -> Result<PlanningState, TidbitError> {
         let conn = self.store.conn();
         let horizon = now + Duration::days(i64::from(prefs.days) + 1);
-        let due_ms: Vec<i64> = conn
-            .prepare_cached("SELECT due_ms FROM cards WHERE due_ms < ?1 ORDER BY due_ms")?
-            .query_map([horizon.timestamp_millis()], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let typical: Option<f64> = conn
-            .prepare_cached("SELECT sum(typical_ms * answers) / sum(answers) FROM response_times")?
-            .query_row([], |r| r.get(0))?;
-        let remediations: u32 = conn
-            .prepare_cached("SELECT count(*) FROM remediations WHERE resolved_ms IS NULL")?
-            .query_row([], |r| r.get(0))?;
+        let due_ms = read::due_times_before(conn, horizon.timestamp_millis())?;
+        let typical = read::typical_response_ms(conn)?;
+        let remediations = read::open_remediation_count(conn)?;
         let window_start =
             now - Duration::days(crate::nudge::FOLLOW_UP_AFTER_DAYS) - Duration::days(2);
-        let finished_modules = conn
-            .prepare_cached(
-                "SELECT p.course, p.module, coalesce(m.title, p.module), p.completed_ms
-                 FROM module_progress p
-                 LEFT JOIN modules m ON m.course_id = p.course AND m.id = p.module
-                 WHERE p.completed_ms IS NOT NULL AND p.completed_ms >= p.started_ms
-                   AND p.completed_ms >= ?1
-                 ORDER BY p.course, p.module",
-            )?
-            .query_map([window_start.timestamp_millis()], |r| {
-                Ok(FinishedModule {
-                    course: r.get(0)?,
-                    module: r.get(1)?,
-                    title: r.get(2)?,
-                    completed_at: DateTime::from_timestamp_millis(r.get(3)?).unwrap_or_default(),
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let finished_modules =
+            read::modules_completed_since(conn, window_start.timestamp_millis())?
+                .into_iter()
+                .map(
+                    |read::CompletedModule {
+                         course,
+                         module,
+                         title,
+                         completed_at,
+                     }| FinishedModule {
+                        course,
+                        module,
+                        title,
+                        completed_at,
+                    },
+                )
+                .collect();
         let streak = self.streak()?;
         let mut interventions = Vec::new();
         let mut outcomes = Vec::new();

@@ -3,20 +3,14 @@
 //! the signed certificate for a finished path. Reads projections only; records nothing.
 
 use chrono::{DateTime, NaiveDate};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use super::{Tidbit, TidbitError};
-use crate::learn::mastery::{skill_mastery, SkillMastery};
+use crate::learn::mastery::SkillMastery;
+use crate::learn::projection::read::{self, skill_mastery};
 
-/// A learner's progress on a path, stage by stage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageStatus {
-    pub stage: String,
-    pub unlocked_ms: Option<i64>,
-    pub passed_ms: Option<i64>,
-    pub checks: u32,
-}
+pub use crate::learn::projection::read::StageStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Streak {
@@ -52,35 +46,12 @@ impl Tidbit {
 
     /// Stage by stage progress on the enrolled path of `course`.
     pub fn stages(&self, course: &str) -> Result<Vec<StageStatus>, TidbitError> {
-        Ok(self
-            .store
-            .conn()
-            .prepare_cached(
-                "SELECT st.kind, p.unlocked_ms, p.passed_ms, coalesce(p.checks, 0) FROM enrollments e
-                 JOIN stages st ON st.course_id = e.course AND st.path_id = e.path
-                 LEFT JOIN stage_progress p ON p.course = e.course AND p.path = e.path AND p.stage = st.kind
-                 WHERE e.course = ?1 ORDER BY st.position",
-            )?
-            .query_map([course], |r| {
-                Ok(StageStatus {
-                    stage: r.get(0)?,
-                    unlocked_ms: r.get(1)?,
-                    passed_ms: r.get(2)?,
-                    checks: r.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?)
+        Ok(read::stage_statuses(self.store.conn(), course)?)
     }
 
     /// Practice streak in the learner's time zone.
     pub fn streak(&self) -> Result<Streak, TidbitError> {
-        let days: Vec<NaiveDate> = self
-            .store
-            .conn()
-            .prepare_cached("SELECT day FROM activity_days ORDER BY day")?
-            .query_map([], |r| r.get::<_, String>(0))?
-            .filter_map(|d| d.ok().and_then(|d| d.parse().ok()))
-            .collect();
+        let days: Vec<NaiveDate> = read::activity_days(self.store.conn())?;
         let today = self.local_date(self.now());
         let mut longest = 0;
         let mut run = 0;
@@ -144,15 +115,7 @@ impl Tidbit {
         let completed_ms = stages.iter().filter_map(|s| s.passed_ms).max().unwrap_or(0);
         // Each skill's mastery as measured by the stage checks that passed (its best).
         let mut best: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
-        let passed: Vec<String> = self
-            .store
-            .conn()
-            .prepare(
-                "SELECT passed_skills FROM stage_progress
-                 WHERE course = ?1 AND path = ?2 AND passed_skills IS NOT NULL",
-            )?
-            .query_map(params![course, path], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let passed = read::passed_check_skills(self.store.conn(), course, &path)?;
         for json in passed {
             let measured: Vec<(String, f64)> =
                 serde_json::from_str(&json).map_err(|e| TidbitError::Corrupt(e.to_string()))?;

@@ -11,11 +11,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use automerge::sync::{self, SyncDoc};
-use rusqlite::{params, Connection};
 
 use super::{Tidbit, TidbitError};
-use crate::events::{Event, EventKind};
 use crate::learn::projection::{apply_event, rebuild, SchedulerCache};
+use crate::store::event_log;
 use crate::sync::documents::{self, RefusedEvent};
 use crate::sync::exchange::{DocumentHeads, DocumentMessage, Exchange, Listing, RefusedDocument};
 use crate::sync::local::LocalDocuments;
@@ -92,7 +91,7 @@ impl Tidbit {
     /// and the sync messages worth sending, at most [`MESSAGES_PER_EXCHANGE`] of them.
     pub fn sync_outgoing(&mut self, session: &mut SyncSession) -> Result<Exchange, TidbitError> {
         session.rounds += 1;
-        let stored = LocalDocuments::stored_heads(self.store.conn())?;
+        let stored = event_log::document_heads(self.store.conn())?;
         let mut exchange = Exchange::default();
         // The page: the next LISTING_PAGE names after where the listing stands.
         let mut page: Vec<&str> = Vec::new();
@@ -142,7 +141,7 @@ impl Tidbit {
             if !speak {
                 continue;
             }
-            let doc = self.documents.document(self.store.conn(), name)?;
+            let doc = self.log.documents().document(self.store.conn(), name)?;
             let ours = doc.get_heads();
             if let Some(message) = doc.sync().generate_sync_message(state) {
                 let worth_sending = !message.changes.is_empty()
@@ -171,7 +170,7 @@ impl Tidbit {
         if result.is_err() {
             // Nothing of the reply was committed: drop what it left in memory.
             for name in &names {
-                self.documents.forget(name);
+                self.log.documents().forget(name);
                 session.states.remove(name);
             }
         }
@@ -206,7 +205,7 @@ impl Tidbit {
                 None => LocalDocuments::sync_state(&tx, &session.peer, &name)?,
             };
             let mut state = state;
-            let doc = self.documents.document(&tx, &name)?;
+            let doc = self.log.documents().document(&tx, &name)?;
             let incoming = documents::receive_message(
                 doc,
                 &name,
@@ -218,18 +217,19 @@ impl Tidbit {
             .map_err(crate::sync::local::LocalError::from)?;
             received.extend(incoming.added);
             refused.extend(incoming.refused);
-            self.documents
+            self.log
+                .documents()
                 .save(&tx, &name, crate::sync::local::COMPACT_DURING_SYNC)?;
             LocalDocuments::save_sync_state(&tx, &session.peer, &name, &state)?;
             session.states.insert(name, state);
         }
-        let latest = latest_order_key(&tx)?;
+        let latest = event_log::latest_order_key(&tx)?;
         received.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         let mut inserted = Vec::new();
         for event in received {
-            if insert_event(&tx, &event)? {
+            if event_log::insert_received(&tx, &event)? {
                 inserted.push(event);
-            } else if !same_as_stored(&tx, &event)? {
+            } else if !event_log::same_as_stored(&tx, &event)? {
                 // Two different events under one id: the one recorded first stays.
                 refused.push(RefusedEvent {
                     doc: documents::period_of(event.at_ms),
@@ -274,56 +274,4 @@ fn sorted(heads: &[automerge::ChangeHash]) -> Vec<automerge::ChangeHash> {
     let mut heads = heads.to_vec();
     heads.sort();
     heads
-}
-
-/// The last event in the total order, if any.
-fn latest_order_key(conn: &Connection) -> rusqlite::Result<Option<(i64, String, String)>> {
-    use rusqlite::OptionalExtension;
-    conn.prepare_cached(
-        "SELECT at_ms, device, id FROM events ORDER BY at_ms DESC, device DESC, id DESC LIMIT 1",
-    )?
-    .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-    .optional()
-}
-
-/// True if the stored event with `event`'s id is `event` itself.
-fn same_as_stored(conn: &Connection, event: &Event) -> Result<bool, TidbitError> {
-    let body: String = conn
-        .prepare_cached("SELECT tidbit_open(id, body) FROM events WHERE id = ?1")?
-        .query_row([&event.id], |r| r.get(0))?;
-    let stored: Event =
-        serde_json::from_str(&body).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
-    Ok(stored == *event)
-}
-
-/// Stores an event unless one with its id is already stored; true if it was new.
-pub(super) fn insert_event(conn: &Connection, event: &Event) -> Result<bool, TidbitError> {
-    let (course, step): (Option<&str>, Option<&str>) = match &event.kind {
-        EventKind::ItemAnswered { course, step, .. }
-        | EventKind::StepViewed { course, step, .. } => (Some(course), Some(step)),
-        EventKind::Enrolled { course, .. } | EventKind::ModuleStarted { course, .. } => {
-            (Some(course), None)
-        }
-        EventKind::ParametersAdopted { .. } => (None, None),
-        // Filed under a name no course can have, so the planner finds them through the index.
-        EventKind::InterventionTriggered { .. }
-        | EventKind::NudgeOutcomeRecorded { .. }
-        | EventKind::PushTokenRegistered { .. } => (Some(crate::nudge::NUDGE_EVENTS_COURSE), None),
-    };
-    let body = serde_json::to_string(event).map_err(|e| TidbitError::Corrupt(e.to_string()))?;
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO events (id, at_ms, device, kind, course, step, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, tidbit_seal(?1, ?7)) ON CONFLICT (id) DO NOTHING",
-        )?
-        .execute(params![
-            event.id,
-            event.at_ms,
-            event.device,
-            event.kind.name(),
-            course,
-            step,
-            body
-        ])?;
-    Ok(inserted == 1)
 }

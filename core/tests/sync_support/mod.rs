@@ -106,5 +106,5 @@ impl SilentServer {
 }
 
 pub fn run<T>(work: impl std::future::Future<Output = T>) -> T {
-    tidbit_core::sync::runtime().unwrap().block_on(work)
+    tidbit_core::runtime::runtime().unwrap().block_on(work)
 }

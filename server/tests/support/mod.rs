@@ -62,7 +62,7 @@ impl TestServer {
 
     pub fn start_on(data: &Path, addr: SocketAddr) -> TestServer {
         let hub = Arc::new(Hub::open(data).unwrap().with_clock(server_clock()));
-        let runtime = tidbit_core::sync::runtime().unwrap();
+        let runtime = tidbit_core::runtime::runtime().unwrap();
         let (addr, task) = runtime
             .block_on(tidbit_server::spawn(addr, hub.clone()))
             .unwrap();
@@ -139,7 +139,7 @@ impl Device {
         token: &str,
     ) -> Result<tidbit_core::sync::client::SyncReport, tidbit_core::sync::client::SyncError> {
         let options = tidbit_core::sync::client::SyncOptions::new(server, token);
-        tidbit_core::sync::runtime()
+        tidbit_core::runtime::runtime()
             .unwrap()
             .block_on(tidbit_core::sync::client::sync(&self.tidbit, &options))
     }
@@ -191,7 +191,7 @@ pub fn post_sync(
     body: Vec<u8>,
 ) -> (u16, Vec<u8>) {
     let url = format!("{server_url}/v1/learners/{learner}/sync");
-    tidbit_core::sync::runtime().unwrap().block_on(async {
+    tidbit_core::runtime::runtime().unwrap().block_on(async {
         let mut request = reqwest::Client::new()
             .post(url)
             .header("content-type", "application/octet-stream")
@@ -222,8 +222,7 @@ pub fn stored_heads(
 pub fn learn_for_days(device: &Device, seed: u64, days: i64, minutes: u32) {
     let mut tidbit = device.tidbit.lock().unwrap();
     tidbit.enroll(COURSE, "field-volunteer").unwrap();
-    let mut learner =
-        tidbit_core::learn::simulate::PracticeDevice::new(&tidbit, seed, 0.75).unwrap();
+    let mut learner = tidbit_core::simulate::PracticeDevice::new(&tidbit, seed, 0.75).unwrap();
     for day in 0..days {
         let at = start() + chrono::Duration::days(day) + chrono::Duration::hours(2);
         if at > tidbit_core::events::Clock::now(device.clock.as_ref()) {

@@ -258,7 +258,7 @@ impl Rogue {
         let endpoint = format!("{url}/v1/learners/{}/sync", self.learner);
         let mut last = String::new();
         for _ in 0..TRIES {
-            let sent = tidbit_core::sync::runtime().unwrap().block_on(async {
+            let sent = tidbit_core::runtime::runtime().unwrap().block_on(async {
                 let response = self
                     .client
                     .post(&endpoint)

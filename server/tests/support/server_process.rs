@@ -173,7 +173,7 @@ pub fn serve_from_env() {
             .with_rate_limit(GENEROUS_RATE)
             .with_clock(super::server_clock()),
     );
-    let runtime = tidbit_core::sync::runtime().unwrap();
+    let runtime = tidbit_core::runtime::runtime().unwrap();
     // The killed server's port is free once it has exited, but give the kernel a moment.
     let mut attempts = 0;
     let (bound, task) = loop {

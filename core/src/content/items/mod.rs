@@ -11,6 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
+mod kind;
+
+pub use kind::{ItemKind, SCENARIO_SECONDS_PER_DECISION};
+
 /// Why an item's answer key cannot be right. Messages say what to change in the source.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnswerKeyError {
@@ -227,34 +231,30 @@ pub enum Interaction {
 }
 
 impl Interaction {
-    /// The author-facing name of this kind, as written after `:::`.
-    pub fn kind_name(&self) -> &'static str {
+    /// The kind of this interaction.
+    pub fn kind(&self) -> ItemKind {
         match self {
-            Interaction::SingleChoice { .. } => "single",
-            Interaction::MultipleResponse { .. } => "multiple",
-            Interaction::TrueFalse { .. } => "truefalse",
-            Interaction::FillBlanks { .. } => "blanks",
-            Interaction::Ordering { .. } => "order",
-            Interaction::Matching { .. } => "match",
-            Interaction::Numeric { .. } => "numeric",
-            Interaction::Scenario { .. } => "scenario",
-            Interaction::Flashcard { .. } => "flashcard",
-            Interaction::Reflection { .. } => "reflection",
+            Interaction::SingleChoice { .. } => ItemKind::Single,
+            Interaction::MultipleResponse { .. } => ItemKind::Multiple,
+            Interaction::TrueFalse { .. } => ItemKind::TrueFalse,
+            Interaction::FillBlanks { .. } => ItemKind::Blanks,
+            Interaction::Ordering { .. } => ItemKind::Order,
+            Interaction::Matching { .. } => ItemKind::Match,
+            Interaction::Numeric { .. } => ItemKind::Numeric,
+            Interaction::Scenario { .. } => ItemKind::Scenario,
+            Interaction::Flashcard { .. } => ItemKind::Flashcard,
+            Interaction::Reflection { .. } => ItemKind::Reflection,
         }
     }
 
-    /// Typical seconds a learner spends on an item of this kind (used for module estimates and
-    /// session plans).
+    /// Typical seconds a learner spends on this item (module estimates): its kind's typical
+    /// time, and for a scenario, 30 s for each of its decisions (two to four counted).
     pub fn typical_seconds(&self) -> u32 {
         match self {
-            Interaction::TrueFalse { .. } | Interaction::Flashcard { .. } => 15,
-            Interaction::SingleChoice { .. } => 20,
-            Interaction::MultipleResponse { .. }
-            | Interaction::FillBlanks { .. }
-            | Interaction::Numeric { .. } => 30,
-            Interaction::Ordering { .. } | Interaction::Matching { .. } => 45,
-            Interaction::Scenario { nodes, .. } => 30 * (nodes.len() as u32).clamp(2, 4),
-            Interaction::Reflection { .. } => 90,
+            Interaction::Scenario { nodes, .. } => {
+                SCENARIO_SECONDS_PER_DECISION * (nodes.len() as u32).clamp(2, 4)
+            }
+            other => other.kind().typical_seconds(),
         }
     }
 

@@ -52,12 +52,23 @@ pub struct CompiledCourse {
     pub warnings: Vec<Diagnostic>,
 }
 
+mod blocks;
 mod module;
 mod steps;
 #[cfg(test)]
 mod tests;
 
-use module::{compile_module, ModuleContext};
+use module::compile_module;
+
+/// What a module's blocks are compiled against: its file, its id, and the course's skills and
+/// modules.
+struct ModuleContext<'a> {
+    file: &'a Path,
+    module_id: &'a str,
+    skills: &'a BTreeSet<String>,
+    modules: &'a BTreeSet<String>,
+    is_check: bool,
+}
 
 const COURSE_FILE: &str = "course.toml";
 const MAX_SOURCE_FILE_BYTES: u64 = 4 * 1024 * 1024;

@@ -4,10 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::module::{
-    entry_feedback, parse_body, parse_marked_choice, Block, Body, Field, ModuleContext,
-};
-use super::Report;
+use super::blocks::{entry_feedback, parse_body, parse_marked_choice, Block, Body, Field};
+use super::{ModuleContext, Report};
 use crate::content::items::{
     Blank, Choice, Interaction, Item, MatchPair, OrderEntry, Quality, ScenarioChoice, ScenarioNode,
     Tolerance,

@@ -282,7 +282,7 @@ explanation: e
     let compiled = compile_course(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let kinds: Vec<&str> = compiled.course.modules[0]
         .items()
-        .map(|(_, item)| item.interaction().kind_name())
+        .map(|(_, item)| item.interaction().kind().name())
         .collect();
     assert_eq!(
         kinds,

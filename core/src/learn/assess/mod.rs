@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::content::items::{Interaction, Item};
+use crate::content::items::{Interaction, Item, ItemKind};
 
 mod view;
 
@@ -95,53 +95,20 @@ pub enum Response {
 }
 
 impl Response {
-    /// The item kind this response answers, as `Interaction::kind_name` spells it and
-    /// recorded answers carry it.
-    pub fn item_kind(&self) -> &'static str {
+    /// The item kind this response answers.
+    pub fn item_kind(&self) -> ItemKind {
         match self {
-            Response::SingleChoice { .. } => "single",
-            Response::MultipleResponse { .. } => "multiple",
-            Response::TrueFalse { .. } => "truefalse",
-            Response::FillBlanks { .. } => "blanks",
-            Response::Ordering { .. } => "order",
-            Response::Matching { .. } => "match",
-            Response::Numeric { .. } => "numeric",
-            Response::Scenario { .. } => "scenario",
-            Response::Flashcard { .. } => "flashcard",
-            Response::Reflection { .. } => "reflection",
+            Response::SingleChoice { .. } => ItemKind::Single,
+            Response::MultipleResponse { .. } => ItemKind::Multiple,
+            Response::TrueFalse { .. } => ItemKind::TrueFalse,
+            Response::FillBlanks { .. } => ItemKind::Blanks,
+            Response::Ordering { .. } => ItemKind::Order,
+            Response::Matching { .. } => ItemKind::Match,
+            Response::Numeric { .. } => ItemKind::Numeric,
+            Response::Scenario { .. } => ItemKind::Scenario,
+            Response::Flashcard { .. } => ItemKind::Flashcard,
+            Response::Reflection { .. } => ItemKind::Reflection,
         }
-    }
-
-    /// The kind of item this response answers, as developers read it in error messages.
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            Response::SingleChoice { .. } => "single-choice",
-            Response::MultipleResponse { .. } => "multiple-response",
-            Response::TrueFalse { .. } => "true/false",
-            Response::FillBlanks { .. } => "fill-in-the-blanks",
-            Response::Ordering { .. } => "ordering",
-            Response::Matching { .. } => "matching",
-            Response::Numeric { .. } => "numeric",
-            Response::Scenario { .. } => "scenario",
-            Response::Flashcard { .. } => "flashcard",
-            Response::Reflection { .. } => "reflection",
-        }
-    }
-}
-
-/// The same vocabulary as [`Response::kind_name`], for the item side.
-fn item_kind_name(interaction: &Interaction) -> &'static str {
-    match interaction {
-        Interaction::SingleChoice { .. } => "single-choice",
-        Interaction::MultipleResponse { .. } => "multiple-response",
-        Interaction::TrueFalse { .. } => "true/false",
-        Interaction::FillBlanks { .. } => "fill-in-the-blanks",
-        Interaction::Ordering { .. } => "ordering",
-        Interaction::Matching { .. } => "matching",
-        Interaction::Numeric { .. } => "numeric",
-        Interaction::Scenario { .. } => "scenario",
-        Interaction::Flashcard { .. } => "flashcard",
-        Interaction::Reflection { .. } => "reflection",
     }
 }
 
@@ -441,8 +408,8 @@ pub fn assess(item: &Item, response: &Response) -> Result<Assessment, ResponseEr
         }
         (interaction, response) => {
             return Err(ResponseError::WrongKind {
-                item: item_kind_name(interaction).to_string(),
-                response: response.kind_name().to_string(),
+                item: interaction.kind().label().to_string(),
+                response: response.item_kind().label().to_string(),
             })
         }
     };

@@ -12,8 +12,8 @@ use super::tables::{
     AttemptMiss, AttemptStep, CardRow, ModuleProgress, PendingRemediation, ProjectionTables,
     RemediationRow, ResponseTime, SkillRating, StageProgress,
 };
-use crate::learn::mastery::{self, SkillMastery};
-use crate::learn::schedule::{CardState, Phase, Scheduler, DAY_MS};
+use crate::learn::mastery::CardEvidence;
+use crate::learn::schedule::{CardState, Phase, DAY_MS};
 
 /// The projection tables of a connection (inside the caller's transaction).
 pub(super) struct LiveTables<'c> {
@@ -490,14 +490,12 @@ impl ProjectionTables for LiveTables<'_> {
         Ok(())
     }
 
-    fn skill_mastery(
+    fn skill_cards(
         &mut self,
         _content: &mut ContentReader<'_>,
-        scheduler: &Scheduler,
         course: &str,
         skill: &str,
-        now_ms: i64,
-    ) -> rusqlite::Result<SkillMastery> {
-        mastery::skill_mastery(self.conn, scheduler, course, skill, now_ms)
+    ) -> rusqlite::Result<Vec<CardEvidence>> {
+        super::read::skill_cards(self.conn, course, skill)
     }
 }

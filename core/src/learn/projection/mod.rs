@@ -6,11 +6,13 @@
 //! randomness, no settings that are not themselves events. So the same events give the same
 //! state, byte for byte, on every device. A live event reads and writes the SQLite tables row by
 //! row ([`live`]); a replay keeps the rows in memory and writes each table once at the end
-//! ([`replay`]). Nothing outside this module writes a projection.
+//! ([`replay`]). Nothing outside this module writes a projection, and nothing outside it reads
+//! one except through the typed reads of [`read`].
 
 mod content;
 mod live;
 mod pair_map;
+pub mod read;
 mod replay;
 mod rules;
 mod tables;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schedule::{ScheduleError, Scheduler, MINUTE_MS};
 use crate::events::Event;
+use crate::store::event_log::{self, EventLogError};
 use content::ContentReader;
 use live::LiveTables;
 use replay::ReplayTables;
@@ -40,6 +43,20 @@ pub enum ProjectionError {
     Schedule(#[from] ScheduleError),
     #[error("event {id} is unreadable: {message}")]
     BadEvent { id: String, message: String },
+}
+
+impl From<EventLogError> for ProjectionError {
+    fn from(error: EventLogError) -> Self {
+        match error {
+            EventLogError::Sqlite(error) => ProjectionError::Sqlite(error),
+            EventLogError::Unreadable { id, message } => ProjectionError::BadEvent { id, message },
+            // Reading the log never touches the documents.
+            EventLogError::Documents(error) => ProjectionError::BadEvent {
+                id: String::new(),
+                message: error.to_string(),
+            },
+        }
+    }
 }
 
 /// The FSRS scheduler for the parameters currently adopted, reloaded when they change.
@@ -150,19 +167,7 @@ pub fn rebuild(conn: &Connection) -> Result<u64, ProjectionError> {
         tables: &mut tables,
         schedulers: &mut schedulers,
     };
-    let mut statement =
-        conn.prepare("SELECT id, tidbit_open(id, body) FROM events ORDER BY at_ms, device, id")?;
-    let mut rows = statement.query([])?;
-    let mut count = 0;
-    while let Some(row) = rows.next()? {
-        let body = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-        let event: Event = serde_json::from_str(body).map_err(|e| ProjectionError::BadEvent {
-            id: row.get(0).unwrap_or_default(),
-            message: e.to_string(),
-        })?;
-        rules.apply(&event)?;
-        count += 1;
-    }
+    let count = event_log::for_each_in_order(conn, |event| rules.apply(&event).map(drop))?;
     tables.write_out()?;
     Ok(count)
 }
@@ -182,7 +187,7 @@ mod tests {
     use crate::content::{write_course_pack, Item, StepBody};
     use crate::events::ManualClock;
     use crate::keys::{SigningKey, TrustedKeys};
-    use crate::learn::simulate::answer_for;
+    use crate::simulate::answer_for;
     use crate::tidbit::{Tidbit, TidbitConfig};
 
     const COURSE: &str = "synthetic";

@@ -4,8 +4,7 @@
 //! statements. [`ReplayTables`] starts empty (the replay has just emptied the SQLite tables),
 //! keeps every row in hash maps while the rules apply the events, and [`ReplayTables::write_out`]
 //! writes each row once at the end with the same statements a live event uses
-//! ([`super::live::LiveTables`]). The only exception is a mastery measurement, which reads cards
-//! through SQL ([`crate::learn::mastery::skill_mastery`]): the cards it reads are written first.
+//! ([`super::live::LiveTables`]); a mastery measurement reads the cards held here.
 //! Like every [`ProjectionTables`], it stores what it is given and decides nothing.
 
 use std::collections::HashMap;
@@ -19,8 +18,7 @@ use super::tables::{
     AttemptMiss, AttemptStep, CardRow, ModuleProgress, PendingRemediation, ProjectionTables,
     RemediationRow, ResponseTime, SkillRating, StageProgress,
 };
-use crate::learn::mastery::{self, SkillMastery};
-use crate::learn::schedule::Scheduler;
+use crate::learn::mastery::CardEvidence;
 
 /// The current attempt at a module: its steps done and its misses per skill.
 #[derive(Default)]
@@ -372,20 +370,18 @@ impl ProjectionTables for ReplayTables<'_> {
         Ok(())
     }
 
-    fn skill_mastery(
+    fn skill_cards(
         &mut self,
         content: &mut ContentReader<'_>,
-        scheduler: &Scheduler,
         course: &str,
         skill: &str,
-        now_ms: i64,
-    ) -> rusqlite::Result<SkillMastery> {
-        let live = LiveTables::new(self.conn);
-        for step in content.skill_step_ids(course, skill)?.iter() {
-            if let Some(card) = self.cards.get(course, step) {
-                live.write_card(course, step, card)?;
-            }
-        }
-        mastery::skill_mastery(self.conn, scheduler, course, skill, now_ms)
+    ) -> rusqlite::Result<Vec<CardEvidence>> {
+        // In step id order, as SQLite's binary collation orders them for a live event.
+        let mut steps = content.skill_step_ids(course, skill)?.to_vec();
+        steps.sort();
+        Ok(steps
+            .iter()
+            .filter_map(|step| self.cards.get(course, step).map(|card| card.evidence(step)))
+            .collect())
     }
 }

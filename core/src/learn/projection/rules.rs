@@ -17,7 +17,7 @@ use super::{
 };
 use crate::events::{Event, EventKind, Grade};
 use crate::learn::assess::Outcome;
-use crate::learn::mastery::{expected_success, ELO_STEP};
+use crate::learn::mastery::{expected_success, measure, ELO_STEP};
 use crate::learn::schedule::{CardState, DAY_MS};
 
 /// The reason recorded for a remediation after two wrong answers on a skill in one attempt.
@@ -520,13 +520,8 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
         let skills = self.content.module_item_skills(course, module)?;
         let mut measured = Vec::with_capacity(skills.len());
         for skill in skills.iter() {
-            let mastery = self.tables.skill_mastery(
-                self.content,
-                self.schedulers.scheduler(),
-                course,
-                skill,
-                at_ms,
-            )?;
+            let cards = self.tables.skill_cards(self.content, course, skill)?;
+            let mastery = measure(skill, cards, self.schedulers.scheduler(), at_ms);
             measured.push((skill.clone(), mastery.mastery));
         }
         let passed = measured.iter().all(|(_, m)| *m >= threshold);

@@ -9,8 +9,8 @@
 //! [`super::rules`], so both implementations derive the same state from the same events.
 
 use super::content::ContentReader;
-use crate::learn::mastery::SkillMastery;
-use crate::learn::schedule::{CardState, Scheduler};
+use crate::learn::mastery::CardEvidence;
+use crate::learn::schedule::CardState;
 
 /// A card: the memory state of one item and what the learner's answers say about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +24,19 @@ pub(super) struct CardRow {
     pub last_credit: f64,
     /// Elo-style difficulty of the item.
     pub item_rating: f64,
+}
+
+impl CardRow {
+    /// What the card says about its skills' mastery.
+    pub fn evidence(&self, step: &str) -> CardEvidence {
+        CardEvidence {
+            step: step.to_string(),
+            stability: self.state.stability,
+            last_review_ms: self.state.last_review_ms,
+            credit_avg: self.credit_avg,
+            item_rating: self.item_rating,
+        }
+    }
 }
 
 /// The learner's Elo-style ability on a skill.
@@ -191,14 +204,12 @@ pub(super) trait ProjectionTables {
 
     fn put_parameters(&mut self, parameters_json: &str, at_ms: i64) -> rusqlite::Result<()>;
 
-    /// The mastery of `skill` measured on the cards as they stand now
-    /// ([`crate::learn::mastery::skill_mastery`]).
-    fn skill_mastery(
+    /// The cards of `skill` as they stand now, in step id order: the evidence a mastery
+    /// measurement ([`crate::learn::mastery::measure`]) reads.
+    fn skill_cards(
         &mut self,
         content: &mut ContentReader<'_>,
-        scheduler: &Scheduler,
         course: &str,
         skill: &str,
-        now_ms: i64,
-    ) -> rusqlite::Result<SkillMastery>;
+    ) -> rusqlite::Result<Vec<CardEvidence>>;
 }

@@ -76,7 +76,7 @@ fn item_views_reveal_no_key_feedback_or_explanation() {
             assert!(
                 !json.to_lowercase().contains(&secret.to_lowercase()),
                 "the {} view reveals {secret:?}: {json}",
-                item_kind_name(item.interaction())
+                item.interaction().kind().label()
             );
         }
     }
