@@ -274,7 +274,7 @@ fn server_state(
     pack: &Path,
     trusted: &TrustedKeys,
 ) -> Result<String, String> {
-    let events = tidbit_server::sync::learner_events(hub.storage.as_ref(), LEARNER)
+    let events = tidbit_server::exchange::learner_events(hub.storage.as_ref(), LEARNER)
         .map_err(|e| format!("server: {e}"))?;
     let mut replica = Tidbit::open(
         TidbitConfig {

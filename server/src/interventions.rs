@@ -242,7 +242,7 @@ fn append_intervention(
 
 /// The push token the learner's devices registered last, if any.
 fn latest_push_token(storage: &dyn SyncStorage, learner: &str) -> Option<(String, String)> {
-    let events = crate::sync::learner_events(storage, learner).ok()?;
+    let events = crate::exchange::learner_events(storage, learner).ok()?;
     events.into_iter().rev().find_map(|e| match e.kind {
         EventKind::PushTokenRegistered { platform, token } => Some((platform, token)),
         _ => None,

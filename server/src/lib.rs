@@ -13,17 +13,17 @@
 //! checked before its body is read, 8 MiB bodies read within 30 s, 60 s per request in all,
 //! [`Limits::requests_in_flight`] requests at once (more get 503 with `Retry-After`),
 //! [`Limits::connections`] open connections, documents per exchange
-//! ([`sync::DOCUMENTS_PER_EXCHANGE`]), and exchanges per device (a token bucket). A malformed
+//! ([`exchange::DOCUMENTS_PER_EXCHANGE`]), and exchanges per device (a token bucket). A malformed
 //! or hostile request gets a 4xx with a short reason; nothing it carried is stored. CPU work
 //! (inflating and deflating exchanges, Automerge) runs on the blocking pool, holding the
 //! learner's lock in that thread. Storage sits behind [`storage::SyncStorage`].
 
 pub mod auth;
 pub mod content;
+pub mod exchange;
 pub mod files;
 pub mod interventions;
 pub mod storage;
-pub mod sync;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -412,7 +412,7 @@ async fn sync_exchange(
         let now_ms = worker_hub.now_ms();
         worker_hub
             .with_learner(&claims.learner, || {
-                sync::exchange(
+                exchange::exchange(
                     worker_hub.storage.as_ref(),
                     &claims.learner,
                     &claims.device,

@@ -447,7 +447,7 @@ fn interventions_from_another_process_and_syncs_at_the_same_time_lose_nothing() 
             .unwrap();
     }
     let on_server: Vec<String> =
-        tidbit_server::sync::learner_events(learner.server.hub.storage.as_ref(), LEARNER)
+        tidbit_server::exchange::learner_events(learner.server.hub.storage.as_ref(), LEARNER)
             .unwrap()
             .into_iter()
             .map(|e| e.id)
@@ -515,7 +515,7 @@ fn clients_that_go_away_mid_exchange_never_let_two_exchanges_of_a_learner_interl
     tablet.tidbit.lock().unwrap().rebuild_projections().unwrap();
     assert_eq!(tablet.digest(), live);
     let mut on_server: Vec<String> =
-        tidbit_server::sync::learner_events(learner.server.hub.storage.as_ref(), LEARNER)
+        tidbit_server::exchange::learner_events(learner.server.hub.storage.as_ref(), LEARNER)
             .unwrap()
             .into_iter()
             .map(|e| e.id)

@@ -158,7 +158,7 @@ fn outcomes_on_server(
     server: &TestServer,
     learner: &str,
 ) -> Vec<(NudgeOutcome, i64, Option<String>)> {
-    tidbit_server::sync::learner_events(server.hub.storage.as_ref(), learner)
+    tidbit_server::exchange::learner_events(server.hub.storage.as_ref(), learner)
         .unwrap()
         .into_iter()
         .filter_map(|e| match e.kind {

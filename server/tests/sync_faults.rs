@@ -292,7 +292,7 @@ fn server_document(server: &ServerProcess, name: &str) -> Option<automerge::Auto
 
 fn server_events(server: &SharedServer) -> Result<Vec<tidbit_core::events::Event>, String> {
     let guard = server.lock().unwrap();
-    tidbit_server::sync::learner_events(guard.hub.storage.as_ref(), LEARNER)
+    tidbit_server::exchange::learner_events(guard.hub.storage.as_ref(), LEARNER)
         .map_err(|e| format!("the server's events are unreadable: {e}"))
 }
 

@@ -622,7 +622,7 @@ fn a_hostile_reply_fails_the_sync_and_changes_nothing_on_the_device() {
         .sync(&setup.server.url(), &setup.server.token(LEARNER, "phone"))
         .unwrap();
     let mut on_server: Vec<String> =
-        tidbit_server::sync::learner_events(setup.server.hub.storage.as_ref(), LEARNER)
+        tidbit_server::exchange::learner_events(setup.server.hub.storage.as_ref(), LEARNER)
             .unwrap()
             .into_iter()
             .map(|e| e.id)

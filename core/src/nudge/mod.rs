@@ -37,55 +37,7 @@ pub use planner::{plan_nudges, FOLLOW_UP_AFTER_DAYS};
 /// The most notifications a plan ever holds: iOS keeps at most 64 pending, and going over has
 /// been seen to drop them all.
 pub const MAX_PENDING: usize = 60;
-/// The `course` column under which the event log files nudge events (no course id can be this).
-pub const NUDGE_EVENTS_COURSE: &str = "*nudge*";
-
-/// What a notification is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NudgeKind {
-    /// An intervention the L&D team triggered, to be shown before its deadline.
-    Intervention,
-    /// Items of a finished module come back: a follow-up challenge a few days later.
-    ModuleFollowUp,
-    /// Reinforcement is due, batched: "5 items due, about 2 minutes".
-    ReinforcementDue,
-    /// The evening of a day with no activity yet, while a streak runs.
-    StreakAtRisk,
-    /// A prompt shared by a cohort (reserved: nothing plans these yet).
-    CohortPrompt,
-}
-
-impl NudgeKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            NudgeKind::Intervention => "intervention",
-            NudgeKind::ModuleFollowUp => "module_follow_up",
-            NudgeKind::ReinforcementDue => "reinforcement_due",
-            NudgeKind::StreakAtRisk => "streak_at_risk",
-            NudgeKind::CohortPrompt => "cohort_prompt",
-        }
-    }
-}
-
-/// What became of a nudge, as the app reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NudgeOutcome {
-    /// Handed to the operating system.
-    Scheduled,
-    /// Shown to the learner.
-    Delivered,
-    /// Tapped.
-    Opened,
-    /// Swiped away.
-    Dismissed,
-    /// Shown and left alone (the planner also counts a delivered nudge left alone for
-    /// [`fatigue::IGNORED_AFTER_HOURS`] as ignored).
-    Ignored,
-    /// An intervention that could not be shown before its deadline.
-    Missed,
-}
+pub use crate::events::{NudgeKind, NudgeOutcome};
 
 /// A time-of-day window in local time, `start` inclusive, `end` exclusive; it wraps midnight
 /// when `start > end` (quiet hours `21:00-08:00`).

@@ -24,6 +24,9 @@ use crate::events::{Event, EventKind};
 use crate::sync::documents::period_of;
 use crate::sync::local::{LocalDocuments, LocalError};
 
+/// The `course` column under which the event log files nudge events (no course id can be this).
+pub const NUDGE_EVENTS_COURSE: &str = "*nudge*";
+
 /// The setting that holds this device's next event sequence number.
 const NEXT_SEQUENCE: &str = "next_sequence";
 
@@ -184,9 +187,7 @@ pub fn nudge_events(conn: &Connection) -> Result<Vec<Event>, EventLogError> {
             "SELECT id, tidbit_open(id, body) FROM events WHERE course = ?1
              ORDER BY at_ms, device, id",
         )?
-        .query_map([crate::nudge::NUDGE_EVENTS_COURSE], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
+        .query_map([NUDGE_EVENTS_COURSE], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     rows.iter().map(|(id, body)| decode(id, body)).collect()
 }
@@ -216,7 +217,7 @@ fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
         // Filed under a name no course can have, so the planner finds them through the index.
         EventKind::InterventionTriggered { .. }
         | EventKind::NudgeOutcomeRecorded { .. }
-        | EventKind::PushTokenRegistered { .. } => (Some(crate::nudge::NUDGE_EVENTS_COURSE), None),
+        | EventKind::PushTokenRegistered { .. } => (Some(NUDGE_EVENTS_COURSE), None),
     };
     let body = serde_json::to_string(event).map_err(|e| EventLogError::Unreadable {
         id: event.id.clone(),

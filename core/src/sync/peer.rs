@@ -22,8 +22,7 @@ use std::io::Read;
 
 use chrono::{DateTime, Datelike, Utc};
 
-use crate::events::{Event, EventKind, SERVER_DEVICE};
-use crate::learn::assess::{Outcome, Response};
+use crate::events::{Event, EventKind, Outcome, Response, SERVER_DEVICE};
 
 /// How far ahead of the server's clock an event may be dated (device clocks drift).
 pub const MAX_FUTURE_MS: i64 = 24 * 3_600_000;

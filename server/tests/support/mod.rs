@@ -165,7 +165,8 @@ impl Device {
 
 /// The server's projected state for `learner`: its events replayed on a fresh replica store.
 pub fn server_digest(server: &TestServer, learner: &str, root: &Path) -> String {
-    let events = tidbit_server::sync::learner_events(server.hub.storage.as_ref(), learner).unwrap();
+    let events =
+        tidbit_server::exchange::learner_events(server.hub.storage.as_ref(), learner).unwrap();
     let replica = Device::new(root, learner, "server-replica");
     let mut tidbit = replica.tidbit.lock().unwrap();
     tidbit.replay_events(&events).unwrap();

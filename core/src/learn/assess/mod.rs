@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::content::items::{Interaction, Item, ItemKind};
+use crate::content::items::{Interaction, Item};
 
 mod view;
 
@@ -24,115 +24,12 @@ mod tests;
 
 pub use view::{item_view, IndexedText, ItemView, ScenarioChoiceView, ScenarioNodeView};
 
-/// Credits closer than this to 0 or 1 count as exactly 0 or 1, and a numeric answer this far
-/// outside its tolerance still counts as inside it (floating-point slack, not leniency).
-const EPSILON: f64 = 1e-9;
+/// The answer types are part of the event log's format; scoring reads them.
+pub use crate::events::{Outcome, Response, SelfRating};
 
-/// How well a learner recalled a flashcard, in their own judgement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SelfRating {
-    Again,
-    Hard,
-    Good,
-    Easy,
-}
-
-impl SelfRating {
-    /// The credit a self-rating earns: Again 0, Hard 0.5, Good and Easy 1.
-    pub fn credit(self) -> f64 {
-        match self {
-            SelfRating::Again => 0.0,
-            SelfRating::Hard => 0.5,
-            SelfRating::Good | SelfRating::Easy => 1.0,
-        }
-    }
-}
-
-/// What the learner answered. Indices refer to the item's authored order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Response {
-    /// Index of the chosen option.
-    SingleChoice {
-        choice: usize,
-    },
-    /// Indices of the selected options, in any order, each once.
-    MultipleResponse {
-        choices: Vec<usize>,
-    },
-    TrueFalse {
-        answer: bool,
-    },
-    /// One answer per blank, in blank order.
-    FillBlanks {
-        answers: Vec<String>,
-    },
-    /// Authored entry indices in the order the learner placed them: a permutation of `0..n`.
-    Ordering {
-        order: Vec<usize>,
-    },
-    /// For each authored pair `i`, the target the learner put item `i` on.
-    Matching {
-        targets: Vec<String>,
-    },
-    Numeric {
-        value: f64,
-    },
-    /// The choice index taken at each node, from the start node along `next` until a choice
-    /// ends the scenario.
-    Scenario {
-        path: Vec<usize>,
-    },
-    Flashcard {
-        rating: SelfRating,
-    },
-    /// The learner's text and, per criterion in authored order, whether they say they met it.
-    Reflection {
-        text: String,
-        criteria_met: Vec<bool>,
-    },
-}
-
-impl Response {
-    /// The item kind this response answers.
-    pub fn item_kind(&self) -> ItemKind {
-        match self {
-            Response::SingleChoice { .. } => ItemKind::Single,
-            Response::MultipleResponse { .. } => ItemKind::Multiple,
-            Response::TrueFalse { .. } => ItemKind::TrueFalse,
-            Response::FillBlanks { .. } => ItemKind::Blanks,
-            Response::Ordering { .. } => ItemKind::Order,
-            Response::Matching { .. } => ItemKind::Match,
-            Response::Numeric { .. } => ItemKind::Numeric,
-            Response::Scenario { .. } => ItemKind::Scenario,
-            Response::Flashcard { .. } => ItemKind::Flashcard,
-            Response::Reflection { .. } => ItemKind::Reflection,
-        }
-    }
-}
-
-/// Right, partly right or wrong, derived from the credit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Right,
-    Partial,
-    Wrong,
-}
-
-impl Outcome {
-    /// Right at credit 1, Wrong at credit 0 (each within 1e-9), Partial in between.
-    pub fn of_credit(credit: f64) -> Outcome {
-        if credit >= 1.0 - EPSILON {
-            Outcome::Right
-        } else if credit <= EPSILON {
-            Outcome::Wrong
-        } else {
-            Outcome::Partial
-        }
-    }
-}
+/// A numeric answer this far outside its tolerance still counts as inside it (floating-point
+/// slack, not leniency); the same slack as credits near 0 or 1.
+const EPSILON: f64 = crate::events::CREDIT_EPSILON;
 
 /// The result of scoring one response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

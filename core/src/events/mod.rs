@@ -9,7 +9,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::learn::assess::{Outcome, Response};
+mod answer;
+mod nudge;
+
+pub use answer::{Outcome, Response, SelfRating, CREDIT_EPSILON};
+pub use nudge::{NudgeKind, NudgeOutcome};
 
 /// The device name under which the server records events (interventions); no learner device
 /// may use it, and devices accept interventions from it alone.
@@ -143,13 +147,13 @@ pub enum EventKind {
     /// What became of a planned nudge: the input of fatigue, softening and send-time learning.
     NudgeOutcomeRecorded {
         nudge: String,
-        nudge_kind: crate::nudge::NudgeKind,
+        nudge_kind: NudgeKind,
         /// What the nudge was about (a local day, a module, an intervention id).
         subject: String,
         variant: String,
         /// The local hour (0–23) the nudge was planned for.
         local_hour: u8,
-        outcome: crate::nudge::NudgeOutcome,
+        outcome: NudgeOutcome,
         /// Why, for a missed intervention.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
