@@ -15,7 +15,7 @@ use tidbit_core::content::{compile_course, write_course_pack};
 use tidbit_core::events::ManualClock;
 use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::simulate::PracticeDevice;
-use tidbit_core::sync::client::{sync, SyncOptions};
+use tidbit_core::tidbit::sync_client::{sync, SyncOptions};
 use tidbit_core::tidbit::{Tidbit, TidbitConfig};
 use tidbit_server::Hub;
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use tidbit_core::sync::client::{sync, SyncOptions, SyncReport};
+use tidbit_core::tidbit::sync_client::{sync, SyncOptions, SyncReport};
 
 use crate::learner::open_learner;
 

@@ -23,7 +23,7 @@ mod sync_support;
 use std::time::{Duration, Instant};
 
 use sync_support::*;
-use tidbit_core::sync::client::{sync, SyncError, SyncOptions};
+use tidbit_core::tidbit::sync_client::{sync, SyncError, SyncOptions};
 
 /// A bound on every wait, so a broken client stops the bench instead of hanging it.
 const GUARD: Duration = Duration::from_secs(120);

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sync_support::*;
-use tidbit_core::sync::client::{sync, SyncError, SyncOptions};
+use tidbit_core::tidbit::sync_client::{sync, SyncError, SyncOptions};
 
 /// Long enough that a wait fails the test rather than hang it; never what a test asserts.
 const GUARD: Duration = Duration::from_secs(60);

@@ -7,9 +7,9 @@ mod support;
 use automerge::sync::{Message, MessageVersion};
 use support::*;
 use tidbit_core::events::{Event, EventKind};
-use tidbit_core::sync::client::SyncError;
 use tidbit_core::sync::documents;
 use tidbit_core::sync::exchange::{DocumentHeads, DocumentMessage, Exchange, Listing};
+use tidbit_core::tidbit::sync_client::SyncError;
 use tidbit_server::auth::{TokenKey, ADMIN_DEVICE};
 
 const FAR_FUTURE: i64 = 4_102_444_800;

@@ -47,8 +47,8 @@ use support::server_process::ServerProcess;
 use support::*;
 use tidbit_core::events::{Clock, ManualClock};
 use tidbit_core::simulate::PracticeDevice;
-use tidbit_core::sync::client::{SyncError, SyncOptions, SyncReport};
 use tidbit_core::sync::documents;
+use tidbit_core::tidbit::sync_client::{SyncError, SyncOptions, SyncReport};
 use tidbit_core::tidbit::{Tidbit, TidbitConfig};
 
 const DEFAULT_SCENARIOS: u64 = 100;
@@ -188,11 +188,12 @@ enum Attempt {
 }
 
 fn sync_once(device: &Device, options: &SyncOptions) -> Attempt {
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        tidbit_core::runtime::runtime()
-            .unwrap()
-            .block_on(tidbit_core::sync::client::sync(&device.tidbit, options))
-    }));
+    let result =
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            tidbit_core::runtime::runtime().unwrap().block_on(
+                tidbit_core::tidbit::sync_client::sync(&device.tidbit, options),
+            )
+        }));
     match result {
         Ok(Ok(report)) => Attempt::Done(report),
         Ok(Err(error @ SyncError::Unreachable { .. })) => Attempt::GaveUp(error.to_string()),

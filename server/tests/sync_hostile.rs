@@ -14,9 +14,9 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use support::*;
 use tidbit_core::events::{Event, EventKind};
-use tidbit_core::sync::client::{SyncError, SyncOptions};
 use tidbit_core::sync::documents;
 use tidbit_core::sync::exchange::{DocumentHeads, DocumentMessage, Exchange};
+use tidbit_core::tidbit::sync_client::{SyncError, SyncOptions};
 
 const LEARNER: &str = "ana";
 /// The month the sample devices learn in.
@@ -571,7 +571,10 @@ fn sync_quickly(device: &Device, url: &str) -> Result<(), SyncError> {
     options.max_backoff = Duration::from_millis(5);
     tidbit_core::runtime::runtime()
         .unwrap()
-        .block_on(tidbit_core::sync::client::sync(&device.tidbit, &options))
+        .block_on(tidbit_core::tidbit::sync_client::sync(
+            &device.tidbit,
+            &options,
+        ))
         .map(|_| ())
 }
 

@@ -7,7 +7,7 @@
 use tidbit_core::learn::personalise::FitError;
 use tidbit_core::privacy::at_rest::AtRestError;
 use tidbit_core::store::StoreError;
-use tidbit_core::sync::client::SyncError;
+use tidbit_core::tidbit::sync_client::SyncError;
 use tidbit_core::tidbit::TidbitError as CoreError;
 
 /// Why a call failed. Every message tells a person what to do next.

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tidbit_core::events::{Clock as CoreClock, SystemClock};
 use tidbit_core::keys::SigningKey;
 use tidbit_core::privacy::at_rest::AtRestKey;
-use tidbit_core::sync::client::SyncOptions;
+use tidbit_core::tidbit::sync_client::SyncOptions;
 use tidbit_core::tidbit::{Tidbit as CoreTidbit, TidbitConfig as CoreConfig};
 
 use crate::cancellation::{run_cancellable, Cancellation};
@@ -330,7 +330,7 @@ impl Tidbit {
             })?;
             // Awaits only round trips and backoff waits, with the store unlocked: an abort there
             // leaves every reply applied whole (one transaction, no await inside) or not at all.
-            let result = tidbit_core::sync::client::sync(&core, &options).await;
+            let result = tidbit_core::tidbit::sync_client::sync(&core, &options).await;
             let result = result.map(SyncReport::from).map_err(TidbitError::from);
             match &result {
                 Ok(report) => tracing::info!(

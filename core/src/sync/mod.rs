@@ -5,14 +5,12 @@
 //! - [`local`]: the device's copy of those documents in the store's SQLite file;
 //! - [`exchange`]: the body of one HTTP exchange, shared with the server;
 //! - [`peer`]: the hostile-peer model, the one place that checks what a peer sent (chunks,
-//!   events, document names), used by the device and the server alike;
-//! - [`client`]: the HTTP client that repeats exchanges until neither side has anything to send.
+//!   events, document names), used by the device and the server alike.
 //!
-//! Nothing here runs inside the learning loop except appending an event to its document; the
-//! network is only touched by [`client::sync`], which is async and holds the learner's store
-//! only between round trips.
+//! Nothing here touches the network or drives the facade: the sync session over these documents
+//! and the HTTP client live with the facade ([`crate::tidbit::SyncSession`],
+//! [`crate::tidbit::sync_client`]), and the server uses [`exchange`] and [`peer`] directly.
 
-pub mod client;
 pub mod documents;
 pub mod exchange;
 pub mod local;

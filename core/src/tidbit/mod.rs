@@ -30,10 +30,12 @@ use crate::time_zone::Zone;
 
 mod nudges;
 mod progress;
-mod sync;
+pub mod sync_client;
+mod sync_session;
 
 pub use progress::{StageStatus, Streak};
-pub use sync::{Incoming, SyncSession};
+pub use sync_client::{sync, SyncError, SyncOptions, SyncReport};
+pub use sync_session::{Incoming, SyncSession};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TidbitError {

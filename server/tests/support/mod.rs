@@ -137,11 +137,17 @@ impl Device {
         &self,
         server: &str,
         token: &str,
-    ) -> Result<tidbit_core::sync::client::SyncReport, tidbit_core::sync::client::SyncError> {
-        let options = tidbit_core::sync::client::SyncOptions::new(server, token);
+    ) -> Result<
+        tidbit_core::tidbit::sync_client::SyncReport,
+        tidbit_core::tidbit::sync_client::SyncError,
+    > {
+        let options = tidbit_core::tidbit::sync_client::SyncOptions::new(server, token);
         tidbit_core::runtime::runtime()
             .unwrap()
-            .block_on(tidbit_core::sync::client::sync(&self.tidbit, &options))
+            .block_on(tidbit_core::tidbit::sync_client::sync(
+                &self.tidbit,
+                &options,
+            ))
     }
 
     pub fn digest(&self) -> String {

@@ -1,6 +1,6 @@
 //! What one sync did, as the core's client reports it.
 
-use tidbit_core::sync::client::SyncReport as CoreSyncReport;
+use tidbit_core::tidbit::sync_client::SyncReport as CoreSyncReport;
 
 /// What one `sync` did.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

@@ -21,8 +21,8 @@ use std::time::Duration;
 use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
-use super::exchange::{Exchange, ExchangeError};
-use crate::tidbit::{SyncSession, Tidbit, TidbitError};
+use super::{SyncSession, Tidbit, TidbitError};
+use crate::sync::exchange::{Exchange, ExchangeError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -245,7 +245,7 @@ async fn round_trip(
 }
 
 /// The largest reply body read: what any valid exchange deflates to, at most.
-const MAX_REPLY_BYTES: usize = super::exchange::MAX_BODY_BYTES;
+const MAX_REPLY_BYTES: usize = crate::sync::exchange::MAX_BODY_BYTES;
 
 /// Reads a reply body, giving up once it passes [`MAX_REPLY_BYTES`] (a hostile or broken
 /// server never makes a phone buffer without a bound).

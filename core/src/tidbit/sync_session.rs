@@ -18,6 +18,7 @@ use crate::store::event_log;
 use crate::sync::documents::{self, RefusedEvent};
 use crate::sync::exchange::{DocumentHeads, DocumentMessage, Exchange, Listing, RefusedDocument};
 use crate::sync::local::LocalDocuments;
+
 use crate::sync::peer::{self, Policy};
 
 /// Documents listed in one page of heads.
