@@ -92,7 +92,6 @@ impl Tidbit {
     pub fn catalog(&self) -> Result<Vec<CourseSummary>, TidbitError> {
         self.session.run("catalog", |core| {
             Ok(core
-                .store()
                 .catalog()?
                 .into_iter()
                 .map(Into::into)
@@ -249,7 +248,6 @@ impl Tidbit {
     pub fn asset_file(&self, course: String, path: String) -> Result<Option<String>, TidbitError> {
         self.session.run("asset_file", |core| {
             Ok(core
-                .store()
                 .asset_file(&course, &path)?
                 .map(|file| file.to_string_lossy().into_owned()))
         })

@@ -182,7 +182,7 @@ impl<R: BufRead, W: Write> Session<R, W> {
     }
 
     fn work(&mut self, minutes: u32) -> Result<(), Stop> {
-        let catalog = self.tidbit.store().catalog()?;
+        let catalog = self.tidbit.catalog()?;
         if catalog.is_empty() {
             let data = self.tidbit.data_dir().display().to_string();
             return Err(Stop::Failed(format!(
@@ -198,7 +198,7 @@ impl<R: BufRead, W: Write> Session<R, W> {
             }
         }
         for summary in &catalog {
-            let course = self.tidbit.store().load_course(&summary.id)?;
+            let course = self.tidbit.course(&summary.id)?;
             self.courses.insert(summary.id.clone(), course);
         }
         let recommendation = self.tidbit.next_activity()?;

@@ -179,6 +179,21 @@ impl Tidbit {
         self.clock.now()
     }
 
+    /// Every installed course with its paths, stages and modules, ordered by title.
+    pub fn catalog(&self) -> Result<Vec<crate::store::CourseSummary>, TidbitError> {
+        Ok(self.store.catalog()?)
+    }
+
+    /// The installed version of course `id`, whole.
+    pub fn course(&self, id: &str) -> Result<crate::content::model::Course, TidbitError> {
+        Ok(self.store.load_course(id)?)
+    }
+
+    /// The file holding asset `path` (as named in a lesson card) of an installed course.
+    pub fn asset_file(&self, course: &str, path: &str) -> Result<Option<PathBuf>, TidbitError> {
+        Ok(self.store.asset_file(course, path)?)
+    }
+
     pub fn install_pack(
         &mut self,
         pack: &Path,
