@@ -91,11 +91,7 @@ impl Tidbit {
     /// Every installed course with its paths, stages and modules, ordered by title.
     pub fn catalog(&self) -> Result<Vec<CourseSummary>, TidbitError> {
         self.session.run("catalog", |core| {
-            Ok(core
-                .catalog()?
-                .into_iter()
-                .map(Into::into)
-                .collect())
+            Ok(core.catalog()?.into_iter().map(Into::into).collect())
         })
     }
 

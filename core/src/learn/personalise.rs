@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::Grade;
 use crate::learn::schedule::DAY_MS;
+use crate::store::event_log;
 
 /// Training items (reviews after at least a day) below which the `fsrs` optimiser only
 /// initialises parameters instead of fitting them.
@@ -47,25 +48,18 @@ pub type ReviewHistory = Vec<(u32, i64)>;
 
 /// The number of reviews and every card's history, in the log's total order.
 fn review_histories(conn: &Connection) -> Result<(u32, Vec<ReviewHistory>), FitError> {
-    let mut statement = conn.prepare(
-        "SELECT course, step, at_ms, json_extract(tidbit_open(id, body), '$.grade') FROM events
-         WHERE kind = 'item_answered' ORDER BY course, step, at_ms, device, id",
-    )?;
-    let mut rows = statement.query([])?;
     let mut cards: BTreeMap<(String, String), ReviewHistory> = BTreeMap::new();
     let mut reviews = 0;
-    while let Some(row) = rows.next()? {
-        let grade: String = row.get(3)?;
-        let rating = match serde_json::from_value::<Grade>(serde_json::Value::String(grade)) {
-            Ok(g) => g.rating(),
-            Err(_) => continue,
-        };
-        cards
-            .entry((row.get(0)?, row.get(1)?))
-            .or_default()
-            .push((rating, row.get(2)?));
-        reviews += 1;
-    }
+    event_log::for_each_graded_answer(conn, |answer| {
+        let grade = serde_json::Value::String(answer.grade);
+        if let Ok(grade) = serde_json::from_value::<Grade>(grade) {
+            cards
+                .entry((answer.course, answer.step))
+                .or_default()
+                .push((grade.rating(), answer.at_ms));
+            reviews += 1;
+        }
+    })?;
     Ok((reviews, cards.into_values().collect()))
 }
 

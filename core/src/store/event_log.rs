@@ -192,6 +192,38 @@ pub fn nudge_events(conn: &Connection) -> Result<Vec<Event>, EventLogError> {
     rows.iter().map(|(id, body)| decode(id, body)).collect()
 }
 
+/// One recorded answer's grade, for fitting FSRS parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradedAnswer {
+    pub course: String,
+    pub step: String,
+    pub at_ms: i64,
+    /// The grade as recorded (`again`, `hard`, `good`, `easy`).
+    pub grade: String,
+}
+
+/// Calls `each` with every recorded answer, card by card (course, step) and in the log's total
+/// order within a card, reading only the grade of each body.
+pub fn for_each_graded_answer(
+    conn: &Connection,
+    mut each: impl FnMut(GradedAnswer),
+) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare(
+        "SELECT course, step, at_ms, json_extract(tidbit_open(id, body), '$.grade') FROM events
+         WHERE kind = 'item_answered' ORDER BY course, step, at_ms, device, id",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        each(GradedAnswer {
+            course: row.get(0)?,
+            step: row.get(1)?,
+            at_ms: row.get(2)?,
+            grade: row.get(3)?,
+        });
+    }
+    Ok(())
+}
+
 /// The heads of every stored document, without loading any.
 pub fn document_heads(conn: &Connection) -> Result<Vec<(String, Vec<ChangeHash>)>, EventLogError> {
     Ok(LocalDocuments::stored_heads(conn)?)

@@ -3,7 +3,6 @@
 //! the signed certificate for a finished path. Reads projections only; records nothing.
 
 use chrono::{DateTime, NaiveDate};
-use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use super::{Tidbit, TidbitError};
@@ -83,27 +82,18 @@ impl Tidbit {
         issuer_name: &str,
         key: &crate::keys::SigningKey,
     ) -> Result<String, TidbitError> {
-        let (path, path_title, course_title, version, threshold): (
-            String,
-            String,
-            String,
-            String,
-            f64,
-        ) = self
-            .store
-            .conn()
-            .query_row(
-                "SELECT e.path, p.title, c.title, c.version, c.mastery_threshold FROM enrollments e
-                 JOIN paths p ON p.course_id = e.course AND p.id = e.path
-                 JOIN courses c ON c.id = e.course WHERE e.course = ?1",
-                [course],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
-            .optional()?
-            .ok_or_else(|| TidbitError::PathNotFinished {
+        let read::EnrolledPath {
+            path,
+            path_title,
+            course_title,
+            course_version,
+            mastery_threshold,
+        } = read::enrolled_path(self.store.conn(), course)?.ok_or_else(|| {
+            TidbitError::PathNotFinished {
                 course: course.into(),
                 path: String::new(),
-            })?;
+            }
+        })?;
         let stages = self.stages(course)?;
         let finished = !stages.is_empty() && stages.iter().all(|s| s.passed_ms.is_some());
         if !finished {
@@ -139,10 +129,10 @@ impl Tidbit {
             learner_id: &self.config.learner_id,
             course_id: course,
             course_title: &course_title,
-            course_version: &version,
+            course_version: &course_version,
             path_id: &path,
             path_title: &path_title,
-            mastery_threshold: threshold,
+            mastery_threshold,
             skills,
             completed_at: DateTime::from_timestamp_millis(completed_ms).unwrap_or_default(),
         };

@@ -420,6 +420,34 @@ pub fn stage_statuses(conn: &Connection, course: &str) -> rusqlite::Result<Vec<S
     .collect()
 }
 
+/// The path a learner follows in a course, with what a certificate for it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrolledPath {
+    pub path: String,
+    pub path_title: String,
+    pub course_title: String,
+    pub course_version: String,
+    pub mastery_threshold: f64,
+}
+
+pub fn enrolled_path(conn: &Connection, course: &str) -> rusqlite::Result<Option<EnrolledPath>> {
+    conn.prepare_cached(
+        "SELECT e.path, p.title, c.title, c.version, c.mastery_threshold FROM enrollments e
+         JOIN paths p ON p.course_id = e.course AND p.id = e.path
+         JOIN courses c ON c.id = e.course WHERE e.course = ?1",
+    )?
+    .query_row([course], |r| {
+        Ok(EnrolledPath {
+            path: r.get(0)?,
+            path_title: r.get(1)?,
+            course_title: r.get(2)?,
+            course_version: r.get(3)?,
+            mastery_threshold: r.get(4)?,
+        })
+    })
+    .optional()
+}
+
 /// The skill masteries (JSON `[(skill, mastery)]`) recorded by each passed stage check of a path.
 pub fn passed_check_skills(
     conn: &Connection,
