@@ -15,6 +15,7 @@ use crate::content::model::{Step, StepBody};
 /// Why a step is in a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum Purpose {
     /// A card FSRS says is due.
     Reinforcement,
@@ -25,6 +26,7 @@ pub enum Purpose {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct PlannedStep {
     pub course: String,
     pub module: String,
@@ -38,6 +40,7 @@ pub struct PlannedStep {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct SessionPlan {
     pub budget_seconds: u32,
     pub total_seconds: u32,
@@ -460,6 +463,7 @@ pub fn remaining_steps(
 
 /// Counts for the home screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct DueCounts {
     /// Cards due now.
     pub due_now: u32,

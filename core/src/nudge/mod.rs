@@ -42,6 +42,7 @@ pub const NUDGE_EVENTS_COURSE: &str = "*nudge*";
 /// What a notification is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum NudgeKind {
     /// An intervention the L&D team triggered, to be shown before its deadline.
     Intervention,
@@ -70,6 +71,7 @@ impl NudgeKind {
 /// What became of a nudge, as the app reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum NudgeOutcome {
     /// Handed to the operating system.
     Scheduled,
@@ -240,6 +242,11 @@ pub struct MissedIntervention {
 
 /// One decision the planner took, with its reason (the facade records these).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ffi",
+    derive(uniffi::Record),
+    uniffi(name = "NudgeDecision")
+)]
 pub struct PlanningDecision {
     /// `placed`, `dropped`, `missed` or `withheld`.
     pub action: String,

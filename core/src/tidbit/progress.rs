@@ -11,6 +11,7 @@ use crate::learn::mastery::{skill_mastery, SkillMastery};
 
 /// A learner's progress on a path, stage by stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct StageStatus {
     pub stage: String,
     pub unlocked_ms: Option<i64>,
@@ -19,6 +20,7 @@ pub struct StageStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct Streak {
     /// Consecutive local days with practice, ending today or yesterday.
     pub current: u32,

@@ -31,6 +31,7 @@ const EPSILON: f64 = 1e-9;
 /// How well a learner recalled a flashcard, in their own judgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum SelfRating {
     Again,
     Hard,
@@ -148,6 +149,7 @@ fn item_kind_name(interaction: &Interaction) -> &'static str {
 /// Right, partly right or wrong, derived from the credit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum Outcome {
     Right,
     Partial,
@@ -169,6 +171,7 @@ impl Outcome {
 
 /// The result of scoring one response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct Assessment {
     /// In [0, 1].
     pub credit: f64,
