@@ -224,3 +224,42 @@ impl From<tidbit_core::certificate::CertificateError> for TidbitError {
         TidbitError::Certificate(error.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_the_sync_server_sent_and_the_device_refused_is_network_not_a_damaged_store() {
+        let refused = CoreError::RefusedPeerData("a listing outside the page it was sent".into());
+
+        match TidbitError::from(SyncError::Tidbit(refused)) {
+            TidbitError::Network(message) => {
+                assert!(message.contains("nothing was changed"), "{message}");
+                assert!(!message.contains("reinstall"), "{message}");
+            }
+            other => panic!("expected Network, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sync_message_the_device_cannot_read_is_network_and_a_damaged_document_is_storage() {
+        let unreadable = DocumentError::BadMessage {
+            doc: "events-2026-11".into(),
+            message: "truncated".into(),
+        };
+        let damaged = DocumentError::Damaged {
+            doc: "events-2026-11".into(),
+            message: "bad chunk".into(),
+        };
+
+        let unreadable = TidbitError::from(CoreError::Documents(unreadable.into()));
+        let damaged = TidbitError::from(CoreError::Documents(damaged.into()));
+
+        assert!(
+            matches!(unreadable, TidbitError::Network(_)),
+            "{unreadable:?}"
+        );
+        assert!(matches!(damaged, TidbitError::Storage(_)), "{damaged:?}");
+    }
+}
