@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Rust core for Android (arm64-v8a, armeabi-v7a, x86_64) into the library module's
 # jniLibs layout, linked for 16 KB pages, and generates the Kotlin bindings (android = true) into
-# tidbit-android/src/main/kotlin/dev/tidbit/ffi. Needs the Android NDK (ANDROID_NDK_HOME) and
-# cargo-ndk (`cargo install cargo-ndk`), and the Rust targets:
+# tidbit-android/src/main/kotlin/dev/tidbit/ffi (the core's own records and enums into its core/
+# folder, package dev.tidbit.ffi.core). Needs the Android NDK (ANDROID_NDK_HOME) and cargo-ndk
+# (`cargo install cargo-ndk`), and the Rust targets:
 #   rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
 # Then: cd android && gradle :tidbit-android:assembleRelease :sample:assembleDebug (Gradle 8.9+;
 # no wrapper is committed: run `gradle wrapper` once where the Gradle distribution is reachable).

@@ -23,9 +23,13 @@ rm -rf "$OUT" ios/TidbitFFI.xcframework
 mkdir -p "$OUT/headers" "$OUT/simulator"
 "$CARGO_TARGET_DIR/debug/uniffi-bindgen" generate --language swift \
   --out-dir "$OUT/generated" "$CARGO_TARGET_DIR/debug/libtidbit_ffi.dylib"
-cp "$OUT/generated/TidbitFFI.swift" ios/Sources/TidbitFFI/
-cp "$OUT/generated/TidbitFFIFFI.h" "$OUT/headers/"
-cp "$OUT/generated/TidbitFFIFFI.modulemap" "$OUT/headers/module.modulemap"
+# Two generated files, one Swift module: TidbitFFI.swift (the facade) and TidbitCore.swift (the
+# core's records and enums, see core/uniffi.toml). Their two C headers form the one C module
+# TidbitFFIFFI that both import.
+cp "$OUT/generated/TidbitFFI.swift" "$OUT/generated/TidbitCore.swift" ios/Sources/TidbitFFI/
+cp "$OUT/generated/TidbitFFIFFI.h" "$OUT/generated/TidbitCoreFFI.h" "$OUT/headers/"
+awk '{ print } /header "TidbitFFIFFI.h"/ { sub(/TidbitFFIFFI/, "TidbitCoreFFI"); print }' \
+  "$OUT/generated/TidbitFFIFFI.modulemap" >"$OUT/headers/module.modulemap"
 
 lipo -create \
   "$CARGO_TARGET_DIR/aarch64-apple-ios-sim/release/libtidbit_ffi.a" \
@@ -35,4 +39,4 @@ xcodebuild -create-xcframework \
   -library "$CARGO_TARGET_DIR/aarch64-apple-ios/release/libtidbit_ffi.a" -headers "$OUT/headers" \
   -library "$OUT/simulator/libtidbit_ffi.a" -headers "$OUT/headers" \
   -output ios/TidbitFFI.xcframework
-echo "ios/TidbitFFI.xcframework and ios/Sources/TidbitFFI/TidbitFFI.swift are ready"
+echo "ios/TidbitFFI.xcframework and ios/Sources/TidbitFFI/{TidbitFFI,TidbitCore}.swift are ready"

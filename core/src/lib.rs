@@ -37,3 +37,9 @@ pub mod store;
 pub mod sync;
 pub mod tidbit;
 pub mod time_zone;
+
+// With the `ffi` feature, the types that cross the FFI unchanged (reports, plans, catalog
+// summaries, progress) derive UniFFI records and enums; tidbit-ffi re-exports them and converts
+// only the rest.
+#[cfg(feature = "ffi")]
+uniffi::setup_scaffolding!();

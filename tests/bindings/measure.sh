@@ -31,8 +31,10 @@ file "$RELEASE_LIB" 2>/dev/null | grep -o "stripped\|not stripped" || true
 
 step "next_activity()"
 "$CARGO_TARGET_DIR/release/examples/next_activity" "$TIDBIT_PACK" "$TIDBIT_AUTHOR_PUB" 5000
-"$BINDGEN" generate --no-format --language python --out-dir "$WORK/python" "$LIB" >/dev/null
-cp "$RELEASE_LIB" "$WORK/python/"
+# The `tidbit` package as users import it: its two generated modules import each other.
+cp -r python "$WORK/python"
+"$BINDGEN" generate --no-format --language python --out-dir "$WORK/python/tidbit" "$LIB" >/dev/null
+cp "$RELEASE_LIB" "$WORK/python/tidbit/"
 PYTHONPATH="$WORK/python" "$PYTHON" tests/bindings/measure/measure_python.py 5000
 "$BINDGEN" generate --no-format --language kotlin --config tests/bindings/kotlin/uniffi-jvm.toml \
   --out-dir "$WORK/kotlin" "$LIB" >/dev/null

@@ -12,7 +12,8 @@ trap 'rm -rf "$WORK"' EXIT
 
 step "uniffi-bindgen generate --language swift"
 "$BINDGEN" generate --no-format --language swift --out-dir "$WORK/generated" "$LIB" >/dev/null
-for file in TidbitFFI.swift TidbitFFIFFI.h TidbitFFIFFI.modulemap; do
+# The facade's bindings and the core's records and enums (core/uniffi.toml), one Swift module.
+for file in TidbitFFI.swift TidbitCore.swift TidbitFFIFFI.h TidbitCoreFFI.h TidbitFFIFFI.modulemap; do
   [ -s "$WORK/generated/$file" ] || { echo "missing generated $file"; exit 1; }
 done
 grep -q "module TidbitFFIFFI" "$WORK/generated/TidbitFFIFFI.modulemap" || {
@@ -21,6 +22,7 @@ grep -q "module TidbitFFIFFI" "$WORK/generated/TidbitFFIFFI.modulemap" || {
 step "tree-sitter-swift: generated bindings and every .swift file in the repository"
 status=0
 mapfile -t repo_swift < <(git ls-files --cached --others --exclude-standard -- '*.swift')
-"$PYTHON" tests/bindings/swift/parse_swift.py "$WORK/generated/TidbitFFI.swift" "${repo_swift[@]}" || status=$?
+"$PYTHON" tests/bindings/swift/parse_swift.py "$WORK/generated/TidbitFFI.swift" \
+  "$WORK/generated/TidbitCore.swift" "${repo_swift[@]}" || status=$?
 echo "swift bindings: $([ $status -eq 0 ] && echo passed || echo FAILED) in ${SECONDS}s"
 exit $status

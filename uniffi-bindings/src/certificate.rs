@@ -13,7 +13,10 @@ pub fn verify_certificate(
     trusted_keys: Vec<String>,
 ) -> Result<VerifiedCertificate, TidbitError> {
     let trusted = parse_trusted_keys(&trusted_keys)?;
-    Ok(tidbit_core::certificate::verify_certificate(json.as_bytes(), &trusted)?.into())
+    Ok(tidbit_core::certificate::verify_certificate(
+        json.as_bytes(),
+        &trusted,
+    )?)
 }
 
 /// Parses public key files; the error names which one is wrong.

@@ -3,10 +3,19 @@
 //! Variants say what kind of thing went wrong so a UI can react (ask for a newer pack, show the
 //! answer form again, ...); the message is the core's own sentence, which says what to do.
 //! Nothing here decides anything beyond picking the variant.
+//!
+//! Every variant of every core error is matched by name, down to the inner error wherever its
+//! variant decides the app's: a variant added in the core does not compile here until it is
+//! given one.
 
 use tidbit_core::learn::personalise::FitError;
+use tidbit_core::learn::projection::ProjectionError;
+use tidbit_core::learn::schedule::ScheduleError;
+use tidbit_core::pack::PackError;
 use tidbit_core::privacy::at_rest::AtRestError;
 use tidbit_core::store::StoreError;
+use tidbit_core::sync::documents::DocumentError;
+use tidbit_core::sync::local::LocalError;
 use tidbit_core::tidbit::sync_client::SyncError;
 use tidbit_core::tidbit::TidbitError as CoreError;
 
@@ -49,8 +58,9 @@ pub enum TidbitError {
     /// a new token for this learner and device, then sync again.
     #[error("{0}")]
     Unauthorized(String),
-    /// The sync server could not be reached, refused the sync or did not settle; progress is
-    /// kept on this device, so try again later.
+    /// The sync server could not be reached, refused the sync, did not settle, or sent something
+    /// this device refused (nothing of it was applied); progress is kept on this device, so try
+    /// again later.
     #[error("{0}")]
     Network(String),
     /// The app cancelled the call (through a `Cancellation`); what it had finished is kept.
@@ -82,12 +92,19 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for KeyStoreError {
 impl From<CoreError> for TidbitError {
     fn from(error: CoreError) -> Self {
         let message = error.to_string();
-        #[allow(unreachable_patterns)] // variants the core adds later land in `Internal`
         match error {
             CoreError::Store(store) => from_store(store),
-            CoreError::Projection(_) | CoreError::Sqlite(_) | CoreError::Corrupt(_) => {
-                TidbitError::Storage(message)
-            }
+            CoreError::Projection(projection) => match projection {
+                ProjectionError::Sqlite(_)
+                | ProjectionError::BadEvent { .. }
+                | ProjectionError::Schedule(ScheduleError::Parameters(_)) => {
+                    TidbitError::Storage(message)
+                }
+                ProjectionError::Schedule(ScheduleError::Model(_)) => {
+                    TidbitError::Internal(message)
+                }
+            },
+            CoreError::Sqlite(_) | CoreError::Corrupt(_) => TidbitError::Storage(message),
             CoreError::Response(_) => TidbitError::InvalidAnswer(message),
             CoreError::TimeZone { .. } => TidbitError::InvalidSettings(message),
             CoreError::UnknownStep { .. } | CoreError::UnknownPath { .. } => {
@@ -102,15 +119,36 @@ impl From<CoreError> for TidbitError {
             CoreError::Fit(FitError::Sqlite(_)) => TidbitError::Storage(message),
             CoreError::Fit(FitError::Fsrs(_)) => TidbitError::Internal(message),
             CoreError::Certificate(_) => TidbitError::Certificate(message),
-            _ => TidbitError::Internal(message),
+            CoreError::Documents(documents) => from_documents(documents, message),
+            CoreError::RefusedPeerData(_) => TidbitError::Network(message),
         }
+    }
+}
+
+/// The learner's sync documents: what a peer sent and this device refused is the server's fault
+/// (nothing of it was applied; syncing again later may do), what is stored here is the device's.
+fn from_documents(error: LocalError, message: String) -> TidbitError {
+    match error {
+        LocalError::Document(
+            DocumentError::BadName(_)
+            | DocumentError::BadMessage { .. }
+            | DocumentError::NotAnAppend { .. }
+            | DocumentError::Refused { .. },
+        ) => TidbitError::Network(message),
+        LocalError::Document(
+            DocumentError::Damaged { .. }
+            | DocumentError::BadEvent { .. }
+            | DocumentError::Automerge(_),
+        )
+        | LocalError::Sqlite(_)
+        | LocalError::Unloadable { .. } => TidbitError::Storage(message),
+        LocalError::Random => TidbitError::Internal(message),
     }
 }
 
 impl From<SyncError> for TidbitError {
     fn from(error: SyncError) -> Self {
         let message = error.to_string();
-        #[allow(unreachable_patterns)]
         match error {
             SyncError::Tidbit(core) => core.into(),
             SyncError::Unauthorized { .. } => TidbitError::Unauthorized(message),
@@ -119,7 +157,6 @@ impl From<SyncError> for TidbitError {
             | SyncError::TooManyRounds { .. } => TidbitError::Network(message),
             SyncError::BadServer(_) => TidbitError::InvalidSettings(message),
             SyncError::Runtime(_) | SyncError::Poisoned => TidbitError::Internal(message),
-            _ => TidbitError::Internal(message),
         }
     }
 }
@@ -132,13 +169,33 @@ impl From<StoreError> for TidbitError {
 
 fn from_store(error: StoreError) -> TidbitError {
     let message = error.to_string();
-    #[allow(unreachable_patterns)]
     match error {
         StoreError::DataDir { .. }
         | StoreError::NewerSchema { .. }
         | StoreError::Sqlite(_)
-        | StoreError::Io(_) => TidbitError::Storage(message),
-        StoreError::Pack(_)
+        | StoreError::Io(_)
+        | StoreError::Pack(PackError::SinkFailed { .. }) => TidbitError::Storage(message),
+        StoreError::Pack(
+            PackError::NotAPack
+            | PackError::UnsupportedContainer { .. }
+            | PackError::Truncated { .. }
+            | PackError::TrailingData { .. }
+            | PackError::TooLarge { .. }
+            | PackError::ManifestMalformed(_)
+            | PackError::ManifestNotCanonical
+            | PackError::UnknownSchemaVersion { .. }
+            | PackError::UntrustedSigner { .. }
+            | PackError::SignatureInvalid
+            | PackError::UnsafePath { .. }
+            | PackError::DuplicateEntry { .. }
+            | PackError::CompressionRatio { .. }
+            | PackError::HashMismatch { .. }
+            | PackError::SizeMismatch { .. }
+            | PackError::AssetCorrupt { .. }
+            | PackError::InvalidCourseId { .. }
+            | PackError::File { .. }
+            | PackError::Io(_),
+        )
         | StoreError::CourseJson(_)
         | StoreError::Course(_)
         | StoreError::MissingCourseJson
@@ -147,7 +204,6 @@ fn from_store(error: StoreError) -> TidbitError {
         | StoreError::VersionConflict { .. } => TidbitError::PackRejected(message),
         StoreError::UnknownCourse(_) => TidbitError::UnknownContent(message),
         StoreError::AtRest(error) => error.into(),
-        _ => TidbitError::Internal(message),
     }
 }
 
@@ -166,5 +222,44 @@ impl From<AtRestError> for TidbitError {
 impl From<tidbit_core::certificate::CertificateError> for TidbitError {
     fn from(error: tidbit_core::certificate::CertificateError) -> Self {
         TidbitError::Certificate(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_the_sync_server_sent_and_the_device_refused_is_network_not_a_damaged_store() {
+        let refused = CoreError::RefusedPeerData("a listing outside the page it was sent".into());
+
+        match TidbitError::from(SyncError::Tidbit(refused)) {
+            TidbitError::Network(message) => {
+                assert!(message.contains("nothing was changed"), "{message}");
+                assert!(!message.contains("reinstall"), "{message}");
+            }
+            other => panic!("expected Network, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sync_message_the_device_cannot_read_is_network_and_a_damaged_document_is_storage() {
+        let unreadable = DocumentError::BadMessage {
+            doc: "events-2026-11".into(),
+            message: "truncated".into(),
+        };
+        let damaged = DocumentError::Damaged {
+            doc: "events-2026-11".into(),
+            message: "bad chunk".into(),
+        };
+
+        let unreadable = TidbitError::from(CoreError::Documents(unreadable.into()));
+        let damaged = TidbitError::from(CoreError::Documents(damaged.into()));
+
+        assert!(
+            matches!(unreadable, TidbitError::Network(_)),
+            "{unreadable:?}"
+        );
+        assert!(matches!(damaged, TidbitError::Storage(_)), "{damaged:?}");
     }
 }

@@ -1,10 +1,12 @@
 //! `tidbit-ffi`: the one FFI facade the Android and iOS apps and the Python package load.
 //!
 //! It exposes `tidbit_core::tidbit::Tidbit` through UniFFI proc-macros as one object, [`Tidbit`],
-//! opened with a [`TidbitConfig`], plus records and enums that mirror the core's types for what
-//! a UI needs (catalog, home, module steps, answer-free item views, feedback, plans, progress,
-//! certificates) and sync ([`SyncReport`]), one small public error enum ([`TidbitError`]), and the
-//! foreign traits the app implements ([`KeyStore`], [`Logger`], [`Clock`], [`ProgressListener`]).
+//! opened with a [`TidbitConfig`], plus what a UI needs (catalog, home, module steps, answer-free
+//! item views, feedback, plans, progress, certificates) and sync ([`SyncReport`]): the core's own
+//! records and enums where they cross unchanged (derived in tidbit-core behind its `ffi`
+//! feature), records of this crate where the FFI needs another shape; one small public error
+//! enum ([`TidbitError`]), and the foreign traits the app implements ([`KeyStore`], [`Logger`],
+//! [`Clock`], [`ProgressListener`]).
 //! Long work and sync run off the caller's thread on the core's one tokio runtime; a sync stops
 //! when the app cancels the call or a [`Cancellation`] passed to it.
 //!

@@ -90,9 +90,7 @@ impl Tidbit {
 
     /// Every installed course with its paths, stages and modules, ordered by title.
     pub fn catalog(&self) -> Result<Vec<CourseSummary>, TidbitError> {
-        self.session.run("catalog", |core| {
-            Ok(core.catalog()?.into_iter().map(Into::into).collect())
-        })
+        self.session.run("catalog", |core| Ok(core.catalog()?))
     }
 
     /// Verifies and installs a signed course pack (a `.tidbit` file), reporting bytes read.
@@ -175,27 +173,25 @@ impl Tidbit {
 
     /// Due reinforcement, remediation, then new steps, within `minutes`.
     pub fn plan_session(&self, minutes: u32) -> Result<SessionPlan, TidbitError> {
-        self.session.run("plan_session", |core| {
-            Ok(core.plan_session(minutes)?.into())
-        })
+        self.session
+            .run("plan_session", |core| Ok(core.plan_session(minutes)?))
     }
 
     /// The highest-value items for one skill, in about two minutes.
     pub fn refresher(&self, course: String, skill: String) -> Result<SessionPlan, TidbitError> {
-        self.session.run("refresher", |core| {
-            Ok(core.refresher(&course, &skill)?.into())
-        })
+        self.session
+            .run("refresher", |core| Ok(core.refresher(&course, &skill)?))
     }
 
     /// A finished module's due follow-ups as a two-minute booster.
     pub fn booster(&self, course: String, module: String) -> Result<SessionPlan, TidbitError> {
         self.session
-            .run("booster", |core| Ok(core.booster(&course, &module)?.into()))
+            .run("booster", |core| Ok(core.booster(&course, &module)?))
     }
 
     pub fn due_counts(&self) -> Result<DueCounts, TidbitError> {
         self.session
-            .run("due_counts", |core| Ok(core.due_counts()?.into()))
+            .run("due_counts", |core| Ok(core.due_counts()?))
     }
 
     /// The next best activity with its reason; the decision is recorded.
@@ -209,8 +205,8 @@ impl Tidbit {
         self.session.run("home", |core| {
             Ok(Home {
                 recommendation: core.next_activity()?.into(),
-                due: core.due_counts()?.into(),
-                streak: core.streak()?.into(),
+                due: core.due_counts()?,
+                streak: core.streak()?,
             })
         })
     }
@@ -224,20 +220,17 @@ impl Tidbit {
 
     /// Mastery of every skill of `course`, with the evidence behind each.
     pub fn mastery(&self, course: String) -> Result<Vec<SkillMastery>, TidbitError> {
-        self.session.run("mastery", |core| {
-            Ok(core.mastery(&course)?.into_iter().map(Into::into).collect())
-        })
+        self.session
+            .run("mastery", |core| Ok(core.mastery(&course)?))
     }
 
     /// Stage by stage progress on the enrolled path of `course`.
     pub fn stages(&self, course: String) -> Result<Vec<StageStatus>, TidbitError> {
-        self.session.run("stages", |core| {
-            Ok(core.stages(&course)?.into_iter().map(Into::into).collect())
-        })
+        self.session.run("stages", |core| Ok(core.stages(&course)?))
     }
 
     pub fn streak(&self) -> Result<Streak, TidbitError> {
-        self.session.run("streak", |core| Ok(core.streak()?.into()))
+        self.session.run("streak", |core| Ok(core.streak()?))
     }
 
     /// The file holding asset `path` (as named in a lesson card) of an installed course.
@@ -289,7 +282,7 @@ impl Tidbit {
                         listener.on_progress(done as u64, total as u64);
                     }
                 };
-                Ok(core.fit_parameters(&mut report)?.into())
+                Ok(core.fit_parameters(&mut report)?)
             })
         })
         .await
@@ -325,7 +318,7 @@ impl Tidbit {
             // Awaits only round trips and backoff waits, with the store unlocked: an abort there
             // leaves every reply applied whole (one transaction, no await inside) or not at all.
             let result = tidbit_core::tidbit::sync_client::sync(&core, &options).await;
-            let result = result.map(SyncReport::from).map_err(TidbitError::from);
+            let result = result.map_err(TidbitError::from);
             match &result {
                 Ok(report) => tracing::info!(
                     round_trips = report.round_trips,
@@ -357,7 +350,7 @@ impl Tidbit {
     ) -> Result<(), TidbitError> {
         let nudge = nudge.try_into()?;
         self.session.run("record_nudge_outcome", |core| {
-            Ok(core.record_nudge_outcome(&nudge, outcome.into())?)
+            Ok(core.record_nudge_outcome(&nudge, outcome)?)
         })
     }
 

@@ -143,6 +143,7 @@ pub struct CertificateRequest<'a> {
 
 /// What a verified certificate says, for display.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct VerifiedCertificate {
     pub issuer_key_id: String,
     pub issuer_name: String,

@@ -49,6 +49,7 @@ pub struct LearningPath {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum StageKind {
     Foundation,
     Application,
@@ -141,6 +142,7 @@ pub enum StepBody {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct LessonCard {
     /// Markdown segments revealed one after another.
     pub segments: Vec<String>,
@@ -153,6 +155,7 @@ pub struct LessonCard {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum MediaKind {
     Image,
     Audio,
@@ -160,6 +163,7 @@ pub enum MediaKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct Media {
     pub kind: MediaKind,
     /// Path of the asset inside the pack, under `assets/`.

@@ -11,6 +11,7 @@ pub const CREDIT_EPSILON: f64 = 1e-9;
 /// How well a learner recalled a flashcard, in their own judgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum SelfRating {
     Again,
     Hard,
@@ -95,6 +96,7 @@ impl Response {
 /// Right, partly right or wrong, derived from the credit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum Outcome {
     Right,
     Partial,

@@ -81,6 +81,7 @@ pub struct Event {
 /// FSRS's four grades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum Grade {
     Again,
     Hard,

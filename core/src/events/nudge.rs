@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// What a notification is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum NudgeKind {
     /// An intervention the L&D team triggered, to be shown before its deadline.
     Intervention,
@@ -34,6 +35,7 @@ impl NudgeKind {
 /// What became of a nudge, as the app reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum NudgeOutcome {
     /// Handed to the operating system.
     Scheduled,

@@ -20,6 +20,7 @@ pub const TARGET_SUCCESS: (f64, f64) = (0.70, 0.85);
 
 /// One card's contribution to a skill's mastery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct Evidence {
     pub step: String,
     /// Probability of recall now.
@@ -33,6 +34,7 @@ pub struct Evidence {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct SkillMastery {
     pub skill: String,
     pub mastery: f64,

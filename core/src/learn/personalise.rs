@@ -34,6 +34,7 @@ pub enum FitError {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct FitReport {
     pub reviews: u32,
     pub training_items: u32,

@@ -21,6 +21,7 @@ use crate::content::model::{Step, StepBody};
 /// Why a step is in a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum Purpose {
     /// A card FSRS says is due.
     Reinforcement,
@@ -31,6 +32,7 @@ pub enum Purpose {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct PlannedStep {
     pub course: String,
     pub module: String,
@@ -44,6 +46,7 @@ pub struct PlannedStep {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct SessionPlan {
     pub budget_seconds: u32,
     pub total_seconds: u32,

@@ -18,6 +18,7 @@ use super::schedule::Scheduler;
 /// What the learner should do next.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum Activity {
     Remediation {
         course: String,

@@ -193,6 +193,11 @@ pub struct MissedIntervention {
 
 /// One decision the planner took, with its reason (the facade records these).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ffi",
+    derive(uniffi::Record),
+    uniffi(name = "NudgeDecision")
+)]
 pub struct PlanningDecision {
     /// `placed`, `dropped`, `missed` or `withheld`.
     pub action: String,

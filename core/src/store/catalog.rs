@@ -12,6 +12,7 @@ use crate::content::model::{
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct CourseSummary {
     pub id: String,
     pub version: String,
@@ -25,12 +26,14 @@ pub struct CourseSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct SkillSummary {
     pub id: String,
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct PathSummary {
     pub id: String,
     pub title: String,
@@ -40,6 +43,7 @@ pub struct PathSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct StageSummary {
     pub kind: StageKind,
     pub title: String,
@@ -49,6 +53,7 @@ pub struct StageSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct ModuleSummary {
     pub id: String,
     pub title: String,

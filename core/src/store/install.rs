@@ -22,9 +22,14 @@ use super::assets::InstallSink;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum InstallOutcome {
     Installed,
-    Upgraded { from: String },
+    Upgraded {
+        /// `from` is a keyword in Python: the bindings call it `previous_version`.
+        #[cfg_attr(feature = "ffi", uniffi(name = "previous_version"))]
+        from: String,
+    },
     AlreadyInstalled,
 }
 

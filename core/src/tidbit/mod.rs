@@ -69,6 +69,9 @@ pub enum TidbitError {
     PathNotFinished { course: String, path: String },
     #[error(transparent)]
     Documents(#[from] crate::sync::local::LocalError),
+    /// A peer (the sync server) sent something this device refuses; nothing of it was applied.
+    #[error("the sync server sent something invalid ({0}); nothing was changed on this device: sync again later, and tell the server's operator if this keeps happening")]
+    RefusedPeerData(String),
 }
 
 impl From<EventLogError> for TidbitError {

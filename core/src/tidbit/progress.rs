@@ -12,6 +12,7 @@ use crate::learn::projection::read::{self, skill_mastery};
 pub use crate::learn::projection::read::StageStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct Streak {
     /// Consecutive local days with practice, ending today or yesterday.
     pub current: u32,

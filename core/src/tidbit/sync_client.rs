@@ -84,6 +84,7 @@ impl SyncOptions {
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// Documents that sent or received a sync message.
     pub documents: u32,

@@ -187,7 +187,7 @@ impl Tidbit {
         let resume = match (&listed, &reply.resume_after) {
             (Some(listing), Some(name)) if listing.covers(name) => Some(Some(name.clone())),
             (_, Some(_)) => {
-                return Err(TidbitError::Corrupt(
+                return Err(TidbitError::RefusedPeerData(
                     "the server asked to resume a listing outside the page it was sent".into(),
                 ))
             }

@@ -6,7 +6,7 @@ import sys
 import tempfile
 import time
 
-import tidbit_ffi as tb
+import tidbit as tb
 
 
 class NoKeys(tb.KeyStore):

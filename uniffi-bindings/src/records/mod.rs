@@ -1,24 +1,29 @@
-//! Records and enums that mirror the core's types for what a UI needs, with their conversions.
+//! What crosses the FFI: the core's own types where they cross unchanged (they derive their UniFFI
+//! records and enums in tidbit-core behind its `ffi` feature, and are re-exported here), and
+//! records for the rest, with their conversions.
 //!
-//! They copy the core's shape field by field; the only changes are those the FFI needs: `usize`
-//! becomes `u32`, tuples become small records, JSON values become JSON text, and names that are
-//! keywords in a target language are spelled out.
+//! A record here exists only for what the FFI needs to differ: `usize` becomes `u32`, instants
+//! become UTC milliseconds, local windows and JSON values become text, tuples become small
+//! records, maps become hash maps. Each conversion from a core type destructures it whole (no
+//! `..`), so a field added in the core fails to compile here until it is carried across.
 
 mod answers;
 mod catalog;
 mod nudges;
 mod plans;
-mod progress;
 mod steps;
-mod sync;
 
 pub use answers::*;
 pub use catalog::*;
 pub use nudges::*;
 pub use plans::*;
-pub use progress::*;
 pub use steps::*;
-pub use sync::*;
+
+pub use tidbit_core::certificate::VerifiedCertificate;
+pub use tidbit_core::learn::mastery::{Evidence, SkillMastery};
+pub use tidbit_core::learn::personalise::FitReport;
+pub use tidbit_core::tidbit::sync_client::SyncReport;
+pub use tidbit_core::tidbit::{StageStatus, Streak};
 
 /// A count for the FFI, saturating (no store holds 4 billion of anything).
 pub(crate) fn count(n: usize) -> u32 {

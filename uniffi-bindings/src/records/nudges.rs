@@ -1,56 +1,39 @@
-//! The nudge planner's preferences, plan and outcomes, mirroring `tidbit_core::nudge`.
+//! The nudge planner's preferences, plan and outcomes, as `tidbit_core::nudge` has them.
 //!
 //! Instants are UTC milliseconds; the local fire time is RFC 3339 text with its offset; local
 //! windows are `HH:MM-HH:MM` text parsed by the core (it wraps midnight when start > end).
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Utc, Weekday};
 use tidbit_core::nudge::{
-    self as core, BusyInterval as CoreBusy, LocalWindow, Message as CoreMessage,
-    MissedIntervention as CoreMissed, Nudge as CoreNudge, NudgeKind as CoreKind,
-    NudgeOutcome as CoreOutcome, NudgePlan as CorePlan, NudgePreferences as CorePrefs,
-    PlanningDecision as CoreDecision,
+    BadWindow, BusyInterval as CoreBusy, LocalWindow, Message as CoreMessage,
+    MissedIntervention as CoreMissed, Nudge as CoreNudge, NudgePlan as CorePlan,
+    NudgePreferences as CorePrefs,
 };
 
 use crate::error::TidbitError;
 
-/// What a notification is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum NudgeKind {
-    /// An intervention the L&D team triggered, to be shown before its deadline.
-    Intervention,
-    /// A follow-up challenge a few days after a finished module.
-    ModuleFollowUp,
-    /// Reinforcement is due, batched: "5 items due, about 2 minutes".
-    ReinforcementDue,
-    /// The evening of a day with no activity yet, while a streak runs.
-    StreakAtRisk,
-    /// A prompt shared by a cohort (reserved: nothing plans these yet).
-    CohortPrompt,
-}
+pub use tidbit_core::nudge::PlanningDecision as NudgeDecision;
+pub use tidbit_core::nudge::{NudgeKind, NudgeOutcome};
 
-/// What became of a nudge, as the app reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum NudgeOutcome {
-    Scheduled,
-    Delivered,
-    Opened,
-    Dismissed,
-    Ignored,
-    Missed,
-}
-
-/// A local weekday (for days off).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+/// A local weekday (for days off): chrono's, under the names the apps know.
+#[uniffi::remote(Enum)]
 pub enum Weekday {
-    Monday,
-    Tuesday,
-    Wednesday,
-    Thursday,
-    Friday,
-    Saturday,
-    Sunday,
+    #[uniffi(name = "Monday")]
+    Mon,
+    #[uniffi(name = "Tuesday")]
+    Tue,
+    #[uniffi(name = "Wednesday")]
+    Wed,
+    #[uniffi(name = "Thursday")]
+    Thu,
+    #[uniffi(name = "Friday")]
+    Fri,
+    #[uniffi(name = "Saturday")]
+    Sat,
+    #[uniffi(name = "Sunday")]
+    Sun,
 }
 
 /// A busy interval from the device calendar, UTC milliseconds, `start` inclusive, `end`
@@ -125,17 +108,6 @@ pub struct MissedIntervention {
     pub why: String,
 }
 
-/// One decision the planner took, with its reason.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct NudgeDecision {
-    /// `placed`, `dropped`, `missed` or `withheld`.
-    pub action: String,
-    pub kind: Option<NudgeKind>,
-    pub subject: String,
-    pub nudge: Option<String>,
-    pub reason: String,
-}
-
 /// The notifications the OS should hold, in firing order, the interventions that will be
 /// missed, and why each candidate was placed or not.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -168,7 +140,7 @@ fn window_text(window: &LocalWindow) -> String {
 
 fn parse_window(text: &str) -> Result<LocalWindow, TidbitError> {
     text.parse()
-        .map_err(|e: core::BadWindow| TidbitError::InvalidSettings(e.to_string()))
+        .map_err(|e: BadWindow| TidbitError::InvalidSettings(e.to_string()))
 }
 
 fn instant(ms: i64, what: &str) -> Result<DateTime<Utc>, TidbitError> {
@@ -180,24 +152,34 @@ fn instant(ms: i64, what: &str) -> Result<DateTime<Utc>, TidbitError> {
 }
 
 impl From<CorePrefs> for NudgePreferences {
-    fn from(p: CorePrefs) -> Self {
+    fn from(prefs: CorePrefs) -> Self {
+        let CorePrefs {
+            consent,
+            quiet_hours,
+            preferred_windows,
+            daily_cap,
+            min_spacing_minutes,
+            days_off,
+            busy,
+            days,
+            max_pending,
+        } = prefs;
         NudgePreferences {
-            consent: p.consent,
-            quiet_hours: p.quiet_hours.as_ref().map(window_text),
-            preferred_windows: p.preferred_windows.iter().map(window_text).collect(),
-            busy: p
-                .busy
+            consent,
+            quiet_hours: quiet_hours.as_ref().map(window_text),
+            preferred_windows: preferred_windows.iter().map(window_text).collect(),
+            busy: busy
                 .iter()
-                .map(|b| BusyInterval {
-                    start_utc_ms: b.start.timestamp_millis(),
-                    end_utc_ms: b.end.timestamp_millis(),
+                .map(|&CoreBusy { start, end }| BusyInterval {
+                    start_utc_ms: start.timestamp_millis(),
+                    end_utc_ms: end.timestamp_millis(),
                 })
                 .collect(),
-            daily_cap: p.daily_cap,
-            min_spacing_minutes: p.min_spacing_minutes,
-            days_off: p.days_off.into_iter().map(Into::into).collect(),
-            days: p.days,
-            max_pending: super::count(p.max_pending),
+            daily_cap,
+            min_spacing_minutes,
+            days_off,
+            days,
+            max_pending: super::count(max_pending),
         }
     }
 }
@@ -216,7 +198,7 @@ impl TryFrom<NudgePreferences> for CorePrefs {
                 .collect::<Result<_, _>>()?,
             daily_cap: p.daily_cap,
             min_spacing_minutes: p.min_spacing_minutes,
-            days_off: p.days_off.into_iter().map(Into::into).collect(),
+            days_off: p.days_off,
             busy: p
                 .busy
                 .iter()
@@ -233,77 +215,13 @@ impl TryFrom<NudgePreferences> for CorePrefs {
     }
 }
 
-impl From<chrono::Weekday> for Weekday {
-    fn from(day: chrono::Weekday) -> Self {
-        match day {
-            chrono::Weekday::Mon => Weekday::Monday,
-            chrono::Weekday::Tue => Weekday::Tuesday,
-            chrono::Weekday::Wed => Weekday::Wednesday,
-            chrono::Weekday::Thu => Weekday::Thursday,
-            chrono::Weekday::Fri => Weekday::Friday,
-            chrono::Weekday::Sat => Weekday::Saturday,
-            chrono::Weekday::Sun => Weekday::Sunday,
-        }
-    }
-}
-
-impl From<Weekday> for chrono::Weekday {
-    fn from(day: Weekday) -> Self {
-        match day {
-            Weekday::Monday => chrono::Weekday::Mon,
-            Weekday::Tuesday => chrono::Weekday::Tue,
-            Weekday::Wednesday => chrono::Weekday::Wed,
-            Weekday::Thursday => chrono::Weekday::Thu,
-            Weekday::Friday => chrono::Weekday::Fri,
-            Weekday::Saturday => chrono::Weekday::Sat,
-            Weekday::Sunday => chrono::Weekday::Sun,
-        }
-    }
-}
-
-impl From<CoreKind> for NudgeKind {
-    fn from(kind: CoreKind) -> Self {
-        match kind {
-            CoreKind::Intervention => NudgeKind::Intervention,
-            CoreKind::ModuleFollowUp => NudgeKind::ModuleFollowUp,
-            CoreKind::ReinforcementDue => NudgeKind::ReinforcementDue,
-            CoreKind::StreakAtRisk => NudgeKind::StreakAtRisk,
-            CoreKind::CohortPrompt => NudgeKind::CohortPrompt,
-        }
-    }
-}
-
-impl From<NudgeKind> for CoreKind {
-    fn from(kind: NudgeKind) -> Self {
-        match kind {
-            NudgeKind::Intervention => CoreKind::Intervention,
-            NudgeKind::ModuleFollowUp => CoreKind::ModuleFollowUp,
-            NudgeKind::ReinforcementDue => CoreKind::ReinforcementDue,
-            NudgeKind::StreakAtRisk => CoreKind::StreakAtRisk,
-            NudgeKind::CohortPrompt => CoreKind::CohortPrompt,
-        }
-    }
-}
-
-impl From<NudgeOutcome> for CoreOutcome {
-    fn from(outcome: NudgeOutcome) -> Self {
-        match outcome {
-            NudgeOutcome::Scheduled => CoreOutcome::Scheduled,
-            NudgeOutcome::Delivered => CoreOutcome::Delivered,
-            NudgeOutcome::Opened => CoreOutcome::Opened,
-            NudgeOutcome::Dismissed => CoreOutcome::Dismissed,
-            NudgeOutcome::Ignored => CoreOutcome::Ignored,
-            NudgeOutcome::Missed => CoreOutcome::Missed,
-        }
-    }
-}
-
 impl From<CoreMessage> for NudgeMessage {
-    fn from(m: CoreMessage) -> Self {
+    fn from(message: CoreMessage) -> Self {
+        let CoreMessage { key, args, text } = message;
         NudgeMessage {
-            key: m.key,
-            args: m.args.into_iter().collect(),
-            text: m.text,
+            key,
+            args: args.into_iter().collect(),
+            text,
         }
     }
 }
@@ -319,20 +237,34 @@ impl From<NudgeMessage> for CoreMessage {
 }
 
 impl From<CoreNudge> for Nudge {
-    fn from(n: CoreNudge) -> Self {
+    fn from(nudge: CoreNudge) -> Self {
+        let CoreNudge {
+            id,
+            kind,
+            subject,
+            fire_at_utc,
+            fire_at_local,
+            title,
+            body,
+            deep_link,
+            variant,
+            soft,
+            value,
+            deadline_utc,
+        } = nudge;
         Nudge {
-            id: n.id,
-            kind: n.kind.into(),
-            subject: n.subject,
-            fire_at_utc_ms: n.fire_at_utc.timestamp_millis(),
-            fire_at_local: n.fire_at_local.to_rfc3339(),
-            title: n.title.into(),
-            body: n.body.into(),
-            deep_link: n.deep_link,
-            variant: n.variant,
-            soft: n.soft,
-            value: n.value,
-            deadline_utc_ms: n.deadline_utc.map(|d| d.timestamp_millis()),
+            id,
+            kind,
+            subject,
+            fire_at_utc_ms: fire_at_utc.timestamp_millis(),
+            fire_at_local: fire_at_local.to_rfc3339(),
+            title: title.into(),
+            body: body.into(),
+            deep_link,
+            variant,
+            soft,
+            value,
+            deadline_utc_ms: deadline_utc.map(|d| d.timestamp_millis()),
         }
     }
 }
@@ -350,7 +282,7 @@ impl TryFrom<Nudge> for CoreNudge {
         })?;
         Ok(CoreNudge {
             id: n.id,
-            kind: n.kind.into(),
+            kind: n.kind,
             subject: n.subject,
             fire_at_utc: instant(n.fire_at_utc_ms, "the nudge's fire time")?,
             fire_at_local,
@@ -369,36 +301,37 @@ impl TryFrom<Nudge> for CoreNudge {
 }
 
 impl From<CoreMissed> for MissedIntervention {
-    fn from(m: CoreMissed) -> Self {
+    fn from(missed: CoreMissed) -> Self {
+        let CoreMissed {
+            intervention,
+            module,
+            deadline_utc,
+            why,
+        } = missed;
         MissedIntervention {
-            intervention: m.intervention,
-            module: m.module,
-            deadline_utc_ms: m.deadline_utc.timestamp_millis(),
-            why: m.why,
-        }
-    }
-}
-
-impl From<CoreDecision> for NudgeDecision {
-    fn from(d: CoreDecision) -> Self {
-        NudgeDecision {
-            action: d.action,
-            kind: d.kind.map(Into::into),
-            subject: d.subject,
-            nudge: d.nudge,
-            reason: d.reason,
+            intervention,
+            module,
+            deadline_utc_ms: deadline_utc.timestamp_millis(),
+            why,
         }
     }
 }
 
 impl From<CorePlan> for NudgePlan {
-    fn from(p: CorePlan) -> Self {
+    fn from(plan: CorePlan) -> Self {
+        let CorePlan {
+            planned_at,
+            time_zone,
+            nudges,
+            missed,
+            decisions,
+        } = plan;
         NudgePlan {
-            planned_at_utc_ms: p.planned_at.timestamp_millis(),
-            time_zone: p.time_zone,
-            nudges: p.nudges.into_iter().map(Into::into).collect(),
-            missed: p.missed.into_iter().map(Into::into).collect(),
-            decisions: p.decisions.into_iter().map(Into::into).collect(),
+            planned_at_utc_ms: planned_at.timestamp_millis(),
+            time_zone,
+            nudges: nudges.into_iter().map(Into::into).collect(),
+            missed: missed.into_iter().map(Into::into).collect(),
+            decisions,
         }
     }
 }

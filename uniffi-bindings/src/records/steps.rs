@@ -1,10 +1,12 @@
 //! Module steps as the UI shows them: lesson cards whole, items without their answers.
 
-use tidbit_core::content::model as content;
 use tidbit_core::learn::assess as core_assess;
 use tidbit_core::tidbit::StepView as CoreStepView;
 
 use super::count;
+
+pub use tidbit_core::content::model::{LessonCard, Media, MediaKind};
+pub use tidbit_core::learn::assess::{ScenarioChoiceView, ScenarioNodeView};
 
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum StepView {
@@ -17,32 +19,6 @@ pub enum StepView {
         skills: Vec<String>,
         view: ItemView,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct LessonCard {
-    /// Markdown segments revealed one after another.
-    pub segments: Vec<String>,
-    pub media: Option<Media>,
-    /// Asset paths referenced from the Markdown (images); resolve with `Tidbit.assetFile`.
-    pub inline_assets: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct Media {
-    pub kind: MediaKind,
-    /// Path of the asset inside the pack, under `assets/`.
-    pub src: String,
-    pub caption: String,
-    pub transcript: Option<String>,
-    pub duration_seconds: Option<u32>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum MediaKind {
-    Image,
-    Audio,
-    Video,
 }
 
 /// An item before it is answered. It never carries an answer, a feedback text or the
@@ -105,58 +81,15 @@ pub struct IndexedText {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct ScenarioNodeView {
-    pub id: String,
-    pub situation: String,
-    pub choices: Vec<ScenarioChoiceView>,
-}
-
-/// A scenario choice; `next` is the node it leads to, or `None` when it ends the scenario.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct ScenarioChoiceView {
-    pub text: String,
-    pub next: Option<String>,
-}
-
 impl From<CoreStepView> for StepView {
     fn from(view: CoreStepView) -> Self {
         match view {
-            CoreStepView::Lesson { id, card } => StepView::Lesson {
-                id,
-                card: card.into(),
-            },
+            CoreStepView::Lesson { id, card } => StepView::Lesson { id, card },
             CoreStepView::Item { id, skills, view } => StepView::Item {
                 id,
                 skills,
                 view: view.into(),
             },
-        }
-    }
-}
-
-impl From<content::LessonCard> for LessonCard {
-    fn from(card: content::LessonCard) -> Self {
-        LessonCard {
-            segments: card.segments,
-            media: card.media.map(Into::into),
-            inline_assets: card.inline_assets,
-        }
-    }
-}
-
-impl From<content::Media> for Media {
-    fn from(media: content::Media) -> Self {
-        Media {
-            kind: match media.kind {
-                content::MediaKind::Image => MediaKind::Image,
-                content::MediaKind::Audio => MediaKind::Audio,
-                content::MediaKind::Video => MediaKind::Video,
-            },
-            src: media.src,
-            caption: media.caption,
-            transcript: media.transcript,
-            duration_seconds: media.duration_seconds,
         }
     }
 }
@@ -195,7 +128,7 @@ impl From<core_assess::ItemView> for ItemView {
             } => ItemView::Scenario {
                 prompt,
                 start,
-                nodes: nodes.into_iter().map(Into::into).collect(),
+                nodes,
             },
             V::Flashcard { front } => ItemView::Flashcard { front },
             V::Reflection { prompt, criteria } => ItemView::Reflection { prompt, criteria },
@@ -204,27 +137,11 @@ impl From<core_assess::ItemView> for ItemView {
 }
 
 impl From<core_assess::IndexedText> for IndexedText {
-    fn from(t: core_assess::IndexedText) -> Self {
+    fn from(indexed: core_assess::IndexedText) -> Self {
+        let core_assess::IndexedText { index, text } = indexed;
         IndexedText {
-            index: count(t.index),
-            text: t.text,
-        }
-    }
-}
-
-impl From<core_assess::ScenarioNodeView> for ScenarioNodeView {
-    fn from(node: core_assess::ScenarioNodeView) -> Self {
-        ScenarioNodeView {
-            id: node.id,
-            situation: node.situation,
-            choices: node
-                .choices
-                .into_iter()
-                .map(|c| ScenarioChoiceView {
-                    text: c.text,
-                    next: c.next,
-                })
-                .collect(),
+            index: count(index),
+            text,
         }
     }
 }

@@ -33,6 +33,7 @@ const EPSILON: f64 = crate::events::CREDIT_EPSILON;
 
 /// The result of scoring one response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct Assessment {
     /// In [0, 1].
     pub credit: f64,

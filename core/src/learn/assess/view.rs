@@ -19,6 +19,7 @@ pub struct IndexedText {
 /// A scenario node as the learner sees it: the situation and the choices, without their quality
 /// or consequence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct ScenarioNodeView {
     pub id: String,
     pub situation: String,
@@ -27,6 +28,7 @@ pub struct ScenarioNodeView {
 
 /// A scenario choice; `next` is the node it leads to, or `None` when it ends the scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct ScenarioChoiceView {
     pub text: String,
     pub next: Option<String>,

@@ -107,6 +107,7 @@ impl SchedulerCache {
 
 /// A remediation inserted by an event: the lesson card for the skill, then a different item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record), uniffi(name = "Remediation"))]
 pub struct RemediationInserted {
     pub skill: String,
     pub reason: String,

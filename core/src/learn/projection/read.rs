@@ -87,6 +87,7 @@ pub fn due_cards(
 
 /// Counts for the home screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct DueCounts {
     /// Cards due now.
     pub due_now: u32,
@@ -394,6 +395,7 @@ pub fn skill_mastery(
 
 /// A learner's progress on a path, stage by stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct StageStatus {
     pub stage: String,
     pub unlocked_ms: Option<i64>,
