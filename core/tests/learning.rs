@@ -252,7 +252,7 @@ fn a_failed_stage_check_keeps_the_stage_locked_and_inserts_remediation() {
     let result = &feedback.stage_checks[0];
     assert!(!result.passed);
     assert!(result.unlocked.is_none());
-    assert!(result.skills.iter().any(|(_, m)| *m < 0.8));
+    assert!(result.skills.iter().any(|score| score.mastery < 0.8));
     assert!(!feedback.remediations.is_empty());
     let stages = l.tidbit.stages(COURSE).unwrap();
     assert!(stages[1].unlocked_ms.is_none());

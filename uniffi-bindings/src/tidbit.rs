@@ -109,7 +109,7 @@ impl Tidbit {
                 };
                 let installed = core.install_pack(Path::new(&pack_path), &mut report)?;
                 tracing::info!(course = %installed.course_id, version = %installed.version, "pack installed");
-                Ok(installed.into())
+                Ok(installed)
             })
         })
         .await
@@ -128,19 +128,14 @@ impl Tidbit {
         module: String,
     ) -> Result<Vec<StepView>, TidbitError> {
         self.session.run("start_module", |core| {
-            Ok(core
-                .start_module(&course, &module)?
-                .into_iter()
-                .map(Into::into)
-                .collect())
+            Ok(core.start_module(&course, &module)?)
         })
     }
 
     /// One step as the UI shows it (remediation and review steps outside a module).
     pub fn step_view(&self, course: String, step: String) -> Result<StepView, TidbitError> {
-        self.session.run("step_view", |core| {
-            Ok(core.step_view(&course, &step)?.into())
-        })
+        self.session
+            .run("step_view", |core| Ok(core.step_view(&course, &step)?))
     }
 
     /// The back of a flashcard, once the learner has tried to recall it.
@@ -165,9 +160,7 @@ impl Tidbit {
         response_ms: u32,
     ) -> Result<Feedback, TidbitError> {
         self.session.run("answer", |core| {
-            Ok(core
-                .answer(&course, &step, response.into(), response_ms)?
-                .into())
+            Ok(core.answer(&course, &step, response, response_ms)?)
         })
     }
 

@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, Write};
 
-use tidbit_core::learn::assess::{ItemView, Response, SelfRating};
+use tidbit_core::learn::assess::{index_of, ItemView, Response, SelfRating};
 
 use super::render::{mark_blanks, plain_text};
 use super::{flashcard_back, Entry, Session, Stop};
@@ -79,7 +79,9 @@ impl<R: BufRead, W: Write> Session<R, W> {
                 let n = choices.len();
                 let choice =
                     console.ask_until(&format!("Your answer (1-{n})"), |s| parse_choice(s, n))?;
-                Response::SingleChoice { choice }
+                Response::SingleChoice {
+                    choice: index_of(choice),
+                }
             }
             ItemView::MultipleResponse { prompt, choices } => {
                 console.say(&plain_text(prompt))?;
@@ -89,7 +91,9 @@ impl<R: BufRead, W: Write> Session<R, W> {
                     "Select all that apply (numbers separated by commas or spaces)",
                     |s| parse_choices(s, n),
                 )?;
-                Response::MultipleResponse { choices }
+                Response::MultipleResponse {
+                    choices: choices.into_iter().map(index_of).collect(),
+                }
             }
             ItemView::TrueFalse { statement } => {
                 console.say(&format!("True or false? {}", plain_text(statement)))?;
@@ -98,7 +102,7 @@ impl<R: BufRead, W: Write> Session<R, W> {
             }
             ItemView::FillBlanks { prompt, blanks } => {
                 console.say(&plain_text(&mark_blanks(prompt)))?;
-                let mut answers = Vec::with_capacity(*blanks);
+                let mut answers = Vec::with_capacity(*blanks as usize);
                 for blank in 1..=*blanks {
                     answers.push(console.ask_until(&format!("Blank {blank}"), non_empty)?);
                 }
@@ -131,7 +135,7 @@ impl<R: BufRead, W: Write> Session<R, W> {
                     console.say(&format!("- {}", plain_text(&item.text)))?;
                     let target = console
                         .ask_until(&format!("  goes with (1-{n})"), |s| parse_choice(s, n))?;
-                    if let Some(slot) = picked.get_mut(item.index) {
+                    if let Some(slot) = picked.get_mut(item.index as usize) {
                         slot.clone_from(&targets[target]);
                     }
                 }
@@ -165,7 +169,7 @@ impl<R: BufRead, W: Write> Session<R, W> {
                     let n = texts.len();
                     let choice = console
                         .ask_until(&format!("Your choice (1-{n})"), |s| parse_choice(s, n))?;
-                    path.push(choice);
+                    path.push(index_of(choice));
                     at = node.choices[choice].next.as_deref();
                 }
                 Response::Scenario { path }

@@ -89,7 +89,7 @@ impl<R: BufRead, W: Write> Session<R, W> {
                 "Stage check for '{stage}': {result} (each skill needs {:.2})",
                 check.threshold
             ))?;
-            for (skill, mastery) in &check.skills {
+            for tidbit_core::learn::projection::SkillScore { skill, mastery } in &check.skills {
                 let mark = if *mastery >= check.threshold {
                     "ok"
                 } else {

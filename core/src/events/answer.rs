@@ -33,14 +33,15 @@ impl SelfRating {
 /// What the learner answered. Indices refer to the item's authored order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum Response {
     /// Index of the chosen option.
     SingleChoice {
-        choice: usize,
+        choice: u32,
     },
     /// Indices of the selected options, in any order, each once.
     MultipleResponse {
-        choices: Vec<usize>,
+        choices: Vec<u32>,
     },
     TrueFalse {
         answer: bool,
@@ -51,7 +52,7 @@ pub enum Response {
     },
     /// Authored entry indices in the order the learner placed them: a permutation of `0..n`.
     Ordering {
-        order: Vec<usize>,
+        order: Vec<u32>,
     },
     /// For each authored pair `i`, the target the learner put item `i` on.
     Matching {
@@ -63,7 +64,7 @@ pub enum Response {
     /// The choice index taken at each node, from the start node along `next` until a choice
     /// ends the scenario.
     Scenario {
-        path: Vec<usize>,
+        path: Vec<u32>,
     },
     Flashcard {
         rating: SelfRating,

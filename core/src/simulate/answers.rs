@@ -5,20 +5,20 @@
 //! decides whether an answer should be right: the caller does.
 
 use crate::content::items::{Interaction, Item};
-use crate::learn::assess::{Response, SelfRating};
+use crate::learn::assess::{index_of, Response, SelfRating};
 
 /// A response to `item` that is entirely right (`right`) or entirely wrong.
 pub fn answer_for(item: &Item, right: bool) -> Response {
     match item.interaction() {
         Interaction::SingleChoice { choices } => Response::SingleChoice {
-            choice: choices.iter().position(|c| c.correct == right).unwrap_or(0),
+            choice: index_of(choices.iter().position(|c| c.correct == right).unwrap_or(0)),
         },
         Interaction::MultipleResponse { choices } => Response::MultipleResponse {
             choices: choices
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| c.correct == right)
-                .map(|(i, _)| i)
+                .map(|(i, _)| index_of(i))
                 .collect(),
         },
         Interaction::TrueFalse { answer, .. } => Response::TrueFalse {
@@ -37,7 +37,7 @@ pub fn answer_for(item: &Item, right: bool) -> Response {
                 .collect(),
         },
         Interaction::Ordering { entries } => {
-            let mut order: Vec<usize> = (0..entries.len()).collect();
+            let mut order: Vec<u32> = (0..entries.len()).map(index_of).collect();
             if !right {
                 order.reverse();
             }
@@ -96,7 +96,7 @@ pub fn answer_for(item: &Item, right: bool) -> Response {
                             .position(|c| c.quality != crate::content::items::Quality::Best)
                     })
                     .unwrap_or(0);
-                path.push(index);
+                path.push(index_of(index));
                 at = node.choices[index].next.clone();
                 if path.len() > nodes.len() {
                     break;

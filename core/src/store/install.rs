@@ -33,8 +33,14 @@ pub enum InstallOutcome {
     AlreadyInstalled,
 }
 
+/// A count for a report (a pack holds at most 10,000 assets; no course 4 billion steps).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// What an install did, for the person running it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct InstallReport {
     pub course_id: String,
     pub title: String,
@@ -42,14 +48,14 @@ pub struct InstallReport {
     #[serde(flatten)]
     pub outcome: InstallOutcome,
     /// Steps present before and after (their learner history carries over).
-    pub steps_kept: usize,
-    pub steps_added: usize,
+    pub steps_kept: u32,
+    pub steps_added: u32,
     /// Steps the new version dropped.
     pub steps_retired: Vec<String>,
-    pub assets: usize,
+    pub assets: u32,
     pub asset_bytes: u64,
     /// Asset files no longer referenced by any course, removed after the install.
-    pub assets_collected: usize,
+    pub assets_collected: u32,
 }
 
 impl Store {
@@ -144,22 +150,22 @@ impl Store {
             course_id: course.id.clone(),
             title: course.title.clone(),
             version: course.version.to_string(),
-            steps_kept: kept,
-            steps_added: new_steps.len() - kept,
+            steps_kept: count(kept),
+            steps_added: count(new_steps.len() - kept),
             steps_retired: if outcome == InstallOutcome::AlreadyInstalled {
                 Vec::new()
             } else {
                 retired
             },
             outcome,
-            assets: asset_paths.len(),
+            assets: count(asset_paths.len()),
             asset_bytes: manifest
                 .assets
                 .iter()
                 .filter(|a| a.path != "course.json")
                 .map(|a| a.size)
                 .sum(),
-            assets_collected,
+            assets_collected: count(assets_collected),
         })
     }
 

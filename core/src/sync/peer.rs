@@ -371,9 +371,9 @@ fn check_response(response: &Response) -> Result<(), Refusal> {
             Ok(())
         }
     };
-    let indices = |list: &[usize]| {
+    let indices = |list: &[u32]| {
         entries(list.len())?;
-        if list.iter().any(|&i| i >= MAX_RESPONSE_ENTRIES) {
+        if list.iter().any(|&i| i as usize >= MAX_RESPONSE_ENTRIES) {
             return Err(field("response", "an index beyond any item's options"));
         }
         Ok(())

@@ -100,6 +100,7 @@ pub struct TidbitConfig {
 
 /// What the learner sees after answering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct Feedback {
     pub assessment: Assessment,
     pub grade: Grade,
@@ -112,6 +113,7 @@ pub struct Feedback {
 /// A step as the UI shows it: lesson cards whole, items without their answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum StepView {
     Lesson {
         id: String,

@@ -2,7 +2,7 @@
 
 import dev.tidbit.TidbitClient
 import dev.tidbit.ffi.KeyStoreException
-import dev.tidbit.ffi.Response
+import dev.tidbit.ffi.core.Response
 import dev.tidbit.ffi.Tidbit
 import dev.tidbit.ffi.TidbitException
 import java.io.File

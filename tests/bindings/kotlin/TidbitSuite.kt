@@ -8,15 +8,15 @@ import dev.tidbit.Progress
 import dev.tidbit.TidbitClient
 import dev.tidbit.ffi.Cancellation
 import dev.tidbit.ffi.Clock
-import dev.tidbit.ffi.ItemView
+import dev.tidbit.ffi.core.ItemView
 import dev.tidbit.ffi.KeyStore
 import dev.tidbit.ffi.LogLevel
 import dev.tidbit.ffi.LogRecord
 import dev.tidbit.ffi.Logger
 import dev.tidbit.ffi.Nudge
 import dev.tidbit.ffi.NudgeMessage
-import dev.tidbit.ffi.Response
-import dev.tidbit.ffi.StepView
+import dev.tidbit.ffi.core.Response
+import dev.tidbit.ffi.core.StepView
 import dev.tidbit.ffi.Tidbit
 import dev.tidbit.ffi.TidbitConfig
 import dev.tidbit.ffi.TidbitException
@@ -198,8 +198,8 @@ fun withLearner(clock: ManualClock = ManualClock(), key: String? = issuerKey, bo
     }
 }
 
-suspend fun runModule(tidbit: TidbitClient, clock: ManualClock, module: String): dev.tidbit.ffi.Feedback? {
-    var last: dev.tidbit.ffi.Feedback? = null
+suspend fun runModule(tidbit: TidbitClient, clock: ManualClock, module: String): dev.tidbit.ffi.core.Feedback? {
+    var last: dev.tidbit.ffi.core.Feedback? = null
     for (step in tidbit.startModule(COURSE, module)) {
         clock.ms += 20_000
         when (step) {

@@ -6,7 +6,7 @@ import com.sun.jna.Library
 import com.sun.jna.Native
 import com.sun.jna.Structure
 import dev.tidbit.ffi.KeyStore
-import dev.tidbit.ffi.Response
+import dev.tidbit.ffi.core.Response
 import dev.tidbit.ffi.Tidbit
 import dev.tidbit.ffi.TidbitConfig
 import java.io.File

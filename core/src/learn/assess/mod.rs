@@ -22,7 +22,7 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use view::{item_view, IndexedText, ItemView, ScenarioChoiceView, ScenarioNodeView};
+pub use view::{index_of, item_view, IndexedText, ItemView, ScenarioChoiceView, ScenarioNodeView};
 
 /// The answer types are part of the event log's format; scoring reads them.
 pub use crate::events::{Outcome, Response, SelfRating};
@@ -103,9 +103,10 @@ pub enum ResponseError {
 pub fn assess(item: &Item, response: &Response) -> Result<Assessment, ResponseError> {
     let (credit, feedback, self_rating) = match (item.interaction(), response) {
         (Interaction::SingleChoice { choices }, Response::SingleChoice { choice }) => {
+            let choice = *choice as usize;
             let picked = choices
-                .get(*choice)
-                .ok_or_else(|| out_of_range("option", *choice, choices.len()))?;
+                .get(choice)
+                .ok_or_else(|| out_of_range("option", choice, choices.len()))?;
             let credit = if picked.correct { 1.0 } else { 0.0 };
             (credit, picked.feedback.iter().cloned().collect(), None)
         }
@@ -114,7 +115,7 @@ pub fn assess(item: &Item, response: &Response) -> Result<Assessment, ResponseEr
             Response::MultipleResponse { choices: picked },
         ) => {
             let mut selected = vec![false; choices.len()];
-            for &index in picked {
+            for index in picked.iter().map(|&index| index as usize) {
                 let slot = selected
                     .get_mut(index)
                     .ok_or_else(|| out_of_range("option", index, choices.len()))?;
@@ -173,8 +174,9 @@ pub fn assess(item: &Item, response: &Response) -> Result<Assessment, ResponseEr
         }
         (Interaction::Ordering { entries }, Response::Ordering { order }) => {
             check_count("entry indices", "entry", entries.len(), order.len())?;
+            let order: Vec<usize> = order.iter().map(|&index| index as usize).collect();
             let mut placed = vec![false; entries.len()];
-            for &index in order {
+            for &index in &order {
                 let slot = placed
                     .get_mut(index)
                     .ok_or_else(|| out_of_range("entry", index, entries.len()))?;
@@ -258,7 +260,7 @@ pub fn assess(item: &Item, response: &Response) -> Result<Assessment, ResponseEr
             let mut node_id = start.as_str();
             let mut total = 0.0;
             let mut feedback = Vec::new();
-            for (step, &choice_index) in path.iter().enumerate() {
+            for (step, choice_index) in path.iter().map(|&index| index as usize).enumerate() {
                 let node = nodes.iter().find(|n| n.id == node_id).ok_or_else(|| {
                     ResponseError::ScenarioNodeMissing {
                         node: node_id.to_string(),

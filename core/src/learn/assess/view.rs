@@ -9,10 +9,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::items::{Interaction, Item};
 
+/// An authored position as views and responses carry it (no item holds 4 billion of anything).
+pub fn index_of(position: usize) -> u32 {
+    u32::try_from(position).unwrap_or(u32::MAX)
+}
+
 /// A piece of text with its authored index, which is what the response refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct IndexedText {
-    pub index: usize,
+    pub index: u32,
     pub text: String,
 }
 
@@ -38,6 +44,7 @@ pub struct ScenarioChoiceView {
 /// text or the explanation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum ItemView {
     /// Options in authored order; answer with the index.
     SingleChoice {
@@ -55,7 +62,7 @@ pub enum ItemView {
     /// The prompt holds `{{1}}`, `{{2}}`, ... markers; `blanks` is how many answers to send.
     FillBlanks {
         prompt: String,
-        blanks: usize,
+        blanks: u32,
     },
     /// Entries shuffled (never in the right order); answer with their indices in the chosen order.
     Ordering {
@@ -103,13 +110,13 @@ pub fn item_view(item: &Item) -> ItemView {
         Interaction::TrueFalse { .. } => ItemView::TrueFalse { statement: prompt },
         Interaction::FillBlanks { blanks, .. } => ItemView::FillBlanks {
             prompt,
-            blanks: blanks.len(),
+            blanks: index_of(blanks.len()),
         },
         Interaction::Ordering { entries } => ItemView::Ordering {
             entries: shuffled_indices(&prompt, entries.len())
                 .into_iter()
                 .map(|index| IndexedText {
-                    index,
+                    index: index_of(index),
                     text: entries[index].text.clone(),
                 })
                 .collect(),
@@ -121,7 +128,7 @@ pub fn item_view(item: &Item) -> ItemView {
                 .iter()
                 .enumerate()
                 .map(|(index, pair)| IndexedText {
-                    index,
+                    index: index_of(index),
                     text: pair.item.clone(),
                 })
                 .collect(),

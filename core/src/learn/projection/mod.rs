@@ -116,14 +116,23 @@ pub struct RemediationInserted {
     pub due_ms: i64,
 }
 
+/// A skill's mastery as a stage check measured it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
+pub struct SkillScore {
+    pub skill: String,
+    pub mastery: f64,
+}
+
 /// The outcome of a completed stage check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record), uniffi(name = "StageCheck"))]
 pub struct StageCheckResult {
     pub path: String,
     pub stage: String,
     pub passed: bool,
-    /// `(skill, mastery)` for every skill the check assesses.
-    pub skills: Vec<(String, f64)>,
+    /// Mastery of every skill the check assesses.
+    pub skills: Vec<SkillScore>,
     pub threshold: f64,
     /// The stage this check unlocked, if it passed and there is a next one.
     pub unlocked: Option<String>,

@@ -12,7 +12,7 @@ use super::tables::{
     SkillRating, StageProgress,
 };
 use super::{
-    Applied, ProjectionError, RemediationInserted, SchedulerCache, StageCheckResult,
+    Applied, ProjectionError, RemediationInserted, SchedulerCache, SkillScore, StageCheckResult,
     REMEDIATION_DELAY_MS, WRONG_ANSWERS_BEFORE_REMEDIATION,
 };
 use crate::events::{Event, EventKind, Grade};
@@ -562,7 +562,13 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
                 path: stage.path.clone(),
                 stage: stage.kind.clone(),
                 passed,
-                skills: measured.clone(),
+                skills: measured
+                    .iter()
+                    .map(|(skill, mastery)| SkillScore {
+                        skill: skill.clone(),
+                        mastery: *mastery,
+                    })
+                    .collect(),
                 threshold,
                 unlocked,
             });

@@ -24,7 +24,7 @@ pub(super) fn ordering() -> Item {
     )
 }
 
-fn order(indices: &[usize]) -> Result<Assessment, ResponseError> {
+fn order(indices: &[u32]) -> Result<Assessment, ResponseError> {
     assess(
         &ordering(),
         &Response::Ordering {

@@ -41,7 +41,7 @@ pub(super) fn scenario() -> Item {
     )
 }
 
-fn walk(path: &[usize]) -> Result<Assessment, ResponseError> {
+fn walk(path: &[u32]) -> Result<Assessment, ResponseError> {
     assess(
         &scenario(),
         &Response::Scenario {

@@ -148,7 +148,7 @@ fn matching_view_lists_each_distinct_target_once_sorted() {
     );
 }
 
-fn view_order(item: &Item) -> Vec<usize> {
+fn view_order(item: &Item) -> Vec<u32> {
     match item_view(item) {
         ItemView::Ordering { entries, .. } => entries.iter().map(|e| e.index).collect(),
         other => panic!("not an ordering view: {other:?}"),
@@ -198,6 +198,6 @@ fn ordering_view_text_matches_the_authored_entry_at_each_index() {
     ];
     assert_eq!(entries.len(), authored.len());
     for entry in entries {
-        assert_eq!(entry.text, authored[entry.index]);
+        assert_eq!(entry.text, authored[entry.index as usize]);
     }
 }

@@ -10,17 +10,17 @@ package dev.tidbit
 
 import dev.tidbit.ffi.Clock
 import dev.tidbit.ffi.Decision
-import dev.tidbit.ffi.Feedback
+import dev.tidbit.ffi.core.Feedback
 import dev.tidbit.ffi.Home
-import dev.tidbit.ffi.InstallReport
+import dev.tidbit.ffi.core.InstallReport
 import dev.tidbit.ffi.KeyStore
 import dev.tidbit.ffi.Nudge
 import dev.tidbit.ffi.NudgePlan
 import dev.tidbit.ffi.NudgePreferences
 import dev.tidbit.ffi.ProgressListener
 import dev.tidbit.ffi.Recommendation
-import dev.tidbit.ffi.Response
-import dev.tidbit.ffi.StepView
+import dev.tidbit.ffi.core.Response
+import dev.tidbit.ffi.core.StepView
 import dev.tidbit.ffi.Tidbit
 import dev.tidbit.ffi.TidbitConfig
 import dev.tidbit.ffi.core.CourseSummary

@@ -15,10 +15,10 @@ import dev.tidbit.Progress
 import dev.tidbit.TidbitClient
 import dev.tidbit.android.LogcatLogger
 import dev.tidbit.android.TidbitAndroid
-import dev.tidbit.ffi.Feedback
-import dev.tidbit.ffi.ItemView
-import dev.tidbit.ffi.Response
-import dev.tidbit.ffi.StepView
+import dev.tidbit.ffi.core.Feedback
+import dev.tidbit.ffi.core.ItemView
+import dev.tidbit.ffi.core.Response
+import dev.tidbit.ffi.core.StepView
 import dev.tidbit.ffi.TidbitException
 import dev.tidbit.ffi.core.Activity
 import dev.tidbit.ffi.core.SelfRating
