@@ -10,6 +10,7 @@ import asyncio
 import sys
 from typing import Iterable, List, Optional, Sequence, Tuple
 
+from . import tidbit_core as core
 from . import tidbit_ffi as ffi
 from .stores import add_store_arguments, open_store
 
@@ -18,7 +19,7 @@ def import_packs(
     tidbit: ffi.Tidbit,
     packs: Iterable[str],
     enroll: Sequence[Tuple[str, str]] = (),
-) -> Tuple[List[ffi.InstallReport], List[Tuple[str, ffi.TidbitError]]]:
+) -> Tuple[List[core.InstallReport], List[Tuple[str, ffi.TidbitError]]]:
     """Installs each pack, then enrolls on each `(course, path)`. Returns the install reports and
     the packs that were refused, with the core's error."""
     installed, refused = [], []
