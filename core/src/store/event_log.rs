@@ -158,13 +158,16 @@ pub fn for_each_in_order<E: From<EventLogError>>(
     let mut rows = statement.query([]).map_err(EventLogError::from)?;
     let mut count = 0;
     while let Some(row) = rows.next().map_err(EventLogError::from)? {
-        let id = row.get_ref(0).and_then(|v| Ok(v.as_str()?.to_string()));
-        let body = row.get_ref(1).and_then(|v| Ok(v.as_str()?));
-        let (id, body) = (
-            id.map_err(EventLogError::from)?,
-            body.map_err(EventLogError::from)?,
-        );
-        apply(decode(&id, body)?)?;
+        let body = row
+            .get_ref(1)
+            .and_then(|v| Ok(v.as_str()?))
+            .map_err(EventLogError::from)?;
+        // The id is read only to name an event that does not decode.
+        let event = serde_json::from_str(body).map_err(|e| EventLogError::Unreadable {
+            id: row.get(0).unwrap_or_default(),
+            message: e.to_string(),
+        })?;
+        apply(event)?;
         count += 1;
     }
     Ok(count)
