@@ -4,9 +4,9 @@
 //! The modules, from the bottom up (each uses only those above it in this list):
 //! - [`time_zone`]: every IANA time zone, embedded, for the learner's local days and times;
 //! - [`keys`]: Ed25519 keys that sign packs and certificates, and the set a device trusts;
+//! - [`pack`]: the signed `.tidbit` container and its streaming verifier;
 //! - [`content`]: the course model, the ten item kinds, the author's source format and its
 //!   compiler;
-//! - [`pack`]: the signed `.tidbit` container and its streaming verifier;
 //! - [`privacy`]: the learner's data kept theirs (encryption at rest);
 //! - [`events`]: what an event is: the learner's actions, their ids and their total order;
 //! - [`sync`]: the learner's Automerge documents, the exchange body, the hostile-peer checks

@@ -407,4 +407,24 @@ mod tests {
         let min = per_day.values().min().copied().unwrap();
         assert!(max - min <= 1, "{per_day:?}");
     }
+
+    #[test]
+    fn the_scheduler_takes_every_parameter_set_the_peer_checks_accept() {
+        use crate::sync::peer::FSRS_BOUNDS;
+        let low: Vec<f32> = FSRS_BOUNDS.iter().map(|(low, _)| *low).collect();
+        let high: Vec<f32> = FSRS_BOUNDS.iter().map(|(_, high)| *high).collect();
+        let alternating: Vec<f32> = FSRS_BOUNDS
+            .iter()
+            .enumerate()
+            .map(|(i, (low, high))| if i % 2 == 0 { *low } else { *high })
+            .collect();
+        for parameters in [&low, &high, &alternating, &DEFAULT_PARAMETERS.to_vec()] {
+            let scheduler = Scheduler::new(Some(parameters)).unwrap();
+            let recall = scheduler.retrievability(1.0, 0, DAY_MS);
+            assert!(
+                recall.is_finite() && (0.0..=1.0).contains(&recall),
+                "{recall}"
+            );
+        }
+    }
 }

@@ -2,10 +2,11 @@
 //! records and enums in tidbit-core behind its `ffi` feature, and are re-exported here), and
 //! records for the rest, with their conversions.
 //!
-//! A record here exists only for what the FFI needs to differ: `usize` becomes `u32`, instants
-//! become UTC milliseconds, local windows and JSON values become text, tuples become small
-//! records, maps become hash maps. Each conversion from a core type destructures it whole (no
-//! `..`), so a field added in the core fails to compile here until it is carried across.
+//! A record here exists only for what the FFI needs to differ: instants become UTC
+//! milliseconds, local windows and JSON values become text, maps become hash maps, and a few
+//! shapes exist only for the apps (the home screen). Each conversion from a core type
+//! destructures it whole (no `..`), so a field added in the core fails to compile here until it
+//! is carried across.
 
 mod answers;
 mod catalog;
