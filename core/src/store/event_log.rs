@@ -13,9 +13,11 @@
 //!   a replay reads it, because decoding every document again would be far slower.
 //!
 //! The two never disagree: [`EventLog::append`] writes a new event to both, and a received event
-//! is stored only after its document accepted it (see [`crate::tidbit::SyncSession`]). What must
-//! never happen here: an event written to one copy and not the other, an event edited or
-//! deleted, or an event id made anywhere else.
+//! is stored only after its document accepted it (see [`crate::tidbit::SyncSession`]). The one
+//! exception is a replica that never syncs, such as an L&D report's store filled by
+//! `Tidbit::replay_events`: it holds rows only. What must never happen here: an event written to
+//! one copy of a syncing store and not the other, an event edited or deleted, or an event id
+//! made anywhere else.
 
 use automerge::ChangeHash;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
