@@ -131,3 +131,76 @@ fn an_exchange_holding_more_heads_than_encode_writes_is_refused() {
         decoded.unwrap().heads[0].heads.len()
     );
 }
+
+/// `document_apply`, after 1,081,755 runs: a real server's second message (the committed seed
+/// `server-second-message`: one change, the genesis as the last sync), then a message whose
+/// `need` lists change hashes the document does not hold. Automerge accepted both, and the next
+/// `generate_sync_message` looked the needed hashes up and panicked (`MissingOps` in its change
+/// collector), on that sync and on every later one. The peer checks now refuse a `need` the
+/// document does not hold.
+const SERVER_SECOND_MESSAGE: &[u8] =
+    include_bytes!("../../fuzz/corpus/document_apply/server-second-message");
+const NEEDS_WHAT_THE_DOCUMENT_LACKS: &[u8] =
+    include_bytes!("fuzz_inputs/document_apply-unknown-need.bin");
+
+#[test]
+fn a_sync_message_that_needs_changes_the_document_lacks_is_refused() {
+    let mut doc = documents::genesis(DOCUMENT).unwrap();
+    let mut state = sync::State::new();
+    for (message, accepted) in [
+        (SERVER_SECOND_MESSAGE, true),
+        (NEEDS_WHAT_THE_DOCUMENT_LACKS, false),
+    ] {
+        let received = documents::receive_message(
+            &mut doc,
+            DOCUMENT,
+            &mut state,
+            message,
+            &Policy::device(),
+            &mut peer::MAX_INFLATED_BYTES.clone(),
+        );
+        assert_eq!(received.is_ok(), accepted, "{received:?}");
+    }
+    let next = catch_unwind(AssertUnwindSafe(|| {
+        doc.sync().generate_sync_message(&mut state)
+    }));
+    assert!(next.is_ok(), "the next message panicked");
+}
+
+#[test]
+fn a_device_refuses_a_reply_that_needs_changes_it_lacks_and_syncs_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let start: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-10T08:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut device = Tidbit::open(
+        TidbitConfig {
+            data_dir: dir.path().join("data"),
+            learner_id: "ada".into(),
+            device_id: "phone".into(),
+            time_zone: "Europe/Berlin".into(),
+            trusted_keys: TrustedKeys::new(),
+            at_rest_key: None,
+        },
+        Arc::new(ManualClock::new(start)),
+    )
+    .unwrap();
+    let mut session = SyncSession::new("server");
+    let reply = |message: &[u8]| Exchange {
+        heads: Vec::new(),
+        messages: vec![DocumentMessage {
+            doc: DOCUMENT.into(),
+            message: message.to_vec(),
+        }],
+        ..Exchange::default()
+    };
+    let first = device.sync_incoming(&mut session, reply(SERVER_SECOND_MESSAGE));
+    assert!(first.is_ok(), "the honest reply was refused: {first:?}");
+    let second = device.sync_incoming(&mut session, reply(NEEDS_WHAT_THE_DOCUMENT_LACKS));
+    assert!(second.is_err(), "the reply was applied: {second:?}");
+    let outgoing = catch_unwind(AssertUnwindSafe(|| device.sync_outgoing(&mut session)));
+    assert!(
+        matches!(outgoing, Ok(Ok(_))),
+        "the next exchange failed or panicked"
+    );
+}

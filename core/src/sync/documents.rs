@@ -216,10 +216,17 @@ pub fn receive_message(
         message,
     };
     let message = sync::Message::decode(message).map_err(|e| bad_message(e.to_string()))?;
-    peer::check_message(&message, budget).map_err(|refusal| DocumentError::Refused {
-        doc: name.into(),
-        refusal,
-    })?;
+    let held = doc.document();
+    peer::check_message(&message, budget)
+        .and_then(|()| {
+            peer::check_needs(&message, |hash| {
+                held.get_change_meta_by_hash(hash).is_some()
+            })
+        })
+        .map_err(|refusal| DocumentError::Refused {
+            doc: name.into(),
+            refusal,
+        })?;
     let list = events_list(doc, name)?;
     let mut log = PatchLog::active();
     doc.sync()

@@ -100,6 +100,8 @@ pub enum Refusal {
     BadChunk(&'static str),
     #[error("a sync message's Bloom filter is refused: {0}")]
     BadBloomFilter(&'static str),
+    #[error("a sync message asks for {0} changes this document does not hold")]
+    UnknownNeed(usize),
     #[error("document '{doc}' is outside the window the server's clock allows ({from} to {to})")]
     DocumentOutOfWindow {
         doc: String,
@@ -440,6 +442,26 @@ pub fn check_message(
     }
     Ok(())
 }
+
+/// Checks what a sync message asks for: a peer needs only changes it learned of from this
+/// document's heads, so every hash in `need` must be one the document holds. Automerge looks
+/// each up when it answers, and a hash it does not hold makes that panic (`MissingOps`), on
+/// this sync and every later one.
+pub fn check_needs(
+    message: &automerge::sync::Message,
+    holds: impl Fn(&automerge::ChangeHash) -> bool,
+) -> Result<(), Refusal> {
+    if message.need.len() > MAX_NEEDS {
+        return Err(Refusal::UnknownNeed(message.need.len()));
+    }
+    match message.need.iter().filter(|hash| !holds(hash)).count() {
+        0 => Ok(()),
+        unknown => Err(Refusal::UnknownNeed(unknown)),
+    }
+}
+
+/// The most change hashes a message may ask for (a peer a year behind needs a few hundred).
+const MAX_NEEDS: usize = 4096;
 
 /// The most `have` summaries a message may carry (Automerge sends one).
 const MAX_HAVES: usize = 8;
