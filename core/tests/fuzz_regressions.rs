@@ -16,6 +16,37 @@ use tidbit_core::tidbit::{SyncSession, Tidbit, TidbitConfig};
 
 const DOCUMENT: &str = "events-2026-11";
 
+/// A learner's device with an empty store, its clock inside [`DOCUMENT`]'s month.
+fn open_device(dir: &std::path::Path) -> Tidbit {
+    let start: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-10T08:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    Tidbit::open(
+        TidbitConfig {
+            data_dir: dir.join("data"),
+            learner_id: "ada".into(),
+            device_id: "phone".into(),
+            time_zone: "Europe/Berlin".into(),
+            trusted_keys: TrustedKeys::new(),
+            at_rest_key: None,
+        },
+        Arc::new(ManualClock::new(start)),
+    )
+    .unwrap()
+}
+
+/// A server's reply carrying one sync message for [`DOCUMENT`].
+fn reply(message: &[u8]) -> Exchange {
+    Exchange {
+        heads: Vec::new(),
+        messages: vec![DocumentMessage {
+            doc: DOCUMENT.into(),
+            message: message.to_vec(),
+        }],
+        ..Exchange::default()
+    }
+}
+
 /// An Automerge sync message (v1) whose one `have` carries a Bloom filter that claims an entry
 /// but has no bits: `0x42` (message type), no heads, no needs, one have with no last-sync
 /// hashes and 3 filter bytes (1 entry, 0 bits per entry, 7 probes, so 0 bytes of bits), no
@@ -69,31 +100,9 @@ fn a_sync_message_whose_bloom_filter_has_endless_probes_is_refused() {
 #[test]
 fn a_device_refuses_a_reply_whose_bloom_filter_has_no_bits_and_syncs_on() {
     let dir = tempfile::tempdir().unwrap();
-    let start: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-10T08:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc);
-    let mut device = Tidbit::open(
-        TidbitConfig {
-            data_dir: dir.path().join("data"),
-            learner_id: "ada".into(),
-            device_id: "phone".into(),
-            time_zone: "Europe/Berlin".into(),
-            trusted_keys: TrustedKeys::new(),
-            at_rest_key: None,
-        },
-        Arc::new(ManualClock::new(start)),
-    )
-    .unwrap();
+    let mut device = open_device(dir.path());
     let mut session = SyncSession::new("server");
-    let reply = Exchange {
-        heads: Vec::new(),
-        messages: vec![DocumentMessage {
-            doc: DOCUMENT.into(),
-            message: BLOOM_WITHOUT_BITS.to_vec(),
-        }],
-        ..Exchange::default()
-    };
-    let incoming = device.sync_incoming(&mut session, reply);
+    let incoming = device.sync_incoming(&mut session, reply(BLOOM_WITHOUT_BITS));
     assert!(incoming.is_err(), "the reply was applied: {incoming:?}");
     let outgoing = catch_unwind(AssertUnwindSafe(|| device.sync_outgoing(&mut session)));
     assert!(
@@ -170,30 +179,8 @@ fn a_sync_message_that_needs_changes_the_document_lacks_is_refused() {
 #[test]
 fn a_device_refuses_a_reply_that_needs_changes_it_lacks_and_syncs_on() {
     let dir = tempfile::tempdir().unwrap();
-    let start: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-10T08:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc);
-    let mut device = Tidbit::open(
-        TidbitConfig {
-            data_dir: dir.path().join("data"),
-            learner_id: "ada".into(),
-            device_id: "phone".into(),
-            time_zone: "Europe/Berlin".into(),
-            trusted_keys: TrustedKeys::new(),
-            at_rest_key: None,
-        },
-        Arc::new(ManualClock::new(start)),
-    )
-    .unwrap();
+    let mut device = open_device(dir.path());
     let mut session = SyncSession::new("server");
-    let reply = |message: &[u8]| Exchange {
-        heads: Vec::new(),
-        messages: vec![DocumentMessage {
-            doc: DOCUMENT.into(),
-            message: message.to_vec(),
-        }],
-        ..Exchange::default()
-    };
     let first = device.sync_incoming(&mut session, reply(SERVER_SECOND_MESSAGE));
     assert!(first.is_ok(), "the honest reply was refused: {first:?}");
     let second = device.sync_incoming(&mut session, reply(NEEDS_WHAT_THE_DOCUMENT_LACKS));
