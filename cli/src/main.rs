@@ -6,6 +6,7 @@
 mod authoring;
 mod certificates;
 mod demo;
+mod export;
 mod learn;
 mod learner;
 mod library;
@@ -73,6 +74,9 @@ enum Command {
     /// The main job end to end: a server, a phone and a tablet learning offline, syncing, and
     /// converging to the same state.
     Demo(demo::DemoArgs),
+    /// Write a learner's whole data (events, progress, decisions, consents, reviews) to one
+    /// readable JSON archive.
+    Export(export::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -145,6 +149,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Sync(args) => syncing::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Cert(CertCommand::Verify { file, trust, json }) => {
             certificates::verify(&file, &trust, json)
         }

@@ -174,6 +174,7 @@ fn trigger(
         course: course.map(str::to_string),
         reason: reason.into(),
         within_hours,
+        signal: None,
     };
     let triggered = tidbit_server::interventions::trigger(
         hub.storage.as_ref(),

@@ -7,7 +7,7 @@
 //! - [`pack`]: the signed `.tidbit` container and its streaming verifier;
 //! - [`content`]: the course model, the ten item kinds, the author's source format and its
 //!   compiler;
-//! - [`privacy`]: the learner's data kept theirs (encryption at rest);
+//! - [`privacy`]: the learner's data kept theirs (encryption at rest, consent scopes);
 //! - [`events`]: what an event is: the learner's actions, their ids and their total order;
 //! - [`sync`]: the learner's Automerge documents, the exchange body, the hostile-peer checks
 //!   every incoming message passes, and the documents' local persistence;

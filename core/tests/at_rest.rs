@@ -71,6 +71,10 @@ impl Device {
         tidbit.install_pack(&self.pack, &mut |_, _| {}).unwrap();
         tidbit.enroll(COURSE, "tourist").unwrap();
         tidbit.start_module(COURSE, "tour").unwrap();
+        // Under the analytics scope the reflection's text is recorded (and synced) with it.
+        tidbit
+            .set_consent(tidbit_core::privacy::consent::ConsentScope::Analytics, true)
+            .unwrap();
         let response = Response::Reflection {
             text: SECRET.into(),
             criteria_met: vec![true, false],

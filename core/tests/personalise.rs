@@ -11,6 +11,7 @@ use tidbit_core::content::{write_course_pack, Course};
 use tidbit_core::events::ManualClock;
 use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::learn::personalise::FitError;
+use tidbit_core::privacy::consent::{ConsentError, ConsentScope};
 use tidbit_core::learn::plan::Purpose;
 use tidbit_core::simulate::answer_for;
 use tidbit_core::tidbit::{Tidbit, TidbitConfig, TidbitError};
@@ -43,6 +44,9 @@ fn practised(dir: &Path, key: &SigningKey, days: i64) -> (Tidbit, Arc<ManualCloc
     .unwrap();
     tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
     tidbit.enroll("fit", "everyone").unwrap();
+    tidbit
+        .set_consent(ConsentScope::Personalisation, true)
+        .unwrap();
     let course: Course = compiled.course;
     for day in 0..days {
         clock.set(start() + Duration::days(day));
@@ -73,6 +77,54 @@ fn practised(dir: &Path, key: &SigningKey, days: i64) -> (Tidbit, Arc<ManualCloc
         }
     }
     (tidbit, clock)
+}
+
+/// Rows of fitted parameters in the learner's store under `dir`.
+fn fitted_parameters(dir: &Path) -> i64 {
+    let database = dir.join("data").join(tidbit_core::store::DATABASE_FILE);
+    rusqlite::Connection::open(database)
+        .unwrap()
+        .query_row("SELECT count(*) FROM fsrs_parameters", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn without_the_personalisation_scope_nothing_is_fitted_and_withdrawing_drops_fitted_parameters() {
+    let key = SigningKey::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut tidbit, _) = practised(dir.path(), &key, 45);
+    tidbit
+        .set_consent(ConsentScope::Personalisation, false)
+        .unwrap();
+    let events = tidbit.events().unwrap().len();
+    let mut calls = 0;
+    let err = tidbit.fit_parameters(&mut |_, _| calls += 1).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TidbitError::Consent(ConsentError::Required(ConsentScope::Personalisation))
+        ),
+        "{err}"
+    );
+    assert_eq!(calls, 0, "nothing was computed");
+    assert_eq!(tidbit.events().unwrap().len(), events, "nothing was recorded");
+
+    // Given again, a fit adopts parameters; withdrawn, they go out of use, live and replayed.
+    tidbit
+        .set_consent(ConsentScope::Personalisation, true)
+        .unwrap();
+    let report = tidbit.fit_parameters(&mut |_, _| {}).unwrap();
+    assert!(report.adopted, "{report:?}");
+    let fitted = fitted_parameters(dir.path());
+    assert_eq!(fitted, 1);
+    tidbit
+        .set_consent(ConsentScope::Personalisation, false)
+        .unwrap();
+    let fitted = fitted_parameters(dir.path());
+    assert_eq!(fitted, 0);
+    let digest = tidbit.projection_digest().unwrap();
+    tidbit.rebuild_projections().unwrap();
+    assert_eq!(tidbit.projection_digest().unwrap(), digest);
 }
 
 #[test]

@@ -177,9 +177,9 @@ fn three_years() {
                 module: format!("module-{:02}", n % 13),
                 step: steps[(n * 7919 % 1_200) as usize].clone(),
                 item_kind: "single".into(),
-                response: Response::SingleChoice {
+                response: Some(Response::SingleChoice {
                     choice: (n % 4) as u32,
-                },
+                }),
                 response_ms: 3_000 + (n * 37 % 9_000) as u32,
                 credit: if n % 5 == 0 { 0.0 } else { 1.0 },
                 outcome: if n % 5 == 0 {

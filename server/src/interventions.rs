@@ -9,7 +9,7 @@
 //! senders go behind the same trait.
 //!
 //! `POST /v1/admin/learners/{learner}/interventions` takes `{"module", "course"?, "reason",
-//! "within_hours"}` with an admin token (device `*admin*`); `tidbit serve trigger` calls
+//! "within_hours", "signal"?}` with an admin token (device `*admin*`); `tidbit serve trigger` calls
 //! [`trigger`] on the server's data directory. Nothing here edits or removes an event.
 
 use std::sync::Arc;
@@ -67,6 +67,10 @@ pub struct InterventionRequest {
     pub course: Option<String>,
     pub reason: String,
     pub within_hours: u32,
+    /// The work-context signal behind it (a role change, a customer case), if any: devices act
+    /// on it only when the learner gave the `signals` consent scope.
+    #[serde(default)]
+    pub signal: Option<String>,
 }
 
 /// What [`trigger`] wrote.
@@ -123,14 +127,19 @@ pub fn trigger(
     push: &dyn PushSender,
 ) -> Result<Triggered, InterventionError> {
     validate(learner, request)?;
-    let mut attempt = 0;
-    let (event, name, deadline_ms) = loop {
-        attempt += 1;
-        match append_intervention(storage, learner, request, now_ms) {
-            Err(InterventionError::Storage(StorageError::Conflict { .. })) if attempt < 4 => {}
-            result => break result?,
-        }
-    };
+    let deadline_ms = now_ms + i64::from(request.within_hours) * 3_600_000;
+    let (event, name) = append_server_event(
+        storage,
+        learner,
+        EventKind::InterventionTriggered {
+            course: request.course.clone(),
+            module: request.module.clone(),
+            reason: request.reason.clone(),
+            deadline_ms,
+            signal: request.signal.clone(),
+        },
+        now_ms,
+    )?;
     let pushed = match latest_push_token(storage, learner) {
         Some((platform, token)) => push
             .send(
@@ -168,6 +177,10 @@ fn validate(learner: &str, request: &InterventionRequest) -> Result<(), Interven
             .course
             .as_deref()
             .is_some_and(|c| !valid_text(c, 128))
+        || request
+            .signal
+            .as_deref()
+            .is_some_and(|s| !valid_text(s, 256))
         || !(1..=MAX_WITHIN_HOURS).contains(&request.within_hours)
     {
         return Err(InterventionError::BadRequest);
@@ -175,13 +188,32 @@ fn validate(learner: &str, request: &InterventionRequest) -> Result<(), Interven
     Ok(())
 }
 
-/// Prepares and commits the intervention event; returns it with its document and deadline.
-fn append_intervention(
+/// Appends an event of the server's device to the learner's current period document; returns
+/// it with its document. A commit that loses the compare-and-swap to another writer is prepared
+/// again on what that writer stored.
+pub fn append_server_event(
     storage: &dyn SyncStorage,
     learner: &str,
-    request: &InterventionRequest,
+    kind: EventKind,
     now_ms: i64,
-) -> Result<(Event, String, i64), InterventionError> {
+) -> Result<(Event, String), InterventionError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_append(storage, learner, kind.clone(), now_ms) {
+            Err(InterventionError::Storage(StorageError::Conflict { .. })) if attempt < 4 => {}
+            result => break result,
+        }
+    }
+}
+
+/// Prepares and commits one server event.
+fn try_append(
+    storage: &dyn SyncStorage,
+    learner: &str,
+    kind: EventKind,
+    now_ms: i64,
+) -> Result<(Event, String), InterventionError> {
     let name = documents::period_of(now_ms);
     let unloadable = |e: automerge::AutomergeError| InterventionError::Unloadable {
         doc: name.clone(),
@@ -207,17 +239,11 @@ fn append_intervention(
         .map_err(|_| InterventionError::NoRandomness)?;
     let incarnation = hex::encode(bytes);
     doc.set_actor(ActorId::from(&bytes[..]));
-    let deadline_ms = now_ms + i64::from(request.within_hours) * 3_600_000;
     let event = Event {
         id: Event::make_id(SERVER_DEVICE, &incarnation, 1),
         at_ms: now_ms,
         device: SERVER_DEVICE.into(),
-        kind: EventKind::InterventionTriggered {
-            course: request.course.clone(),
-            module: request.module.clone(),
-            reason: request.reason.clone(),
-            deadline_ms,
-        },
+        kind,
     };
     documents::append(&mut doc, &incarnation, 1, &event)?;
     let write = if is_new {
@@ -237,7 +263,7 @@ fn append_intervention(
         &[],
         std::slice::from_ref(&event.id),
     )?;
-    Ok((event, name, deadline_ms))
+    Ok((event, name))
 }
 
 /// The push token the learner's devices registered last, if any.
@@ -272,7 +298,7 @@ pub async fn post_intervention(
         Err(e) => {
             return crate::refuse(
                 StatusCode::BAD_REQUEST,
-                format!("expected {{\"module\", \"course\"?, \"reason\", \"within_hours\"}}: {e}"),
+                format!("expected {{\"module\", \"course\"?, \"reason\", \"within_hours\", \"signal\"?}}: {e}"),
             )
         }
     };

@@ -416,6 +416,7 @@ fn interventions_from_another_process_and_syncs_at_the_same_time_lose_nothing() 
                 course: None,
                 reason: "practise again".into(),
                 within_hours: 48,
+                signal: None,
             };
             let triggered = tidbit_server::interventions::trigger(
                 &storage,

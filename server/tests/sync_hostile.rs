@@ -273,6 +273,7 @@ fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8
                     module: "scene-safety".into(),
                     reason: "forged by a device".into(),
                     deadline_ms: in_period + 86_400_000,
+                    signal: None,
                 };
                 documents::append(doc, "b0", 3, &forged).unwrap()
             }),

@@ -13,6 +13,7 @@ use tidbit_core::learn::projection::ProjectionError;
 use tidbit_core::learn::schedule::ScheduleError;
 use tidbit_core::pack::PackError;
 use tidbit_core::privacy::at_rest::AtRestError;
+use tidbit_core::privacy::consent::ConsentError;
 use tidbit_core::store::StoreError;
 use tidbit_core::sync::documents::DocumentError;
 use tidbit_core::sync::local::LocalError;
@@ -66,6 +67,14 @@ pub enum TidbitError {
     /// The app cancelled the call (through a `Cancellation`); what it had finished is kept.
     #[error("{0}")]
     Cancelled(String),
+    /// The learner has not given the consent scope this needs (`consents()` lists them); nothing
+    /// was computed or sent.
+    #[error("{0}")]
+    ConsentRequired(String),
+    /// The request does not apply: a review of a stage with no decision to review, a reason
+    /// that is empty or too long.
+    #[error("{0}")]
+    InvalidRequest(String),
     /// The object was closed; open a new one.
     #[error("this Tidbit was closed: open a new one to continue")]
     Closed,
@@ -121,6 +130,15 @@ impl From<CoreError> for TidbitError {
             CoreError::Certificate(_) => TidbitError::Certificate(message),
             CoreError::Documents(documents) => from_documents(documents, message),
             CoreError::RefusedPeerData(_) => TidbitError::Network(message),
+            CoreError::Consent(ConsentError::Required(_)) => TidbitError::ConsentRequired(message),
+            CoreError::Consent(ConsentError::UnknownScope(_)) => {
+                TidbitError::InvalidRequest(message)
+            }
+            CoreError::UnknownStage { .. } => TidbitError::UnknownContent(message),
+            CoreError::Export { .. } => TidbitError::Storage(message),
+            CoreError::NothingToReview { .. } | CoreError::ReviewReason { .. } => {
+                TidbitError::InvalidRequest(message)
+            }
         }
     }
 }

@@ -226,6 +226,60 @@ impl Tidbit {
         self.session.run("streak", |core| Ok(core.streak()?))
     }
 
+    /// Every consent scope with its purpose text and whether the learner gave it; nothing
+    /// optional is on until given.
+    pub fn consents(&self) -> Result<Vec<ConsentState>, TidbitError> {
+        self.session.run("consents", |core| Ok(core.consents()?))
+    }
+
+    /// Gives or withdraws a consent scope. It takes effect at once on this device and on the
+    /// learner's other devices after they sync.
+    pub fn set_consent(&self, scope: ConsentScope, granted: bool) -> Result<(), TidbitError> {
+        self.session.run("set_consent", |core| {
+            Ok(core.set_consent(scope, granted)?)
+        })
+    }
+
+    /// Asks a person to review the decision that keeps `stage` locked (or failed its check);
+    /// returns the review's id. It reaches the server's admin queue on the next sync.
+    pub fn request_review(
+        &self,
+        course: String,
+        stage: String,
+        reason: String,
+    ) -> Result<String, TidbitError> {
+        self.session.run("request_review", |core| {
+            Ok(core.request_review(&course, &stage, &reason)?)
+        })
+    }
+
+    /// The reviews the learner asked for, newest first, with each decision and its author.
+    pub fn reviews(&self) -> Result<Vec<Review>, TidbitError> {
+        self.session.run("reviews", |core| Ok(core.reviews()?))
+    }
+
+    /// Writes every piece of the learner's data into `dir` as one readable JSON archive
+    /// (`tidbit-export-<learner>.json`) and returns its path. Progress counts steps.
+    pub async fn export(
+        &self,
+        dir: String,
+        progress: Option<Arc<dyn ProgressListener>>,
+    ) -> Result<String, TidbitError> {
+        let session = Arc::clone(&self.session);
+        run_blocking(move || {
+            session.run("export", |core| {
+                let mut report = |done: u64, total: u64| {
+                    if let Some(listener) = &progress {
+                        listener.on_progress(done, total);
+                    }
+                };
+                let path = core.export(Path::new(&dir), &mut report)?;
+                Ok(path.to_string_lossy().into_owned())
+            })
+        })
+        .await
+    }
+
     /// The file holding asset `path` (as named in a lesson card) of an installed course.
     pub fn asset_file(&self, course: String, path: String) -> Result<Option<String>, TidbitError> {
         self.session.run("asset_file", |core| {

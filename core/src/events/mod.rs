@@ -15,8 +15,10 @@ mod nudge;
 pub use answer::{Outcome, Response, SelfRating, CREDIT_EPSILON};
 pub use nudge::{NudgeKind, NudgeOutcome};
 
-/// The device name under which the server records events (interventions); no learner device
-/// may use it, and devices accept interventions from it alone.
+use crate::privacy::consent::ConsentScope;
+
+/// The device name under which the server records events (interventions, review decisions); no
+/// learner device may use it, and devices accept those events from it alone.
 pub const SERVER_DEVICE: &str = "server";
 
 /// Where time comes from. Tests and the simulator inject their own.
@@ -121,7 +123,10 @@ pub enum EventKind {
         module: String,
         step: String,
         item_kind: String,
-        response: Response,
+        /// What exactly was answered: withheld (`None`) unless the learner gave the
+        /// `analytics` consent scope when answering. Nothing in the projections reads it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        response: Option<Response>,
         response_ms: u32,
         credit: f64,
         outcome: Outcome,
@@ -144,6 +149,10 @@ pub enum EventKind {
         module: String,
         reason: String,
         deadline_ms: i64,
+        /// The work-context signal that triggered it (a role change, a customer case), if any:
+        /// the device acts on such an intervention only under the `signals` consent scope.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<String>,
     },
     /// What became of a planned nudge: the input of fatigue, softening and send-time learning.
     NudgeOutcomeRecorded {
@@ -161,9 +170,42 @@ pub enum EventKind {
     },
     /// The device can receive push messages at `token` (`fcm` or `apns`).
     PushTokenRegistered { platform: String, token: String },
+    /// The learner gave (`granted`) or withdrew a consent scope. The later change in the log's
+    /// order wins.
+    ConsentChanged { scope: ConsentScope, granted: bool },
+    /// The learner asked a person to review the automated decision that keeps `stage` of their
+    /// path locked (or its check failed). The event's id names the review.
+    ReviewRequested {
+        course: String,
+        path: String,
+        stage: String,
+        /// The learner's own words.
+        reason: String,
+        /// The engine's decision the learner questions, as the engine stated it when asked.
+        questioned: String,
+    },
+    /// A person decided a review. Written by the server, as its device, into the learner's
+    /// documents; `unlock` opens the stage.
+    ReviewDecided {
+        review: String,
+        course: String,
+        path: String,
+        stage: String,
+        unlock: bool,
+        reason: String,
+        author: String,
+    },
 }
 
 impl EventKind {
+    /// Kinds only the server writes (as [`SERVER_DEVICE`]).
+    pub fn is_from_server(&self) -> bool {
+        matches!(
+            self,
+            EventKind::InterventionTriggered { .. } | EventKind::ReviewDecided { .. }
+        )
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::Enrolled { .. } => "enrolled",
@@ -174,6 +216,9 @@ impl EventKind {
             EventKind::InterventionTriggered { .. } => "intervention_triggered",
             EventKind::NudgeOutcomeRecorded { .. } => "nudge_outcome",
             EventKind::PushTokenRegistered { .. } => "push_token_registered",
+            EventKind::ConsentChanged { .. } => "consent_changed",
+            EventKind::ReviewRequested { .. } => "review_requested",
+            EventKind::ReviewDecided { .. } => "review_decided",
         }
     }
 }
@@ -225,7 +270,7 @@ mod tests {
                 module: "m".into(),
                 step: "s".into(),
                 item_kind: "single".into(),
-                response: Response::SingleChoice { choice: 1 },
+                response: Some(Response::SingleChoice { choice: 1 }),
                 response_ms: 4200,
                 credit: 1.0,
                 outcome: Outcome::Right,

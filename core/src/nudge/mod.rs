@@ -269,4 +269,8 @@ pub struct PlanningState {
     pub interventions: Vec<Intervention>,
     /// In the log's order.
     pub outcomes: Vec<OutcomeRecord>,
+    /// The learner gave the `personalisation` scope: send times and wording are learned from
+    /// the outcomes. Without it the outcomes only hold nudges back (fatigue, ignored prompts).
+    #[serde(default)]
+    pub personalised: bool,
 }

@@ -62,7 +62,10 @@ pub fn plan_nudges(
         return plan;
     }
     let fatigue = Fatigue::from_outcomes(&state.outcomes, now);
-    let mut bandit = SendTimeBandit::from_outcomes(&state.outcomes);
+    let mut bandit = match state.personalised {
+        true => SendTimeBandit::from_outcomes(&state.outcomes),
+        false => SendTimeBandit::default(),
+    };
     let slots = allowed_slots(now, zone, prefs);
     let mut candidates = candidates(now, zone, prefs, state, &fatigue, &mut plan);
     candidates.sort_by(|a, b| {

@@ -283,6 +283,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DROP INDEX cards_by_due;
     CREATE INDEX cards_by_due ON cards (due_ms, course, step);
     "#,
+    // 7: the learner's consent scopes and the reviews they asked for (projections).
+    r#"
+    CREATE TABLE consents (
+        scope TEXT PRIMARY KEY,
+        granted INTEGER NOT NULL,
+        changed_ms INTEGER NOT NULL
+    );
+    CREATE TABLE reviews (
+        -- The id of the ReviewRequested event; its texts stay sealed in the event.
+        id TEXT PRIMARY KEY,
+        course TEXT NOT NULL,
+        path TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        requested_ms INTEGER NOT NULL,
+        -- The ReviewDecided event, when it was taken, and whether it unlocked the stage.
+        decision TEXT,
+        decided_ms INTEGER,
+        unlocked INTEGER
+    );
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.
@@ -298,6 +318,8 @@ pub const PROJECTIONS: &[&str] = &[
     "remediations",
     "activity_days",
     "fsrs_parameters",
+    "consents",
+    "reviews",
     "due_load",
 ];
 

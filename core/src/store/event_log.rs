@@ -140,6 +140,33 @@ pub fn same_as_stored(conn: &Connection, event: &Event) -> Result<bool, EventLog
     Ok(decode(&event.id, &body)? == *event)
 }
 
+/// The stored event with id `id`, if any.
+pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Event>, EventLogError> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT tidbit_open(id, body) FROM events WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    body.map(|body| decode(id, &body)).transpose()
+}
+
+/// The events of `kinds` (by [`EventKind::name`]) in the total order.
+pub fn of_kinds(conn: &Connection, kinds: &[&str]) -> Result<Vec<Event>, EventLogError> {
+    let mut events = Vec::new();
+    let mut statement = conn.prepare_cached(
+        "SELECT id, tidbit_open(id, body) FROM events WHERE kind = ?1",
+    )?;
+    for kind in kinds {
+        let rows: Vec<(String, String)> = statement
+            .query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, body) in rows {
+            events.push(decode(&id, &body)?);
+        }
+    }
+    events.sort_by(|a: &Event, b: &Event| a.order_key().cmp(&b.order_key()));
+    Ok(events)
+}
+
 /// The last event in the total order, if any: `(at_ms, device, id)`.
 pub fn latest_order_key(conn: &Connection) -> rusqlite::Result<Option<(i64, String, String)>> {
     conn.prepare_cached(
@@ -250,7 +277,10 @@ fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
         EventKind::Enrolled { course, .. } | EventKind::ModuleStarted { course, .. } => {
             (Some(course), None)
         }
-        EventKind::ParametersAdopted { .. } => (None, None),
+        EventKind::ReviewRequested { course, .. } | EventKind::ReviewDecided { course, .. } => {
+            (Some(course), None)
+        }
+        EventKind::ParametersAdopted { .. } | EventKind::ConsentChanged { .. } => (None, None),
         // Filed under a name no course can have, so the planner finds them through the index.
         EventKind::InterventionTriggered { .. }
         | EventKind::NudgeOutcomeRecorded { .. }

@@ -22,6 +22,7 @@ use std::io::Read;
 
 use chrono::{DateTime, Datelike, Utc};
 
+use crate::content::items::ItemKind;
 use crate::events::{Event, EventKind, Outcome, Response, SERVER_DEVICE};
 
 /// How far ahead of the server's clock an event may be dated (device clocks drift).
@@ -88,8 +89,8 @@ pub enum Refusal {
         from: String,
         to: String,
     },
-    #[error("it is an intervention from device '{0}'; only the server records interventions")]
-    InterventionFromDevice(String),
+    #[error("it is a {kind} event from device '{device}'; only the server records those")]
+    ServerKindFromDevice { kind: &'static str, device: String },
     #[error("device '{0}' is the server's name; no device may record events under it")]
     ServerImpersonated(String),
     #[error("a sync message carries a {0}, which Tidbit peers never send")]
@@ -195,11 +196,14 @@ pub fn check_event(event: &Event, policy: &Policy) -> Result<(), Refusal> {
             "1 to 128 letters, digits, '-', '_', '.', '@'",
         ));
     }
-    let is_intervention = matches!(event.kind, EventKind::InterventionTriggered { .. });
-    if is_intervention && event.device != SERVER_DEVICE {
-        return Err(Refusal::InterventionFromDevice(event.device.clone()));
+    let from_server = event.kind.is_from_server();
+    if from_server && event.device != SERVER_DEVICE {
+        return Err(Refusal::ServerKindFromDevice {
+            kind: event.kind.name(),
+            device: event.device.clone(),
+        });
     }
-    if !is_intervention && event.device == SERVER_DEVICE {
+    if !from_server && event.device == SERVER_DEVICE {
         return Err(Refusal::ServerImpersonated(event.device.clone()));
     }
     if let Some(sender) = &policy.sender {
@@ -247,16 +251,12 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             id("course", course)?;
             id("module", module)?;
             id("step", step)?;
-            if response.item_kind().name() != item_kind {
-                return Err(field(
-                    "response",
-                    format!(
-                        "a {} response for a '{item_kind}' item",
-                        response.item_kind().label()
-                    ),
-                ));
+            if ItemKind::from_name(item_kind).is_none() {
+                return Err(field("item_kind", format!("'{item_kind}' is not an item kind")));
             }
-            check_response(response)?;
+            if let Some(response) = response {
+                check_response(response, item_kind)?;
+            }
             if *response_ms > MAX_RESPONSE_MS {
                 return Err(field("response_ms", "more than a day"));
             }
@@ -311,9 +311,13 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             module,
             reason,
             deadline_ms,
+            signal,
         } => {
             if let Some(course) = course {
                 id("course", course)?;
+            }
+            if let Some(signal) = signal {
+                text("signal", signal, 256)?;
             }
             id("module", module)?;
             text("reason", reason, 500)?;
@@ -346,6 +350,32 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             }
             Ok(())
         }
+        EventKind::ConsentChanged { .. } => Ok(()),
+        EventKind::ReviewRequested {
+            course,
+            path,
+            stage,
+            reason,
+            questioned,
+        } => {
+            check_review(course, path, stage)?;
+            text("reason", reason, 2000)?;
+            text("questioned", questioned, 2000)
+        }
+        EventKind::ReviewDecided {
+            review,
+            course,
+            path,
+            stage,
+            unlock: _,
+            reason,
+            author,
+        } => {
+            id("review", review)?;
+            check_review(course, path, stage)?;
+            text("reason", reason, 2000)?;
+            text("author", author, 256)
+        }
         EventKind::PushTokenRegistered { platform, token } => {
             if !matches!(platform.as_str(), "fcm" | "apns") {
                 return Err(field("platform", "neither 'fcm' nor 'apns'"));
@@ -361,7 +391,22 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
     }
 }
 
-fn check_response(response: &Response) -> Result<(), Refusal> {
+fn check_review(course: &str, path: &str, stage: &str) -> Result<(), Refusal> {
+    id("course", course)?;
+    id("path", path)?;
+    id("stage", stage)
+}
+
+fn check_response(response: &Response, item_kind: &str) -> Result<(), Refusal> {
+    if response.item_kind().name() != item_kind {
+        return Err(field(
+            "response",
+            format!(
+                "a {} response for a '{item_kind}' item",
+                response.item_kind().label()
+            ),
+        ));
+    }
     let entries = |n: usize| {
         if n > MAX_RESPONSE_ENTRIES {
             Err(field(

@@ -24,16 +24,20 @@ use crate::learn::projection::{
 use crate::learn::recommend::{self, Recommendation};
 use crate::learn::schedule::grade_for;
 use crate::privacy::at_rest::AtRestKey;
+use crate::privacy::consent::ConsentScope;
 use crate::store::event_log::{self, EventLog, EventLogError};
 use crate::store::{InstallReport, Store, StoreError};
 use crate::time_zone::Zone;
 
+pub mod export;
 mod nudges;
 mod progress;
+mod rights;
 pub mod sync_client;
 mod sync_session;
 
 pub use progress::{StageStatus, Streak};
+pub use rights::{Review, ReviewDecision, MAX_REVIEW_REASON_CHARS};
 pub use sync_client::{sync, SyncError, SyncOptions, SyncReport};
 pub use sync_session::{Incoming, SyncSession};
 
@@ -72,6 +76,16 @@ pub enum TidbitError {
     /// A peer (the sync server) sent something this device refuses; nothing of it was applied.
     #[error("the sync server sent something invalid ({0}); nothing was changed on this device: sync again later, and tell the server's operator if this keeps happening")]
     RefusedPeerData(String),
+    #[error(transparent)]
+    Consent(#[from] crate::privacy::consent::ConsentError),
+    #[error("course '{course}' has no stage '{stage}' on the path the learner follows")]
+    UnknownStage { course: String, stage: String },
+    #[error("stage '{stage}' of course '{course}' is unlocked and no check of it failed: there is no decision to review")]
+    NothingToReview { course: String, stage: String },
+    #[error("a review needs the learner's reason: 1 to {max} characters")]
+    ReviewReason { max: usize },
+    #[error("the export could not be written to {path} ({message}): pick a directory the app can write")]
+    Export { path: String, message: String },
 }
 
 impl From<EventLogError> for TidbitError {
@@ -355,6 +369,11 @@ impl Tidbit {
         let usual = crate::learn::projection::read::usual_response_ms(self.store.conn(), kind)?;
         let grade = grade_for(&assessment, response_ms, usual);
         let local_date = self.local_date(self.clock.now());
+        // What exactly was answered leaves the device only under the analytics scope.
+        let response = self
+            .consent_gate()?
+            .is_granted(ConsentScope::Analytics)
+            .then_some(response);
         let (_, applied) = self.record(EventKind::ItemAnswered {
             course: course.into(),
             module,
@@ -515,10 +534,12 @@ impl Tidbit {
     }
 
     /// Fits FSRS parameters to this learner's log and adopts them if they predict it better.
+    /// Needs the `personalisation` consent scope; without it nothing is computed.
     pub fn fit_parameters(
         &mut self,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<crate::learn::personalise::FitReport, TidbitError> {
+        self.consent_gate()?.require(ConsentScope::Personalisation)?;
         let report = crate::learn::personalise::fit_parameters(
             self.store.conn(),
             self.schedulers.scheduler().parameters(),

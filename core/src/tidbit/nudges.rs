@@ -12,6 +12,7 @@ use rusqlite::params;
 use super::{Tidbit, TidbitError};
 use crate::events::{Event, EventKind};
 use crate::learn::projection::read;
+use crate::privacy::consent::ConsentScope;
 use crate::nudge::{
     self, FinishedModule, Intervention, Nudge, NudgeKind, NudgeOutcome, NudgePlan,
     NudgePreferences, OutcomeRecord, PlanningState,
@@ -140,6 +141,7 @@ impl Tidbit {
                 )
                 .collect();
         let streak = self.streak()?;
+        let consents = self.consent_gate()?;
         let mut interventions = Vec::new();
         let mut outcomes = Vec::new();
         for event in self.nudge_events()? {
@@ -150,7 +152,12 @@ impl Tidbit {
                     module,
                     reason,
                     deadline_ms,
+                    signal,
                 } => {
+                    // A work-context signal is acted on only under the signals scope.
+                    if signal.is_some() && !consents.is_granted(ConsentScope::Signals) {
+                        continue;
+                    }
                     let course = match course {
                         Some(course) => Some(course),
                         None => conn
@@ -200,6 +207,7 @@ impl Tidbit {
             practised_today: streak.practised_today,
             interventions,
             outcomes,
+            personalised: consents.is_granted(ConsentScope::Personalisation),
         })
     }
 }

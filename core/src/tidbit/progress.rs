@@ -23,13 +23,21 @@ pub struct Streak {
 impl Tidbit {
     /// Mastery of every skill of `course`, with the evidence behind each.
     pub fn mastery(&self, course: &str) -> Result<Vec<SkillMastery>, TidbitError> {
+        self.mastery_at(course, self.now().timestamp_millis())
+    }
+
+    /// Mastery of every skill of `course` as it stands at `now_ms`.
+    pub(super) fn mastery_at(
+        &self,
+        course: &str,
+        now_ms: i64,
+    ) -> Result<Vec<SkillMastery>, TidbitError> {
         let skills: Vec<String> = self
             .store
             .conn()
             .prepare_cached("SELECT id FROM skills WHERE course_id = ?1 ORDER BY position")?
             .query_map([course], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        let now_ms = self.now().timestamp_millis();
         skills
             .iter()
             .map(|s| {
@@ -51,8 +59,12 @@ impl Tidbit {
 
     /// Practice streak in the learner's time zone.
     pub fn streak(&self) -> Result<Streak, TidbitError> {
+        self.streak_on(self.local_date(self.now()))
+    }
+
+    /// The practice streak as it stands on the local day `today`.
+    pub(super) fn streak_on(&self, today: NaiveDate) -> Result<Streak, TidbitError> {
         let days: Vec<NaiveDate> = read::activity_days(self.store.conn())?;
-        let today = self.local_date(self.now());
         let mut longest = 0;
         let mut run = 0;
         let mut previous: Option<NaiveDate> = None;

@@ -10,9 +10,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::content::ContentReader;
 use super::tables::{
     AttemptMiss, AttemptStep, CardRow, ModuleProgress, PendingRemediation, ProjectionTables,
-    RemediationRow, ResponseTime, SkillRating, StageProgress,
+    RemediationRow, ResponseTime, ReviewRow, SkillRating, StageProgress,
 };
 use crate::learn::mastery::CardEvidence;
+use crate::privacy::consent::ConsentScope;
 use crate::learn::schedule::{CardState, Phase, DAY_MS};
 
 /// The projection tables of a connection (inside the caller's transaction).
@@ -487,6 +488,80 @@ impl ProjectionTables for LiveTables<'_> {
                     adopted_ms = excluded.adopted_ms",
             )?
             .execute(params![parameters_json, at_ms])?;
+        Ok(())
+    }
+
+    fn clear_parameters(&mut self) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM fsrs_parameters")?
+            .execute([])?;
+        Ok(())
+    }
+
+    fn consent(&mut self, scope: ConsentScope) -> rusqlite::Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT granted FROM consents WHERE scope = ?1")?
+            .query_row([scope.name()], |r| r.get::<_, bool>(0))
+            .optional()?
+            .unwrap_or(false))
+    }
+
+    fn put_consent(&mut self, scope: ConsentScope, granted: bool, at_ms: i64) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO consents (scope, granted, changed_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (scope) DO UPDATE SET granted = excluded.granted,
+                    changed_ms = excluded.changed_ms",
+            )?
+            .execute(params![scope.name(), granted, at_ms])?;
+        Ok(())
+    }
+
+    fn review(&mut self, id: &str) -> rusqlite::Result<Option<ReviewRow>> {
+        self.conn
+            .prepare_cached(
+                "SELECT course, path, stage, requested_ms, decision, decided_ms, unlocked
+                 FROM reviews WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                let decision: Option<String> = r.get(4)?;
+                let decided_ms: Option<i64> = r.get(5)?;
+                let unlocked: Option<bool> = r.get(6)?;
+                Ok(ReviewRow {
+                    course: r.get(0)?,
+                    path: r.get(1)?,
+                    stage: r.get(2)?,
+                    requested_ms: r.get(3)?,
+                    decision: decision
+                        .zip(decided_ms)
+                        .map(|(event, at)| (event, at, unlocked.unwrap_or(false))),
+                })
+            })
+            .optional()
+    }
+
+    fn put_review(&mut self, id: &str, review: ReviewRow) -> rusqlite::Result<()> {
+        let (decision, decided_ms, unlocked) = match review.decision {
+            Some((event, at, unlock)) => (Some(event), Some(at), Some(unlock)),
+            None => (None, None, None),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO reviews
+                    (id, course, path, stage, requested_ms, decision, decided_ms, unlocked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                id,
+                review.course,
+                review.path,
+                review.stage,
+                review.requested_ms,
+                decision,
+                decided_ms,
+                unlocked
+            ])?;
         Ok(())
     }
 

@@ -16,8 +16,9 @@ use super::live::LiveTables;
 use super::pair_map::PairMap;
 use super::tables::{
     AttemptMiss, AttemptStep, CardRow, ModuleProgress, PendingRemediation, ProjectionTables,
-    RemediationRow, ResponseTime, SkillRating, StageProgress,
+    RemediationRow, ResponseTime, ReviewRow, SkillRating, StageProgress,
 };
+use crate::privacy::consent::ConsentScope;
 use crate::learn::mastery::CardEvidence;
 
 /// The current attempt at a module: its steps done and its misses per skill.
@@ -45,6 +46,8 @@ pub(super) struct ReplayTables<'c> {
     pending_by_item: PairMap<Vec<i64>>,
     pending_by_skill: PairMap<Vec<i64>>,
     parameters: Option<(String, i64)>,
+    consents: HashMap<ConsentScope, (bool, i64)>,
+    reviews: HashMap<String, ReviewRow>,
 }
 
 impl<'c> ReplayTables<'c> {
@@ -65,6 +68,8 @@ impl<'c> ReplayTables<'c> {
             pending_by_item: PairMap::default(),
             pending_by_skill: PairMap::default(),
             parameters: None,
+            consents: HashMap::new(),
+            reviews: HashMap::new(),
         }
     }
 
@@ -108,6 +113,12 @@ impl<'c> ReplayTables<'c> {
         }
         if let Some((json, at_ms)) = &self.parameters {
             live.put_parameters(json, *at_ms)?;
+        }
+        for (scope, (granted, at_ms)) in &self.consents {
+            live.put_consent(*scope, *granted, *at_ms)?;
+        }
+        for (id, review) in self.reviews {
+            live.put_review(&id, review)?;
         }
         Ok(())
     }
@@ -367,6 +378,29 @@ impl ProjectionTables for ReplayTables<'_> {
 
     fn put_parameters(&mut self, parameters_json: &str, at_ms: i64) -> rusqlite::Result<()> {
         self.parameters = Some((parameters_json.to_string(), at_ms));
+        Ok(())
+    }
+
+    fn clear_parameters(&mut self) -> rusqlite::Result<()> {
+        self.parameters = None;
+        Ok(())
+    }
+
+    fn consent(&mut self, scope: ConsentScope) -> rusqlite::Result<bool> {
+        Ok(self.consents.get(&scope).is_some_and(|(granted, _)| *granted))
+    }
+
+    fn put_consent(&mut self, scope: ConsentScope, granted: bool, at_ms: i64) -> rusqlite::Result<()> {
+        self.consents.insert(scope, (granted, at_ms));
+        Ok(())
+    }
+
+    fn review(&mut self, id: &str) -> rusqlite::Result<Option<ReviewRow>> {
+        Ok(self.reviews.get(id).cloned())
+    }
+
+    fn put_review(&mut self, id: &str, review: ReviewRow) -> rusqlite::Result<()> {
+        self.reviews.insert(id.to_string(), review);
         Ok(())
     }
 

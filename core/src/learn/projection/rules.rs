@@ -9,7 +9,7 @@
 use super::content::{ContentReader, SkillStep, UNSCORED_KINDS};
 use super::tables::{
     AttemptMiss, CardRow, ModuleProgress, ProjectionTables, RemediationRow, ResponseTime,
-    SkillRating, StageProgress,
+    ReviewRow, SkillRating, StageProgress,
 };
 use super::{
     Applied, ProjectionError, RemediationInserted, SchedulerCache, SkillScore, StageCheckResult,
@@ -19,6 +19,7 @@ use crate::events::{Event, EventKind, Grade};
 use crate::learn::assess::Outcome;
 use crate::learn::mastery::{expected_success, measure, ELO_STEP};
 use crate::learn::schedule::{CardState, DAY_MS};
+use crate::privacy::consent::ConsentScope;
 
 /// The reason recorded for a remediation after two wrong answers on a skill in one attempt.
 const TWO_WRONG_IN_MODULE: &str = "two_wrong_in_module";
@@ -136,6 +137,11 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
                 self.finish_module_if_done(course, module, at_ms, &mut applied)?;
             }
             EventKind::ParametersAdopted { parameters, .. } => {
+                // Parameters fitted while personalisation is withdrawn (on a device that had not
+                // yet heard of the withdrawal) are not used.
+                if !self.tables.consent(ConsentScope::Personalisation)? {
+                    return Ok(applied);
+                }
                 let json =
                     serde_json::to_string(parameters).map_err(|e| ProjectionError::BadEvent {
                         id: event.id.clone(),
@@ -143,6 +149,61 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
                     })?;
                 *self.schedulers = SchedulerCache::from_parameters(Some(json.clone()))?;
                 self.tables.put_parameters(&json, at_ms)?;
+            }
+            EventKind::ConsentChanged { scope, granted } => {
+                self.tables.put_consent(*scope, *granted, at_ms)?;
+                // Withdrawn personalisation: the learner's fitted parameters go out of use.
+                if *scope == ConsentScope::Personalisation && !*granted {
+                    *self.schedulers = SchedulerCache::from_parameters(None)?;
+                    self.tables.clear_parameters()?;
+                }
+            }
+            EventKind::ReviewRequested {
+                course,
+                path,
+                stage,
+                ..
+            } => {
+                // A decision dated before its request (a device clock running ahead) was
+                // applied first and is kept.
+                let decision = self.tables.review(&event.id)?.and_then(|r| r.decision);
+                let row = ReviewRow {
+                    course: course.clone(),
+                    path: path.clone(),
+                    stage: stage.clone(),
+                    requested_ms: at_ms,
+                    decision,
+                };
+                self.tables.put_review(&event.id, row)?;
+            }
+            EventKind::ReviewDecided {
+                review,
+                course,
+                path,
+                stage,
+                unlock,
+                ..
+            } => {
+                let row = match self.tables.review(review)? {
+                    // The first decision of a review stands.
+                    Some(row) if row.decision.is_some() => return Ok(applied),
+                    Some(row) => row,
+                    None => ReviewRow {
+                        course: course.clone(),
+                        path: path.clone(),
+                        stage: stage.clone(),
+                        requested_ms: at_ms,
+                        decision: None,
+                    },
+                };
+                let row = ReviewRow {
+                    decision: Some((event.id.clone(), at_ms, *unlock)),
+                    ..row
+                };
+                if *unlock {
+                    self.unlock_stage(&row.course, &row.path, &row.stage, at_ms)?;
+                }
+                self.tables.put_review(review, row)?;
             }
             // Nudge inputs: the planner reads them from the log itself; no projection changes.
             EventKind::InterventionTriggered { .. }

@@ -11,6 +11,7 @@
 use super::content::ContentReader;
 use crate::learn::mastery::CardEvidence;
 use crate::learn::schedule::CardState;
+use crate::privacy::consent::ConsentScope;
 
 /// A card: the memory state of one item and what the learner's answers say about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +99,18 @@ pub(super) struct RemediationRow {
     pub item_step: String,
     pub resolved_ms: Option<i64>,
     pub resolved_credit: Option<f64>,
+}
+
+/// A review the learner asked for, and its decision once a person took it. The texts stay in
+/// the (sealed) events the row names; the row holds what the engine acts on.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ReviewRow {
+    pub course: String,
+    pub path: String,
+    pub stage: String,
+    pub requested_ms: i64,
+    /// The `ReviewDecided` event, when, and whether it unlocked the stage.
+    pub decision: Option<(String, i64, bool)>,
 }
 
 /// A remediation not yet resolved.
@@ -203,6 +216,15 @@ pub(super) trait ProjectionTables {
     fn insert_remediation(&mut self, remediation: RemediationRow) -> rusqlite::Result<()>;
 
     fn put_parameters(&mut self, parameters_json: &str, at_ms: i64) -> rusqlite::Result<()>;
+    /// Back to the default parameters: no row.
+    fn clear_parameters(&mut self) -> rusqlite::Result<()>;
+
+    /// Whether `scope` is granted (`false` when never changed).
+    fn consent(&mut self, scope: ConsentScope) -> rusqlite::Result<bool>;
+    fn put_consent(&mut self, scope: ConsentScope, granted: bool, at_ms: i64) -> rusqlite::Result<()>;
+
+    fn review(&mut self, id: &str) -> rusqlite::Result<Option<ReviewRow>>;
+    fn put_review(&mut self, id: &str, review: ReviewRow) -> rusqlite::Result<()>;
 
     /// The cards of `skill` as they stand now, in step id order: the evidence a mastery
     /// measurement ([`crate::learn::mastery::measure`]) reads.

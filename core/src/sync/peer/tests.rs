@@ -17,7 +17,7 @@ fn answered(credit: f64, response: Response, item_kind: &str) -> Event {
             module: "m".into(),
             step: "s".into(),
             item_kind: item_kind.into(),
-            response,
+            response: Some(response),
             response_ms: 4_000,
             credit,
             outcome: Outcome::of_credit(credit),
@@ -67,6 +67,54 @@ fn a_well_formed_answer_passes_and_each_malformed_field_is_refused() {
         *outcome = Outcome::Wrong;
     }
     assert!(check_event(&wrong_outcome, &Policy::device()).is_err());
+    let mut withheld = good.clone();
+    if let EventKind::ItemAnswered { response, .. } = &mut withheld.kind {
+        *response = None;
+    }
+    check_event(&withheld, &Policy::device()).unwrap();
+    if let EventKind::ItemAnswered { item_kind, .. } = &mut withheld.kind {
+        *item_kind = "telepathy".into();
+    }
+    assert!(check_event(&withheld, &Policy::device()).is_err());
+}
+
+#[test]
+fn reviews_are_asked_by_devices_and_decided_by_the_server_alone() {
+    let asked = |device: &str| Event {
+        device: device.into(),
+        kind: EventKind::ReviewRequested {
+            course: "c".into(),
+            path: "p".into(),
+            stage: "application".into(),
+            reason: "I passed this on paper".into(),
+            questioned: "stage check failed".into(),
+        },
+        ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
+    };
+    let decided = |device: &str, author: String| Event {
+        device: device.into(),
+        kind: EventKind::ReviewDecided {
+            review: "r1".into(),
+            course: "c".into(),
+            path: "p".into(),
+            stage: "application".into(),
+            unlock: true,
+            reason: "checked on site".into(),
+            author,
+        },
+        ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
+    };
+    check_event(&asked("phone"), &Policy::device()).unwrap();
+    assert!(matches!(
+        check_event(&asked(SERVER_DEVICE), &Policy::device()),
+        Err(Refusal::ServerImpersonated(_))
+    ));
+    check_event(&decided(SERVER_DEVICE, "Ana".into()), &Policy::device()).unwrap();
+    assert!(matches!(
+        check_event(&decided("phone", "Ana".into()), &Policy::device()),
+        Err(Refusal::ServerKindFromDevice { kind: "review_decided", .. })
+    ));
+    assert!(check_event(&decided(SERVER_DEVICE, "x".repeat(300)), &Policy::device()).is_err());
 }
 
 #[test]
@@ -139,13 +187,14 @@ fn interventions_come_from_the_server_and_only_interventions_do() {
             module: "m".into(),
             reason: "again".into(),
             deadline_ms: AT + 3_600_000,
+            signal: None,
         },
         ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
     };
     check_event(&intervention(SERVER_DEVICE), &Policy::device()).unwrap();
     assert!(matches!(
         check_event(&intervention("phone"), &Policy::device()),
-        Err(Refusal::InterventionFromDevice(_))
+        Err(Refusal::ServerKindFromDevice { kind: "intervention_triggered", .. })
     ));
     let mut posing = answered(1.0, Response::TrueFalse { answer: true }, "truefalse");
     posing.device = SERVER_DEVICE.into();
