@@ -164,7 +164,11 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
             u64::from(args.max_token_days) * 86_400,
         ));
     if !args.quiet {
-        hub = hub.with_access_log(Arc::new(|line: &str| eprintln!("{line}")));
+        // Ignores write errors: a closed stderr must never fail a request.
+        hub = hub.with_access_log(Arc::new(|line: &str| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }));
     }
     let hub = Arc::new(hub);
     let runtime = tidbit_core::runtime::runtime().map_err(|e| e.to_string())?;
