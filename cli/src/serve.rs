@@ -4,7 +4,12 @@
 //! download go in `DIR/packs/`. `tidbit serve token --data DIR --learner ID --device ID` prints
 //! a bearer token signed with the server's key (`--admin` for an admin token). `tidbit serve
 //! trigger --data DIR --learner ID --module MODULE --reason TEXT --within 48h` appends an
-//! intervention to the learner's documents; their devices get it with their next sync.
+//! intervention to the learner's documents; their devices get it with their next sync. `tidbit
+//! serve erase --data DIR --learner ID` erases a learner (see `tidbit_server::erasure`), beside a
+//! running server or without one.
+//!
+//! The server writes an access log to stderr (learner ids as pseudonyms) and refuses tokens that
+//! stay valid longer than `--max-token-days` (90 by default, as `tidbit serve token` issues).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +28,13 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// The longest a token may stay valid from the moment it is used; tokens that expire later
+    /// are refused (401), whoever issued them.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    max_token_days: u32,
+    /// No access log on stderr.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -63,6 +75,16 @@ enum ServeCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Erase a learner from the server: their key, documents, sync states and event ids are
+    /// deleted and every token of theirs is revoked. Erasure is final.
+    Erase {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        learner: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(args: &ServeArgs) -> Result<(), String> {
@@ -94,12 +116,17 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             within,
             *json,
         ),
+        Some(ServeCommand::Erase {
+            data,
+            learner,
+            json,
+        }) => erase(data, learner, *json),
         None => {
             let data = args
                 .data
                 .as_ref()
                 .ok_or("tidbit serve needs --data DIR (the server's data directory)")?;
-            serve(data, args.addr)
+            serve(data, args)
         }
     }
 }
@@ -114,13 +141,36 @@ fn token(data: &std::path::Path, learner: &str, device: &str, days: u32) -> Resu
         }
     }
     let hub = Hub::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    if !admin
+        && hub
+            .storage
+            .is_erased(learner)
+            .map_err(|e| format!("{}: {e}", data.display()))?
+    {
+        return Err(format!(
+            "learner '{learner}' was erased from this server and their id is retired: give the person a new learner id"
+        ));
+    }
     let expires = chrono::Utc::now().timestamp() + i64::from(days) * 86_400;
     println!("{}", hub.tokens.issue(learner, device, expires));
     Ok(())
 }
 
-fn serve(data: &std::path::Path, addr: SocketAddr) -> Result<(), String> {
-    let hub = Arc::new(Hub::open(data).map_err(|e| format!("{}: {e}", data.display()))?);
+fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
+    let addr = args.addr;
+    let mut hub = Hub::open(data)
+        .map_err(|e| format!("{}: {e}", data.display()))?
+        .with_max_token_lifetime(std::time::Duration::from_secs(
+            u64::from(args.max_token_days) * 86_400,
+        ));
+    if !args.quiet {
+        // Ignores write errors: a closed stderr must never fail a request.
+        hub = hub.with_access_log(Arc::new(|line: &str| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }));
+    }
+    let hub = Arc::new(hub);
     let runtime = tidbit_core::runtime::runtime().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -199,6 +249,41 @@ fn trigger(
             triggered.document,
             if triggered.pushed { " (pushed)" } else { "" }
         );
+    }
+    Ok(())
+}
+
+fn erase(data: &std::path::Path, learner: &str, json: bool) -> Result<(), String> {
+    let hub = Hub::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let receipt = tidbit_server::erasure::erase(&hub, learner)
+        .map_err(|e| format!("{}: {e}", data.display()))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&receipt).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    match receipt {
+        tidbit_server::erasure::Receipt::Erased {
+            record,
+            wal_truncated,
+        } => println!(
+            "erased {learner}: erasure {}, {} documents, {} chunks, {} sync states, {} event ids{}",
+            record.erasure,
+            record.documents,
+            record.chunks,
+            record.sync_states,
+            record.event_ids,
+            if wal_truncated {
+                ""
+            } else {
+                " (another process is reading: the write-ahead log empties at its next checkpoint)"
+            }
+        ),
+        tidbit_server::erasure::Receipt::AlreadyErased => {
+            println!("{learner} was already erased; nothing changed")
+        }
     }
     Ok(())
 }

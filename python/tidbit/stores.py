@@ -18,6 +18,9 @@ class NoSigningKey(ffi.KeyStore):
     def at_rest_key(self):
         return None
 
+    def destroy_at_rest_key(self):
+        pass
+
 
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="the learner store's directory")

@@ -24,6 +24,8 @@ pub enum TokenError {
     BadSignature,
     #[error("the token expired; issue a new one")]
     Expired,
+    #[error("the token stays valid for {days} more days, longer than this server allows ({max_days}): issue one that expires sooner")]
+    TooLongLived { days: i64, max_days: i64 },
     #[error("the token key could not be read or created: {0}")]
     Key(String),
 }
@@ -117,6 +119,24 @@ impl TokenKey {
     }
 }
 
+/// Refuses `claims` if its token stays valid for longer than `max` after `now_unix`: the
+/// server's retention limit on tokens (see `server/DATA_RIGHTS.md`).
+pub fn check_lifetime(
+    claims: &Claims,
+    now_unix: i64,
+    max: std::time::Duration,
+) -> Result<(), TokenError> {
+    let max_secs = i64::try_from(max.as_secs()).unwrap_or(i64::MAX);
+    let left = claims.expires_unix.saturating_sub(now_unix);
+    if left > max_secs {
+        return Err(TokenError::TooLongLived {
+            days: left / 86_400,
+            max_days: max_secs / 86_400,
+        });
+    }
+    Ok(())
+}
+
 pub fn valid_id(id: &str) -> bool {
     tidbit_core::sync::peer::valid_device_id(id)
 }
@@ -142,6 +162,28 @@ mod tests {
         // The key persists: a restarted server accepts the same token.
         let again = TokenKey::load_or_create(dir.path()).unwrap();
         assert!(again.verify(&token, 1_000).is_ok());
+    }
+
+    #[test]
+    fn a_token_valid_for_longer_than_the_servers_limit_is_refused() {
+        let day = 86_400;
+        let claims = |expires_unix| Claims {
+            learner: "ana".into(),
+            device: "phone".into(),
+            expires_unix,
+        };
+        let max = std::time::Duration::from_secs(90 * day as u64);
+        assert_eq!(
+            check_lifetime(&claims(1_000 + 90 * day), 1_000, max),
+            Ok(())
+        );
+        assert_eq!(
+            check_lifetime(&claims(1_000 + 91 * day), 1_000, max),
+            Err(TokenError::TooLongLived {
+                days: 91,
+                max_days: 90
+            })
+        );
     }
 
     #[test]

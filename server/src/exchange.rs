@@ -58,6 +58,7 @@ impl ExchangeRefused {
             ExchangeRefused::BadDocument(_)
             | ExchangeRefused::Storage(StorageError::DuplicateEvent { .. }) => 422,
             ExchangeRefused::TooManyDocuments { .. } => 413,
+            ExchangeRefused::Storage(StorageError::Erased) => 410,
             ExchangeRefused::Storage(StorageError::Conflict { .. }) => 503,
             ExchangeRefused::Storage(_) | ExchangeRefused::Unloadable(_) => 500,
         }

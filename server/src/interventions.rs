@@ -54,6 +54,7 @@ impl InterventionError {
             InterventionError::BadLearner(_) | InterventionError::BadRequest => {
                 StatusCode::BAD_REQUEST
             }
+            InterventionError::Storage(StorageError::Erased) => StatusCode::GONE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,16 +100,16 @@ pub trait PushSender: Send + Sync {
     fn send(&self, platform: &str, token: &str, message: &PushMessage) -> Result<(), String>;
 }
 
-/// Logs what it would send: the reference server has no FCM or APNs credentials.
+/// Logs what it would send: the reference server has no FCM or APNs credentials. The line
+/// names the intervention and the platform only: no learner id, no push token, no module.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LoggingPushSender;
 
 impl PushSender for LoggingPushSender {
-    fn send(&self, platform: &str, token: &str, message: &PushMessage) -> Result<(), String> {
-        let shown: String = token.chars().take(8).collect();
+    fn send(&self, platform: &str, _token: &str, message: &PushMessage) -> Result<(), String> {
         eprintln!(
-            "push ({platform}, token {shown}…): learner {} intervention {} on '{}' due by {} ms",
-            message.learner, message.intervention, message.module, message.deadline_ms
+            "push ({platform}): intervention {} due by {} ms",
+            message.intervention, message.deadline_ms
         );
         Ok(())
     }

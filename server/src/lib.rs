@@ -6,6 +6,8 @@
 //!   `ETag`;
 //! - `POST /v1/admin/learners/{learner}/interventions`: an intervention for a learner, with an
 //!   admin token (see [`interventions`]);
+//! - `DELETE /v1/admin/learners/{learner}`: erases a learner, with an admin token (see
+//!   [`erasure`]; learners' data is sealed under keys of their own, see [`sealing`]);
 //! - `GET /health`.
 //!
 //! What a device token may do and where each part of a request is checked is written down in
@@ -18,11 +20,14 @@
 //! (inflating and deflating exchanges, Automerge) runs on the blocking pool, holding the
 //! learner's lock in that thread. Storage sits behind [`storage::SyncStorage`].
 
+pub mod access_log;
 pub mod auth;
 pub mod content;
+pub mod erasure;
 pub mod exchange;
 pub mod files;
 pub mod interventions;
+pub mod sealing;
 pub mod storage;
 
 use std::collections::HashMap;
@@ -36,7 +41,7 @@ use axum::extract::{DefaultBodyLimit, Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tidbit_core::events::{Clock, SystemClock};
 use tidbit_core::sync::exchange::Exchange;
@@ -55,6 +60,8 @@ pub enum ServerError {
     Storage(#[from] storage::StorageError),
     #[error(transparent)]
     Token(#[from] auth::TokenError),
+    #[error(transparent)]
+    Sealing(#[from] sealing::SealError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -117,6 +124,10 @@ pub struct Hub {
     learner_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     in_flight: Arc<tokio::sync::Semaphore>,
     pack_tags: content::PackTags,
+    /// The key of the pseudonyms logs print instead of learner ids.
+    pseudonyms: ring::hmac::Key,
+    access_log: Option<access_log::AccessLogSink>,
+    max_token_lifetime: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -126,16 +137,26 @@ struct Buckets {
 }
 
 impl Hub {
-    /// The hub for a data directory: `server.sqlite3`, `token.key` and `packs/` inside it. The
-    /// directory is made private (`0700`), and a store whose token key is missing is refused.
+    /// The hub for a data directory: `server.sqlite3`, `token.key`, `server.key` (unless the
+    /// server key is in `TIDBIT_SERVER_KEY`) and `packs/` inside it. The directory is made
+    /// private (`0700`), and a store whose token key or server key is missing is refused.
     pub fn open(data_dir: &Path) -> Result<Hub, ServerError> {
         files::private_dir(data_dir)?;
         let tokens = TokenKey::load_or_create(data_dir)?;
-        Ok(Hub::new(
-            Arc::new(SqliteStorage::open(&data_dir.join(DATABASE_FILE))?),
+        let database = data_dir.join(DATABASE_FILE);
+        let server_key = Arc::new(sealing::ServerKey::load_or_create(
+            data_dir,
+            std::env::var(sealing::SERVER_KEY_ENV).ok().as_deref(),
+            SqliteStorage::is_sealed(&database)?,
+        )?);
+        let pseudonyms = server_key.pseudonym_key();
+        let mut hub = Hub::new(
+            Arc::new(SqliteStorage::open(&database, server_key)?),
             tokens,
             data_dir.join("packs"),
-        ))
+        );
+        hub.pseudonyms = pseudonyms;
+        Ok(hub)
     }
 
     pub fn new(storage: Arc<dyn SyncStorage>, tokens: TokenKey, packs_dir: PathBuf) -> Hub {
@@ -151,7 +172,34 @@ impl Hub {
             learner_locks: Mutex::new(HashMap::new()),
             in_flight: Arc::new(tokio::sync::Semaphore::new(limits.requests_in_flight)),
             pack_tags: content::PackTags::default(),
+            // Replaced by the server key's in `Hub::open`; a hub on other storage gets a key of
+            // its own, so its pseudonyms are stable while it runs.
+            pseudonyms: ring::hmac::Key::generate(
+                ring::hmac::HMAC_SHA256,
+                &ring::rand::SystemRandom::new(),
+            )
+            .unwrap_or_else(|_| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"tidbit-server")),
+            access_log: None,
+            max_token_lifetime: None,
         }
+    }
+
+    /// Writes one line per request to `sink` (see [`access_log`]: learner ids are pseudonyms).
+    pub fn with_access_log(mut self, sink: access_log::AccessLogSink) -> Hub {
+        self.access_log = Some(sink);
+        self
+    }
+
+    /// Refuses tokens that stay valid longer than `lifetime` from the moment they are used
+    /// (`tidbit serve --max-token-days`); without it, a token is valid until its expiry.
+    pub fn with_max_token_lifetime(mut self, lifetime: Duration) -> Hub {
+        self.max_token_lifetime = Some(lifetime);
+        self
+    }
+
+    /// What logs print instead of `learner`: see [`sealing::ServerKey::pseudonym`].
+    pub fn pseudonym(&self, learner: &str) -> String {
+        sealing::pseudonym(&self.pseudonyms, learner)
     }
 
     pub fn with_rate_limit(mut self, rate: RateLimit) -> Hub {
@@ -259,10 +307,18 @@ pub fn router(hub: Arc<Hub>) -> Router {
             "/v1/admin/learners/{learner}/interventions",
             post(interventions::post_intervention),
         )
+        .route(
+            "/v1/admin/learners/{learner}",
+            delete(erasure::delete_learner),
+        )
         .route("/v1/catalog", get(catalog))
         .route("/v1/packs/{file}", get(pack))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(hub.clone(), shed_load))
+        .layer(axum::middleware::from_fn_with_state(
+            hub.clone(),
+            access_log::log_request,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             hub.limits.request_timeout,
@@ -352,7 +408,11 @@ pub fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<Claims, auth::Toke
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    hub.tokens.verify(token, now)
+    let claims = hub.tokens.verify(token, now)?;
+    if let Some(max) = hub.max_token_lifetime {
+        auth::check_lifetime(&claims, now, max)?;
+    }
+    Ok(claims)
 }
 
 /// Reads a request body once its token has been accepted: at most [`MAX_BODY_BYTES`], within
@@ -397,6 +457,9 @@ async fn sync_exchange(
             StatusCode::TOO_MANY_REQUESTS,
             "too many exchanges; slow down",
         );
+    }
+    if let Some(gone) = erasure::refuse_erased(&hub, &claims.learner).await {
+        return gone;
     }
     let body = match read_body(&hub, body).await {
         Ok(body) => body,

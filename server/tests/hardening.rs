@@ -408,7 +408,9 @@ fn interventions_from_another_process_and_syncs_at_the_same_time_lose_nothing() 
     let server_now = learner.server.hub.now_ms();
     // `tidbit serve trigger` in another process: its own connection to the same file.
     let other = std::thread::spawn(move || {
-        let storage = SqliteStorage::open(&data.join(tidbit_server::DATABASE_FILE)).unwrap();
+        let key = tidbit_server::sealing::ServerKey::load_or_create(&data, None, true).unwrap();
+        let storage =
+            SqliteStorage::open(&data.join(tidbit_server::DATABASE_FILE), Arc::new(key)).unwrap();
         let mut ids = Vec::new();
         for i in 0..20 {
             let request = tidbit_server::interventions::InterventionRequest {

@@ -50,6 +50,9 @@ start_sync_server() {
   TIDBIT_PHONE_TOKEN="$("$TIDBIT" serve token --data "$data" --learner "$learner" --device phone)"
   TIDBIT_TABLET_TOKEN="$("$TIDBIT" serve token --data "$data" --learner "$learner" --device tablet)"
   TIDBIT_REPORT_TOKEN="$("$TIDBIT" serve token --data "$data" --learner "$learner" --device lnd-report)"
+  # A learner the suites erase on the server (DELETE /v1/admin/learners/...), with the admin token.
+  TIDBIT_ERASED_TOKEN="$("$TIDBIT" serve token --data "$data" --learner erased@example.org --device phone)"
+  TIDBIT_ADMIN_TOKEN="$("$TIDBIT" serve token --data "$data" --admin)"
   : >"$log"
   "$TIDBIT" serve --data "$data" --addr 127.0.0.1:0 2>>"$log" &
   SERVER_PID=$!
@@ -70,7 +73,8 @@ start_sync_server() {
       sleep 0.1
     fi
   done
-  export TIDBIT_SYNC_URL="$url" TIDBIT_PHONE_TOKEN TIDBIT_TABLET_TOKEN TIDBIT_REPORT_TOKEN
+  export TIDBIT_SYNC_URL="$url" TIDBIT_PHONE_TOKEN TIDBIT_TABLET_TOKEN TIDBIT_REPORT_TOKEN \
+    TIDBIT_ERASED_TOKEN TIDBIT_ADMIN_TOKEN
 }
 
 # A Python virtual environment in the tools directory with the given PyPI packages.

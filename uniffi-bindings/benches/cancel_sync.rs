@@ -32,6 +32,10 @@ impl KeyStore for NoKeys {
     fn at_rest_key(&self) -> Result<Option<Vec<u8>>, KeyStoreError> {
         Ok(None)
     }
+
+    fn destroy_at_rest_key(&self) -> Result<(), KeyStoreError> {
+        Ok(())
+    }
 }
 
 /// A server on 127.0.0.1 that accepts connections, reads what comes and never answers.

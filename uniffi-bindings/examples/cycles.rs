@@ -18,6 +18,10 @@ impl KeyStore for NoKeys {
     fn at_rest_key(&self) -> Result<Option<Vec<u8>>, KeyStoreError> {
         Ok(None)
     }
+
+    fn destroy_at_rest_key(&self) -> Result<(), KeyStoreError> {
+        Ok(())
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -62,6 +62,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fn at_rest_key(&self) -> Result<Option<Vec<u8>>, tidbit_ffi::KeyStoreError> {
             Ok(None)
         }
+
+        fn destroy_at_rest_key(&self) -> Result<(), tidbit_ffi::KeyStoreError> {
+            Ok(())
+        }
     }
     let tidbit = tidbit_ffi::Tidbit::open(
         tidbit_ffi::TidbitConfig {

@@ -18,7 +18,7 @@ use tidbit_core::store::StoreError;
 use tidbit_core::sync::documents::DocumentError;
 use tidbit_core::sync::local::LocalError;
 use tidbit_core::tidbit::sync_client::SyncError;
-use tidbit_core::tidbit::TidbitError as CoreError;
+use tidbit_core::tidbit::{EraseError, TidbitError as CoreError};
 
 /// Why a call failed. Every message tells a person what to do next.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -42,7 +42,8 @@ pub enum TidbitError {
     /// The call does not apply to this kind of step (answering a lesson card, say).
     #[error("{0}")]
     WrongStepKind(String),
-    /// Not possible yet: not enough review history, or a path that is not finished.
+    /// Not possible yet: not enough review history, a path that is not finished, or (for
+    /// `erase`) a sync still running.
     #[error("{0}")]
     NotYet(String),
     /// A certificate could not be issued or does not verify.
@@ -78,6 +79,11 @@ pub enum TidbitError {
     /// The object was closed; open a new one.
     #[error("this Tidbit was closed: open a new one to continue")]
     Closed,
+    /// The learner was erased: by the sync server (it syncs this learner no more; the data on
+    /// this device is kept until the app calls `erase`), or from this device by `erase` (the
+    /// object refuses every call; open a new one to start again).
+    #[error("{0}")]
+    Erased(String),
     /// A bug inside Tidbit (a panic, a failed background task). The app keeps running.
     #[error("{0}")]
     Internal(String),
@@ -116,6 +122,7 @@ impl From<CoreError> for TidbitError {
             CoreError::Sqlite(_) | CoreError::Corrupt(_) => TidbitError::Storage(message),
             CoreError::Response(_) => TidbitError::InvalidAnswer(message),
             CoreError::TimeZone { .. } => TidbitError::InvalidSettings(message),
+            CoreError::Erased => TidbitError::Erased(message),
             CoreError::UnknownStep { .. } | CoreError::UnknownPath { .. } => {
                 TidbitError::UnknownContent(message)
             }
@@ -170,11 +177,22 @@ impl From<SyncError> for TidbitError {
         match error {
             SyncError::Tidbit(core) => core.into(),
             SyncError::Unauthorized { .. } => TidbitError::Unauthorized(message),
+            SyncError::Erased { .. } => TidbitError::Erased(message),
             SyncError::Refused { .. }
             | SyncError::Unreachable { .. }
             | SyncError::TooManyRounds { .. } => TidbitError::Network(message),
             SyncError::BadServer(_) => TidbitError::InvalidSettings(message),
             SyncError::Runtime(_) | SyncError::Poisoned => TidbitError::Internal(message),
+        }
+    }
+}
+
+impl From<EraseError> for TidbitError {
+    fn from(error: EraseError) -> Self {
+        let message = error.to_string();
+        match error {
+            EraseError::KeyNotDestroyed(_) => TidbitError::KeyStore(message),
+            EraseError::Files { .. } => TidbitError::Storage(message),
         }
     }
 }
@@ -258,6 +276,23 @@ mod tests {
             }
             other => panic!("expected Network, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_erased_learner_is_erased_whether_the_server_or_this_device_erased_it() {
+        let by_server = TidbitError::from(SyncError::Erased {
+            message: "erased".into(),
+        });
+        let on_device = TidbitError::from(CoreError::Erased);
+
+        assert!(
+            matches!(&by_server, TidbitError::Erased(m) if m.contains("nothing on this device was changed")),
+            "{by_server:?}"
+        );
+        assert!(
+            matches!(&on_device, TidbitError::Erased(m) if m.contains("open a new one")),
+            "{on_device:?}"
+        );
     }
 
     #[test]

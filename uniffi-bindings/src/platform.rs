@@ -25,6 +25,11 @@ pub trait KeyStore: Send + Sync {
     /// over at every open; a store sealed with it cannot be opened without it. `None` keeps
     /// the store in plain form (scripts and tools; an app should always return a key).
     fn at_rest_key(&self) -> Result<Option<Vec<u8>>, KeyStoreError>;
+
+    /// Destroys the at-rest key for good (`Tidbit.erase` calls it once the store is closed and
+    /// before its files are removed): afterwards no copy of the sealed store can be opened.
+    /// Destroying a key that does not exist succeeds. An error leaves the store as it was.
+    fn destroy_at_rest_key(&self) -> Result<(), KeyStoreError>;
 }
 
 /// Where time comes from; apps use [`crate::Tidbit::open`] (the system clock), tests inject

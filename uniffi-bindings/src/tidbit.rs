@@ -10,6 +10,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tidbit_core::events::{Clock as CoreClock, SystemClock};
@@ -23,6 +24,8 @@ use crate::certificate::parse_trusted_keys;
 use crate::error::TidbitError;
 use crate::platform::{run_blocking, Clock, ForeignClock, KeyStore, ProgressListener};
 use crate::records::*;
+
+mod erase;
 
 /// How to open a learner's Tidbit.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -52,6 +55,8 @@ struct Session {
     core: Mutex<Option<Arc<Mutex<CoreTidbit>>>>,
     config: CoreConfig,
     clock: Arc<dyn CoreClock>,
+    /// Set by `erase`: calls fail with `Erased` rather than `Closed`.
+    erased: AtomicBool,
 }
 
 #[uniffi::export]
@@ -458,6 +463,7 @@ impl Tidbit {
                 core: Mutex::new(Some(Arc::new(Mutex::new(core)))),
                 config,
                 clock,
+                erased: AtomicBool::new(false),
             }),
             key_store,
         }))
@@ -478,13 +484,26 @@ impl Session {
         })
     }
 
-    /// The open core, or `Closed`.
+    /// The open core, or `Closed` (`Erased`).
     fn core(&self) -> Result<Arc<Mutex<CoreTidbit>>, TidbitError> {
         let core = match self.core.lock() {
             Ok(core) => core,
             Err(poisoned) => poisoned.into_inner(),
         };
-        core.as_ref().map(Arc::clone).ok_or(TidbitError::Closed)
+        core.as_ref().map(Arc::clone).ok_or_else(|| self.gone())
+    }
+
+    /// Why there is no core: erased, or closed.
+    fn gone(&self) -> TidbitError {
+        if self.erased.load(Ordering::SeqCst) {
+            tidbit_core::tidbit::TidbitError::Erased.into()
+        } else {
+            TidbitError::Closed
+        }
+    }
+
+    fn mark_erased(&self) {
+        self.erased.store(true, Ordering::SeqCst);
     }
 
     /// The core's lock; after a panic poisoned it, the core is reopened from disk first, so no

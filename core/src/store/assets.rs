@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 
 use crate::pack::{AssetEntry, AssetSink};
 
+/// The store's asset files, inside its data directory: this store's own, shared with no other.
+pub(crate) const ASSETS_DIR: &str = "assets";
+/// Where an install places files before they are verified.
+pub(crate) const STAGING_DIR: &str = "staging";
+
 /// The largest `course.json` a store accepts (the course model, not media).
 pub const MAX_COURSE_JSON_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -23,8 +28,8 @@ pub(crate) struct AssetFiles {
 impl AssetFiles {
     pub(crate) fn open(data_dir: &Path) -> io::Result<AssetFiles> {
         let files = AssetFiles {
-            root: data_dir.join("assets"),
-            staging: data_dir.join("staging"),
+            root: data_dir.join(ASSETS_DIR),
+            staging: data_dir.join(STAGING_DIR),
         };
         fs::create_dir_all(&files.root)?;
         // Anything left in staging belongs to an install that was interrupted.

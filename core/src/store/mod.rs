@@ -10,6 +10,7 @@ mod assets;
 mod catalog;
 mod checkpoint;
 mod db;
+mod erase;
 pub mod event_log;
 mod install;
 mod sealing;
@@ -21,6 +22,7 @@ use rusqlite::Connection;
 
 pub use catalog::{CourseSummary, ModuleSummary, PathSummary, SkillSummary, StageSummary};
 pub use db::{PROJECTIONS, SCHEMA_VERSION};
+pub use erase::{remove_store_files, RemovedFiles};
 pub use install::{InstallOutcome, InstallReport};
 
 use crate::content::CourseError;

@@ -29,6 +29,7 @@ use crate::store::event_log::{self, EventLog, EventLogError};
 use crate::store::{InstallReport, Store, StoreError};
 use crate::time_zone::Zone;
 
+mod erase;
 pub mod export;
 mod nudges;
 mod progress;
@@ -36,6 +37,7 @@ mod rights;
 pub mod sync_client;
 mod sync_session;
 
+pub use erase::EraseError;
 pub use progress::{StageStatus, Streak};
 pub use rights::{Review, ReviewDecision, MAX_REVIEW_REASON_CHARS};
 pub use sync_client::{sync, SyncError, SyncOptions, SyncReport};
@@ -53,6 +55,9 @@ pub enum TidbitError {
     Response(#[from] ResponseError),
     #[error("'{time_zone}' is not an IANA time zone (such as Europe/Berlin): fix the learner's settings")]
     TimeZone { time_zone: String },
+    /// The learner's store was erased from this device (see `erase`).
+    #[error("this learner's store was erased from this device: open a new one to start again")]
+    Erased,
     #[error("course '{course}' has no step '{step}': the course may have been upgraded; refresh the module")]
     UnknownStep { course: String, step: String },
     #[error("step '{step}' is a lesson card, not an item: record it with view_step")]

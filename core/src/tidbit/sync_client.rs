@@ -32,6 +32,10 @@ pub enum SyncError {
     Unauthorized { status: u16 },
     #[error("the server refused the sync ({status}): {message}")]
     Refused { status: u16, message: String },
+    /// The server erased this learner (HTTP 410): it will never sync this learner id again.
+    /// Nothing on this device was changed; the app decides what becomes of it (`erase`).
+    #[error("the server erased this learner's data and syncs this learner no more ({message}); nothing on this device was changed")]
+    Erased { message: String },
     #[error("the server could not be reached after {attempts} attempts (last: {last}); progress is kept on this device, try again later")]
     Unreachable { attempts: u32, last: String },
     #[error("the sync did not settle within {rounds} round trips; try again")]
@@ -237,6 +241,9 @@ async fn round_trip(
             status: status.as_u16(),
         })),
         408 | 429 => Err(RoundTripError::Transient(format!("{status}: {message}"))),
+        410 => Err(RoundTripError::Fatal(SyncError::Erased {
+            message: message.trim().to_string(),
+        })),
         code if status.is_client_error() => Err(RoundTripError::Fatal(SyncError::Refused {
             status: code,
             message,

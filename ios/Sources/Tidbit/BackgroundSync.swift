@@ -48,6 +48,9 @@ public enum BackgroundSyncOutcome: Sendable {
     case cancelled
     /// The server refused the token; the app was asked for a new one.
     case tokenRejected
+    /// The organisation erased this learner on the server, which syncs them no more; the data
+    /// on this device is kept until the app calls `TidbitClient.erase()`.
+    case learnerErased(String)
     /// The server could not be reached or refused the sync; the message says why.
     case failed(String)
 
@@ -55,7 +58,7 @@ public enum BackgroundSyncOutcome: Sendable {
     public var succeeded: Bool {
         switch self {
         case .synced, .nothingToSync: return true
-        case .cancelled, .tokenRejected, .failed: return false
+        case .cancelled, .tokenRejected, .learnerErased, .failed: return false
         }
     }
 }
@@ -129,6 +132,9 @@ public struct BackgroundSync: Sendable {
         } catch TidbitError.Unauthorized(let message) {
             onTokenRejected(message)
             return .tokenRejected
+        } catch TidbitError.Erased(let message) {
+            log.warning("the server erased this learner; sync stops")
+            return .learnerErased(message)
         } catch {
             let text = String(describing: error)
             log.warning("sync failed: \(text, privacy: .public)")

@@ -138,6 +138,11 @@ public actor TidbitClient {
     /// A digest of the learner's projected progress: equal on devices that hold the same events.
     public func projectionDigest() throws -> String { try tidbit.projectionDigest() }
 
+    /// Erases the learner from this device: closes the store, has the key store destroy its
+    /// at-rest key and removes its files. The server's copy is the organisation's to erase.
+    /// Later calls throw `TidbitError.Erased`; while a sync runs this throws `NotYet`.
+    public func erase() throws { try tidbit.erase() }
+
     /// The notifications the OS should hold for the next `prefs.days` days (stable ids: apply
     /// with `NudgePlanApplier`); `defaultNudgePreferences(consent:)` gives the defaults.
     public func planNudges(_ prefs: NudgePreferences) throws -> NudgePlan {

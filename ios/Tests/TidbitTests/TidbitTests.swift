@@ -18,13 +18,18 @@ final class ManualClock: Clock, @unchecked Sendable {
 
 final class MemoryKeyStore: KeyStore, @unchecked Sendable {
     let key: String?
-    let atRest: Data?
+    private(set) var atRest: Data?
+    private(set) var destroyed = 0
     init(_ key: String?, atRest: Data? = Data((0..<32).map { _ in UInt8.random(in: 0...255) })) {
         self.key = key
         self.atRest = atRest
     }
     func certificateSigningKey() throws -> String? { key }
     func atRestKey() throws -> Data? { atRest }
+    func destroyAtRestKey() throws {
+        atRest = nil
+        destroyed += 1
+    }
 }
 
 final class ListLogger: TidbitFFI.Logger, @unchecked Sendable {
@@ -311,6 +316,21 @@ final class TidbitTests: XCTestCase {
             _ = try await tidbit.catalog()
             XCTFail("a closed Tidbit answered")
         } catch TidbitError.Closed {
+        }
+    }
+
+    func testEraseDestroysTheAtRestKeyRemovesTheStoreAndLaterCallsAreErased() async throws {
+        let keys = MemoryKeyStore(nil)
+        let tidbit = try TidbitClient(config: config(), keyStore: keys, clock: clock)
+        try await tidbit.erase()
+        XCTAssertEqual(keys.destroyed, 1)
+        XCTAssertNil(keys.atRest)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: try config().dataDir))
+        do {
+            _ = try await tidbit.catalog()
+            XCTFail("an erased Tidbit answered")
+        } catch TidbitError.Erased(let message) {
+            XCTAssertTrue(message.contains("erased from this device"), message)
         }
     }
 

@@ -77,6 +77,7 @@ val atRestTests: List<Pair<String, () -> Unit>> = listOf(
             val locked = object : dev.tidbit.ffi.KeyStore {
                 override fun certificateSigningKey(): String? = null
                 override fun atRestKey(): ByteArray? = throw KeyStoreException.Unavailable("the device is locked")
+                override fun destroyAtRestKey() = throw KeyStoreException.Unavailable("the device is locked")
             }
             val error = expectThrows<TidbitException.KeyStore> { Tidbit.openWithClock(config(dir), locked, ManualClock()) }
             check("the device is locked" in error.message.orEmpty()) { "${error.message}" }

@@ -66,10 +66,15 @@ class ManualClock(var ms: Long = START_MS) : Clock {
 /** The app's key store: the certificate issuer's key and this device's at-rest key (random). */
 class MemoryKeyStore(
     private val key: String?,
-    private val atRest: ByteArray? = ByteArray(32).also { java.security.SecureRandom().nextBytes(it) },
+    private var atRest: ByteArray? = ByteArray(32).also { java.security.SecureRandom().nextBytes(it) },
 ) : KeyStore {
+    var destroyed = 0
     override fun certificateSigningKey(): String? = key
     override fun atRestKey(): ByteArray? = atRest
+    override fun destroyAtRestKey() {
+        atRest = null
+        destroyed++
+    }
 }
 
 class ListLogger : Logger {
@@ -575,7 +580,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
 fun main() {
     var passed = 0
     var failed = 0
-    for ((name, test) in tests + atRestTests) {
+    for ((name, test) in tests + atRestTests + eraseTests) {
         try {
             test()
             passed++

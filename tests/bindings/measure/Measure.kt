@@ -17,6 +17,7 @@ import kotlinx.coroutines.runBlocking
 object NoKeys : KeyStore {
     override fun certificateSigningKey(): String? = null
     override fun atRestKey(): ByteArray? = null
+    override fun destroyAtRestKey() {}
 }
 
 fun status(field: String): Long =

@@ -16,6 +16,9 @@ class NoKeys(tb.KeyStore):
     def at_rest_key(self):
         return None
 
+    def destroy_at_rest_key(self):
+        pass
+
 
 def main(calls):
     with tempfile.TemporaryDirectory() as work:

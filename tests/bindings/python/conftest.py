@@ -45,12 +45,17 @@ class MemoryKeyStore(tb.KeyStore):
     def __init__(self, signing_key=None, at_rest=RANDOM):
         self.signing_key = signing_key
         self.at_rest = os.urandom(32) if at_rest is RANDOM else at_rest
+        self.destroyed = 0
 
     def certificate_signing_key(self):
         return self.signing_key
 
     def at_rest_key(self):
         return self.at_rest
+
+    def destroy_at_rest_key(self):
+        self.at_rest = None
+        self.destroyed += 1
 
 
 class ListLogger(tb.Logger):

@@ -74,6 +74,9 @@ class LockedKeyStore(tb.KeyStore):
     def at_rest_key(self):
         raise tb.KeyStoreError.Unavailable(reason="the device is locked")
 
+    def destroy_at_rest_key(self):
+        raise tb.KeyStoreError.Unavailable(reason="the device is locked")
+
 
 def test_a_failing_or_short_key_keeps_the_store_closed(config):
     with pytest.raises(tb.TidbitError.KeyStore):

@@ -40,6 +40,17 @@ public final class KeychainKeyStore: KeyStore, @unchecked Sendable {
         return key
     }
 
+    /// Destroys the at-rest key (`TidbitClient.erase()` asks once the store is closed): no copy
+    /// of the sealed store can be opened afterwards. A later `atRestKey()` makes a new one.
+    public func destroyAtRestKey() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let status = SecItemDelete(baseQuery(account: Self.atRestKeyAccount) as CFDictionary)
+        guard status == errSecSuccess || status == errSecItemNotFound else {
+            throw KeyStoreError.Unavailable(reason: "Keychain error \(status)")
+        }
+    }
+
     private func read(account: String) throws -> Data? {
         var query = baseQuery(account: account)
         query[kSecReturnData as String] = true

@@ -159,6 +159,13 @@ class TidbitClient private constructor(
     suspend fun recordNudgeOutcome(nudge: Nudge, outcome: NudgeOutcome) =
         withContext(io) { tidbit.recordNudgeOutcome(nudge, outcome) }
 
+    /**
+     * Erases the learner from this device: closes the store, has the key store destroy its
+     * at-rest key and removes its files. The server's copy is the organisation's to erase. Later
+     * calls throw `TidbitException.Erased`; while a sync runs this throws `NotYet`.
+     */
+    suspend fun erase() = withContext(io) { tidbit.erase() }
+
     /** Releases the store and the native object. */
     override fun close() {
         tidbit.closeStore()

@@ -45,6 +45,20 @@ class KeystoreKeyStore(context: Context) : KeyStore {
         throw KeyStoreException.Unavailable("the Android Keystore refused: ${e.message}")
     }
 
+    /**
+     * Destroys the at-rest key (`TidbitClient.erase` asks once the store is closed): no copy of
+     * the sealed store can be opened afterwards. A later `atRestKey()` makes a new one.
+     */
+    @Synchronized
+    override fun destroyAtRestKey() {
+        val removed = try {
+            preferences.edit().remove(AT_REST_KEY).commit()
+        } catch (e: Exception) {
+            throw KeyStoreException.Unavailable("the Android Keystore refused: ${e.message}")
+        }
+        if (!removed) throw KeyStoreException.Unavailable("the at-rest key could not be removed")
+    }
+
     /** Stores the issuer's private key file text (from `tidbit keygen`). */
     fun storeCertificateSigningKey(keyFileText: String) {
         preferences.edit().putString(SIGNING_KEY, keyFileText).apply()

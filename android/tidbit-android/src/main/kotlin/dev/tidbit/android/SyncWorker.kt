@@ -42,6 +42,12 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
 
         /** The server refused the token: fetch a new one for this learner and device. */
         fun onSyncTokenRejected(message: String) {}
+
+        /**
+         * The organisation erased this learner on the server, which syncs them no more: stop
+         * syncing, and decide what becomes of the data on this device (`TidbitClient.erase()`).
+         */
+        fun onLearnerErasedOnServer(message: String) {}
     }
 
     override suspend fun doWork(): Result {
@@ -65,6 +71,9 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
             Result.retry()
         } catch (error: TidbitException.Unauthorized) {
             host.onSyncTokenRejected(error.message ?: "the server refused the token")
+            Result.failure()
+        } catch (error: TidbitException.Erased) {
+            host.onLearnerErasedOnServer(error.message ?: "the server erased this learner")
             Result.failure()
         } catch (error: TidbitException) {
             Log.e(TAG, error.message ?: "sync failed")
