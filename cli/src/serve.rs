@@ -32,6 +32,11 @@ pub struct ServeArgs {
     /// are refused (401), whoever issued them.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     max_token_days: u32,
+    /// How many days a decided review stays in the admin queue (the request and the decision
+    /// stay in the learner's record until they are erased).
+    #[arg(long, default_value_t = tidbit_server::reviews::DEFAULT_REVIEW_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    review_retention_days: u32,
     /// No access log on stderr.
     #[arg(long)]
     quiet: bool,
@@ -162,7 +167,8 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", data.display()))?
         .with_max_token_lifetime(std::time::Duration::from_secs(
             u64::from(args.max_token_days) * 86_400,
-        ));
+        ))
+        .with_review_retention_days(args.review_retention_days);
     if !args.quiet {
         // Ignores write errors: a closed stderr must never fail a request.
         hub = hub.with_access_log(Arc::new(|line: &str| {

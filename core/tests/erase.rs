@@ -56,6 +56,10 @@ fn learner_store(dir: &Path, learner: &str, key: u8) -> Tidbit {
     let mut tidbit = open(dir, learner, key);
     tidbit.install_pack(&pack().0, &mut |_, _| {}).unwrap();
     tidbit.enroll(COURSE, "field-volunteer").unwrap();
+    // Under the analytics scope the reflection's text is recorded with the answer.
+    tidbit
+        .set_consent(tidbit_core::privacy::consent::ConsentScope::Analytics, true)
+        .unwrap();
     let response = Response::Reflection {
         text: REFLECTION.into(),
         criteria_met: vec![true, true, false],

@@ -16,14 +16,16 @@
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
-use tidbit_core::events::Event;
+use tidbit_core::events::{Event, EventKind};
 use tidbit_core::sync::documents::{self, DocumentError};
 use tidbit_core::sync::exchange::{
     DocumentMessage, Exchange, Listing, RefusedDocument, MAX_DOCUMENTS,
 };
 use tidbit_core::sync::peer::{self, Policy};
 
-use crate::storage::{DocumentUpdate, DocumentWrite, StateUpdate, StorageError, SyncStorage};
+use crate::storage::{
+    DocumentUpdate, DocumentWrite, ReviewChange, StateUpdate, StorageError, SyncStorage,
+};
 
 /// The most documents one reply answers from a listing.
 pub const REPLY_DOCUMENTS: usize = 48;
@@ -140,6 +142,7 @@ fn exchange_once(
     let mut working: Vec<Working> = Vec::new();
     let mut outcome = Outcome::default();
     let mut new_events = Vec::new();
+    let mut reviews = Vec::new();
 
     for DocumentMessage { doc: name, message } in &request.messages {
         let known = stored.iter().any(|(stored, _)| stored == name);
@@ -179,7 +182,15 @@ fn exchange_once(
             continue;
         }
         outcome.events_received += received.added.len();
-        new_events.extend(received.added.into_iter().map(|event| event.id));
+        for event in received.added {
+            if let EventKind::ReviewRequested { .. } = event.kind {
+                reviews.push(ReviewChange::Requested {
+                    review: event.id.clone(),
+                    at_ms: event.at_ms,
+                });
+            }
+            new_events.push(event.id);
+        }
         working.push(work);
     }
     if let Some(listing) = listing {
@@ -241,7 +252,7 @@ fn exchange_once(
             state: work.state.encode(),
         });
     }
-    storage.commit(learner, device, &updates, &states, &new_events)?;
+    storage.commit_with_reviews(learner, device, &updates, &states, &new_events, &reviews)?;
     Ok(outcome)
 }
 

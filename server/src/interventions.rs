@@ -24,7 +24,7 @@ use tidbit_core::events::{Event, EventKind};
 use tidbit_core::sync::documents::{self, DocumentError};
 
 use crate::auth::ADMIN_DEVICE;
-use crate::storage::{DocumentUpdate, DocumentWrite, StorageError, SyncStorage};
+use crate::storage::{DocumentUpdate, DocumentWrite, ReviewChange, StorageError, SyncStorage};
 use crate::Hub;
 
 /// The device name on events the server writes.
@@ -247,12 +247,20 @@ fn try_append(
         kind,
     };
     documents::append(&mut doc, &incarnation, 1, &event)?;
+    // A decision takes its review off the admin queue in the same transaction.
+    let reviews = match &event.kind {
+        EventKind::ReviewDecided { review, .. } => vec![ReviewChange::Decided {
+            review: review.clone(),
+            at_ms: now_ms,
+        }],
+        _ => Vec::new(),
+    };
     let write = if is_new {
         DocumentWrite::Snapshot(doc.save())
     } else {
         DocumentWrite::Chunk(doc.save_after(&loaded_heads))
     };
-    storage.commit(
+    storage.commit_with_reviews(
         learner,
         SERVER_DEVICE,
         &[DocumentUpdate {
@@ -263,6 +271,7 @@ fn try_append(
         }],
         &[],
         std::slice::from_ref(&event.id),
+        &reviews,
     )?;
     Ok((event, name))
 }

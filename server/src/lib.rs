@@ -25,8 +25,10 @@ pub mod auth;
 pub mod content;
 pub mod erasure;
 pub mod exchange;
+pub mod export;
 pub mod files;
 pub mod interventions;
+pub mod reviews;
 pub mod sealing;
 pub mod storage;
 
@@ -128,6 +130,7 @@ pub struct Hub {
     pseudonyms: ring::hmac::Key,
     access_log: Option<access_log::AccessLogSink>,
     max_token_lifetime: Option<Duration>,
+    review_retention_days: u32,
 }
 
 #[derive(Default)]
@@ -181,6 +184,7 @@ impl Hub {
             .unwrap_or_else(|_| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"tidbit-server")),
             access_log: None,
             max_token_lifetime: None,
+            review_retention_days: reviews::DEFAULT_REVIEW_RETENTION_DAYS,
         }
     }
 
@@ -192,6 +196,16 @@ impl Hub {
 
     /// Refuses tokens that stay valid longer than `lifetime` from the moment they are used
     /// (`tidbit serve --max-token-days`); without it, a token is valid until its expiry.
+    /// How long a decided review stays in the admin queue ([`reviews`]).
+    pub fn with_review_retention_days(mut self, days: u32) -> Hub {
+        self.review_retention_days = days;
+        self
+    }
+
+    pub fn review_retention_days(&self) -> u32 {
+        self.review_retention_days
+    }
+
     pub fn with_max_token_lifetime(mut self, lifetime: Duration) -> Hub {
         self.max_token_lifetime = Some(lifetime);
         self
@@ -310,6 +324,15 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route(
             "/v1/admin/learners/{learner}",
             delete(erasure::delete_learner),
+        )
+        .route("/v1/admin/reviews", get(reviews::get_reviews))
+        .route(
+            "/v1/admin/learners/{learner}/export",
+            get(export::get_export),
+        )
+        .route(
+            "/v1/admin/learners/{learner}/reviews/{review}",
+            post(reviews::post_decision),
         )
         .route("/v1/catalog", get(catalog))
         .route("/v1/packs/{file}", get(pack))

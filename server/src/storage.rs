@@ -96,7 +96,32 @@ pub trait SyncStorage: Send + Sync + 'static {
         documents: &[DocumentUpdate],
         states: &[StateUpdate],
         new_events: &[String],
+    ) -> Result<(), StorageError> {
+        self.commit_with_reviews(learner, device, documents, states, new_events, &[])
+    }
+    /// [`SyncStorage::commit`], moving the admin review queue in the same transaction: a
+    /// review request an exchange stores is queued with it, a decision the server writes takes
+    /// its review off the queue with it.
+    fn commit_with_reviews(
+        &self,
+        learner: &str,
+        device: &str,
+        documents: &[DocumentUpdate],
+        states: &[StateUpdate],
+        new_events: &[String],
+        reviews: &[ReviewChange],
     ) -> Result<(), StorageError>;
+    /// The reviews waiting for a person, oldest first, at most `limit`. The queue holds ids and
+    /// times only; the texts stay in the learner's sealed documents.
+    fn pending_reviews(&self, limit: u32) -> Result<Vec<QueuedReview>, StorageError>;
+    /// A review of `learner` by its id, decided or not.
+    fn queued_review(
+        &self,
+        learner: &str,
+        review: &str,
+    ) -> Result<Option<QueuedReview>, StorageError>;
+    /// Takes the reviews decided before `before_ms` off the queue; returns how many.
+    fn prune_reviews(&self, before_ms: i64) -> Result<usize, StorageError>;
     /// Every learner with at least one document.
     fn learners(&self) -> Result<Vec<String>, StorageError>;
     /// Erases everything held for `learner` at the server's time `at_ms`, all or nothing: their
@@ -107,6 +132,24 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn is_erased(&self, learner: &str) -> Result<bool, StorageError>;
     /// The erasure log, oldest first.
     fn erasures(&self) -> Result<Vec<ErasureRecord>, StorageError>;
+}
+
+/// How one commit moves the review queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewChange {
+    /// A learner asked for review `review` (the request event's id) at `at_ms`.
+    Requested { review: String, at_ms: i64 },
+    /// A person decided `review` at `at_ms`.
+    Decided { review: String, at_ms: i64 },
+}
+
+/// A review in the admin queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedReview {
+    pub learner: String,
+    pub review: String,
+    pub requested_ms: i64,
+    pub decided_ms: Option<i64>,
 }
 
 /// What [`SyncStorage::erase`] found and did.
@@ -204,6 +247,15 @@ CREATE TABLE IF NOT EXISTS erasures (
     sync_states INTEGER NOT NULL,
     event_ids INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS review_queue (
+    learner TEXT NOT NULL,
+    review TEXT NOT NULL,
+    requested_ms INTEGER NOT NULL,
+    decided_ms INTEGER,
+    PRIMARY KEY (learner, review)
+);
+CREATE INDEX IF NOT EXISTS review_queue_pending ON review_queue (requested_ms)
+    WHERE decided_ms IS NULL;
 CREATE TABLE IF NOT EXISTS server_meta (
     name TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -471,13 +523,14 @@ impl SyncStorage for SqliteStorage {
         Ok(Some(learner_key.open(place, &sealed)?))
     }
 
-    fn commit(
+    fn commit_with_reviews(
         &self,
         learner: &str,
         device: &str,
         documents: &[DocumentUpdate],
         states: &[StateUpdate],
         new_events: &[String],
+        reviews: &[ReviewChange],
     ) -> Result<(), StorageError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -575,8 +628,71 @@ impl SyncStorage for SqliteStorage {
             )?
             .execute(params![learner, device, update.doc, state])?;
         }
+        for change in reviews {
+            match change {
+                ReviewChange::Requested { review, at_ms } => tx
+                    .prepare_cached(
+                        "INSERT INTO review_queue (learner, review, requested_ms)
+                         VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![learner, review, at_ms])?,
+                ReviewChange::Decided { review, at_ms } => tx
+                    .prepare_cached(
+                        "UPDATE review_queue SET decided_ms = ?3
+                         WHERE learner = ?1 AND review = ?2 AND decided_ms IS NULL",
+                    )?
+                    .execute(params![learner, review, at_ms])?,
+            };
+        }
         tx.commit()?;
         Ok(())
+    }
+
+    fn pending_reviews(&self, limit: u32) -> Result<Vec<QueuedReview>, StorageError> {
+        Ok(self
+            .conn()?
+            .prepare_cached(
+                "SELECT learner, review, requested_ms FROM review_queue
+                 WHERE decided_ms IS NULL ORDER BY requested_ms, learner, review LIMIT ?1",
+            )?
+            .query_map([limit], |r| {
+                Ok(QueuedReview {
+                    learner: r.get(0)?,
+                    review: r.get(1)?,
+                    requested_ms: r.get(2)?,
+                    decided_ms: None,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn prune_reviews(&self, before_ms: i64) -> Result<usize, StorageError> {
+        Ok(self
+            .conn()?
+            .prepare_cached("DELETE FROM review_queue WHERE decided_ms < ?1")?
+            .execute([before_ms])?)
+    }
+
+    fn queued_review(
+        &self,
+        learner: &str,
+        review: &str,
+    ) -> Result<Option<QueuedReview>, StorageError> {
+        Ok(self
+            .conn()?
+            .prepare_cached(
+                "SELECT requested_ms, decided_ms FROM review_queue
+                 WHERE learner = ?1 AND review = ?2",
+            )?
+            .query_row(params![learner, review], |r| {
+                Ok(QueuedReview {
+                    learner: learner.into(),
+                    review: review.into(),
+                    requested_ms: r.get(0)?,
+                    decided_ms: r.get(1)?,
+                })
+            })
+            .optional()?)
     }
 
     fn learners(&self) -> Result<Vec<String>, StorageError> {
@@ -619,6 +735,7 @@ impl SyncStorage for SqliteStorage {
             "documents",
             "sync_states",
             "event_ids",
+            "review_queue",
         ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE learner = ?1"),

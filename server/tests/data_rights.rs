@@ -308,3 +308,186 @@ fn a_withdrawal_made_offline_takes_effect_on_the_other_device_after_sync() {
     assert_eq!(tablet.tidbit.lock().unwrap().consents().unwrap(), before);
     assert_eq!(phone.digest(), tablet.digest());
 }
+
+fn admin_request(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, String) {
+    let admin = server.token("*", tidbit_server::auth::ADMIN_DEVICE);
+    let url = format!("{}{path}", server.url());
+    tidbit_core::runtime::runtime().unwrap().block_on(async {
+        let mut request = reqwest::Client::new()
+            .request(method, url)
+            .header("authorization", format!("Bearer {admin}"));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    })
+}
+
+#[test]
+fn a_review_travels_phone_to_server_to_admin_and_back_and_changes_the_stage() {
+    let root = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&root.path().join("server"));
+    let phone = enrolled(root.path(), "ana", "phone");
+    let tablet = Device::new(root.path(), "ana", "tablet");
+    let (phone_token, tablet_token) = (server.token("ana", "phone"), server.token("ana", "tablet"));
+    let locked = phone.tidbit.lock().unwrap().stages(COURSE).unwrap()[1].clone();
+    assert!(locked.unlocked_ms.is_none());
+    let review = phone
+        .tidbit
+        .lock()
+        .unwrap()
+        .request_review(COURSE, &locked.stage, "I passed this assessment on site in May")
+        .unwrap();
+    // Not on the queue before the phone syncs.
+    let (status, listed) = admin_request(&server, reqwest::Method::GET, "/v1/admin/reviews", None);
+    assert_eq!((status, listed.as_str()), (200, "[]"));
+    phone.sync(&server.url(), &phone_token).unwrap();
+
+    let (status, listed) = admin_request(&server, reqwest::Method::GET, "/v1/admin/reviews", None);
+    assert_eq!(status, 200, "{listed}");
+    let listed: Vec<tidbit_server::reviews::PendingReview> = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].learner, "ana");
+    assert_eq!(listed[0].review, review);
+    assert_eq!(listed[0].stage, locked.stage);
+    assert_eq!(listed[0].reason, "I passed this assessment on site in May");
+    assert!(listed[0].questioned.contains("is locked"), "{}", listed[0].questioned);
+
+    // A device token may not read the queue; bad decisions change nothing.
+    let (status, _) = {
+        let url = format!("{}/v1/admin/reviews", server.url());
+        tidbit_core::runtime::runtime().unwrap().block_on(async {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("authorization", format!("Bearer {phone_token}"))
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), ())
+        })
+    };
+    assert_eq!(status, 403);
+    let decide = |review: &str, body: &str| {
+        admin_request(
+            &server,
+            reqwest::Method::POST,
+            &format!("/v1/admin/learners/ana/reviews/{review}"),
+            Some(body),
+        )
+    };
+    let verdict = r#"{"unlock": true, "reason": "Assessed on site by the trainer; certificate seen.", "author": "Maria Lopez (L&D)"}"#;
+    assert_eq!(decide("no-such-review", verdict).0, 404);
+    assert_eq!(decide(&review, r#"{"unlock": true, "reason": "", "author": "x"}"#).0, 400);
+    let (status, reply) = decide(&review, verdict);
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(
+        decide(&review, r#"{"unlock": false, "reason": "changed my mind", "author": "x"}"#).0,
+        409,
+        "the first decision stands"
+    );
+    let (_, listed) = admin_request(&server, reqwest::Method::GET, "/v1/admin/reviews", None);
+    assert_eq!(listed, "[]");
+
+    phone.clock.advance(Duration::minutes(10));
+    phone.sync(&server.url(), &phone_token).unwrap();
+    let stage = phone.tidbit.lock().unwrap().stages(COURSE).unwrap()[1].clone();
+    assert!(stage.unlocked_ms.is_some(), "the decision unlocked the stage");
+    let reviews = phone.tidbit.lock().unwrap().reviews().unwrap();
+    let decision = reviews[0].decision.clone().expect("the decision arrived");
+    assert!(decision.unlock);
+    assert_eq!(decision.author, "Maria Lopez (L&D)");
+    assert_eq!(
+        decision.reason,
+        "Assessed on site by the trainer; certificate seen."
+    );
+
+    // The other device converges; a replay of the log gives the same state.
+    tablet.sync(&server.url(), &tablet_token).unwrap();
+    assert_eq!(tablet.digest(), phone.digest());
+    let digest = phone.digest();
+    phone.tidbit.lock().unwrap().rebuild_projections().unwrap();
+    assert_eq!(phone.digest(), digest);
+    assert_eq!(support::server_digest(&server, "ana", root.path()), digest);
+
+    // A device cannot forge a decision: only the server writes them (see sync::peer).
+}
+
+#[test]
+fn a_decision_to_keep_a_stage_locked_keeps_it_locked_with_its_reason() {
+    let root = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&root.path().join("server"));
+    let phone = enrolled(root.path(), "ana", "phone");
+    let token = server.token("ana", "phone");
+    let stage = phone.tidbit.lock().unwrap().stages(COURSE).unwrap()[1].stage.clone();
+    let review = phone
+        .tidbit
+        .lock()
+        .unwrap()
+        .request_review(COURSE, &stage, "please check")
+        .unwrap();
+    phone.sync(&server.url(), &token).unwrap();
+    let (status, _) = admin_request(
+        &server,
+        reqwest::Method::POST,
+        &format!("/v1/admin/learners/ana/reviews/{review}"),
+        Some(r#"{"unlock": false, "reason": "The check covers CPR, which was not assessed on site.", "author": "Sam Chen"}"#),
+    );
+    assert_eq!(status, 201);
+    phone.clock.advance(Duration::minutes(10));
+    phone.sync(&server.url(), &token).unwrap();
+    let tidbit = phone.tidbit.lock().unwrap();
+    assert!(tidbit.stages(COURSE).unwrap()[1].unlocked_ms.is_none());
+    let decision = tidbit.reviews().unwrap()[0].decision.clone().unwrap();
+    assert!(!decision.unlock);
+    assert_eq!(decision.author, "Sam Chen");
+}
+
+#[test]
+fn the_server_exports_one_learner_to_an_admin_the_same_twice() {
+    let root = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&root.path().join("server"));
+    let phone = enrolled(root.path(), "ana", "phone");
+    set(&phone, ConsentScope::Analytics, true);
+    reflect(&phone);
+    phone.clock.advance(Duration::minutes(1));
+    set(&phone, ConsentScope::Analytics, false);
+    phone
+        .sync(&server.url(), &server.token("ana", "phone"))
+        .unwrap();
+    let path = "/v1/admin/learners/ana/export";
+    let (status, first) = admin_request(&server, reqwest::Method::GET, path, None);
+    assert_eq!(status, 200, "{first}");
+    let (_, second) = admin_request(&server, reqwest::Method::GET, path, None);
+    assert_eq!(first, second);
+    let archive: tidbit_core::tidbit::export::Archive = serde_json::from_str(&first).unwrap();
+    assert_eq!(archive.learner, "ana");
+    assert_eq!(archive.events, phone.tidbit.lock().unwrap().events().unwrap());
+    assert_eq!(archive.consent_history.len(), 2);
+    assert_eq!(archive.consents, phone.tidbit.lock().unwrap().consents().unwrap());
+    assert_eq!(
+        admin_request(&server, reqwest::Method::GET, "/v1/admin/learners/nobody/export", None).0,
+        404
+    );
+    let (status, _) = {
+        let url = format!("{}{path}", server.url());
+        let token = server.token("ana", "phone");
+        tidbit_core::runtime::runtime().unwrap().block_on(async {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("authorization", format!("Bearer {token}"))
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), ())
+        })
+    };
+    assert_eq!(status, 403);
+}

@@ -57,6 +57,13 @@ fn admin(server: &TestServer) -> String {
 
 /// Writes the reflection of the field-safety course's wellbeing module on `device`.
 fn reflect(device: &Device) {
+    // Under the analytics scope the reflection's text is recorded, and synced, with the answer.
+    device
+        .tidbit
+        .lock()
+        .unwrap()
+        .set_consent(tidbit_core::privacy::consent::ConsentScope::Analytics, true)
+        .unwrap();
     let response = Response::Reflection {
         text: REFLECTION.into(),
         criteria_met: vec![true, true, false],

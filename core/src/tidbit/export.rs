@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Decision, Review, StageStatus, Streak, Tidbit, TidbitError};
-use crate::events::Event;
+use super::{Decision, Review, ReviewDecision, StageStatus, Streak, Tidbit, TidbitError};
+use crate::events::{Event, EventKind};
 use crate::learn::mastery::SkillMastery;
-use crate::privacy::consent::ConsentState;
+use crate::privacy::consent::{ConsentScope, ConsentState};
 use crate::store::event_log;
 
 /// The archive's `format` field.
@@ -183,6 +183,97 @@ impl Tidbit {
         })?;
         progress(EXPORT_STEPS, EXPORT_STEPS);
         Ok(())
+    }
+}
+
+/// The archive a holder of the learner's events alone (the sync server) can make: the events,
+/// the consent states and history, and the reviews with their decisions, all derived from the
+/// events in their total order. Progress (courses, the streak) needs the course content and the
+/// decisions are the devices' own, so those lists are empty; `device` names who made it.
+pub fn archive_of_events(learner: &str, device: &str, mut events: Vec<Event>) -> Archive {
+    events.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    let consent_history: Vec<Event> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ConsentChanged { .. }))
+        .cloned()
+        .collect();
+    let consents = ConsentScope::ALL
+        .into_iter()
+        .map(|scope| {
+            let last = consent_history.iter().rev().find_map(|e| match e.kind {
+                EventKind::ConsentChanged { scope: s, granted } if s == scope => {
+                    Some((granted, e.at_ms))
+                }
+                _ => None,
+            });
+            ConsentState {
+                scope,
+                purpose: scope.purpose().into(),
+                granted: last.is_some_and(|(granted, _)| granted),
+                changed_ms: last.map(|(_, at)| at),
+            }
+        })
+        .collect();
+    let mut reviews: Vec<Review> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ReviewRequested {
+                course,
+                path,
+                stage,
+                reason,
+                questioned,
+            } => Some(Review {
+                id: e.id.clone(),
+                course: course.clone(),
+                path: path.clone(),
+                stage: stage.clone(),
+                reason: reason.clone(),
+                questioned: questioned.clone(),
+                requested_ms: e.at_ms,
+                decision: None,
+            }),
+            _ => None,
+        })
+        .collect();
+    for event in &events {
+        if let EventKind::ReviewDecided {
+            review,
+            unlock,
+            reason,
+            author,
+            ..
+        } = &event.kind
+        {
+            if let Some(r) = reviews.iter_mut().find(|r| &r.id == review) {
+                r.decision.get_or_insert(ReviewDecision {
+                    unlock: *unlock,
+                    reason: reason.clone(),
+                    author: author.clone(),
+                    decided_ms: event.at_ms,
+                });
+            }
+        }
+    }
+    reviews.sort_by(|a, b| (a.requested_ms, &a.id).cmp(&(b.requested_ms, &b.id)));
+    Archive {
+        format: EXPORT_FORMAT.into(),
+        version: EXPORT_VERSION,
+        learner: learner.into(),
+        device: device.into(),
+        as_of_ms: events.last().map(|e| e.at_ms),
+        consents,
+        consent_history,
+        courses: Vec::new(),
+        streak: Streak {
+            current: 0,
+            longest: 0,
+            practised_today: false,
+        },
+        decisions: Vec::new(),
+        reviews,
+        finished_paths: Vec::new(),
+        events,
     }
 }
 
