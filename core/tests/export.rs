@@ -84,7 +84,11 @@ fn the_archive_loads_back_matches_the_store_and_is_the_same_twice() {
     clock.advance(Duration::days(3));
     tidbit.export(&out, &mut |_, _| {}).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "no partial file");
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        1,
+        "no partial file"
+    );
 
     let archive: Archive = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(archive.format, EXPORT_FORMAT);
@@ -97,9 +101,20 @@ fn the_archive_loads_back_matches_the_store_and_is_the_same_twice() {
     let answers_with_detail = archive
         .events
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::ItemAnswered { response: Some(_), .. }))
+        .filter(|e| {
+            matches!(
+                &e.kind,
+                EventKind::ItemAnswered {
+                    response: Some(_),
+                    ..
+                }
+            )
+        })
         .count();
-    assert!(answers_with_detail > 10, "decrypted answers with their detail");
+    assert!(
+        answers_with_detail > 10,
+        "decrypted answers with their detail"
+    );
     let mut decisions = tidbit.decisions(u32::MAX).unwrap();
     decisions.reverse();
     assert!(archive.decisions.len() >= 6, "{}", archive.decisions.len());
@@ -115,7 +130,10 @@ fn the_archive_loads_back_matches_the_store_and_is_the_same_twice() {
         .collect();
     assert_eq!(
         history,
-        vec![(ConsentScope::Analytics, true), (ConsentScope::Signals, true)]
+        vec![
+            (ConsentScope::Analytics, true),
+            (ConsentScope::Signals, true)
+        ]
     );
     assert_eq!(archive.reviews.len(), 1);
     assert_eq!(archive.reviews[0].id, review);
@@ -124,9 +142,15 @@ fn the_archive_loads_back_matches_the_store_and_is_the_same_twice() {
 
     assert_eq!(archive.courses.len(), 1);
     let course = &archive.courses[0];
-    assert_eq!((course.course.as_str(), course.path.as_str()), (COURSE, PATH));
+    assert_eq!(
+        (course.course.as_str(), course.path.as_str()),
+        (COURSE, PATH)
+    );
     assert_eq!(course.stages, tidbit.stages(COURSE).unwrap());
-    let database = dir.path().join("data").join(tidbit_core::store::DATABASE_FILE);
+    let database = dir
+        .path()
+        .join("data")
+        .join(tidbit_core::store::DATABASE_FILE);
     let cards: i64 = rusqlite::Connection::open(database)
         .unwrap()
         .query_row("SELECT count(*) FROM cards", [], |r| r.get(0))
@@ -185,7 +209,11 @@ fn reviews_are_asked_only_of_decisions_that_exist() {
         .request_review(COURSE, &stages[1].stage, "   ")
         .unwrap_err();
     assert!(matches!(err, TidbitError::ReviewReason { .. }), "{err}");
-    assert_eq!(tidbit.events().unwrap().len(), events, "nothing was recorded");
+    assert_eq!(
+        tidbit.events().unwrap().len(),
+        events,
+        "nothing was recorded"
+    );
 
     let id = tidbit
         .request_review(COURSE, &stages[1].stage, "I did this on the job")

@@ -11,8 +11,8 @@ use tidbit_core::content::{write_course_pack, Course};
 use tidbit_core::events::ManualClock;
 use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::learn::personalise::FitError;
-use tidbit_core::privacy::consent::{ConsentError, ConsentScope};
 use tidbit_core::learn::plan::Purpose;
+use tidbit_core::privacy::consent::{ConsentError, ConsentScope};
 use tidbit_core::simulate::answer_for;
 use tidbit_core::tidbit::{Tidbit, TidbitConfig, TidbitError};
 
@@ -107,7 +107,11 @@ fn without_the_personalisation_scope_nothing_is_fitted_and_withdrawing_drops_fit
         "{err}"
     );
     assert_eq!(calls, 0, "nothing was computed");
-    assert_eq!(tidbit.events().unwrap().len(), events, "nothing was recorded");
+    assert_eq!(
+        tidbit.events().unwrap().len(),
+        events,
+        "nothing was recorded"
+    );
 
     // Given again, a fit adopts parameters; withdrawn, they go out of use, live and replayed.
     tidbit

@@ -46,8 +46,8 @@ pub async fn get_export(
             {
                 return Ok(None);
             }
-            let events = crate::exchange::learner_events(storage, &learner)
-                .map_err(|e| e.to_string())?;
+            let events =
+                crate::exchange::learner_events(storage, &learner).map_err(|e| e.to_string())?;
             let archive = archive_of_events(&learner, SERVER_DEVICE, events);
             let mut bytes = serde_json::to_vec_pretty(&archive).map_err(|e| e.to_string())?;
             bytes.push(b'\n');

@@ -102,22 +102,25 @@ impl ReviewError {
 }
 
 fn request_of(events: &[Event], review: &str) -> Option<(String, String, String, String, String)> {
-    events.iter().find(|e| e.id == review).and_then(|e| match &e.kind {
-        EventKind::ReviewRequested {
-            course,
-            path,
-            stage,
-            reason,
-            questioned,
-        } => Some((
-            course.clone(),
-            path.clone(),
-            stage.clone(),
-            reason.clone(),
-            questioned.clone(),
-        )),
-        _ => None,
-    })
+    events
+        .iter()
+        .find(|e| e.id == review)
+        .and_then(|e| match &e.kind {
+            EventKind::ReviewRequested {
+                course,
+                path,
+                stage,
+                reason,
+                questioned,
+            } => Some((
+                course.clone(),
+                path.clone(),
+                stage.clone(),
+                reason.clone(),
+                questioned.clone(),
+            )),
+            _ => None,
+        })
 }
 
 fn learner_events(storage: &dyn SyncStorage, learner: &str) -> Result<Vec<Event>, ReviewError> {
@@ -131,7 +134,10 @@ pub fn pending(storage: &dyn SyncStorage) -> Result<Vec<PendingReview>, ReviewEr
     let mut listed = Vec::with_capacity(queued.len());
     let mut events: Option<(String, Vec<Event>)> = None;
     for entry in queued {
-        if events.as_ref().is_none_or(|(learner, _)| *learner != entry.learner) {
+        if events
+            .as_ref()
+            .is_none_or(|(learner, _)| *learner != entry.learner)
+        {
             events = Some((
                 entry.learner.clone(),
                 learner_events(storage, &entry.learner)?,
@@ -172,7 +178,9 @@ pub fn decide(
         learner: learner.into(),
         review: review.into(),
     };
-    let queued = storage.queued_review(learner, review)?.ok_or_else(unknown)?;
+    let queued = storage
+        .queued_review(learner, review)?
+        .ok_or_else(unknown)?;
     if queued.decided_ms.is_some() {
         return Err(ReviewError::AlreadyDecided(review.into()));
     }
@@ -211,22 +219,22 @@ fn validate(learner: &str, review: &str, verdict: &ReviewVerdict) -> Result<(), 
     Ok(())
 }
 
-fn admin(hub: &Hub, headers: &HeaderMap) -> Result<(), Response> {
-    let claims = crate::authenticate(hub, headers)
-        .map_err(|e| crate::refuse(StatusCode::UNAUTHORIZED, e.to_string()))?;
-    if claims.device != ADMIN_DEVICE {
-        return Err(crate::refuse(
+/// `None` for an admin token, else the refusal to answer with.
+fn refuse_non_admin(hub: &Hub, headers: &HeaderMap) -> Option<Response> {
+    match crate::authenticate(hub, headers) {
+        Err(e) => Some(crate::refuse(StatusCode::UNAUTHORIZED, e.to_string())),
+        Ok(claims) if claims.device != ADMIN_DEVICE => Some(crate::refuse(
             StatusCode::FORBIDDEN,
             "the review queue needs an admin token",
-        ));
+        )),
+        Ok(_) => None,
     }
-    Ok(())
 }
 
 /// `GET /v1/admin/reviews`.
 pub async fn get_reviews(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
-    if let Err(response) = admin(&hub, &headers) {
-        return response;
+    if let Some(refused) = refuse_non_admin(&hub, &headers) {
+        return refused;
     }
     let worker = hub.clone();
     match tokio::task::spawn_blocking(move || pending(worker.storage.as_ref())).await {
@@ -243,8 +251,8 @@ pub async fn post_decision(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    if let Err(response) = admin(&hub, &headers) {
-        return response;
+    if let Some(refused) = refuse_non_admin(&hub, &headers) {
+        return refused;
     }
     let body = match crate::read_body(&hub, body).await {
         Ok(body) => body,

@@ -294,7 +294,11 @@ fn a_withdrawal_made_offline_takes_effect_on_the_other_device_after_sync() {
     for device in [&phone, &tablet] {
         assert!(!granted(device, ConsentScope::Analytics), "{}", device.name);
         assert!(granted(device, ConsentScope::Signals), "{}", device.name);
-        assert!(!granted(device, ConsentScope::Personalisation), "{}", device.name);
+        assert!(
+            !granted(device, ConsentScope::Personalisation),
+            "{}",
+            device.name
+        );
     }
     // The phone learned of the withdrawal: its next answer carries no detail.
     reflect(&phone);
@@ -344,7 +348,11 @@ fn a_review_travels_phone_to_server_to_admin_and_back_and_changes_the_stage() {
         .tidbit
         .lock()
         .unwrap()
-        .request_review(COURSE, &locked.stage, "I passed this assessment on site in May")
+        .request_review(
+            COURSE,
+            &locked.stage,
+            "I passed this assessment on site in May",
+        )
         .unwrap();
     // Not on the queue before the phone syncs.
     let (status, listed) = admin_request(&server, reqwest::Method::GET, "/v1/admin/reviews", None);
@@ -359,7 +367,11 @@ fn a_review_travels_phone_to_server_to_admin_and_back_and_changes_the_stage() {
     assert_eq!(listed[0].review, review);
     assert_eq!(listed[0].stage, locked.stage);
     assert_eq!(listed[0].reason, "I passed this assessment on site in May");
-    assert!(listed[0].questioned.contains("is locked"), "{}", listed[0].questioned);
+    assert!(
+        listed[0].questioned.contains("is locked"),
+        "{}",
+        listed[0].questioned
+    );
 
     // A device token may not read the queue; bad decisions change nothing.
     let (status, _) = {
@@ -385,11 +397,18 @@ fn a_review_travels_phone_to_server_to_admin_and_back_and_changes_the_stage() {
     };
     let verdict = r#"{"unlock": true, "reason": "Assessed on site by the trainer; certificate seen.", "author": "Maria Lopez (L&D)"}"#;
     assert_eq!(decide("no-such-review", verdict).0, 404);
-    assert_eq!(decide(&review, r#"{"unlock": true, "reason": "", "author": "x"}"#).0, 400);
+    assert_eq!(
+        decide(&review, r#"{"unlock": true, "reason": "", "author": "x"}"#).0,
+        400
+    );
     let (status, reply) = decide(&review, verdict);
     assert_eq!(status, 201, "{reply}");
     assert_eq!(
-        decide(&review, r#"{"unlock": false, "reason": "changed my mind", "author": "x"}"#).0,
+        decide(
+            &review,
+            r#"{"unlock": false, "reason": "changed my mind", "author": "x"}"#
+        )
+        .0,
         409,
         "the first decision stands"
     );
@@ -399,7 +418,10 @@ fn a_review_travels_phone_to_server_to_admin_and_back_and_changes_the_stage() {
     phone.clock.advance(Duration::minutes(10));
     phone.sync(&server.url(), &phone_token).unwrap();
     let stage = phone.tidbit.lock().unwrap().stages(COURSE).unwrap()[1].clone();
-    assert!(stage.unlocked_ms.is_some(), "the decision unlocked the stage");
+    assert!(
+        stage.unlocked_ms.is_some(),
+        "the decision unlocked the stage"
+    );
     let reviews = phone.tidbit.lock().unwrap().reviews().unwrap();
     let decision = reviews[0].decision.clone().expect("the decision arrived");
     assert!(decision.unlock);
@@ -426,7 +448,9 @@ fn a_decision_to_keep_a_stage_locked_keeps_it_locked_with_its_reason() {
     let server = TestServer::start(&root.path().join("server"));
     let phone = enrolled(root.path(), "ana", "phone");
     let token = server.token("ana", "phone");
-    let stage = phone.tidbit.lock().unwrap().stages(COURSE).unwrap()[1].stage.clone();
+    let stage = phone.tidbit.lock().unwrap().stages(COURSE).unwrap()[1]
+        .stage
+        .clone();
     let review = phone
         .tidbit
         .lock()
@@ -438,7 +462,9 @@ fn a_decision_to_keep_a_stage_locked_keeps_it_locked_with_its_reason() {
         &server,
         reqwest::Method::POST,
         &format!("/v1/admin/learners/ana/reviews/{review}"),
-        Some(r#"{"unlock": false, "reason": "The check covers CPR, which was not assessed on site.", "author": "Sam Chen"}"#),
+        Some(
+            r#"{"unlock": false, "reason": "The check covers CPR, which was not assessed on site.", "author": "Sam Chen"}"#,
+        ),
     );
     assert_eq!(status, 201);
     phone.clock.advance(Duration::minutes(10));
@@ -469,11 +495,23 @@ fn the_server_exports_one_learner_to_an_admin_the_same_twice() {
     assert_eq!(first, second);
     let archive: tidbit_core::tidbit::export::Archive = serde_json::from_str(&first).unwrap();
     assert_eq!(archive.learner, "ana");
-    assert_eq!(archive.events, phone.tidbit.lock().unwrap().events().unwrap());
-    assert_eq!(archive.consent_history.len(), 2);
-    assert_eq!(archive.consents, phone.tidbit.lock().unwrap().consents().unwrap());
     assert_eq!(
-        admin_request(&server, reqwest::Method::GET, "/v1/admin/learners/nobody/export", None).0,
+        archive.events,
+        phone.tidbit.lock().unwrap().events().unwrap()
+    );
+    assert_eq!(archive.consent_history.len(), 2);
+    assert_eq!(
+        archive.consents,
+        phone.tidbit.lock().unwrap().consents().unwrap()
+    );
+    assert_eq!(
+        admin_request(
+            &server,
+            reqwest::Method::GET,
+            "/v1/admin/learners/nobody/export",
+            None
+        )
+        .0,
         404
     );
     let (status, _) = {

@@ -240,9 +240,8 @@ impl Tidbit {
     /// Gives or withdraws a consent scope. It takes effect at once on this device and on the
     /// learner's other devices after they sync.
     pub fn set_consent(&self, scope: ConsentScope, granted: bool) -> Result<(), TidbitError> {
-        self.session.run("set_consent", |core| {
-            Ok(core.set_consent(scope, granted)?)
-        })
+        self.session
+            .run("set_consent", |core| Ok(core.set_consent(scope, granted)?))
     }
 
     /// Asks a person to review the decision that keeps `stage` locked (or failed its check);

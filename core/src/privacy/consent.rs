@@ -165,6 +165,8 @@ mod tests {
 
     #[test]
     fn the_training_record_is_named_as_outside_consent() {
-        assert!(ConsentScope::Analytics.purpose().contains("training record"));
+        assert!(ConsentScope::Analytics
+            .purpose()
+            .contains("training record"));
     }
 }

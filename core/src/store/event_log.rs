@@ -152,9 +152,8 @@ pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Event>, EventLogError
 /// The events of `kinds` (by [`EventKind::name`]) in the total order.
 pub fn of_kinds(conn: &Connection, kinds: &[&str]) -> Result<Vec<Event>, EventLogError> {
     let mut events = Vec::new();
-    let mut statement = conn.prepare_cached(
-        "SELECT id, tidbit_open(id, body) FROM events WHERE kind = ?1",
-    )?;
+    let mut statement =
+        conn.prepare_cached("SELECT id, tidbit_open(id, body) FROM events WHERE kind = ?1")?;
     for kind in kinds {
         let rows: Vec<(String, String)> = statement
             .query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -252,7 +252,10 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             id("module", module)?;
             id("step", step)?;
             if ItemKind::from_name(item_kind).is_none() {
-                return Err(field("item_kind", format!("'{item_kind}' is not an item kind")));
+                return Err(field(
+                    "item_kind",
+                    format!("'{item_kind}' is not an item kind"),
+                ));
             }
             if let Some(response) = response {
                 check_response(response, item_kind)?;

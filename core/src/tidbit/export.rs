@@ -135,7 +135,8 @@ impl Tidbit {
         decisions.reverse();
         let mut reviews = self.reviews()?;
         reviews.sort_by(|a, b| (a.requested_ms, &a.id).cmp(&(b.requested_ms, &b.id)));
-        let today = self.local_date(chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default());
+        let today =
+            self.local_date(chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default());
         let archive = Archive {
             format: EXPORT_FORMAT.into(),
             version: EXPORT_VERSION,

@@ -89,7 +89,9 @@ pub enum TidbitError {
     NothingToReview { course: String, stage: String },
     #[error("a review needs the learner's reason: 1 to {max} characters")]
     ReviewReason { max: usize },
-    #[error("the export could not be written to {path} ({message}): pick a directory the app can write")]
+    #[error(
+        "the export could not be written to {path} ({message}): pick a directory the app can write"
+    )]
     Export { path: String, message: String },
 }
 
@@ -544,7 +546,8 @@ impl Tidbit {
         &mut self,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<crate::learn::personalise::FitReport, TidbitError> {
-        self.consent_gate()?.require(ConsentScope::Personalisation)?;
+        self.consent_gate()?
+            .require(ConsentScope::Personalisation)?;
         let report = crate::learn::personalise::fit_parameters(
             self.store.conn(),
             self.schedulers.scheduler().parameters(),

@@ -12,11 +12,11 @@ use rusqlite::params;
 use super::{Tidbit, TidbitError};
 use crate::events::{Event, EventKind};
 use crate::learn::projection::read;
-use crate::privacy::consent::ConsentScope;
 use crate::nudge::{
     self, FinishedModule, Intervention, Nudge, NudgeKind, NudgeOutcome, NudgePlan,
     NudgePreferences, OutcomeRecord, PlanningState,
 };
+use crate::privacy::consent::ConsentScope;
 
 /// Seconds one reinforcement item takes before the learner has a history.
 const DEFAULT_SECONDS_PER_ITEM: u32 = 24;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tidbit, TidbitError};
 use crate::events::{Event, EventKind};
-use crate::privacy::consent::{ConsentState, Consents, ConsentScope};
+use crate::privacy::consent::{ConsentScope, ConsentState, Consents};
 use crate::store::event_log;
 
 /// A review the learner asked for, with the person's decision once taken.
@@ -39,6 +39,15 @@ pub struct ReviewDecision {
     /// Who decided.
     pub author: String,
     pub decided_ms: i64,
+}
+
+/// What the engine decided about a stage so far.
+#[derive(Default)]
+struct StageChecks {
+    unlocked_ms: Option<i64>,
+    passed_ms: Option<i64>,
+    last_check_ms: Option<i64>,
+    last_check_passed: Option<bool>,
 }
 
 /// The longest reason a learner may give for a review.
@@ -91,7 +100,10 @@ impl Tidbit {
 
     /// Every change of consent in the log's order (the history an export holds).
     pub fn consent_history(&self) -> Result<Vec<Event>, TidbitError> {
-        Ok(event_log::of_kinds(self.store.conn(), &["consent_changed"])?)
+        Ok(event_log::of_kinds(
+            self.store.conn(),
+            &["consent_changed"],
+        )?)
     }
 
     /// Asks a person to review the automated decision that keeps `stage` of the learner's path
@@ -126,16 +138,27 @@ impl Tidbit {
             .query_row(params![course, path, stage], |r| r.get(0))
             .optional()?
             .ok_or_else(unknown)?;
-        let progress: Option<(Option<i64>, Option<i64>, Option<i64>, Option<bool>)> = conn
+        let progress = conn
             .prepare_cached(
                 "SELECT unlocked_ms, passed_ms, last_check_ms, last_check_passed
                  FROM stage_progress WHERE course = ?1 AND path = ?2 AND stage = ?3",
             )?
             .query_row(params![course, path, stage], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok(StageChecks {
+                    unlocked_ms: r.get(0)?,
+                    passed_ms: r.get(1)?,
+                    last_check_ms: r.get(2)?,
+                    last_check_passed: r.get(3)?,
+                })
             })
-            .optional()?;
-        let (unlocked, passed, last_check, last_passed) = progress.unwrap_or_default();
+            .optional()?
+            .unwrap_or_default();
+        let StageChecks {
+            unlocked_ms: unlocked,
+            passed_ms: passed,
+            last_check_ms: last_check,
+            last_check_passed: last_passed,
+        } = progress;
         let questioned = match (unlocked, passed, last_check, last_passed) {
             (None, _, _, _) => {
                 let previous: Option<String> = conn
@@ -155,7 +178,9 @@ impl Tidbit {
             (Some(_), None, Some(at), Some(false)) => {
                 format!(
                     "the check of stage '{stage}' failed on {}",
-                    self.local_date(chrono::DateTime::from_timestamp_millis(at).unwrap_or_default())
+                    self.local_date(
+                        chrono::DateTime::from_timestamp_millis(at).unwrap_or_default()
+                    )
                 )
             }
             _ => {
@@ -198,7 +223,9 @@ impl Tidbit {
                 questioned,
             } = request.kind
             else {
-                return Err(TidbitError::Corrupt(format!("review {id} is not a request")));
+                return Err(TidbitError::Corrupt(format!(
+                    "review {id} is not a request"
+                )));
             };
             let decision = match decision {
                 Some(decision) => match event_log::by_id(conn, &decision)? {

@@ -101,6 +101,29 @@ public actor TidbitClient {
 
     public func decisions(limit: UInt32) throws -> [Decision] { try tidbit.decisions(limit: limit) }
 
+    /// Every consent scope with its purpose text; nothing optional is on until given.
+    public func consents() throws -> [ConsentState] { try tidbit.consents() }
+
+    /// Gives or withdraws a scope; the learner's other devices follow after they sync.
+    public func setConsent(_ scope: ConsentScope, granted: Bool) throws {
+        try tidbit.setConsent(scope: scope, granted: granted)
+    }
+
+    /// Asks a person to review the decision that keeps `stage` locked; returns the review's id.
+    public func requestReview(course: String, stage: String, reason: String) throws -> String {
+        try tidbit.requestReview(course: course, stage: stage, reason: reason)
+    }
+
+    public func reviews() throws -> [Review] { try tidbit.reviews() }
+
+    /// Writes the learner's whole data into `directory` as one JSON archive: progress, then
+    /// its path.
+    public nonisolated func export(to directory: URL) -> AsyncThrowingStream<Progress<String>, Error> {
+        progressStream { listener in
+            try await self.tidbit.export(dir: directory.path, progress: listener)
+        }
+    }
+
     public func assetFile(course: String, path: String) throws -> URL? {
         try tidbit.assetFile(course: course, path: path).map { URL(fileURLWithPath: $0) }
     }

@@ -30,6 +30,8 @@ fun reflect(dir: File, atRest: ByteArray?): String = runBlocking {
         tidbit.installPack(pack.path).toList()
         tidbit.enroll(COURSE, "tourist")
         tidbit.startModule(COURSE, "tour")
+        // Under the analytics scope the reflection's text is recorded with the answer.
+        tidbit.setConsent(dev.tidbit.ffi.core.ConsentScope.ANALYTICS, true)
         tidbit.answer(COURSE, "tour-reflection", Response.Reflection(REFLECTION, listOf(true, true)), 30_000)
         check(!storeFilesHold(dir, REFLECTION) || atRest == null) { "the open sealed store shows the reflection" }
         tidbit.projectionDigest()

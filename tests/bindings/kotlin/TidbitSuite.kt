@@ -328,6 +328,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
     },
     "fitting parameters waits for enough history" to {
         withLearner { tidbit, _ ->
+            runBlocking { tidbit.setConsent(dev.tidbit.ffi.core.ConsentScope.PERSONALISATION, true) }
             val error = expectThrows<TidbitException.NotYet> { runBlocking { tidbit.fitParameters().toList() } }
             check("keep practising" in (error.message ?: "")) { "${error.message}" }
         }
@@ -580,7 +581,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
 fun main() {
     var passed = 0
     var failed = 0
-    for ((name, test) in tests + atRestTests + eraseTests) {
+    for ((name, test) in tests + atRestTests + eraseTests + dataRightsTests) {
         try {
             test()
             passed++

@@ -25,6 +25,8 @@ def reflect(config, pack, at_rest):
     asyncio.run(tidbit.install_pack(str(pack), None))
     tidbit.enroll(COURSE, "tourist")
     tidbit.start_module(COURSE, "tour")
+    # Under the analytics scope the reflection's text is recorded with the answer.
+    tidbit.set_consent(tb.ConsentScope.ANALYTICS, True)
     response = tb.Response.REFLECTION(text=REFLECTION, criteria_met=[True, True])
     tidbit.answer(COURSE, "tour-reflection", response, 30_000)
     shown_while_open = files_hold(pathlib_of(config), REFLECTION)

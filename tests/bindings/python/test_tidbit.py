@@ -202,6 +202,9 @@ def test_certificates_need_a_finished_path_and_a_key(config, clock, pack_copy):
 
 def test_fitting_parameters_waits_for_enough_history(tidbit, pack_copy):
     install(tidbit, pack_copy)
+    with pytest.raises(tb.TidbitError.ConsentRequired):
+        asyncio.run(tidbit.fit_parameters(None))
+    tidbit.set_consent(tb.ConsentScope.PERSONALISATION, True)
     with pytest.raises(tb.TidbitError.NotYet) as error:
         asyncio.run(tidbit.fit_parameters(None))
     assert "keep practising" in str(error.value)

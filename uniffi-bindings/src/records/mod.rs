@@ -23,8 +23,8 @@ pub use steps::*;
 pub use tidbit_core::certificate::VerifiedCertificate;
 pub use tidbit_core::learn::mastery::{Evidence, SkillMastery};
 pub use tidbit_core::learn::personalise::FitReport;
-pub use tidbit_core::tidbit::sync_client::SyncReport;
 pub use tidbit_core::privacy::consent::{ConsentScope, ConsentState};
+pub use tidbit_core::tidbit::sync_client::SyncReport;
 pub use tidbit_core::tidbit::{Review, ReviewDecision, StageStatus, Streak};
 
 /// A count for the FFI, saturating (no store holds 4 billion of anything).

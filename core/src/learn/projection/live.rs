@@ -13,8 +13,8 @@ use super::tables::{
     RemediationRow, ResponseTime, ReviewRow, SkillRating, StageProgress,
 };
 use crate::learn::mastery::CardEvidence;
-use crate::privacy::consent::ConsentScope;
 use crate::learn::schedule::{CardState, Phase, DAY_MS};
+use crate::privacy::consent::ConsentScope;
 
 /// The projection tables of a connection (inside the caller's transaction).
 pub(super) struct LiveTables<'c> {
@@ -507,7 +507,12 @@ impl ProjectionTables for LiveTables<'_> {
             .unwrap_or(false))
     }
 
-    fn put_consent(&mut self, scope: ConsentScope, granted: bool, at_ms: i64) -> rusqlite::Result<()> {
+    fn put_consent(
+        &mut self,
+        scope: ConsentScope,
+        granted: bool,
+        at_ms: i64,
+    ) -> rusqlite::Result<()> {
         self.conn
             .prepare_cached(
                 "INSERT INTO consents (scope, granted, changed_ms) VALUES (?1, ?2, ?3)

@@ -18,8 +18,8 @@ use super::tables::{
     AttemptMiss, AttemptStep, CardRow, ModuleProgress, PendingRemediation, ProjectionTables,
     RemediationRow, ResponseTime, ReviewRow, SkillRating, StageProgress,
 };
-use crate::privacy::consent::ConsentScope;
 use crate::learn::mastery::CardEvidence;
+use crate::privacy::consent::ConsentScope;
 
 /// The current attempt at a module: its steps done and its misses per skill.
 #[derive(Default)]
@@ -387,10 +387,18 @@ impl ProjectionTables for ReplayTables<'_> {
     }
 
     fn consent(&mut self, scope: ConsentScope) -> rusqlite::Result<bool> {
-        Ok(self.consents.get(&scope).is_some_and(|(granted, _)| *granted))
+        Ok(self
+            .consents
+            .get(&scope)
+            .is_some_and(|(granted, _)| *granted))
     }
 
-    fn put_consent(&mut self, scope: ConsentScope, granted: bool, at_ms: i64) -> rusqlite::Result<()> {
+    fn put_consent(
+        &mut self,
+        scope: ConsentScope,
+        granted: bool,
+        at_ms: i64,
+    ) -> rusqlite::Result<()> {
         self.consents.insert(scope, (granted, at_ms));
         Ok(())
     }

@@ -221,7 +221,12 @@ pub(super) trait ProjectionTables {
 
     /// Whether `scope` is granted (`false` when never changed).
     fn consent(&mut self, scope: ConsentScope) -> rusqlite::Result<bool>;
-    fn put_consent(&mut self, scope: ConsentScope, granted: bool, at_ms: i64) -> rusqlite::Result<()>;
+    fn put_consent(
+        &mut self,
+        scope: ConsentScope,
+        granted: bool,
+        at_ms: i64,
+    ) -> rusqlite::Result<()>;
 
     fn review(&mut self, id: &str) -> rusqlite::Result<Option<ReviewRow>>;
     fn put_review(&mut self, id: &str, review: ReviewRow) -> rusqlite::Result<()>;

@@ -112,7 +112,10 @@ fn reviews_are_asked_by_devices_and_decided_by_the_server_alone() {
     check_event(&decided(SERVER_DEVICE, "Ana".into()), &Policy::device()).unwrap();
     assert!(matches!(
         check_event(&decided("phone", "Ana".into()), &Policy::device()),
-        Err(Refusal::ServerKindFromDevice { kind: "review_decided", .. })
+        Err(Refusal::ServerKindFromDevice {
+            kind: "review_decided",
+            ..
+        })
     ));
     assert!(check_event(&decided(SERVER_DEVICE, "x".repeat(300)), &Policy::device()).is_err());
 }
@@ -194,7 +197,10 @@ fn interventions_come_from_the_server_and_only_interventions_do() {
     check_event(&intervention(SERVER_DEVICE), &Policy::device()).unwrap();
     assert!(matches!(
         check_event(&intervention("phone"), &Policy::device()),
-        Err(Refusal::ServerKindFromDevice { kind: "intervention_triggered", .. })
+        Err(Refusal::ServerKindFromDevice {
+            kind: "intervention_triggered",
+            ..
+        })
     ));
     let mut posing = answered(1.0, Response::TrueFalse { answer: true }, "truefalse");
     posing.device = SERVER_DEVICE.into();

@@ -23,7 +23,10 @@ import dev.tidbit.ffi.core.Response
 import dev.tidbit.ffi.core.StepView
 import dev.tidbit.ffi.Tidbit
 import dev.tidbit.ffi.TidbitConfig
+import dev.tidbit.ffi.core.ConsentScope
+import dev.tidbit.ffi.core.ConsentState
 import dev.tidbit.ffi.core.CourseSummary
+import dev.tidbit.ffi.core.Review
 import dev.tidbit.ffi.core.DueCounts
 import dev.tidbit.ffi.core.FitReport
 import dev.tidbit.ffi.core.NudgeOutcome
@@ -123,6 +126,23 @@ class TidbitClient private constructor(
     suspend fun streak(): Streak = withContext(io) { tidbit.streak() }
 
     suspend fun decisions(limit: Int): List<Decision> = withContext(io) { tidbit.decisions(limit.toUInt()) }
+
+    /** Every consent scope with its purpose text; nothing optional is on until given. */
+    suspend fun consents(): List<ConsentState> = withContext(io) { tidbit.consents() }
+
+    /** Gives or withdraws a scope; the learner's other devices follow after they sync. */
+    suspend fun setConsent(scope: ConsentScope, granted: Boolean) =
+        withContext(io) { tidbit.setConsent(scope, granted) }
+
+    /** Asks a person to review the decision that keeps `stage` locked; returns the review's id. */
+    suspend fun requestReview(course: String, stage: String, reason: String): String =
+        withContext(io) { tidbit.requestReview(course, stage, reason) }
+
+    suspend fun reviews(): List<Review> = withContext(io) { tidbit.reviews() }
+
+    /** Writes the learner's whole data into `dir` as one JSON archive: progress, then its path. */
+    fun export(dir: String): Flow<Progress<String>> =
+        progressFlow { listener -> tidbit.export(dir, listener) }
 
     suspend fun assetFile(course: String, path: String): String? =
         withContext(io) { tidbit.assetFile(course, path) }
