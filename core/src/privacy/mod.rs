@@ -5,7 +5,9 @@
 //!   gates.
 //!
 //! Consent to notifications lives with the planner (`nudge`), the decision audit trail with the
-//! store (`decisions`), each beside what it governs.
+//! store (`decisions`), each beside what it governs. The learner's export and human review of
+//! automated decisions are facade calls (`tidbit::export`, `tidbit::rights`); erasure is
+//! `Tidbit::erase`.
 
 pub mod at_rest;
 pub mod consent;
