@@ -24,7 +24,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::ADMIN_DEVICE;
 use crate::storage::{Erasure, ErasureRecord, StorageError};
 use crate::Hub;
 
@@ -97,12 +96,8 @@ pub async fn delete_learner(
     UrlPath(learner): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
-    let claims = match crate::authenticate(&hub, &headers) {
-        Ok(claims) => claims,
-        Err(e) => return crate::refuse(StatusCode::UNAUTHORIZED, e.to_string()),
-    };
-    if claims.device != ADMIN_DEVICE {
-        return crate::refuse(StatusCode::FORBIDDEN, "erasure needs an admin token");
+    if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "erasure") {
+        return refused;
     }
     if !crate::auth::valid_id(&learner) {
         let error = ErasureError::BadLearner(learner.chars().take(64).collect());

@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use tidbit_core::events::SERVER_DEVICE;
 use tidbit_core::tidbit::export::archive_of_events;
 
-use crate::auth::ADMIN_DEVICE;
 use crate::Hub;
 
 pub async fn get_export(
@@ -22,12 +21,8 @@ pub async fn get_export(
     UrlPath(learner): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
-    let claims = match crate::authenticate(&hub, &headers) {
-        Ok(claims) => claims,
-        Err(e) => return crate::refuse(StatusCode::UNAUTHORIZED, e.to_string()),
-    };
-    if claims.device != ADMIN_DEVICE {
-        return crate::refuse(StatusCode::FORBIDDEN, "an export needs an admin token");
+    if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "an export") {
+        return refused;
     }
     if !crate::auth::valid_id(&learner) {
         return crate::refuse(StatusCode::BAD_REQUEST, "not a valid learner id");

@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use tidbit_core::events::{Event, EventKind};
 use tidbit_core::sync::documents::{self, DocumentError};
 
-use crate::auth::ADMIN_DEVICE;
 use crate::storage::{DocumentUpdate, DocumentWrite, ReviewChange, StorageError, SyncStorage};
 use crate::Hub;
 
@@ -292,12 +291,8 @@ pub async fn post_intervention(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let claims = match crate::authenticate(&hub, &headers) {
-        Ok(claims) => claims,
-        Err(e) => return crate::refuse(StatusCode::UNAUTHORIZED, e.to_string()),
-    };
-    if claims.device != ADMIN_DEVICE {
-        return crate::refuse(StatusCode::FORBIDDEN, "interventions need an admin token");
+    if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "an intervention") {
+        return refused;
     }
     let body = match crate::read_body(&hub, body).await {
         Ok(body) => body,

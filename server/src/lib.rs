@@ -424,6 +424,19 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
+/// `None` for an admin token, else the refusal to answer with (`401` without a valid token,
+/// `403` naming `what` for a device's token).
+pub fn refuse_non_admin(hub: &Hub, headers: &HeaderMap, what: &str) -> Option<Response> {
+    match authenticate(hub, headers) {
+        Err(e) => Some(refuse(StatusCode::UNAUTHORIZED, e.to_string())),
+        Ok(claims) if claims.device != ADMIN_DEVICE => Some(refuse(
+            StatusCode::FORBIDDEN,
+            format!("{what} needs an admin token"),
+        )),
+        Ok(_) => None,
+    }
+}
+
 /// The claims of the request's bearer token; the error is the 401 reason.
 pub fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<Claims, auth::TokenError> {
     let token = bearer(headers).ok_or(auth::TokenError::Missing)?;

@@ -26,7 +26,6 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tidbit_core::events::{Event, EventKind};
 
-use crate::auth::ADMIN_DEVICE;
 use crate::interventions::{append_server_event, InterventionError};
 use crate::storage::{StorageError, SyncStorage};
 use crate::Hub;
@@ -219,21 +218,9 @@ fn validate(learner: &str, review: &str, verdict: &ReviewVerdict) -> Result<(), 
     Ok(())
 }
 
-/// `None` for an admin token, else the refusal to answer with.
-fn refuse_non_admin(hub: &Hub, headers: &HeaderMap) -> Option<Response> {
-    match crate::authenticate(hub, headers) {
-        Err(e) => Some(crate::refuse(StatusCode::UNAUTHORIZED, e.to_string())),
-        Ok(claims) if claims.device != ADMIN_DEVICE => Some(crate::refuse(
-            StatusCode::FORBIDDEN,
-            "the review queue needs an admin token",
-        )),
-        Ok(_) => None,
-    }
-}
-
 /// `GET /v1/admin/reviews`.
 pub async fn get_reviews(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
-    if let Some(refused) = refuse_non_admin(&hub, &headers) {
+    if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "the review queue") {
         return refused;
     }
     let worker = hub.clone();
@@ -251,7 +238,7 @@ pub async fn post_decision(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    if let Some(refused) = refuse_non_admin(&hub, &headers) {
+    if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "the review queue") {
         return refused;
     }
     let body = match crate::read_body(&hub, body).await {
