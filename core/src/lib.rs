@@ -17,12 +17,14 @@
 //!   events, plans and the recommendation;
 //! - [`nudge`]: the notification planner, a pure function of what the projections say;
 //! - [`certificate`]: signed certificates for a finished path, verified offline;
+//! - [`analytics`]: learning records (xAPI) made from the events, for the organisation;
 //! - [`runtime`]: the one tokio runtime the core owns;
 //! - [`tidbit`]: the facade the apps, the CLI and the tests drive, with the sync client;
 //! - [`simulate`]: simulated learners driving the facade, for authors and benchmarks.
 //!
 //! Nothing here panics on bad input: every failure is a typed error whose message says what to do.
 
+pub mod analytics;
 pub mod certificate;
 pub mod content;
 pub mod events;

@@ -143,6 +143,7 @@ impl From<CoreError> for TidbitError {
             }
             CoreError::UnknownStage { .. } => TidbitError::UnknownContent(message),
             CoreError::Export { .. } => TidbitError::Storage(message),
+            CoreError::Records(_) => TidbitError::InvalidRequest(message),
             CoreError::NothingToReview { .. } | CoreError::ReviewReason { .. } => {
                 TidbitError::InvalidRequest(message)
             }

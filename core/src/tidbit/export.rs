@@ -294,3 +294,22 @@ fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     written
 }
+
+impl Tidbit {
+    /// The learner's learning records: the xAPI statements their events make, in the events'
+    /// order, byte for byte those the server forwards to the organisation's LRS (whose accounts
+    /// live on `home_page`) from the same events and course versions.
+    pub fn learning_records(
+        &self,
+        home_page: &str,
+    ) -> Result<Vec<crate::analytics::xapi::Statement>, TidbitError> {
+        let events = event_log::all_in_order(self.store.conn())?;
+        let settings = crate::analytics::xapi::XapiSettings::new(home_page);
+        Ok(crate::analytics::xapi::statements_of(
+            &self.store,
+            &self.config.learner_id,
+            &events,
+            &settings,
+        )?)
+    }
+}

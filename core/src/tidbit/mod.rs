@@ -93,6 +93,8 @@ pub enum TidbitError {
         "the export could not be written to {path} ({message}): pick a directory the app can write"
     )]
     Export { path: String, message: String },
+    #[error("learning records: {0}")]
+    Records(#[from] crate::analytics::xapi::XapiError),
 }
 
 impl From<EventLogError> for TidbitError {

@@ -182,6 +182,33 @@ pub fn rebuild(conn: &Connection) -> Result<u64, ProjectionError> {
     Ok(count)
 }
 
+/// Replays `events` (in their total order) from an empty state, in memory, and hands `each` what
+/// every event changed: module completions and stage checks as the learner's devices derived them.
+/// `conn` supplies the installed content only; nothing is read from or written to its
+/// projections, so it may be a learner's live store or a server's content index. Learning
+/// records (`analytics::xapi`) are made from these outcomes.
+pub fn replay_outcomes<'e>(
+    conn: &Connection,
+    events: impl IntoIterator<Item = &'e Event>,
+    mut each: impl FnMut(&Event, &Applied),
+) -> Result<u64, ProjectionError> {
+    let mut schedulers = SchedulerCache::from_parameters(None)?;
+    let mut content = ContentReader::remembering(conn);
+    let mut tables = ReplayTables::new(conn);
+    let mut rules = Rules {
+        content: &mut content,
+        tables: &mut tables,
+        schedulers: &mut schedulers,
+    };
+    let mut count = 0;
+    for event in events {
+        let applied = rules.apply(event)?;
+        each(event, &applied);
+        count += 1;
+    }
+    Ok(count)
+}
+
 /// Days a learning-phase card is considered due early, so a session can include it.
 pub fn due_horizon_ms(now_ms: i64, budget_minutes: u32) -> i64 {
     now_ms + i64::from(budget_minutes) * MINUTE_MS

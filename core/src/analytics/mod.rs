@@ -1,0 +1,7 @@
+//! What the organisation learns from the learners' events: learning records in the standard
+//! its systems read ([`xapi`]).
+//!
+//! Everything here is a pure function of events and installed content, so a device and the
+//! server that hold the same events compute the same records.
+
+pub mod xapi;
