@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every Tidbit check: formatting, lints, and all tests.
-# Needs only the machine's Rust toolchain; cargo fetches every crate it needs.
+# Needs the machine's Rust toolchain, JDK, Python and Node.js; cargo fetches every crate it
+# needs, npm the LRS the learning-records tests deliver to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tidbit-target}"
@@ -10,6 +11,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== a real xAPI LRS for the learning-records tests (npm: xapi-statements, pinned)"
+bash scripts/lrs.sh install
 echo "== cargo test"
 cargo test --workspace --locked
 echo "== native bindings (Kotlin on the JVM, Python, Swift syntax)"

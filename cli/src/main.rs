@@ -68,7 +68,7 @@ enum Command {
     /// The notifications the learner's phone would hold for the next days, planned at --now.
     Nudges(nudges::NudgesArgs),
     /// Run the sync and content server, or issue a device's token (`tidbit serve token`).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Merge a learner's data directory with a server.
     Sync(syncing::SyncArgs),
     /// The main job end to end: a server, a phone and a tablet learning offline, syncing, and

@@ -40,6 +40,37 @@ pub struct ServeArgs {
     /// No access log on stderr.
     #[arg(long)]
     quiet: bool,
+    /// Forward learning records (xAPI statements) to the organisation's LRS at this xAPI base
+    /// address (statements go to `<URL>/statements`).
+    #[arg(long, value_name = "URL", requires_all = ["xapi_home_page", "trust"])]
+    lrs_endpoint: Option<String>,
+    /// The LRS's HTTP Basic user.
+    #[arg(long, default_value = "")]
+    lrs_user: String,
+    /// The LRS's HTTP Basic password (better: the TIDBIT_LRS_PASSWORD environment variable).
+    #[arg(
+        long,
+        env = "TIDBIT_LRS_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    lrs_password: String,
+    /// Statements per request to the LRS.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    lrs_batch: u32,
+    /// Requests to the LRS in flight at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    lrs_parallel: u32,
+    /// The longest wait between attempts while the LRS fails, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    lrs_max_backoff_seconds: u64,
+    /// The organisation's home page: learners' xAPI accounts and activity ids live under it.
+    #[arg(long, value_name = "URL")]
+    xapi_home_page: Option<String>,
+    /// A publisher's public key (`NAME.pub`) the packs in `packs/` are verified against before
+    /// statements read them; repeat for several.
+    #[arg(long, value_name = "KEY.pub")]
+    trust: Vec<PathBuf>,
 }
 
 #[derive(clap::Subcommand)]
@@ -169,6 +200,21 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
             u64::from(args.max_token_days) * 86_400,
         ))
         .with_review_retention_days(args.review_retention_days);
+    if let Some(endpoint) = &args.lrs_endpoint {
+        let settings = tidbit_server::records::LrsSettings {
+            endpoint: endpoint.clone(),
+            user: args.lrs_user.clone(),
+            password: args.lrs_password.clone(),
+            batch: args.lrs_batch,
+            parallel: args.lrs_parallel,
+            max_backoff: std::time::Duration::from_secs(args.lrs_max_backoff_seconds),
+            home_page: args.xapi_home_page.clone().unwrap_or_default(),
+            trusted: crate::authoring::trusted_keys(&args.trust)?,
+        };
+        hub = hub
+            .with_records(settings)
+            .map_err(|e| format!("{}: {e}", data.display()))?;
+    }
     if !args.quiet {
         // Ignores write errors: a closed stderr must never fail a request.
         hub = hub.with_access_log(Arc::new(|line: &str| {

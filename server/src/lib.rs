@@ -28,6 +28,7 @@ pub mod exchange;
 pub mod export;
 pub mod files;
 pub mod interventions;
+pub mod records;
 pub mod reviews;
 pub mod sealing;
 pub mod storage;
@@ -66,6 +67,8 @@ pub enum ServerError {
     Sealing(#[from] sealing::SealError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("learning records: {0}")]
+    Records(String),
 }
 
 /// Exchanges a device may make: a burst, then a steady rate.
@@ -131,6 +134,9 @@ pub struct Hub {
     access_log: Option<access_log::AccessLogSink>,
     max_token_lifetime: Option<Duration>,
     review_retention_days: u32,
+    /// Learning records for the organisation's LRS, when one is set up.
+    pub records: Option<Arc<records::Records>>,
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Default)]
@@ -159,6 +165,7 @@ impl Hub {
             data_dir.join("packs"),
         );
         hub.pseudonyms = pseudonyms;
+        hub.data_dir = Some(data_dir.to_path_buf());
         Ok(hub)
     }
 
@@ -185,7 +192,30 @@ impl Hub {
             access_log: None,
             max_token_lifetime: None,
             review_retention_days: reviews::DEFAULT_REVIEW_RETENTION_DAYS,
+            records: None,
+            data_dir: None,
         }
+    }
+
+    /// Forwards learning records to the organisation's LRS ([`records`]). The content index
+    /// lives in the data directory (`content-index/`); a hub made with [`Hub::new`] keeps it in
+    /// `packs_dir`'s parent. The first time, every learner held is marked due.
+    pub fn with_records(mut self, settings: records::LrsSettings) -> Result<Hub, ServerError> {
+        let data_dir = match &self.data_dir {
+            Some(dir) => dir.clone(),
+            None => self
+                .packs_dir
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        };
+        let records = records::Records::new(settings, &data_dir, &self.packs_dir)
+            .map_err(|e| ServerError::Records(e.to_string()))?;
+        self.storage
+            .mark_all_records_due()
+            .map_err(|e| ServerError::Records(e.to_string()))?;
+        self.records = Some(Arc::new(records));
+        Ok(self)
     }
 
     /// Writes one line per request to `sink` (see [`access_log`]: learner ids are pseudonyms).
@@ -326,6 +356,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
             delete(erasure::delete_learner),
         )
         .route("/v1/admin/reviews", get(reviews::get_reviews))
+        .route("/v1/admin/records", get(records::get_records))
         .route(
             "/v1/admin/learners/{learner}/export",
             get(export::get_export),
@@ -366,6 +397,11 @@ async fn shed_load(State(hub): State<Arc<Hub>>, request: Request, next: Next) ->
 /// [`Limits::header_timeout`] to send a request's headers.
 pub async fn serve(listener: tokio::net::TcpListener, hub: Arc<Hub>) -> std::io::Result<()> {
     let limits = hub.limits;
+    // The records worker stops with the server: aborted when this future is dropped.
+    let _records = hub
+        .records
+        .clone()
+        .map(|records| AbortOnDrop(tokio::spawn(records::run(hub.clone(), records))));
     let app = router(hub);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections));
     let mut connections = tokio::task::JoinSet::new();
@@ -396,6 +432,14 @@ pub async fn serve(listener: tokio::net::TcpListener, hub: Arc<Hub>) -> std::io:
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

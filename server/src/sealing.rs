@@ -72,6 +72,11 @@ pub enum Place<'a> {
         device: &'a str,
         doc: &'a str,
     },
+    /// A learning record waiting in the LRS outbox.
+    Statement {
+        learner: &'a str,
+        id: &'a str,
+    },
 }
 
 impl Place<'_> {
@@ -109,6 +114,11 @@ impl Place<'_> {
                 field(learner.as_bytes());
                 field(device.as_bytes());
                 field(doc.as_bytes());
+            }
+            Place::Statement { learner, id } => {
+                field(b"statement");
+                field(learner.as_bytes());
+                field(id.as_bytes());
             }
         }
         aad

@@ -18,6 +18,9 @@ use tidbit_core::sync::exchange::{pack_heads, unpack_heads};
 
 use crate::sealing::{nonce_of, LearnerKey, Place, SealError, ServerKey};
 
+mod records;
+pub use records::{OutboxStatement, OutboxStatus, QuarantinedStatement, Settlement};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("server storage: {0}")]
@@ -132,6 +135,31 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn is_erased(&self, learner: &str) -> Result<bool, StorageError>;
     /// The erasure log, oldest first.
     fn erasures(&self) -> Result<Vec<ErasureRecord>, StorageError>;
+    /// Up to `limit` learners whose events changed since their learning records were made
+    /// (every commit that adds events marks its learner), with the mark's generation.
+    fn records_due(&self, limit: u32) -> Result<Vec<(String, i64)>, StorageError>;
+    /// Marks every learner held as due (when delivery to an LRS is first set up).
+    fn mark_all_records_due(&self) -> Result<u64, StorageError>;
+    /// Queues `statements` (`(id, JSON)`) of `learner` for the LRS, each id once ever, and
+    /// clears the learner's mark if it is still `generation`, all in one transaction; returns
+    /// how many were new. An erased learner's are dropped.
+    fn enqueue_statements(
+        &self,
+        learner: &str,
+        generation: i64,
+        statements: &[(String, Vec<u8>)],
+    ) -> Result<u64, StorageError>;
+    /// The oldest `limit` statements waiting for delivery, opened.
+    fn outbox_batch(&self, limit: u32) -> Result<Vec<OutboxStatement>, StorageError>;
+    /// Records what became of delivered or refused statements (an attempt that failed as a
+    /// whole counts an attempt and leaves them pending).
+    fn settle_statements(
+        &self,
+        settled: &[(String, Settlement)],
+        at_ms: i64,
+    ) -> Result<(), StorageError>;
+    /// Counts by state and the quarantined statements, newest first, at most `limit`.
+    fn outbox_status(&self, limit: u32) -> Result<OutboxStatus, StorageError>;
 }
 
 /// How one commit moves the review queue.
@@ -256,6 +284,27 @@ CREATE TABLE IF NOT EXISTS review_queue (
 );
 CREATE INDEX IF NOT EXISTS review_queue_pending ON review_queue (requested_ms)
     WHERE decided_ms IS NULL;
+-- Learners whose events changed since their learning records were made; `generation` counts
+-- the commits, so records made from an older read never clear a newer mark.
+CREATE TABLE IF NOT EXISTS records_due (
+    learner TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+);
+-- xAPI statements for the organisation's LRS, each sealed under its learner's key, in the order
+-- they were made. `state`: pending, delivered or quarantined; `outcome`: how the LRS took a
+-- delivered one (stored, or a conflict: it already held that id) or why it refused one.
+CREATE TABLE IF NOT EXISTS lrs_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    learner TEXT NOT NULL,
+    body BLOB NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT,
+    settled_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS lrs_outbox_pending ON lrs_outbox (seq) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS lrs_outbox_learner ON lrs_outbox (learner);
 CREATE TABLE IF NOT EXISTS server_meta (
     name TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -561,6 +610,9 @@ impl SyncStorage for SqliteStorage {
                 return Err(StorageError::DuplicateEvent { id: id.clone() });
             }
         }
+        if !new_events.is_empty() {
+            records::mark_due(&tx, learner)?;
+        }
         let needs_key = states.len()
             + documents
                 .iter()
@@ -736,6 +788,8 @@ impl SyncStorage for SqliteStorage {
             "sync_states",
             "event_ids",
             "review_queue",
+            "records_due",
+            "lrs_outbox",
         ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE learner = ?1"),
@@ -791,6 +845,45 @@ impl SyncStorage for SqliteStorage {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn records_due(&self, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {
+        records::due(&*self.conn()?, limit)
+    }
+
+    fn mark_all_records_due(&self) -> Result<u64, StorageError> {
+        records::mark_all_due(&mut *self.conn()?)
+    }
+
+    fn enqueue_statements(
+        &self,
+        learner: &str,
+        generation: i64,
+        statements: &[(String, Vec<u8>)],
+    ) -> Result<u64, StorageError> {
+        records::enqueue(
+            &mut *self.conn()?,
+            &self.key,
+            learner,
+            generation,
+            statements,
+        )
+    }
+
+    fn outbox_batch(&self, limit: u32) -> Result<Vec<OutboxStatement>, StorageError> {
+        records::batch(&*self.conn()?, &self.key, limit)
+    }
+
+    fn settle_statements(
+        &self,
+        settled: &[(String, Settlement)],
+        at_ms: i64,
+    ) -> Result<(), StorageError> {
+        records::settle(&mut *self.conn()?, settled, at_ms)
+    }
+
+    fn outbox_status(&self, limit: u32) -> Result<OutboxStatus, StorageError> {
+        records::status(&*self.conn()?, limit)
     }
 }
 

@@ -179,6 +179,7 @@ pub fn server_digest(server: &TestServer, learner: &str, root: &Path) -> String 
     tidbit.projection_digest().unwrap()
 }
 
+pub mod lrs;
 pub mod proxy;
 pub mod rogue;
 pub mod server_process;
