@@ -195,6 +195,10 @@ pub enum EventKind {
         reason: String,
         author: String,
     },
+    /// The learner met the arm `arm` of experiment `experiment` for the first time where it
+    /// matters (the arm is a hash of the learner and experiment ids, so every device and the
+    /// server agree offline): the start of the experiment's record for them.
+    ExperimentExposed { experiment: String, arm: String },
 }
 
 impl EventKind {
@@ -219,6 +223,7 @@ impl EventKind {
             EventKind::ConsentChanged { .. } => "consent_changed",
             EventKind::ReviewRequested { .. } => "review_requested",
             EventKind::ReviewDecided { .. } => "review_decided",
+            EventKind::ExperimentExposed { .. } => "experiment_exposed",
         }
     }
 }

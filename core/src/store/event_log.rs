@@ -279,7 +279,9 @@ fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
         EventKind::ReviewRequested { course, .. } | EventKind::ReviewDecided { course, .. } => {
             (Some(course), None)
         }
-        EventKind::ParametersAdopted { .. } | EventKind::ConsentChanged { .. } => (None, None),
+        EventKind::ParametersAdopted { .. }
+        | EventKind::ConsentChanged { .. }
+        | EventKind::ExperimentExposed { .. } => (None, None),
         // Filed under a name no course can have, so the planner finds them through the index.
         EventKind::InterventionTriggered { .. }
         | EventKind::NudgeOutcomeRecorded { .. }

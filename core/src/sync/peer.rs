@@ -379,6 +379,10 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             text("reason", reason, 2000)?;
             text("author", author, 256)
         }
+        EventKind::ExperimentExposed { experiment, arm } => {
+            id("experiment", experiment)?;
+            id("arm", arm)
+        }
         EventKind::PushTokenRegistered { platform, token } => {
             if !matches!(platform.as_str(), "fcm" | "apns") {
                 return Err(field("platform", "neither 'fcm' nor 'apns'"));

@@ -32,6 +32,7 @@ use crate::time_zone::Zone;
 mod erase;
 pub mod export;
 mod nudges;
+mod outcomes;
 mod progress;
 mod rights;
 pub mod sync_client;
@@ -95,6 +96,8 @@ pub enum TidbitError {
     Export { path: String, message: String },
     #[error("learning records: {0}")]
     Records(#[from] crate::analytics::xapi::XapiError),
+    #[error("not a valid experiment: {0}")]
+    InvalidExperiment(String),
 }
 
 impl From<EventLogError> for TidbitError {

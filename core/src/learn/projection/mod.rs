@@ -27,6 +27,7 @@ use content::ContentReader;
 use live::LiveTables;
 use replay::ReplayTables;
 use rules::Rules;
+use tables::ProjectionTables;
 
 pub(crate) use content::step_skills;
 
@@ -186,12 +187,24 @@ pub fn rebuild(conn: &Connection) -> Result<u64, ProjectionError> {
 /// every event changed: module completions and stage checks as the learner's devices derived them.
 /// `conn` supplies the installed content only; nothing is read from or written to its
 /// projections, so it may be a learner's live store or a server's content index. Learning
-/// records (`analytics::xapi`) are made from these outcomes.
+/// records and engagement metrics (`analytics`) are made from these outcomes.
 pub fn replay_outcomes<'e>(
     conn: &Connection,
     events: impl IntoIterator<Item = &'e Event>,
-    mut each: impl FnMut(&Event, &Applied),
+    each: impl FnMut(&Event, &Applied),
 ) -> Result<u64, ProjectionError> {
+    replay_measuring(conn, events, &[], 0, each).map(|(count, _)| count)
+}
+
+/// [`replay_outcomes`], then each `(course, skill)` of `skills` measured at `at_ms` from the
+/// replayed cards, as a stage check would measure it.
+pub fn replay_measuring<'e>(
+    conn: &Connection,
+    events: impl IntoIterator<Item = &'e Event>,
+    skills: &[(String, String)],
+    at_ms: i64,
+    mut each: impl FnMut(&Event, &Applied),
+) -> Result<(u64, Vec<f64>), ProjectionError> {
     let mut schedulers = SchedulerCache::from_parameters(None)?;
     let mut content = ContentReader::remembering(conn);
     let mut tables = ReplayTables::new(conn);
@@ -206,7 +219,14 @@ pub fn replay_outcomes<'e>(
         each(event, &applied);
         count += 1;
     }
-    Ok(count)
+    let mut measured = Vec::with_capacity(skills.len());
+    for (course, skill) in skills {
+        let cards = rules.tables.skill_cards(rules.content, course, skill)?;
+        let mastery =
+            crate::learn::mastery::measure(skill, cards, rules.schedulers.scheduler(), at_ms);
+        measured.push(mastery.mastery);
+    }
+    Ok((count, measured))
 }
 
 /// Days a learning-phase card is considered due early, so a session can include it.

@@ -208,7 +208,8 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             // Nudge inputs: the planner reads them from the log itself; no projection changes.
             EventKind::InterventionTriggered { .. }
             | EventKind::NudgeOutcomeRecorded { .. }
-            | EventKind::PushTokenRegistered { .. } => {}
+            | EventKind::PushTokenRegistered { .. }
+            | EventKind::ExperimentExposed { .. } => {}
         }
         Ok(applied)
     }

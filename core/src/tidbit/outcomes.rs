@@ -1,0 +1,45 @@
+//! The learner's own engagement and experiments on the device: the home screen's numbers,
+//! computed from the learner's events as the server computes them for the L&D team, and the
+//! arm of an experiment, recorded the first time it matters.
+
+use super::{Tidbit, TidbitError};
+use crate::analytics::experiment::Experiment;
+use crate::analytics::metrics::{summarise, HomeMetrics, LearnerSummary};
+use crate::events::EventKind;
+use crate::store::event_log;
+
+impl Tidbit {
+    /// Everything the engagement metrics know of this learner, as of now.
+    pub fn engagement(&self) -> Result<LearnerSummary, TidbitError> {
+        let events = event_log::all_in_order(self.store.conn())?;
+        let now = self.clock.now();
+        summarise(&self.store, self.learner_id(), &events, now.timestamp_millis())
+            .map_err(|e| TidbitError::Corrupt(e.to_string()))
+    }
+
+    /// The learner's home-screen numbers: active days in the last 7, 14 and 30 of their own
+    /// days, minutes, modules completed and recall on reinforcement.
+    pub fn home_metrics(&self) -> Result<HomeMetrics, TidbitError> {
+        let today = self.local_date(self.clock.now());
+        Ok(self.engagement()?.home(today))
+    }
+
+    /// The learner's arm of `experiment` (a hash of the two ids, the same on every device and
+    /// the server), recording their exposure the first time.
+    pub fn expose(&mut self, experiment: &Experiment) -> Result<String, TidbitError> {
+        experiment
+            .check()
+            .map_err(|e| TidbitError::InvalidExperiment(e.to_string()))?;
+        let arm = experiment.arm_of(self.learner_id()).name.clone();
+        let exposed = event_log::of_kinds(self.store.conn(), &["experiment_exposed"])?
+            .into_iter()
+            .any(|e| matches!(&e.kind, EventKind::ExperimentExposed { experiment: id, .. } if *id == experiment.id));
+        if !exposed {
+            self.record(EventKind::ExperimentExposed {
+                experiment: experiment.id.clone(),
+                arm: arm.clone(),
+            })?;
+        }
+        Ok(arm)
+    }
+}
