@@ -42,7 +42,7 @@ pub struct ServeArgs {
     quiet: bool,
     /// Forward learning records (xAPI statements) to the organisation's LRS at this xAPI base
     /// address (statements go to `<URL>/statements`).
-    #[arg(long, value_name = "URL", requires_all = ["xapi_home_page", "trust"])]
+    #[arg(long, value_name = "URL", requires = "xapi_home_page")]
     lrs_endpoint: Option<String>,
     /// The LRS's HTTP Basic user.
     #[arg(long, default_value = "")]
@@ -68,7 +68,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     xapi_home_page: Option<String>,
     /// A publisher's public key (`NAME.pub`) the packs in `packs/` are verified against before
-    /// statements read them; repeat for several.
+    /// learning records and metrics read them; repeat for several.
     #[arg(long, value_name = "KEY.pub")]
     trust: Vec<PathBuf>,
 }
@@ -199,7 +199,8 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
         .with_max_token_lifetime(std::time::Duration::from_secs(
             u64::from(args.max_token_days) * 86_400,
         ))
-        .with_review_retention_days(args.review_retention_days);
+        .with_review_retention_days(args.review_retention_days)
+        .with_trusted_packs(crate::authoring::trusted_keys(&args.trust)?);
     if let Some(endpoint) = &args.lrs_endpoint {
         let settings = tidbit_server::records::LrsSettings {
             endpoint: endpoint.clone(),
@@ -209,7 +210,6 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
             parallel: args.lrs_parallel,
             max_backoff: std::time::Duration::from_secs(args.lrs_max_backoff_seconds),
             home_page: args.xapi_home_page.clone().unwrap_or_default(),
-            trusted: crate::authoring::trusted_keys(&args.trust)?,
         };
         hub = hub
             .with_records(settings)

@@ -23,11 +23,13 @@
 pub mod access_log;
 pub mod auth;
 pub mod content;
+pub mod content_index;
 pub mod erasure;
 pub mod exchange;
 pub mod export;
 pub mod files;
 pub mod interventions;
+pub mod metrics;
 pub mod records;
 pub mod reviews;
 pub mod sealing;
@@ -136,7 +138,10 @@ pub struct Hub {
     review_retention_days: u32,
     /// Learning records for the organisation's LRS, when one is set up.
     pub records: Option<Arc<records::Records>>,
-    data_dir: Option<PathBuf>,
+    /// The packs read for learning records and metrics.
+    pub content: Arc<content_index::ContentIndex>,
+    /// Every learner's engagement summary, for the L&D team's metrics.
+    pub summaries: Arc<metrics::Summaries>,
 }
 
 #[derive(Default)]
@@ -165,13 +170,25 @@ impl Hub {
             data_dir.join("packs"),
         );
         hub.pseudonyms = pseudonyms;
-        hub.data_dir = Some(data_dir.to_path_buf());
+        hub.content = Arc::new(content_index::ContentIndex::new(
+            data_dir.join("content-index"),
+            data_dir.join("packs"),
+        ));
         Ok(hub)
     }
 
     pub fn new(storage: Arc<dyn SyncStorage>, tokens: TokenKey, packs_dir: PathBuf) -> Hub {
         let limits = Limits::default();
+        let index_dir = packs_dir.parent().map_or_else(
+            || PathBuf::from("content-index"),
+            |p| p.join("content-index"),
+        );
         Hub {
+            content: Arc::new(content_index::ContentIndex::new(
+                index_dir,
+                packs_dir.clone(),
+            )),
+            summaries: Arc::new(metrics::Summaries::default()),
             storage,
             tokens,
             packs_dir,
@@ -193,24 +210,20 @@ impl Hub {
             max_token_lifetime: None,
             review_retention_days: reviews::DEFAULT_REVIEW_RETENTION_DAYS,
             records: None,
-            data_dir: None,
         }
     }
 
-    /// Forwards learning records to the organisation's LRS ([`records`]). The content index
-    /// lives in the data directory (`content-index/`); a hub made with [`Hub::new`] keeps it in
-    /// `packs_dir`'s parent. The first time, every learner held is marked due.
+    /// Trusts `keys` for the packs analytics read ([`content_index`]).
+    pub fn with_trusted_packs(self, keys: tidbit_core::keys::TrustedKeys) -> Hub {
+        self.content.trust(keys);
+        self
+    }
+
+    /// Forwards learning records to the organisation's LRS ([`records`]); every learner held
+    /// is marked due, so records made from older events are queued (each id once ever).
     pub fn with_records(mut self, settings: records::LrsSettings) -> Result<Hub, ServerError> {
-        let data_dir = match &self.data_dir {
-            Some(dir) => dir.clone(),
-            None => self
-                .packs_dir
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default(),
-        };
-        let records = records::Records::new(settings, &data_dir, &self.packs_dir)
-            .map_err(|e| ServerError::Records(e.to_string()))?;
+        let records =
+            records::Records::new(settings).map_err(|e| ServerError::Records(e.to_string()))?;
         self.storage
             .mark_all_records_due()
             .map_err(|e| ServerError::Records(e.to_string()))?;
@@ -357,6 +370,12 @@ pub fn router(hub: Arc<Hub>) -> Router {
         )
         .route("/v1/admin/reviews", get(reviews::get_reviews))
         .route("/v1/admin/records", get(records::get_records))
+        .route("/v1/admin/metrics", get(metrics::get_metrics))
+        .route(
+            "/v1/admin/experiments",
+            get(metrics::get_experiments).post(metrics::post_experiment),
+        )
+        .route("/admin", get(metrics::dashboard))
         .route(
             "/v1/admin/learners/{learner}/export",
             get(export::get_export),
@@ -402,6 +421,7 @@ pub async fn serve(listener: tokio::net::TcpListener, hub: Arc<Hub>) -> std::io:
         .records
         .clone()
         .map(|records| AbortOnDrop(tokio::spawn(records::run(hub.clone(), records))));
+    let _metrics = AbortOnDrop(tokio::spawn(metrics::run(hub.clone())));
     let app = router(hub);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections));
     let mut connections = tokio::task::JoinSet::new();

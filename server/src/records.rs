@@ -4,8 +4,7 @@
 //!
 //! - **Making.** Every commit that adds events marks its learner due
 //!   ([`crate::storage::SyncStorage::records_due`]). The worker replays each due learner's
-//!   events against the content index (the server's packs, verified against the keys it trusts
-//!   and installed into a core store under `content-index/`) and queues the statements, each id
+//!   events against the content index ([`crate::content_index`]) and queues the statements, each id
 //!   once ever: a statement id is derived from its event, so making them again adds nothing.
 //! - **Delivering.** Batches of [`LrsSettings::batch`] go to `POST <endpoint>/statements` with
 //!   `X-Experience-API-Version: 1.0.3` and HTTP Basic credentials, oldest first. `200`/`204`
@@ -16,18 +15,14 @@
 //!   to [`LrsSettings::max_backoff`]. Nothing is taken off the outbox before the LRS answered, so
 //!   a restart or a crash resends at most one batch, which the LRS takes as the same statements.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tidbit_core::analytics::xapi::{statements_of, XapiSettings, XAPI_VERSION};
-use tidbit_core::keys::TrustedKeys;
-use tidbit_core::store::Store;
 
 use crate::storage::{OutboxStatus, Settlement, StorageError};
 use crate::Hub;
@@ -47,8 +42,6 @@ pub struct LrsSettings {
     pub max_backoff: Duration,
     /// The organisation's home page (learners' accounts, activity ids).
     pub home_page: String,
-    /// The keys the packs in `packs/` must be signed by to be read for statements.
-    pub trusted: TrustedKeys,
 }
 
 impl std::fmt::Debug for LrsSettings {
@@ -85,69 +78,19 @@ pub struct DeliveryState {
     pub last_error: Option<String>,
     /// Failed attempts in a row (the backoff's exponent).
     pub failures: u32,
-    /// Packs that could not be read into the content index, with why.
-    pub unreadable_packs: Vec<String>,
 }
 
 /// The learning-records side of a hub.
 pub struct Records {
     settings: LrsSettings,
     xapi: XapiSettings,
-    index: Mutex<ContentIndex>,
     state: Mutex<DeliveryState>,
     client: reqwest::Client,
     wake: tokio::sync::Notify,
 }
 
-/// The server's packs installed into a core store, so statements can name items, modules and
-/// stages exactly as a device does. Each pack file is read once per version of the file.
-struct ContentIndex {
-    store: Store,
-    packs_dir: PathBuf,
-    seen: HashMap<PathBuf, (u64, Option<SystemTime>)>,
-}
-
-impl ContentIndex {
-    /// Installs the packs that are new or changed since the last look; returns the ones that
-    /// could not be read.
-    fn refresh(&mut self, trusted: &TrustedKeys) -> Vec<String> {
-        let mut unreadable = Vec::new();
-        let Ok(entries) = std::fs::read_dir(&self.packs_dir) else {
-            return unreadable;
-        };
-        let mut packs: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "tidbit"))
-            .collect();
-        packs.sort();
-        for pack in packs {
-            let Ok(metadata) = std::fs::metadata(&pack) else {
-                continue;
-            };
-            let stamp = (metadata.len(), metadata.modified().ok());
-            if self.seen.get(&pack) == Some(&stamp) {
-                continue;
-            }
-            match self.store.install_pack(&pack, trusted, &mut |_, _| {}) {
-                Ok(_) => {
-                    self.seen.insert(pack, stamp);
-                }
-                Err(error) => {
-                    let name = pack.file_name().unwrap_or_default().to_string_lossy();
-                    unreadable.push(format!("{name}: {error}"));
-                }
-            }
-        }
-        unreadable
-    }
-}
-
 impl Records {
-    pub fn new(
-        settings: LrsSettings,
-        data_dir: &Path,
-        packs_dir: &Path,
-    ) -> Result<Records, RecordsError> {
+    pub fn new(settings: LrsSettings) -> Result<Records, RecordsError> {
         let endpoint = settings.endpoint.trim_end_matches('/').to_string();
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
             return Err(RecordsError::Endpoint(settings.endpoint));
@@ -156,8 +99,6 @@ impl Records {
             return Err(RecordsError::Batch(settings.batch));
         }
         let xapi = XapiSettings::new(&settings.home_page);
-        let store = Store::open(&data_dir.join("content-index"))
-            .map_err(|e| RecordsError::Index(e.to_string()))?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -168,11 +109,6 @@ impl Records {
                 ..settings
             },
             xapi,
-            index: Mutex::new(ContentIndex {
-                store,
-                packs_dir: packs_dir.to_path_buf(),
-                seen: HashMap::new(),
-            }),
             state: Mutex::new(DeliveryState::default()),
             client,
             wake: tokio::sync::Notify::new(),
@@ -202,14 +138,6 @@ impl Records {
 /// Makes the statements of every due learner; returns how many were new.
 pub fn make_due(hub: &Hub, records: &Records) -> Result<u64, RecordsError> {
     let storage = hub.storage.as_ref();
-    let mut index = records
-        .index
-        .lock()
-        .map_err(|_| RecordsError::Index("poisoned".into()))?;
-    let unreadable = index.refresh(&records.settings.trusted);
-    if !unreadable.is_empty() {
-        records.note(|s| s.unreadable_packs = unreadable);
-    }
     let mut added = 0;
     loop {
         let due = storage.records_due(64)?;
@@ -228,7 +156,10 @@ pub fn make_due(hub: &Hub, records: &Records) -> Result<u64, RecordsError> {
                     return Err(RecordsError::Events(error.to_string()));
                 }
             };
-            let statements = statements_of(&index.store, &learner, &events, &records.xapi)?;
+            let statements = hub
+                .content
+                .with_store(|store| statements_of(store, &learner, &events, &records.xapi))
+                .map_err(RecordsError::Index)??;
             let mut queued = Vec::with_capacity(statements.len());
             for statement in statements {
                 let body = serde_json::to_vec(&statement)
@@ -433,6 +364,8 @@ pub async fn get_records(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Res
         endpoint: Option<String>,
         outbox: OutboxStatus,
         delivery: DeliveryState,
+        /// Packs the content index could not read (statements then lack their definitions).
+        unreadable_packs: Vec<String>,
     }
     let storage = hub.storage.clone();
     let status = tokio::task::spawn_blocking(move || storage.outbox_status(100)).await;
@@ -450,6 +383,7 @@ pub async fn get_records(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Res
         endpoint: hub.records.as_ref().map(|r| r.settings.endpoint.clone()),
         outbox,
         delivery: hub.records.as_ref().map(|r| r.state()).unwrap_or_default(),
+        unreadable_packs: hub.content.unreadable(),
     };
     axum::Json(view).into_response()
 }

@@ -160,6 +160,17 @@ pub trait SyncStorage: Send + Sync + 'static {
     ) -> Result<(), StorageError>;
     /// Counts by state and the quarantined statements, newest first, at most `limit`.
     fn outbox_status(&self, limit: u32) -> Result<OutboxStatus, StorageError>;
+    /// Up to `limit` learners whose engagement summaries are out of date, with the mark's
+    /// generation (marked by the same commits as [`SyncStorage::records_due`]).
+    fn summaries_due(&self, limit: u32) -> Result<Vec<(String, i64)>, StorageError>;
+    /// Clears `learner`'s summary mark if it is still `generation`.
+    fn summary_made(&self, learner: &str, generation: i64) -> Result<(), StorageError>;
+    /// Marks every learner held (at start, and each new day, when mastery has moved on).
+    fn mark_all_summaries_due(&self) -> Result<u64, StorageError>;
+    /// Stores an experiment's definition (JSON) under its id; false if the id is taken.
+    fn put_experiment(&self, id: &str, definition: &str, at_ms: i64) -> Result<bool, StorageError>;
+    /// Every experiment's definition, oldest first.
+    fn experiments(&self) -> Result<Vec<String>, StorageError>;
 }
 
 /// How one commit moves the review queue.
@@ -289,6 +300,17 @@ CREATE INDEX IF NOT EXISTS review_queue_pending ON review_queue (requested_ms)
 CREATE TABLE IF NOT EXISTS records_due (
     learner TEXT PRIMARY KEY,
     generation INTEGER NOT NULL
+);
+-- The same marks for the engagement summaries behind the L&D metrics.
+CREATE TABLE IF NOT EXISTS summaries_due (
+    learner TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+);
+-- The L&D team's experiments: id and definition (JSON).
+CREATE TABLE IF NOT EXISTS experiments (
+    id TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
 );
 -- xAPI statements for the organisation's LRS, each sealed under its learner's key, in the order
 -- they were made. `state`: pending, delivered or quarantined; `outcome`: how the LRS took a
@@ -789,6 +811,7 @@ impl SyncStorage for SqliteStorage {
             "event_ids",
             "review_queue",
             "records_due",
+            "summaries_due",
             "lrs_outbox",
         ] {
             tx.execute(
@@ -884,6 +907,41 @@ impl SyncStorage for SqliteStorage {
 
     fn outbox_status(&self, limit: u32) -> Result<OutboxStatus, StorageError> {
         records::status(&*self.conn()?, limit)
+    }
+
+    fn summaries_due(&self, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {
+        records::summaries_due(&*self.conn()?, limit)
+    }
+
+    fn summary_made(&self, learner: &str, generation: i64) -> Result<(), StorageError> {
+        self.conn()?
+            .prepare_cached("DELETE FROM summaries_due WHERE learner = ?1 AND generation = ?2")?
+            .execute(params![learner, generation])?;
+        Ok(())
+    }
+
+    fn mark_all_summaries_due(&self) -> Result<u64, StorageError> {
+        records::mark_all_summaries_due(&mut *self.conn()?)
+    }
+
+    fn put_experiment(&self, id: &str, definition: &str, at_ms: i64) -> Result<bool, StorageError> {
+        let added = self
+            .conn()?
+            .prepare_cached(
+                "INSERT INTO experiments (id, definition, created_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![id, definition, at_ms])?;
+        Ok(added == 1)
+    }
+
+    fn experiments(&self) -> Result<Vec<String>, StorageError> {
+        let conn = self.conn()?;
+        let rows = conn
+            .prepare_cached("SELECT definition FROM experiments ORDER BY created_ms, id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 }
 

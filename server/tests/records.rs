@@ -41,12 +41,12 @@ impl RecordsServer {
             parallel: 2,
             max_backoff: Duration::from_millis(500),
             home_page: HOME.into(),
-            trusted: trusted.clone(),
         };
         let hub = Arc::new(
             Hub::open(data)
                 .unwrap()
                 .with_clock(server_clock())
+                .with_trusted_packs(trusted.clone())
                 .with_records(settings)
                 .unwrap(),
         );

@@ -161,7 +161,10 @@ pub struct ExperimentResult {
 fn outcome(summary: &LearnerSummary, exposed_ms: i64, metric: Metric) -> Option<f64> {
     match metric {
         Metric::Completion => Some(f64::from(u8::from(
-            summary.modules_completed.values().any(|at| *at >= exposed_ms),
+            summary
+                .modules_completed
+                .values()
+                .any(|at| *at >= exposed_ms),
         ))),
         Metric::PassRate => summary
             .checks
@@ -178,9 +181,8 @@ fn outcome(summary: &LearnerSummary, exposed_ms: i64, metric: Metric) -> Option<
                 summary.active_days.range(later..).next().is_some(),
             )))
         }
-        Metric::Recall => (summary.reinforcement_answers > 0).then(|| {
-            summary.reinforcement_right as f64 / summary.reinforcement_answers as f64
-        }),
+        Metric::Recall => (summary.reinforcement_answers > 0)
+            .then(|| summary.reinforcement_right as f64 / summary.reinforcement_answers as f64),
     }
 }
 
@@ -343,9 +345,9 @@ fn bootstrap_interval(control: &[f64], arm: &[f64], seed: &str) -> (f64, f64) {
     if control.is_empty() || arm.is_empty() {
         return (f64::NEG_INFINITY, f64::INFINITY);
     }
-    let mut state = seed
-        .bytes()
-        .fold(0x9E37_79B9_7F4A_7C15u64, |h, b| h.rotate_left(7) ^ u64::from(b));
+    let mut state = seed.bytes().fold(0x9E37_79B9_7F4A_7C15u64, |h, b| {
+        h.rotate_left(7) ^ u64::from(b)
+    });
     let mut next = move || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = state;
@@ -355,16 +357,15 @@ fn bootstrap_interval(control: &[f64], arm: &[f64], seed: &str) -> (f64, f64) {
     };
     let mut mean_of = |values: &[f64]| {
         let n = values.len() as u64;
-        (0..n)
-            .map(|_| values[(next() % n) as usize])
-            .sum::<f64>()
-            / n as f64
+        (0..n).map(|_| values[(next() % n) as usize]).sum::<f64>() / n as f64
     };
     let mut differences: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
         .map(|_| mean_of(arm) - mean_of(control))
         .collect();
     differences.sort_by(f64::total_cmp);
-    let at = |q: f64| differences[((q * BOOTSTRAP_RESAMPLES as f64) as usize).min(BOOTSTRAP_RESAMPLES - 1)];
+    let at = |q: f64| {
+        differences[((q * BOOTSTRAP_RESAMPLES as f64) as usize).min(BOOTSTRAP_RESAMPLES - 1)]
+    };
     (at(0.025), at(0.975))
 }
 

@@ -175,8 +175,12 @@ pub fn summarise(
 
     let mut first_answer_day: BTreeMap<(String, String), NaiveDate> = BTreeMap::new();
     let mut best_checked: BTreeMap<(String, String), f64> = BTreeMap::new();
-    let (_, measured) =
-        projection::replay_measuring(content.conn(), ordered.iter().copied(), &skills, now_ms, |event, applied| {
+    let (_, measured) = projection::replay_measuring(
+        content.conn(),
+        ordered.iter().copied(),
+        &skills,
+        now_ms,
+        |event, applied| {
             fold(&mut summary, &facts, &mut first_answer_day, event);
             let course = match &event.kind {
                 EventKind::StepViewed { course, .. } | EventKind::ItemAnswered { course, .. } => {
@@ -185,8 +189,8 @@ pub fn summarise(
                 _ => return,
             };
             if applied.module_completed {
-                if let EventKind::StepViewed { module, .. } | EventKind::ItemAnswered { module, .. } =
-                    &event.kind
+                if let EventKind::StepViewed { module, .. }
+                | EventKind::ItemAnswered { module, .. } = &event.kind
                 {
                     summary
                         .modules_completed
@@ -226,7 +230,8 @@ pub fn summarise(
                     });
                 }
             }
-        })?;
+        },
+    )?;
     for ((course, skill), mastery) in skills.into_iter().zip(measured) {
         let threshold = facts
             .get(&course)
@@ -367,7 +372,11 @@ fn fold(
 fn active(summary: &mut LearnerSummary, event: &Event, local: Option<NaiveDate>, ms: u64) {
     let date = local.unwrap_or_else(|| event.at().date_naive());
     *summary.active_days.entry(date).or_default() += ms;
-    summary.last_active_ms = Some(summary.last_active_ms.map_or(event.at_ms, |l| l.max(event.at_ms)));
+    summary.last_active_ms = Some(
+        summary
+            .last_active_ms
+            .map_or(event.at_ms, |l| l.max(event.at_ms)),
+    );
 }
 
 /// What a learner's home screen shows about their own engagement.
@@ -655,7 +664,9 @@ impl Cohort {
                     }
                     funnel.passed += u64::from(stage.passed_ms.is_some());
                     for check in learner.checks.iter().filter(|c| {
-                        c.course == enrolment.course && c.path == enrolment.path && c.stage == stage.stage
+                        c.course == enrolment.course
+                            && c.path == enrolment.path
+                            && c.stage == stage.stage
                     }) {
                         funnel.checks += 1;
                         funnel.checks_passed += u64::from(check.passed);
@@ -666,7 +677,11 @@ impl Cohort {
             }
             recall.0 += learner.reinforcement_answers;
             recall.1 += learner.reinforcement_right;
-            for skill in learner.skills.iter().filter(|s| filter.course_matches(&s.course)) {
+            for skill in learner
+                .skills
+                .iter()
+                .filter(|s| filter.course_matches(&s.course))
+            {
                 let (distribution, sum) = skills
                     .entry((skill.course.clone(), skill.skill.clone()))
                     .or_insert_with(|| {
@@ -684,8 +699,8 @@ impl Cohort {
                     });
                 distribution.learners += 1;
                 *sum += skill.mastery;
-                let bucket = ((skill.mastery * MASTERY_BUCKETS as f64) as usize)
-                    .min(MASTERY_BUCKETS - 1);
+                let bucket =
+                    ((skill.mastery * MASTERY_BUCKETS as f64) as usize).min(MASTERY_BUCKETS - 1);
                 distribution.buckets[bucket] += 1;
                 distribution.at_or_above_threshold += u64::from(skill.mastery >= skill.threshold);
             }
@@ -786,7 +801,11 @@ impl Cohort {
                 rates
             })
             .collect();
-        at_risk.sort_by(|a, b| a.last_active_ms.cmp(&b.last_active_ms).then(a.learner.cmp(&b.learner)));
+        at_risk.sort_by(|a, b| {
+            a.last_active_ms
+                .cmp(&b.last_active_ms)
+                .then(a.learner.cmp(&b.learner))
+        });
         Cohort {
             as_of: today,
             filter: filter.clone(),
@@ -811,14 +830,17 @@ fn risk_reasons(
 ) -> Vec<String> {
     let mut reasons = Vec::new();
     match learner.last_active_ms {
-        Some(last) if now_ms - last >= INACTIVE_DAYS * DAY_MS => reasons.push(format!(
-            "inactive for {} days",
-            (now_ms - last) / DAY_MS
-        )),
+        Some(last) if now_ms - last >= INACTIVE_DAYS * DAY_MS => {
+            reasons.push(format!("inactive for {} days", (now_ms - last) / DAY_MS))
+        }
         None => reasons.push("never active".to_string()),
         _ => {}
     }
-    for skill in learner.skills.iter().filter(|s| filter.course_matches(&s.course)) {
+    for skill in learner
+        .skills
+        .iter()
+        .filter(|s| filter.course_matches(&s.course))
+    {
         if let Some(best) = skill.best_checked {
             if best >= skill.threshold && skill.mastery < skill.threshold {
                 reasons.push(format!(

@@ -13,8 +13,13 @@ impl Tidbit {
     pub fn engagement(&self) -> Result<LearnerSummary, TidbitError> {
         let events = event_log::all_in_order(self.store.conn())?;
         let now = self.clock.now();
-        summarise(&self.store, self.learner_id(), &events, now.timestamp_millis())
-            .map_err(|e| TidbitError::Corrupt(e.to_string()))
+        summarise(
+            &self.store,
+            self.learner_id(),
+            &events,
+            now.timestamp_millis(),
+        )
+        .map_err(|e| TidbitError::Corrupt(e.to_string()))
     }
 
     /// The learner's home-screen numbers: active days in the last 7, 14 and 30 of their own

@@ -54,14 +54,37 @@ pub struct QuarantinedStatement {
     pub at_ms: i64,
 }
 
-/// Marks `learner` due, inside the commit that added their events.
+/// Marks `learner`'s records and summary due, inside the commit that added their events.
 pub(super) fn mark_due(tx: &Transaction<'_>, learner: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO records_due (learner, generation) VALUES (?1, 1)
-         ON CONFLICT (learner) DO UPDATE SET generation = generation + 1",
-    )?
-    .execute([learner])?;
+    for table in ["records_due", "summaries_due"] {
+        tx.prepare_cached(&format!(
+            "INSERT INTO {table} (learner, generation) VALUES (?1, 1)
+             ON CONFLICT (learner) DO UPDATE SET generation = generation + 1"
+        ))?
+        .execute([learner])?;
+    }
     Ok(())
+}
+
+pub(super) fn summaries_due(
+    conn: &Connection,
+    limit: u32,
+) -> Result<Vec<(String, i64)>, StorageError> {
+    let rows = conn
+        .prepare_cached("SELECT learner, generation FROM summaries_due ORDER BY learner LIMIT ?1")?
+        .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub(super) fn mark_all_summaries_due(conn: &mut Connection) -> Result<u64, StorageError> {
+    let marked = conn.execute(
+        "INSERT INTO summaries_due (learner, generation)
+         SELECT DISTINCT learner, 1 FROM documents WHERE true
+         ON CONFLICT (learner) DO UPDATE SET generation = generation + 1",
+        [],
+    )?;
+    Ok(marked as u64)
 }
 
 pub(super) fn due(conn: &Connection, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {

@@ -1,0 +1,182 @@
+//! Experiments on simulated learners: each learner's device assigns its arm offline and records
+//! the exposure; the analysis finds an effect planted in one arm, finds none where both arms are
+//! alike, and says when there is not enough data.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use tidbit_core::analytics::experiment::{analyse, assign, Arm, Experiment, Metric, Variation};
+use tidbit_core::analytics::metrics::LearnerSummary;
+use tidbit_core::content::{compile_course, write_course_pack};
+use tidbit_core::events::{EventKind, ManualClock};
+use tidbit_core::keys::{SigningKey, TrustedKeys};
+use tidbit_core::simulate::PracticeDevice;
+use tidbit_core::tidbit::{Tidbit, TidbitConfig};
+
+const COURSE: &str = "field-safety";
+
+fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-09-01T07:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn experiment(id: &str) -> Experiment {
+    Experiment {
+        id: id.into(),
+        arms: vec![
+            Arm {
+                name: "control".into(),
+                weight: 1,
+                gets: "the current reminder wording".into(),
+            },
+            Arm {
+                name: "treatment".into(),
+                weight: 1,
+                gets: "a reminder naming the skill due".into(),
+            },
+        ],
+        varies: Variation::NudgeTemplate {
+            nudge_kind: "reinforcement_due".into(),
+        },
+        metric: Metric::Completion,
+    }
+}
+
+/// SplitMix64, so the simulated population is the same every run.
+fn uniform(seed: u64) -> f64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as f64 / u64::MAX as f64
+}
+
+fn pack(dir: &Path) -> (PathBuf, SigningKey) {
+    let author = SigningKey::generate().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/field-safety");
+    let compiled = compile_course(&source).unwrap();
+    let pack = dir.join("field-safety.tidbit");
+    let mut file = std::fs::File::create(&pack).unwrap();
+    write_course_pack(&compiled, &author, start(), &mut file, &mut |_, _| {}).unwrap();
+    (pack, author)
+}
+
+/// `n` learners exposed to `experiment` on day 0; a learner in an arm practises that day with
+/// the arm's chance (`chance[arm index]`). Returns their summaries a day later.
+fn simulate(experiment: &Experiment, n: usize, chance: [f64; 2]) -> Vec<LearnerSummary> {
+    let dir = tempfile::tempdir().unwrap();
+    let (pack, author) = pack(dir.path());
+    let trusted = TrustedKeys::from_keys([author.public_key()]);
+    let mut summaries = Vec::with_capacity(n);
+    for i in 0..n {
+        let learner = format!("learner-{i:03}");
+        let clock = Arc::new(ManualClock::new(start()));
+        let mut tidbit = Tidbit::open(
+            TidbitConfig {
+                data_dir: dir.path().join(&learner),
+                learner_id: learner.clone(),
+                device_id: "phone".into(),
+                time_zone: "Europe/Berlin".into(),
+                trusted_keys: trusted.clone(),
+                at_rest_key: None,
+            },
+            clock.clone(),
+        )
+        .unwrap();
+        tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
+        tidbit.enroll(COURSE, "field-volunteer").unwrap();
+        clock.advance(Duration::hours(2));
+        let arm = tidbit.expose(experiment).unwrap();
+        // Exposed once: a second call records nothing more.
+        assert_eq!(tidbit.expose(experiment).unwrap(), arm);
+        let index = experiment.arms.iter().position(|a| a.name == arm).unwrap();
+        assert_eq!(index, assign(&experiment.id, &learner, &experiment.arms));
+        if uniform(i as u64 ^ 0xA5A5) < chance[index] {
+            let mut practice = PracticeDevice::new(&tidbit, i as u64, 0.8).unwrap();
+            practice.practise(&mut tidbit, &clock, 8).unwrap();
+        }
+        clock.advance(Duration::days(1));
+        let exposures = tidbit
+            .events()
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e.kind, EventKind::ExperimentExposed { .. }))
+            .count();
+        assert_eq!(exposures, 1);
+        summaries.push(tidbit.engagement().unwrap());
+    }
+    summaries
+}
+
+#[test]
+fn a_planted_effect_is_found_and_equal_arms_show_none() {
+    let planted = experiment("reminder-wording");
+    let summaries = simulate(&planted, 140, [0.35, 0.8]);
+    let result = analyse(&planted, &summaries);
+    let control = &result.arms[0];
+    let treatment = &result.arms[1];
+    assert_eq!(control.exposed + treatment.exposed, 140);
+    assert!(
+        control.exposed >= 50 && treatment.exposed >= 50,
+        "{result:?}"
+    );
+    let comparison = &result.comparisons[0];
+    let (low, high) = comparison.interval.expect("enough data");
+    assert!(low > 0.0, "the planted effect is found: {comparison:?}");
+    assert!(low < comparison.difference && comparison.difference < high);
+    assert!((comparison.difference - (treatment.value - control.value)).abs() < 1e-12);
+    assert!(
+        comparison
+            .verdict
+            .starts_with("treatment's module completion is")
+            && comparison.verdict.contains("higher than control's"),
+        "{}",
+        comparison.verdict
+    );
+    eprintln!("planted: {}", comparison.verdict);
+
+    let null = experiment("reminder-wording-null");
+    let summaries = simulate(&null, 140, [0.55, 0.55]);
+    let result = analyse(&null, &summaries);
+    let comparison = &result.comparisons[0];
+    let (low, high) = comparison.interval.expect("enough data");
+    assert!(
+        low < 0.0 && 0.0 < high,
+        "no effect where none was planted: {comparison:?}"
+    );
+    assert!(
+        comparison.verdict.starts_with("No difference shown"),
+        "{}",
+        comparison.verdict
+    );
+    eprintln!("null: {}", comparison.verdict);
+}
+
+#[test]
+fn too_few_learners_get_a_sentence_instead_of_an_interval() {
+    let experiment = experiment("pilot");
+    let summaries = simulate(&experiment, 12, [0.5, 0.5]);
+    let result = analyse(&experiment, &summaries);
+    let comparison = &result.comparisons[0];
+    assert_eq!(comparison.interval, None);
+    assert!(
+        comparison.verdict.starts_with("Not enough data yet"),
+        "{}",
+        comparison.verdict
+    );
+    // Learners never exposed do not count, whatever they did.
+    let other = experiment_never_exposed();
+    assert_eq!(
+        analyse(&other, &summaries)
+            .arms
+            .iter()
+            .map(|a| a.exposed)
+            .sum::<u64>(),
+        0
+    );
+}
+
+fn experiment_never_exposed() -> Experiment {
+    experiment("never-shown")
+}
