@@ -13,6 +13,8 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== a real xAPI LRS for the learning-records tests (npm: xapi-statements, pinned)"
 bash scripts/lrs.sh install
+echo "== Debian Chromium and playwright-core for the dashboard's browser test"
+bash scripts/browser.sh install
 echo "== cargo test"
 cargo test --workspace --locked
 echo "== native bindings (Kotlin on the JVM, Python, Swift syntax)"

@@ -562,7 +562,7 @@ fn median(values: &mut [f64]) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
+    Some(if values.len().is_multiple_of(2) {
         (values[mid - 1] + values[mid]) / 2.0
     } else {
         values[mid]
@@ -579,8 +579,10 @@ impl Cohort {
     ) -> Cohort {
         let today = now.date_naive();
         let now_ms = now.timestamp_millis();
-        let admitted: Vec<&LearnerSummary> =
+        // In learner order, so sums (and their rounding) never depend on the caller's order.
+        let mut admitted: Vec<&LearnerSummary> =
             summaries.into_iter().filter(|s| filter.admits(s)).collect();
+        admitted.sort_by(|a, b| a.learner.cmp(&b.learner));
         let mut summary = Summary {
             learners: admitted.len() as u64,
             ..Summary::default()
@@ -783,7 +785,7 @@ impl Cohort {
                 funnel.median_days_to_unlock = unlock_days
                     .get_mut(&key)
                     .and_then(|days| median(days))
-                    .map(|d| round1(d));
+                    .map(round1);
                 funnel
             })
             .collect();

@@ -62,6 +62,15 @@ impl TestServer {
 
     pub fn start_on(data: &Path, addr: SocketAddr) -> TestServer {
         let hub = Arc::new(Hub::open(data).unwrap().with_clock(server_clock()));
+        Self::serve(data, addr, hub)
+    }
+
+    /// Serves `hub` (opened on `data`) on a free loopback port.
+    pub fn start_with(data: &Path, hub: Arc<Hub>) -> TestServer {
+        Self::serve(data, "127.0.0.1:0".parse().unwrap(), hub)
+    }
+
+    fn serve(data: &Path, addr: SocketAddr, hub: Arc<Hub>) -> TestServer {
         let runtime = tidbit_core::runtime::runtime().unwrap();
         let (addr, task) = runtime
             .block_on(tidbit_server::spawn(addr, hub.clone()))
