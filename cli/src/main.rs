@@ -12,6 +12,7 @@ mod learner;
 mod library;
 mod nudges;
 mod progress;
+mod report;
 mod serve;
 mod simulate;
 mod syncing;

@@ -121,6 +121,9 @@ enum ServeCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the L&D team's metrics and experiment results from a server's data directory:
+    /// the numbers of `GET /v1/admin/metrics` and of the dashboard.
+    Report(crate::report::ReportArgs),
 }
 
 pub fn run(args: &ServeArgs) -> Result<(), String> {
@@ -157,6 +160,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             learner,
             json,
         }) => erase(data, learner, *json),
+        Some(ServeCommand::Report(report)) => crate::report::run(report),
         None => {
             let data = args
                 .data

@@ -77,7 +77,15 @@ pub fn erase(hub: &Hub, learner: &str) -> Result<Receipt, ErasureError> {
         return Err(ErasureError::BadLearner(learner.chars().take(64).collect()));
     }
     let at_ms = hub.now_ms();
-    match hub.with_learner(learner, || hub.storage.erase(learner, at_ms))?? {
+    let erased = hub.with_learner(learner, || {
+        let erased = hub.storage.erase(learner, at_ms);
+        // The learner's engagement summary goes with their data.
+        if erased.is_ok() {
+            hub.summaries.remove(learner);
+        }
+        erased
+    })??;
+    match erased {
         Erasure::Erased {
             record,
             wal_truncated,

@@ -77,24 +77,46 @@ pub fn make_due(hub: &Hub) -> Result<usize, String> {
             return Ok(made);
         }
         for (learner, generation) in due {
-            if storage.is_erased(&learner).map_err(|e| e.to_string())? {
-                hub.summaries.remove(&learner);
-            } else {
-                let events = crate::exchange::learner_events(storage, &learner)
-                    .map_err(|e| e.to_string())?;
-                let now_ms = hub.now_ms();
-                let summary = hub
-                    .content
-                    .with_store(|store| summarise(store, &learner, &events, now_ms))?
-                    .map_err(|e| e.to_string())?;
-                hub.summaries.put(summary);
-            }
-            storage
-                .summary_made(&learner, generation)
-                .map_err(|e| e.to_string())?;
+            // Under the learner's lock, so an erasure never sees its summary put back.
+            hub.with_learner(&learner, || -> Result<(), String> {
+                if storage.is_erased(&learner).map_err(|e| e.to_string())? {
+                    hub.summaries.remove(&learner);
+                } else {
+                    let events = crate::exchange::learner_events(storage, &learner)
+                        .map_err(|e| e.to_string())?;
+                    let now_ms = hub.now_ms();
+                    let summary = hub
+                        .content
+                        .with_store(|store| summarise(store, &learner, &events, now_ms))?
+                        .map_err(|e| e.to_string())?;
+                    hub.summaries.put(summary);
+                }
+                storage
+                    .summary_made(&learner, generation)
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| e.to_string())??;
             made += 1;
         }
     }
+}
+
+/// Makes every learner's summary now, without touching the marks a running server uses (for
+/// `tidbit serve report` on a data directory).
+pub fn summarise_all(hub: &Hub) -> Result<usize, String> {
+    let storage = hub.storage.as_ref();
+    let learners = storage.learners().map_err(|e| e.to_string())?;
+    let now_ms = hub.now_ms();
+    for learner in &learners {
+        let events =
+            crate::exchange::learner_events(storage, learner).map_err(|e| e.to_string())?;
+        let summary = hub
+            .content
+            .with_store(|store| summarise(store, learner, &events, now_ms))?
+            .map_err(|e| e.to_string())?;
+        hub.summaries.put(summary);
+    }
+    Ok(learners.len())
 }
 
 /// Keeps the summaries current until the task is dropped.

@@ -286,5 +286,20 @@ fn a_statement_the_lrs_refuses_is_quarantined_with_its_reason_and_the_rest_go_on
         .send()
         .unwrap();
     assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+
+    // Erasure takes the learner's queued statements and engagement summary with the rest.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.hub.summaries.get("ana").is_none() {
+        assert!(Instant::now() < deadline, "no summary was made");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tidbit_server::erasure::erase(&server.hub, "ana").unwrap();
+    let status = server.status();
+    assert_eq!(
+        (status.pending, status.delivered, status.quarantined),
+        (0, 0, 0),
+        "{status:?}"
+    );
+    assert!(server.hub.summaries.get("ana").is_none());
     server.stop();
 }
