@@ -257,18 +257,24 @@ struct CourseFacts {
 }
 
 /// Makes statements from events in their total order, remembering what later statements need:
-/// the analytics consent so far, each course's enrolled path, the stages passed, the
+/// the analytics consent so far, each course's registration, the stages passed, the
 /// certificates earned.
 struct StatementMaker<'c> {
     content: &'c Connection,
     settings: &'c XapiSettings,
     learner: String,
     analytics: bool,
-    enrolled: HashMap<String, String>,
     passed: HashMap<(String, String), BTreeSet<String>>,
     earned: BTreeSet<(String, String)>,
     courses: HashMap<String, Option<CourseFacts>>,
     steps: HashMap<(String, String), Option<StepBody>>,
+    /// Activities and interaction definitions as made the first time: every statement about
+    /// the same course, module or item names it with the same bytes.
+    activities: HashMap<(String, String), Activity>,
+    definitions: HashMap<(String, String), Definition>,
+    /// Each course's registration (the enrolment's UUID), while the enrolment lasts.
+    registrations: HashMap<String, String>,
+    event_extension: String,
 }
 
 impl<'c> StatementMaker<'c> {
@@ -282,11 +288,14 @@ impl<'c> StatementMaker<'c> {
             settings,
             learner: learner.to_string(),
             analytics: false,
-            enrolled: HashMap::new(),
             passed: HashMap::new(),
             earned: BTreeSet::new(),
             courses: HashMap::new(),
             steps: HashMap::new(),
+            activities: HashMap::new(),
+            definitions: HashMap::new(),
+            registrations: HashMap::new(),
+            event_extension: settings.iri("extensions/event"),
         }
     }
 
@@ -303,7 +312,9 @@ impl<'c> StatementMaker<'c> {
                 granted,
             } => self.analytics = *granted,
             EventKind::Enrolled { course, path } => {
-                self.enrolled.insert(course.clone(), path.clone());
+                let registration =
+                    uuid_v5(&format!("registration/{}/{course}/{path}", self.learner));
+                self.registrations.insert(course.clone(), registration);
             }
             EventKind::StepViewed {
                 course,
@@ -397,6 +408,16 @@ impl<'c> StatementMaker<'c> {
     }
 
     fn course_activity(&mut self, course: &str) -> Result<Activity, XapiError> {
+        let key = (course.to_string(), String::new());
+        if let Some(activity) = self.activities.get(&key) {
+            return Ok(activity.clone());
+        }
+        let activity = self.make_course_activity(course)?;
+        self.activities.insert(key, activity.clone());
+        Ok(activity)
+    }
+
+    fn make_course_activity(&mut self, course: &str) -> Result<Activity, XapiError> {
         let title = self.course(course)?.map(|c| c.title.clone());
         Ok(Activity {
             object_type: "Activity".into(),
@@ -410,6 +431,16 @@ impl<'c> StatementMaker<'c> {
     }
 
     fn module_activity(&mut self, course: &str, module: &str) -> Result<Activity, XapiError> {
+        let key = (course.to_string(), module.to_string());
+        if let Some(activity) = self.activities.get(&key) {
+            return Ok(activity.clone());
+        }
+        let activity = self.make_module_activity(course, module)?;
+        self.activities.insert(key, activity.clone());
+        Ok(activity)
+    }
+
+    fn make_module_activity(&mut self, course: &str, module: &str) -> Result<Activity, XapiError> {
         let title = self
             .course(course)?
             .and_then(|c| c.modules.get(module).cloned());
@@ -443,13 +474,10 @@ impl<'c> StatementMaker<'c> {
         parent: Option<Activity>,
     ) -> Result<Context, XapiError> {
         let language = self.course(course)?.map(|c| c.locale.clone());
-        let registration = self
-            .enrolled
-            .get(course)
-            .map(|path| uuid_v5(&format!("registration/{}/{course}/{path}", self.learner)));
+        let registration = self.registrations.get(course).cloned();
         let mut extensions = BTreeMap::new();
         extensions.insert(
-            self.settings.iri("extensions/event"),
+            self.event_extension.clone(),
             serde_json::Value::String(event.id.clone()),
         );
         Ok(Context {
@@ -528,19 +556,23 @@ impl<'c> StatementMaker<'c> {
         step: &str,
         answer: &AnswerFacts<'_>,
     ) -> Result<Statement, XapiError> {
-        let locale = self.locale(course)?;
-        let item = match self.step(course, step)? {
-            Some(StepBody::Item(item)) => Some(item.clone()),
-            _ => None,
+        let key = (course.to_string(), step.to_string());
+        let definition = match self.definitions.get(&key) {
+            Some(definition) => definition.clone(),
+            None => {
+                let locale = self.locale(course)?;
+                let mut definition = match self.step(course, step)? {
+                    Some(StepBody::Item(item)) => interaction_definition(item, &locale),
+                    _ => Definition {
+                        interaction_type: Some(interaction_type_of_name(answer.item_kind).into()),
+                        ..Definition::default()
+                    },
+                };
+                definition.activity_type = TYPE_INTERACTION.into();
+                self.definitions.insert(key, definition.clone());
+                definition
+            }
         };
-        let mut definition = match &item {
-            Some(item) => interaction_definition(item, &locale),
-            None => Definition {
-                interaction_type: Some(interaction_type_of_name(answer.item_kind).into()),
-                ..Definition::default()
-            },
-        };
-        definition.activity_type = TYPE_INTERACTION.into();
         let mut extensions = BTreeMap::new();
         let response = match (self.analytics, answer.response) {
             (true, Some(response)) => {
@@ -550,7 +582,11 @@ impl<'c> StatementMaker<'c> {
                         serde_json::json!(criteria_met),
                     );
                 }
-                Some(response_string(response, item.as_ref()))
+                let item = match self.step(course, step)? {
+                    Some(StepBody::Item(item)) => Some(item),
+                    _ => None,
+                };
+                Some(response_string(response, item))
             }
             _ => None,
         };
@@ -1038,8 +1074,7 @@ pub fn duration(ms: u32) -> String {
 pub fn timestamp(at_ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(at_ms)
         .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn round6(value: f64) -> f64 {
