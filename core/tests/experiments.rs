@@ -87,9 +87,12 @@ fn simulate(experiment: &Experiment, n: usize, chance: [f64; 2]) -> Vec<LearnerS
         tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
         tidbit.enroll(COURSE, "field-volunteer").unwrap();
         clock.advance(Duration::hours(2));
-        let arm = tidbit.expose(experiment).unwrap();
+        let arm = tidbit.expose(&experiment.id, &experiment.arms).unwrap();
         // Exposed once: a second call records nothing more.
-        assert_eq!(tidbit.expose(experiment).unwrap(), arm);
+        assert_eq!(
+            tidbit.expose(&experiment.id, &experiment.arms).unwrap(),
+            arm
+        );
         let index = experiment.arms.iter().position(|a| a.name == arm).unwrap();
         assert_eq!(index, assign(&experiment.id, &learner, &experiment.arms));
         if uniform(i as u64 ^ 0xA5A5) < chance[index] {

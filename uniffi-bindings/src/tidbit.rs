@@ -231,6 +231,20 @@ impl Tidbit {
         self.session.run("streak", |core| Ok(core.streak()?))
     }
 
+    /// The learner's own engagement for the home screen: active days in their last 7, 14 and
+    /// 30 days, minutes answering in 30 days, modules completed, recall on reinforcement.
+    pub fn home_metrics(&self) -> Result<HomeMetrics, TidbitError> {
+        self.session
+            .run("home_metrics", |core| Ok(core.home_metrics()?))
+    }
+
+    /// The learner's arm of experiment `id` (the same on every device and the server, offline),
+    /// recording the exposure the first time; call it where the arm first matters.
+    pub fn expose(&self, id: String, arms: Vec<ExperimentArm>) -> Result<String, TidbitError> {
+        self.session
+            .run("expose", |core| Ok(core.expose(&id, &arms)?))
+    }
+
     /// Every consent scope with its purpose text and whether the learner gave it; nothing
     /// optional is on until given.
     pub fn consents(&self) -> Result<Vec<ConsentState>, TidbitError> {

@@ -22,6 +22,11 @@ pub const MIN_OUTCOMES: u64 = 5;
 const BOOTSTRAP_RESAMPLES: usize = 2000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ffi",
+    derive(uniffi::Record),
+    uniffi(name = "ExperimentArm")
+)]
 pub struct Arm {
     pub name: String,
     pub weight: u32,
@@ -71,34 +76,38 @@ pub enum ExperimentError {
 
 impl Experiment {
     pub fn check(&self) -> Result<(), ExperimentError> {
-        let id_ok = |id: &str| {
-            !id.is_empty()
-                && id.len() <= 64
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        if !id_ok(&self.id) {
-            return Err(ExperimentError::Id);
-        }
-        let names: std::collections::BTreeSet<&str> =
-            self.arms.iter().map(|a| a.name.as_str()).collect();
-        if !(2..=8).contains(&self.arms.len())
-            || names.len() != self.arms.len()
-            || !self.arms.iter().all(|a| id_ok(&a.name))
-        {
-            return Err(ExperimentError::Arms);
-        }
-        if self.arms.iter().any(|a| !(1..=1000).contains(&a.weight)) {
-            return Err(ExperimentError::Weight);
-        }
-        Ok(())
+        check_arms(&self.id, &self.arms)
     }
 
     /// The arm `learner` is in.
     pub fn arm_of(&self, learner: &str) -> &Arm {
         &self.arms[assign(&self.id, learner, &self.arms)]
     }
+}
+
+/// Checks an experiment's id and arms: what assignment needs.
+pub fn check_arms(id: &str, arms: &[Arm]) -> Result<(), ExperimentError> {
+    let id_ok = |id: &str| {
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if !id_ok(id) {
+        return Err(ExperimentError::Id);
+    }
+    let names: std::collections::BTreeSet<&str> = arms.iter().map(|a| a.name.as_str()).collect();
+    if !(2..=8).contains(&arms.len())
+        || names.len() != arms.len()
+        || !arms.iter().all(|a| id_ok(&a.name))
+    {
+        return Err(ExperimentError::Arms);
+    }
+    if arms.iter().any(|a| !(1..=1000).contains(&a.weight)) {
+        return Err(ExperimentError::Weight);
+    }
+    Ok(())
 }
 
 /// The index of the arm `learner` is in: SHA-256 of the ids, read as a number in [0, 1) and

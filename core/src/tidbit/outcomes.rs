@@ -3,7 +3,7 @@
 //! arm of an experiment, recorded the first time it matters.
 
 use super::{Tidbit, TidbitError};
-use crate::analytics::experiment::Experiment;
+use crate::analytics::experiment::{assign, check_arms, Arm};
 use crate::analytics::metrics::{summarise, HomeMetrics, LearnerSummary};
 use crate::events::EventKind;
 use crate::store::event_log;
@@ -29,19 +29,18 @@ impl Tidbit {
         Ok(self.engagement()?.home(today))
     }
 
-    /// The learner's arm of `experiment` (a hash of the two ids, the same on every device and
-    /// the server), recording their exposure the first time.
-    pub fn expose(&mut self, experiment: &Experiment) -> Result<String, TidbitError> {
-        experiment
-            .check()
-            .map_err(|e| TidbitError::InvalidExperiment(e.to_string()))?;
-        let arm = experiment.arm_of(self.learner_id()).name.clone();
+    /// The learner's arm of the experiment `id` with `arms` (a hash of the two ids, the same on
+    /// every device and the server), recording their exposure the first time: call it where
+    /// the arm first matters (the module opened, the nudge planned).
+    pub fn expose(&mut self, id: &str, arms: &[Arm]) -> Result<String, TidbitError> {
+        check_arms(id, arms).map_err(|e| TidbitError::InvalidExperiment(e.to_string()))?;
+        let arm = arms[assign(id, self.learner_id(), arms)].name.clone();
         let exposed = event_log::of_kinds(self.store.conn(), &["experiment_exposed"])?
             .into_iter()
-            .any(|e| matches!(&e.kind, EventKind::ExperimentExposed { experiment: id, .. } if *id == experiment.id));
+            .any(|e| matches!(&e.kind, EventKind::ExperimentExposed { experiment, .. } if experiment == id));
         if !exposed {
             self.record(EventKind::ExperimentExposed {
-                experiment: experiment.id.clone(),
+                experiment: id.to_string(),
                 arm: arm.clone(),
             })?;
         }

@@ -101,6 +101,14 @@ public actor TidbitClient {
 
     public func decisions(limit: UInt32) throws -> [Decision] { try tidbit.decisions(limit: limit) }
 
+    /// The learner's own engagement for the home screen (active days, minutes, recall).
+    public func homeMetrics() throws -> HomeMetrics { try tidbit.homeMetrics() }
+
+    /// The learner's arm of experiment `id`; the exposure is recorded the first time.
+    public func expose(_ id: String, arms: [ExperimentArm]) throws -> String {
+        try tidbit.expose(id: id, arms: arms)
+    }
+
     /// Every consent scope with its purpose text; nothing optional is on until given.
     public func consents() throws -> [ConsentState] { try tidbit.consents() }
 

@@ -25,6 +25,8 @@ import dev.tidbit.ffi.Tidbit
 import dev.tidbit.ffi.TidbitConfig
 import dev.tidbit.ffi.core.ConsentScope
 import dev.tidbit.ffi.core.ConsentState
+import dev.tidbit.ffi.core.ExperimentArm
+import dev.tidbit.ffi.core.HomeMetrics
 import dev.tidbit.ffi.core.CourseSummary
 import dev.tidbit.ffi.core.Review
 import dev.tidbit.ffi.core.DueCounts
@@ -126,6 +128,13 @@ class TidbitClient private constructor(
     suspend fun streak(): Streak = withContext(io) { tidbit.streak() }
 
     suspend fun decisions(limit: Int): List<Decision> = withContext(io) { tidbit.decisions(limit.toUInt()) }
+
+    /** The learner's own engagement for the home screen (active days, minutes, recall). */
+    suspend fun homeMetrics(): HomeMetrics = withContext(io) { tidbit.homeMetrics() }
+
+    /** The learner's arm of experiment [id]; the exposure is recorded the first time. */
+    suspend fun expose(id: String, arms: List<ExperimentArm>): String =
+        withContext(io) { tidbit.expose(id, arms) }
 
     /** Every consent scope with its purpose text; nothing optional is on until given. */
     suspend fun consents(): List<ConsentState> = withContext(io) { tidbit.consents() }
