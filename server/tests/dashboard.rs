@@ -258,6 +258,7 @@ fn metrics_through_the_api_and_the_dashboard_in_a_real_browser() {
         .env("ADMIN_TOKEN", &admin)
         .env("SCREENSHOT", &screenshot)
         .env("FILTER_COURSE", SALES)
+        .env("FILTER_LEARNERS", "fay,hal")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

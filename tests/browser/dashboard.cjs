@@ -8,7 +8,8 @@
 // playwright-core: signs in with the admin token, checks that every
 // [data-metric] number on the page matches GET /v1/admin/metrics, that the
 // three SVG charts and the at-risk table are rendered, that filtering by
-// FILTER_COURSE re-renders the numbers of GET /v1/admin/metrics?course=...
+// FILTER_COURSE re-renders the numbers of GET /v1/admin/metrics?course=... (and, with
+// FILTER_LEARNERS, that a cohort within it re-renders those of &learners=...)
 // (and that these differ from the unfiltered ones), then writes a full-page
 // screenshot. Prints one JSON line on success; exits 1 with the reasons on
 // failure. CommonJS on purpose: NODE_PATH (set by browser.sh) only applies to
@@ -51,8 +52,11 @@ function log(msg) {
   process.stderr.write(`dashboard: ${msg}\n`);
 }
 
-async function apiMetrics(base, token, course) {
-  const url = `${base}/v1/admin/metrics${course ? `?course=${encodeURIComponent(course)}` : ''}`;
+async function apiMetrics(base, token, course, learners) {
+  const params = new URLSearchParams();
+  if (course) params.set('course', course);
+  if (learners) params.set('learners', learners);
+  const url = `${base}/v1/admin/metrics${params.toString() ? `?${params}` : ''}`;
   let res;
   try {
     res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
@@ -223,6 +227,29 @@ async function main() {
     compareMetrics(`course ${course}`, await readPageMetrics(page), apiCourse.summary);
     await checkCharts(page);
     await checkAtRisk(page, apiCourse, `course ${course}`);
+
+    // A cohort within the course: FILTER_LEARNERS (comma-separated ids), when given.
+    const learners = process.env.FILTER_LEARNERS || '';
+    if (learners) {
+      const apiCohort = await apiMetrics(base, token, course, learners);
+      await page.fill('#learners', learners, { timeout: 10000 });
+      await page.press('#learners', 'Tab');
+      try {
+        await page.waitForFunction((l) => {
+          const s = document.getElementById('status');
+          return !!s && s.getAttribute('data-state') === 'ready' && s.getAttribute('data-learners') === l;
+        }, learners, { timeout: READY_TIMEOUT_MS });
+      } catch (e) {
+        fail(`#status not ready for learners ${learners}`);
+      }
+      compareMetrics(`cohort ${learners}`, await readPageMetrics(page), apiCohort.summary);
+      if (apiCohort.summary.learners === apiCourse.summary.learners) {
+        fail(`the cohort ${learners} counts as many learners as the course: the filter changes nothing`);
+      }
+      await page.fill('#learners', '', { timeout: 10000 });
+      await page.press('#learners', 'Tab');
+      await waitReady(page, course, 'after clearing the cohort');
+    }
 
     fs.mkdirSync(path.dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
