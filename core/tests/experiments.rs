@@ -183,3 +183,74 @@ fn too_few_learners_get_a_sentence_instead_of_an_interval() {
 fn experiment_never_exposed() -> Experiment {
     experiment("never-shown")
 }
+
+#[test]
+fn an_experiment_on_nudge_wording_sets_the_wording_of_the_learners_nudges() {
+    use tidbit_core::events::NudgeKind;
+    use tidbit_core::nudge::NudgePreferences;
+    use tidbit_core::privacy::consent::ConsentScope;
+
+    let arms = vec![
+        Arm {
+            name: "control".into(),
+            weight: 1,
+            gets: "count".into(),
+        },
+        Arm {
+            name: "minutes".into(),
+            weight: 1,
+            gets: "minutes".into(),
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let (pack, author) = pack(dir.path());
+    let trusted = TrustedKeys::from_keys([author.public_key()]);
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..8 {
+        let learner = format!("learner-{i}");
+        let clock = Arc::new(ManualClock::new(start()));
+        let mut tidbit = Tidbit::open(
+            TidbitConfig {
+                data_dir: dir.path().join(&learner),
+                learner_id: learner.clone(),
+                device_id: "phone".into(),
+                time_zone: "Europe/Berlin".into(),
+                trusted_keys: trusted.clone(),
+                at_rest_key: None,
+            },
+            clock.clone(),
+        )
+        .unwrap();
+        tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
+        tidbit.enroll(COURSE, "field-volunteer").unwrap();
+        // Personalised: without the experiment, the planner would learn the wording itself.
+        tidbit
+            .set_consent(ConsentScope::Personalisation, true)
+            .unwrap();
+        let mut practice = PracticeDevice::new(&tidbit, i, 0.8).unwrap();
+        practice.practise(&mut tidbit, &clock, 10).unwrap();
+        // A wording the kind does not have is refused, and nothing is recorded.
+        let mut wrong = arms.clone();
+        wrong[1].gets = "shout".into();
+        assert!(tidbit
+            .expose_nudge_wording("due-wording", NudgeKind::ReinforcementDue, &wrong)
+            .is_err());
+        let arm = tidbit
+            .expose_nudge_wording("due-wording", NudgeKind::ReinforcementDue, &arms)
+            .unwrap();
+        let wording = &arms.iter().find(|a| a.name == arm).unwrap().gets;
+        clock.advance(Duration::days(1));
+        let plan = tidbit.plan_nudges(&NudgePreferences::consented()).unwrap();
+        let due: Vec<_> = plan
+            .nudges
+            .iter()
+            .filter(|n| n.kind == NudgeKind::ReinforcementDue && !n.soft)
+            .collect();
+        assert!(!due.is_empty(), "{learner} has reinforcement due");
+        for nudge in due {
+            assert_eq!(&nudge.variant, wording, "{learner} in {arm}");
+        }
+        seen.insert(arm);
+    }
+    assert_eq!(seen.len(), 2, "both arms were drawn among eight learners");
+}

@@ -245,6 +245,19 @@ impl Tidbit {
             .run("expose", |core| Ok(core.expose(&id, &arms)?))
     }
 
+    /// [`Tidbit::expose`] for an experiment on the wording of `kind` nudges: each arm `gets` one
+    /// of the kind's wordings, and the planner writes the learner's nudges in their arm's.
+    pub fn expose_nudge_wording(
+        &self,
+        id: String,
+        kind: NudgeKind,
+        arms: Vec<ExperimentArm>,
+    ) -> Result<String, TidbitError> {
+        self.session.run("expose_nudge_wording", |core| {
+            Ok(core.expose_nudge_wording(&id, kind, &arms)?)
+        })
+    }
+
     /// Every consent scope with its purpose text and whether the learner gave it; nothing
     /// optional is on until given.
     pub fn consents(&self) -> Result<Vec<ConsentState>, TidbitError> {

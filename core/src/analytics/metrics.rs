@@ -358,7 +358,9 @@ fn fold(
         } => mark_stage(summary, course, path, stage, |s| {
             s.unlocked_ms.get_or_insert(event.at_ms);
         }),
-        EventKind::ExperimentExposed { experiment, arm } => {
+        EventKind::ExperimentExposed {
+            experiment, arm, ..
+        } => {
             summary
                 .exposures
                 .entry(experiment.clone())

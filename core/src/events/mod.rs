@@ -13,7 +13,7 @@ mod answer;
 mod nudge;
 
 pub use answer::{Outcome, Response, SelfRating, CREDIT_EPSILON};
-pub use nudge::{NudgeKind, NudgeOutcome};
+pub use nudge::{NudgeKind, NudgeOutcome, NudgeWording};
 
 use crate::privacy::consent::ConsentScope;
 
@@ -198,7 +198,14 @@ pub enum EventKind {
     /// The learner met the arm `arm` of experiment `experiment` for the first time where it
     /// matters (the arm is a hash of the learner and experiment ids, so every device and the
     /// server agree offline): the start of the experiment's record for them.
-    ExperimentExposed { experiment: String, arm: String },
+    ExperimentExposed {
+        experiment: String,
+        arm: String,
+        /// For an experiment on nudge wording: the wording this arm gives its kind, which the
+        /// planner then uses for the learner.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nudge_wording: Option<NudgeWording>,
+    },
 }
 
 impl EventKind {

@@ -21,6 +21,17 @@ pub enum NudgeKind {
 }
 
 impl NudgeKind {
+    /// The wordings (message variants) nudges of this kind are written in; the planner picks
+    /// one (learning which the learner opens), unless an experiment assigned one.
+    pub fn wordings(self) -> &'static [&'static str] {
+        match self {
+            NudgeKind::ReinforcementDue => &["count", "minutes"],
+            NudgeKind::ModuleFollowUp => &["challenge", "recall"],
+            NudgeKind::StreakAtRisk => &["streak", "one_card"],
+            NudgeKind::Intervention | NudgeKind::CohortPrompt => &["direct"],
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             NudgeKind::Intervention => "intervention",
@@ -30,6 +41,14 @@ impl NudgeKind {
             NudgeKind::CohortPrompt => "cohort_prompt",
         }
     }
+}
+
+/// The wording an experiment's arm gives nudges of one kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NudgeWording {
+    pub kind: NudgeKind,
+    /// One of [`NudgeKind::wordings`].
+    pub variant: String,
 }
 
 /// What became of a nudge, as the app reports it.

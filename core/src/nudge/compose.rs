@@ -37,16 +37,16 @@ pub(super) fn compose(
     bandit: &mut SendTimeBandit,
 ) -> Nudge {
     let soft = candidate.fatigue.soften();
-    let variants: &[&str] = match candidate.kind {
-        NudgeKind::ReinforcementDue => &["count", "minutes"],
-        NudgeKind::ModuleFollowUp => &["challenge", "recall"],
-        NudgeKind::StreakAtRisk => &["streak", "one_card"],
-        NudgeKind::Intervention | NudgeKind::CohortPrompt => &["direct"],
-    };
-    let variant = if soft {
-        "soft"
-    } else {
-        bandit.choose_variant(candidate.kind, variants, slot.at)
+    let variants = candidate.kind.wordings();
+    // An experiment's arm decides the wording; otherwise the bandit learns it.
+    let assigned = state
+        .wording
+        .get(&candidate.kind)
+        .and_then(|w| variants.iter().copied().find(|v| *v == w.as_str()));
+    let variant = match (soft, assigned) {
+        (true, _) => "soft",
+        (false, Some(assigned)) => assigned,
+        (false, None) => bandit.choose_variant(candidate.kind, variants, slot.at),
     };
     bandit.use_variant(candidate.kind, variant, slot.at);
     let soft_title = || message("nudge.soft.title", &[], "Just a moment?".into());

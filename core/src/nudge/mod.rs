@@ -273,4 +273,7 @@ pub struct PlanningState {
     /// the outcomes. Without it the outcomes only hold nudges back (fatigue, ignored prompts).
     #[serde(default)]
     pub personalised: bool,
+    /// Wordings experiments assigned the learner, by nudge kind (the latest exposure wins).
+    #[serde(default)]
+    pub wording: std::collections::BTreeMap<NudgeKind, String>,
 }

@@ -279,13 +279,12 @@ fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
         EventKind::ReviewRequested { course, .. } | EventKind::ReviewDecided { course, .. } => {
             (Some(course), None)
         }
-        EventKind::ParametersAdopted { .. }
-        | EventKind::ConsentChanged { .. }
-        | EventKind::ExperimentExposed { .. } => (None, None),
+        EventKind::ParametersAdopted { .. } | EventKind::ConsentChanged { .. } => (None, None),
         // Filed under a name no course can have, so the planner finds them through the index.
         EventKind::InterventionTriggered { .. }
         | EventKind::NudgeOutcomeRecorded { .. }
-        | EventKind::PushTokenRegistered { .. } => (Some(NUDGE_EVENTS_COURSE), None),
+        | EventKind::PushTokenRegistered { .. }
+        | EventKind::ExperimentExposed { .. } => (Some(NUDGE_EVENTS_COURSE), None),
     };
     let body = serde_json::to_string(event).map_err(|e| EventLogError::Unreadable {
         id: event.id.clone(),

@@ -379,9 +379,26 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             text("reason", reason, 2000)?;
             text("author", author, 256)
         }
-        EventKind::ExperimentExposed { experiment, arm } => {
+        EventKind::ExperimentExposed {
+            experiment,
+            arm,
+            nudge_wording,
+        } => {
             id("experiment", experiment)?;
-            id("arm", arm)
+            id("arm", arm)?;
+            match nudge_wording {
+                Some(wording) if !wording.kind.wordings().contains(&wording.variant.as_str()) => {
+                    Err(field(
+                        "nudge_wording",
+                        format!(
+                            "'{}' is not a wording of {} nudges",
+                            wording.variant,
+                            wording.kind.name()
+                        ),
+                    ))
+                }
+                _ => Ok(()),
+            }
         }
         EventKind::PushTokenRegistered { platform, token } => {
             if !matches!(platform.as_str(), "fcm" | "apns") {

@@ -144,6 +144,7 @@ impl Tidbit {
         let consents = self.consent_gate()?;
         let mut interventions = Vec::new();
         let mut outcomes = Vec::new();
+        let mut wording = std::collections::BTreeMap::new();
         for event in self.nudge_events()? {
             let at = event.at();
             match event.kind {
@@ -193,6 +194,12 @@ impl Tidbit {
                     local_hour,
                     outcome,
                 }),
+                EventKind::ExperimentExposed {
+                    nudge_wording: Some(assigned),
+                    ..
+                } => {
+                    wording.insert(assigned.kind, assigned.variant);
+                }
                 _ => {}
             }
         }
@@ -208,6 +215,7 @@ impl Tidbit {
             interventions,
             outcomes,
             personalised: consents.is_granted(ConsentScope::Personalisation),
+            wording,
         })
     }
 }

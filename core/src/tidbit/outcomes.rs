@@ -5,7 +5,7 @@
 use super::{Tidbit, TidbitError};
 use crate::analytics::experiment::{assign, check_arms, Arm};
 use crate::analytics::metrics::{summarise, HomeMetrics, LearnerSummary};
-use crate::events::EventKind;
+use crate::events::{EventKind, NudgeKind, NudgeWording};
 use crate::store::event_log;
 
 impl Tidbit {
@@ -33,17 +33,56 @@ impl Tidbit {
     /// every device and the server), recording their exposure the first time: call it where
     /// the arm first matters (the module opened, the nudge planned).
     pub fn expose(&mut self, id: &str, arms: &[Arm]) -> Result<String, TidbitError> {
+        self.expose_with(id, arms, |_| None)
+    }
+
+    /// [`Tidbit::expose`] for an experiment on the wording of `kind` nudges: each arm `gets`
+    /// one of the kind's wordings ([`NudgeKind::wordings`]), and from the exposure on the nudge
+    /// planner writes the learner's nudges of that kind in their arm's wording.
+    pub fn expose_nudge_wording(
+        &mut self,
+        id: &str,
+        kind: NudgeKind,
+        arms: &[Arm],
+    ) -> Result<String, TidbitError> {
+        if let Some(arm) = arms
+            .iter()
+            .find(|a| !kind.wordings().contains(&a.gets.as_str()))
+        {
+            return Err(TidbitError::InvalidExperiment(format!(
+                "arm '{}' gets '{}', which is not a wording of {} nudges ({})",
+                arm.name,
+                arm.gets,
+                kind.name(),
+                kind.wordings().join(", ")
+            )));
+        }
+        self.expose_with(id, arms, |arm| {
+            Some(NudgeWording {
+                kind,
+                variant: arm.gets.clone(),
+            })
+        })
+    }
+
+    fn expose_with(
+        &mut self,
+        id: &str,
+        arms: &[Arm],
+        applies: impl FnOnce(&Arm) -> Option<NudgeWording>,
+    ) -> Result<String, TidbitError> {
         check_arms(id, arms).map_err(|e| TidbitError::InvalidExperiment(e.to_string()))?;
-        let arm = arms[assign(id, self.learner_id(), arms)].name.clone();
+        let arm = &arms[assign(id, self.learner_id(), arms)];
         let exposed = event_log::of_kinds(self.store.conn(), &["experiment_exposed"])?
             .into_iter()
             .any(|e| matches!(&e.kind, EventKind::ExperimentExposed { experiment, .. } if experiment == id));
         if !exposed {
             self.record(EventKind::ExperimentExposed {
                 experiment: id.to_string(),
-                arm: arm.clone(),
+                arm: arm.name.clone(),
+                nudge_wording: applies(arm),
             })?;
         }
-        Ok(arm)
+        Ok(arm.name.clone())
     }
 }

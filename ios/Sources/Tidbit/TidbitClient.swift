@@ -109,6 +109,11 @@ public actor TidbitClient {
         try tidbit.expose(id: id, arms: arms)
     }
 
+    /// `expose` for an experiment on the wording of `kind` nudges; the planner follows the arm.
+    public func exposeNudgeWording(_ id: String, kind: NudgeKind, arms: [ExperimentArm]) throws -> String {
+        try tidbit.exposeNudgeWording(id: id, kind: kind, arms: arms)
+    }
+
     /// Every consent scope with its purpose text; nothing optional is on until given.
     public func consents() throws -> [ConsentState] { try tidbit.consents() }
 

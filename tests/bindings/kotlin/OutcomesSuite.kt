@@ -4,6 +4,7 @@
 import dev.tidbit.TidbitClient
 import dev.tidbit.ffi.TidbitException
 import dev.tidbit.ffi.core.ExperimentArm
+import dev.tidbit.ffi.core.NudgeKind
 import dev.tidbit.ffi.core.Response
 import java.nio.file.Files
 import kotlinx.coroutines.flow.toList
@@ -33,6 +34,14 @@ val outcomesTests: List<Pair<String, () -> Unit>> = listOf(
                     check(tidbit.expose("reminder-wording", arms) == arm) { "the arm is stable" }
                     expectThrows<TidbitException.InvalidRequest> {
                         runBlocking { tidbit.expose("reminder-wording", arms.take(1)) }
+                    }
+                    val wordings = listOf(ExperimentArm("control", 1u, "count"), ExperimentArm("minutes", 1u, "minutes"))
+                    val wordingArm = tidbit.exposeNudgeWording("due-wording", NudgeKind.REINFORCEMENT_DUE, wordings)
+                    check(wordingArm == "control" || wordingArm == "minutes") { wordingArm }
+                    expectThrows<TidbitException.InvalidRequest> {
+                        runBlocking {
+                            tidbit.exposeNudgeWording("other", NudgeKind.REINFORCEMENT_DUE, listOf(ExperimentArm("a", 1u, "count"), ExperimentArm("b", 1u, "shout")))
+                        }
                     }
                 }
             }

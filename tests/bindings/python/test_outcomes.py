@@ -28,3 +28,16 @@ def test_an_experiments_arm_is_stable_and_a_bad_definition_is_refused(config, pa
     assert tidbit.expose("reminder-wording", arms) == arm
     with pytest.raises(tb.TidbitError.InvalidRequest):
         tidbit.expose("reminder wording", arms)
+
+
+def test_a_nudge_wording_experiment_needs_wordings_of_its_kind(config, pack_copy):
+    tidbit = opened(config, pack_copy)
+    arms = [
+        tb.ExperimentArm(name="control", weight=1, gets="count"),
+        tb.ExperimentArm(name="minutes", weight=1, gets="minutes"),
+    ]
+    arm = tidbit.expose_nudge_wording("due-wording", tb.NudgeKind.REINFORCEMENT_DUE, arms)
+    assert arm in ("control", "minutes")
+    arms[1] = tb.ExperimentArm(name="minutes", weight=1, gets="shout")
+    with pytest.raises(tb.TidbitError.InvalidRequest):
+        tidbit.expose_nudge_wording("other", tb.NudgeKind.REINFORCEMENT_DUE, arms)

@@ -27,6 +27,7 @@ import dev.tidbit.ffi.core.ConsentScope
 import dev.tidbit.ffi.core.ConsentState
 import dev.tidbit.ffi.core.ExperimentArm
 import dev.tidbit.ffi.core.HomeMetrics
+import dev.tidbit.ffi.core.NudgeKind
 import dev.tidbit.ffi.core.CourseSummary
 import dev.tidbit.ffi.core.Review
 import dev.tidbit.ffi.core.DueCounts
@@ -135,6 +136,10 @@ class TidbitClient private constructor(
     /** The learner's arm of experiment [id]; the exposure is recorded the first time. */
     suspend fun expose(id: String, arms: List<ExperimentArm>): String =
         withContext(io) { tidbit.expose(id, arms) }
+
+    /** [expose] for an experiment on the wording of [kind] nudges; the planner follows the arm. */
+    suspend fun exposeNudgeWording(id: String, kind: NudgeKind, arms: List<ExperimentArm>): String =
+        withContext(io) { tidbit.exposeNudgeWording(id, kind, arms) }
 
     /** Every consent scope with its purpose text; nothing optional is on until given. */
     suspend fun consents(): List<ConsentState> = withContext(io) { tidbit.consents() }
