@@ -62,6 +62,31 @@ fn pack(dir: &Path) -> (PathBuf, SigningKey) {
     (pack, author)
 }
 
+/// A learner's device with the course installed, enrolled on its path.
+fn enrolled(
+    dir: &Path,
+    learner: &str,
+    pack: &Path,
+    trusted: &TrustedKeys,
+) -> (Tidbit, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let mut tidbit = Tidbit::open(
+        TidbitConfig {
+            data_dir: dir.join(learner),
+            learner_id: learner.into(),
+            device_id: "phone".into(),
+            time_zone: "Europe/Berlin".into(),
+            trusted_keys: trusted.clone(),
+            at_rest_key: None,
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    tidbit.install_pack(pack, &mut |_, _| {}).unwrap();
+    tidbit.enroll(COURSE, "field-volunteer").unwrap();
+    (tidbit, clock)
+}
+
 /// `n` learners exposed to `experiment` on day 0; a learner in an arm practises that day with
 /// the arm's chance (`chance[arm index]`). Returns their summaries a day later.
 fn simulate(experiment: &Experiment, n: usize, chance: [f64; 2]) -> Vec<LearnerSummary> {
@@ -71,21 +96,7 @@ fn simulate(experiment: &Experiment, n: usize, chance: [f64; 2]) -> Vec<LearnerS
     let mut summaries = Vec::with_capacity(n);
     for i in 0..n {
         let learner = format!("learner-{i:03}");
-        let clock = Arc::new(ManualClock::new(start()));
-        let mut tidbit = Tidbit::open(
-            TidbitConfig {
-                data_dir: dir.path().join(&learner),
-                learner_id: learner.clone(),
-                device_id: "phone".into(),
-                time_zone: "Europe/Berlin".into(),
-                trusted_keys: trusted.clone(),
-                at_rest_key: None,
-            },
-            clock.clone(),
-        )
-        .unwrap();
-        tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
-        tidbit.enroll(COURSE, "field-volunteer").unwrap();
+        let (mut tidbit, clock) = enrolled(dir.path(), &learner, &pack, &trusted);
         clock.advance(Duration::hours(2));
         let arm = tidbit.expose(&experiment.id, &experiment.arms).unwrap();
         // Exposed once: a second call records nothing more.
@@ -208,21 +219,7 @@ fn an_experiment_on_nudge_wording_sets_the_wording_of_the_learners_nudges() {
     let mut seen = std::collections::BTreeSet::new();
     for i in 0..8 {
         let learner = format!("learner-{i}");
-        let clock = Arc::new(ManualClock::new(start()));
-        let mut tidbit = Tidbit::open(
-            TidbitConfig {
-                data_dir: dir.path().join(&learner),
-                learner_id: learner.clone(),
-                device_id: "phone".into(),
-                time_zone: "Europe/Berlin".into(),
-                trusted_keys: trusted.clone(),
-                at_rest_key: None,
-            },
-            clock.clone(),
-        )
-        .unwrap();
-        tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
-        tidbit.enroll(COURSE, "field-volunteer").unwrap();
+        let (mut tidbit, clock) = enrolled(dir.path(), &learner, &pack, &trusted);
         // Personalised: without the experiment, the planner would learn the wording itself.
         tidbit
             .set_consent(ConsentScope::Personalisation, true)
