@@ -251,3 +251,82 @@ fn an_experiment_on_nudge_wording_sets_the_wording_of_the_learners_nudges() {
     }
     assert_eq!(seen.len(), 2, "both arms were drawn among eight learners");
 }
+
+#[test]
+fn an_experiment_on_desired_retention_sets_when_the_learners_cards_come_back() {
+    use tidbit_core::content::StepBody;
+    use tidbit_core::simulate::answer_for;
+
+    let arms = vec![
+        Arm {
+            name: "relaxed".into(),
+            weight: 1,
+            gets: "0.75".into(),
+        },
+        Arm {
+            name: "strict".into(),
+            weight: 1,
+            gets: "0.95".into(),
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let (pack, author) = pack(dir.path());
+    let trusted = TrustedKeys::from_keys([author.public_key()]);
+    // One learner in each arm, and one in no experiment.
+    let in_arm = |name: &str| {
+        (0..100)
+            .map(|i| format!("learner-{i}"))
+            .find(|l| arms[assign("retention", l, &arms)].name == name)
+            .unwrap()
+    };
+    let learners = [
+        in_arm("relaxed"),
+        in_arm("strict"),
+        "no-experiment".to_string(),
+    ];
+    let mut due = Vec::new();
+    for learner in &learners {
+        let (mut tidbit, clock) = enrolled(dir.path(), learner, &pack, &trusted);
+        let mut out_of_range = arms.clone();
+        out_of_range[0].gets = "0.5".into();
+        assert!(tidbit
+            .expose_retention("retention", COURSE, &out_of_range)
+            .is_err());
+        if learner != "no-experiment" {
+            tidbit.expose_retention("retention", COURSE, &arms).unwrap();
+        }
+        // The same first answer, right, to the same item.
+        let course = tidbit.course(COURSE).unwrap();
+        let module = &course.modules[0];
+        tidbit.start_module(COURSE, &module.id).unwrap();
+        let (step, item) = module
+            .steps
+            .iter()
+            .find_map(|s| match &s.body {
+                StepBody::Item(item) if item.interaction().kind().name() == "single" => {
+                    Some((s.id.clone(), item.clone()))
+                }
+                _ => None,
+            })
+            .unwrap();
+        // Right each time the card comes back, until it leaves its learning steps.
+        let mut next = 0;
+        for _ in 0..4 {
+            let feedback = tidbit
+                .answer(COURSE, &step, answer_for(&item, true), 6_000)
+                .unwrap();
+            next = feedback.next_due_ms.unwrap();
+            clock.set(chrono::DateTime::from_timestamp_millis(next + 60_000).unwrap());
+        }
+        let before = tidbit.projection_digest().unwrap();
+        tidbit.rebuild_projections().unwrap();
+        assert_eq!(
+            tidbit.projection_digest().unwrap(),
+            before,
+            "a replay agrees"
+        );
+        due.push(next);
+    }
+    // A lower desired retention lets a card wait longer; the course's own (0.9) lies between.
+    assert!(due[0] > due[2] && due[2] > due[1], "{due:?}");
+}

@@ -258,6 +258,20 @@ impl Tidbit {
         })
     }
 
+    /// [`Tidbit::expose`] for an experiment on `course`'s desired retention: each arm `gets` a
+    /// retention from 0.70 to 0.97 as text, and the scheduler plans the learner's cards of the
+    /// course for their arm's.
+    pub fn expose_retention(
+        &self,
+        id: String,
+        course: String,
+        arms: Vec<ExperimentArm>,
+    ) -> Result<String, TidbitError> {
+        self.session.run("expose_retention", |core| {
+            Ok(core.expose_retention(&id, &course, &arms)?)
+        })
+    }
+
     /// Every consent scope with its purpose text and whether the learner gave it; nothing
     /// optional is on until given.
     pub fn consents(&self) -> Result<Vec<ConsentState>, TidbitError> {

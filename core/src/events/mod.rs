@@ -80,6 +80,19 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// A course's desired retention as an experiment's arm sets it for one learner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetentionSetting {
+    pub course: String,
+    /// Between [`RetentionSetting::MIN`] and [`RetentionSetting::MAX`].
+    pub desired_retention: f64,
+}
+
+impl RetentionSetting {
+    pub const MIN: f64 = 0.7;
+    pub const MAX: f64 = 0.97;
+}
+
 /// FSRS's four grades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -205,6 +218,10 @@ pub enum EventKind {
         /// planner then uses for the learner.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nudge_wording: Option<NudgeWording>,
+        /// For an experiment on a course's desired retention: the retention this arm gives,
+        /// which the scheduler then uses for the learner's cards of the course.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retention: Option<RetentionSetting>,
     },
 }
 

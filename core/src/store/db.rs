@@ -303,6 +303,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         unlocked INTEGER
     );
     "#,
+    // 8: a course's desired retention set for this learner by an experiment's arm.
+    r#"
+    CREATE TABLE retention_settings (
+        course TEXT PRIMARY KEY,
+        desired_retention REAL NOT NULL,
+        set_ms INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.
@@ -321,6 +329,7 @@ pub const PROJECTIONS: &[&str] = &[
     "consents",
     "reviews",
     "due_load",
+    "retention_settings",
 ];
 
 /// The schema version this build writes.

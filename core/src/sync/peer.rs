@@ -23,7 +23,7 @@ use std::io::Read;
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::content::items::ItemKind;
-use crate::events::{Event, EventKind, Outcome, Response, SERVER_DEVICE};
+use crate::events::{Event, EventKind, Outcome, Response, RetentionSetting, SERVER_DEVICE};
 
 /// How far ahead of the server's clock an event may be dated (device clocks drift).
 pub const MAX_FUTURE_MS: i64 = 24 * 3_600_000;
@@ -383,9 +383,24 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             experiment,
             arm,
             nudge_wording,
+            retention,
         } => {
             id("experiment", experiment)?;
             id("arm", arm)?;
+            if let Some(setting) = retention {
+                id("course", &setting.course)?;
+                let r = setting.desired_retention;
+                if !r.is_finite() || !(RetentionSetting::MIN..=RetentionSetting::MAX).contains(&r) {
+                    return Err(field(
+                        "retention",
+                        format!(
+                            "{r} is outside {} to {}",
+                            RetentionSetting::MIN,
+                            RetentionSetting::MAX
+                        ),
+                    ));
+                }
+            }
             match nudge_wording {
                 Some(wording) if !wording.kind.wordings().contains(&wording.variant.as_str()) => {
                     Err(field(

@@ -5,7 +5,7 @@
 use super::{Tidbit, TidbitError};
 use crate::analytics::experiment::{assign, check_arms, Arm};
 use crate::analytics::metrics::{summarise, HomeMetrics, LearnerSummary};
-use crate::events::{EventKind, NudgeKind, NudgeWording};
+use crate::events::{EventKind, NudgeKind, NudgeWording, RetentionSetting};
 use crate::store::event_log;
 
 impl Tidbit {
@@ -33,7 +33,7 @@ impl Tidbit {
     /// every device and the server), recording their exposure the first time: call it where
     /// the arm first matters (the module opened, the nudge planned).
     pub fn expose(&mut self, id: &str, arms: &[Arm]) -> Result<String, TidbitError> {
-        self.expose_with(id, arms, |_| None)
+        self.expose_with(id, arms, |_| Applies::Nothing)
     }
 
     /// [`Tidbit::expose`] for an experiment on the wording of `kind` nudges: each arm `gets`
@@ -58,9 +58,45 @@ impl Tidbit {
             )));
         }
         self.expose_with(id, arms, |arm| {
-            Some(NudgeWording {
+            Applies::Wording(NudgeWording {
                 kind,
                 variant: arm.gets.clone(),
+            })
+        })
+    }
+
+    /// [`Tidbit::expose`] for an experiment on `course`'s desired retention: each arm `gets`
+    /// a retention between 0.70 and 0.97 (as text, `0.85`), and from the exposure on the
+    /// scheduler plans the learner's cards of the course for their arm's retention.
+    pub fn expose_retention(
+        &mut self,
+        id: &str,
+        course: &str,
+        arms: &[Arm],
+    ) -> Result<String, TidbitError> {
+        let mut values = Vec::with_capacity(arms.len());
+        for arm in arms {
+            match arm.gets.trim().parse::<f64>() {
+                Ok(r) if (RetentionSetting::MIN..=RetentionSetting::MAX).contains(&r) => {
+                    values.push(r)
+                }
+                _ => {
+                    return Err(TidbitError::InvalidExperiment(format!(
+                        "arm '{}' gets '{}', which is not a desired retention from {} to {}",
+                        arm.name,
+                        arm.gets,
+                        RetentionSetting::MIN,
+                        RetentionSetting::MAX
+                    )))
+                }
+            }
+        }
+        self.course(course)?;
+        self.expose_with(id, arms, |arm| {
+            let index = arms.iter().position(|a| a.name == arm.name).unwrap_or(0);
+            Applies::Retention(RetentionSetting {
+                course: course.to_string(),
+                desired_retention: values[index],
             })
         })
     }
@@ -69,7 +105,7 @@ impl Tidbit {
         &mut self,
         id: &str,
         arms: &[Arm],
-        applies: impl FnOnce(&Arm) -> Option<NudgeWording>,
+        applies: impl FnOnce(&Arm) -> Applies,
     ) -> Result<String, TidbitError> {
         check_arms(id, arms).map_err(|e| TidbitError::InvalidExperiment(e.to_string()))?;
         let arm = &arms[assign(id, self.learner_id(), arms)];
@@ -77,12 +113,25 @@ impl Tidbit {
             .into_iter()
             .any(|e| matches!(&e.kind, EventKind::ExperimentExposed { experiment, .. } if experiment == id));
         if !exposed {
+            let (nudge_wording, retention) = match applies(arm) {
+                Applies::Nothing => (None, None),
+                Applies::Wording(wording) => (Some(wording), None),
+                Applies::Retention(setting) => (None, Some(setting)),
+            };
             self.record(EventKind::ExperimentExposed {
                 experiment: id.to_string(),
                 arm: arm.name.clone(),
-                nudge_wording: applies(arm),
+                nudge_wording,
+                retention,
             })?;
         }
         Ok(arm.name.clone())
     }
+}
+
+/// What an arm changes on the device.
+enum Applies {
+    Nothing,
+    Wording(NudgeWording),
+    Retention(RetentionSetting),
 }

@@ -114,6 +114,11 @@ public actor TidbitClient {
         try tidbit.exposeNudgeWording(id: id, kind: kind, arms: arms)
     }
 
+    /// `expose` for an experiment on `course`'s desired retention; the scheduler follows the arm.
+    public func exposeRetention(_ id: String, course: String, arms: [ExperimentArm]) throws -> String {
+        try tidbit.exposeRetention(id: id, course: course, arms: arms)
+    }
+
     /// Every consent scope with its purpose text; nothing optional is on until given.
     public func consents() throws -> [ConsentState] { try tidbit.consents() }
 

@@ -41,3 +41,16 @@ def test_a_nudge_wording_experiment_needs_wordings_of_its_kind(config, pack_copy
     arms[1] = tb.ExperimentArm(name="minutes", weight=1, gets="shout")
     with pytest.raises(tb.TidbitError.InvalidRequest):
         tidbit.expose_nudge_wording("other", tb.NudgeKind.REINFORCEMENT_DUE, arms)
+
+
+def test_a_retention_experiment_needs_retentions_and_a_course(config, pack_copy):
+    tidbit = opened(config, pack_copy)
+    arms = [
+        tb.ExperimentArm(name="relaxed", weight=1, gets="0.8"),
+        tb.ExperimentArm(name="strict", weight=1, gets="0.95"),
+    ]
+    assert tidbit.expose_retention("retention", "binding-tour", arms) in ("relaxed", "strict")
+    with pytest.raises(tb.TidbitError.InvalidRequest):
+        tidbit.expose_retention("too-low", "binding-tour", [arms[0], tb.ExperimentArm(name="low", weight=1, gets="0.2")])
+    with pytest.raises(tb.TidbitError.UnknownContent):
+        tidbit.expose_retention("elsewhere", "no-such-course", arms)

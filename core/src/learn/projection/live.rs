@@ -498,6 +498,24 @@ impl ProjectionTables for LiveTables<'_> {
         Ok(())
     }
 
+    fn retention(&mut self, course: &str) -> rusqlite::Result<Option<f64>> {
+        self.conn
+            .prepare_cached("SELECT desired_retention FROM retention_settings WHERE course = ?1")?
+            .query_row([course], |r| r.get(0))
+            .optional()
+    }
+
+    fn put_retention(&mut self, course: &str, retention: f64, at_ms: i64) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO retention_settings (course, desired_retention, set_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (course) DO UPDATE SET desired_retention = excluded.desired_retention,
+                    set_ms = excluded.set_ms",
+            )?
+            .execute(params![course, retention, at_ms])?;
+        Ok(())
+    }
+
     fn consent(&mut self, scope: ConsentScope) -> rusqlite::Result<bool> {
         Ok(self
             .conn

@@ -47,6 +47,7 @@ pub(super) struct ReplayTables<'c> {
     pending_by_skill: PairMap<Vec<i64>>,
     parameters: Option<(String, i64)>,
     consents: HashMap<ConsentScope, (bool, i64)>,
+    retention: HashMap<String, (f64, i64)>,
     reviews: HashMap<String, ReviewRow>,
 }
 
@@ -69,6 +70,7 @@ impl<'c> ReplayTables<'c> {
             pending_by_skill: PairMap::default(),
             parameters: None,
             consents: HashMap::new(),
+            retention: HashMap::new(),
             reviews: HashMap::new(),
         }
     }
@@ -113,6 +115,9 @@ impl<'c> ReplayTables<'c> {
         }
         if let Some((json, at_ms)) = &self.parameters {
             live.put_parameters(json, *at_ms)?;
+        }
+        for (course, (retention, at_ms)) in &self.retention {
+            live.put_retention(course, *retention, *at_ms)?;
         }
         for (scope, (granted, at_ms)) in &self.consents {
             live.put_consent(*scope, *granted, *at_ms)?;
@@ -383,6 +388,16 @@ impl ProjectionTables for ReplayTables<'_> {
 
     fn clear_parameters(&mut self) -> rusqlite::Result<()> {
         self.parameters = None;
+        Ok(())
+    }
+
+    fn retention(&mut self, course: &str) -> rusqlite::Result<Option<f64>> {
+        Ok(self.retention.get(course).map(|(r, _)| *r))
+    }
+
+    fn put_retention(&mut self, course: &str, retention: f64, at_ms: i64) -> rusqlite::Result<()> {
+        self.retention
+            .insert(course.to_string(), (retention, at_ms));
         Ok(())
     }
 

@@ -209,7 +209,16 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             EventKind::InterventionTriggered { .. }
             | EventKind::NudgeOutcomeRecorded { .. }
             | EventKind::PushTokenRegistered { .. }
-            | EventKind::ExperimentExposed { .. } => {}
+            | EventKind::ExperimentExposed {
+                retention: None, ..
+            } => {}
+            EventKind::ExperimentExposed {
+                retention: Some(setting),
+                ..
+            } => {
+                self.tables
+                    .put_retention(&setting.course, setting.desired_retention, at_ms)?;
+            }
         }
         Ok(applied)
     }
@@ -263,10 +272,15 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
         answer: &Answer<'_>,
         previous: Option<&CardState>,
     ) -> Result<CardState, ProjectionError> {
-        let retention = self
-            .content
-            .course_settings(answer.course)?
-            .desired_retention;
+        // An experiment's arm may set the course's desired retention for this learner.
+        let retention = match self.tables.retention(answer.course)? {
+            Some(retention) => retention,
+            None => {
+                self.content
+                    .course_settings(answer.course)?
+                    .desired_retention
+            }
+        };
         let card_id = format!("{}/{}", answer.course, answer.step);
         let tables = &mut *self.tables;
         let mut unreadable = None;

@@ -228,6 +228,10 @@ pub(super) trait ProjectionTables {
         at_ms: i64,
     ) -> rusqlite::Result<()>;
 
+    /// The desired retention an experiment set for `course`, if one did.
+    fn retention(&mut self, course: &str) -> rusqlite::Result<Option<f64>>;
+    fn put_retention(&mut self, course: &str, retention: f64, at_ms: i64) -> rusqlite::Result<()>;
+
     fn review(&mut self, id: &str) -> rusqlite::Result<Option<ReviewRow>>;
     fn put_review(&mut self, id: &str, review: ReviewRow) -> rusqlite::Result<()>;
 

@@ -141,6 +141,10 @@ class TidbitClient private constructor(
     suspend fun exposeNudgeWording(id: String, kind: NudgeKind, arms: List<ExperimentArm>): String =
         withContext(io) { tidbit.exposeNudgeWording(id, kind, arms) }
 
+    /** [expose] for an experiment on [course]'s desired retention; the scheduler follows the arm. */
+    suspend fun exposeRetention(id: String, course: String, arms: List<ExperimentArm>): String =
+        withContext(io) { tidbit.exposeRetention(id, course, arms) }
+
     /** Every consent scope with its purpose text; nothing optional is on until given. */
     suspend fun consents(): List<ConsentState> = withContext(io) { tidbit.consents() }
 
