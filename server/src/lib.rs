@@ -219,8 +219,8 @@ impl Hub {
         self
     }
 
-    /// Forwards learning records to the organisation's LRS ([`records`]); every learner held
-    /// is marked due, so records made from older events are queued (each id once ever).
+    /// Forwards learning records to the organisation's LRS ([`records`]); the first time, every
+    /// learner held is marked due, so records of events from before are queued too.
     pub fn with_records(mut self, settings: records::LrsSettings) -> Result<Hub, ServerError> {
         let records =
             records::Records::new(settings).map_err(|e| ServerError::Records(e.to_string()))?;

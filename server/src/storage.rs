@@ -138,7 +138,8 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// Up to `limit` learners whose events changed since their learning records were made
     /// (every commit that adds events marks its learner), with the mark's generation.
     fn records_due(&self, limit: u32) -> Result<Vec<(String, i64)>, StorageError>;
-    /// Marks every learner held as due (when delivery to an LRS is first set up).
+    /// Marks every learner held as due, the first time delivery to an LRS is set up (later
+    /// calls mark nothing: commits mark their learners).
     fn mark_all_records_due(&self) -> Result<u64, StorageError>;
     /// Queues `statements` (`(id, JSON)`) of `learner` for the LRS, each id once ever, and
     /// clears the learner's mark if it is still `generation`, all in one transaction; returns

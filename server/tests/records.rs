@@ -303,3 +303,25 @@ fn a_statement_the_lrs_refuses_is_quarantined_with_its_reason_and_the_rest_go_on
     assert!(server.hub.summaries.get("ana").is_none());
     server.stop();
 }
+
+#[test]
+fn records_of_events_from_before_the_lrs_was_set_up_are_delivered_once() {
+    let lrs = Lrs::start();
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("server");
+    // A server without an LRS holds a learner's events.
+    let plain = support::TestServer::start(&data);
+    let token = plain.token("ana", "phone");
+    let phone = Device::new(root.path(), "ana", "phone");
+    learn_for_days(&phone, 9, 2, 10);
+    phone.sync(&plain.url(), &token).unwrap();
+    plain.stop();
+
+    // Set up later, the LRS gets them all; a second start marks no one again.
+    let server = RecordsServer::start(&data, &lrs.endpoint, &lrs, "127.0.0.1:0".parse().unwrap());
+    let status = server.wait("the backfill", |s| settled(s) && s.pending == 0);
+    assert_eq!(status.delivered as usize, device_records(&phone).len());
+    assert_lrs_holds_exactly(&lrs, &phone);
+    assert_eq!(server.hub.storage.mark_all_records_due().unwrap(), 0);
+    server.stop();
+}

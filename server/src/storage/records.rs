@@ -95,8 +95,18 @@ pub(super) fn due(conn: &Connection, limit: u32) -> Result<Vec<(String, i64)>, S
     Ok(rows)
 }
 
+/// Marks every learner held, the first time only: later commits mark their own learners, so
+/// a restart does not remake every learner's statements.
 pub(super) fn mark_all_due(conn: &mut Connection) -> Result<u64, StorageError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let done = tx.execute(
+        "INSERT INTO server_meta (name, value) VALUES ('records_backfilled', x'01')
+         ON CONFLICT DO NOTHING",
+        [],
+    )?;
+    if done == 0 {
+        return Ok(0);
+    }
     let marked = tx.execute(
         "INSERT INTO records_due (learner, generation)
          SELECT DISTINCT learner, 1 FROM documents WHERE true

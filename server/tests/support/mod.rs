@@ -91,6 +91,13 @@ impl TestServer {
         self.hub.tokens.issue(learner, device, 4_102_444_800)
     }
 
+    /// Stops serving (connections in flight are cut).
+    pub fn stop(self) {
+        self.task.abort();
+        let runtime = tidbit_core::runtime::runtime().unwrap();
+        let _ = runtime.block_on(self.task);
+    }
+
     /// Stops serving (connections in flight are cut) and starts again on the same port.
     pub fn restart(self) -> TestServer {
         self.task.abort();
