@@ -18,8 +18,8 @@ use tidbit_core::sync::exchange::{pack_heads, unpack_heads};
 
 use crate::sealing::{nonce_of, LearnerKey, Place, SealError, ServerKey};
 
-mod records;
-pub use records::{OutboxStatement, OutboxStatus, QuarantinedStatement, Settlement};
+mod analytics;
+pub use analytics::{OutboxStatement, OutboxStatus, QuarantinedStatement, Settlement};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -634,7 +634,7 @@ impl SyncStorage for SqliteStorage {
             }
         }
         if !new_events.is_empty() {
-            records::mark_due(&tx, learner)?;
+            analytics::mark_due(&tx, learner)?;
         }
         let needs_key = states.len()
             + documents
@@ -872,11 +872,11 @@ impl SyncStorage for SqliteStorage {
     }
 
     fn records_due(&self, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {
-        records::due(&*self.conn()?, limit)
+        analytics::due(&*self.conn()?, analytics::Marks::Records, limit)
     }
 
     fn mark_all_records_due(&self) -> Result<u64, StorageError> {
-        records::mark_all_due(&mut *self.conn()?)
+        analytics::mark_all_records_once(&mut *self.conn()?)
     }
 
     fn enqueue_statements(
@@ -885,7 +885,7 @@ impl SyncStorage for SqliteStorage {
         generation: i64,
         statements: &[(String, Vec<u8>)],
     ) -> Result<u64, StorageError> {
-        records::enqueue(
+        analytics::enqueue(
             &mut *self.conn()?,
             &self.key,
             learner,
@@ -895,7 +895,7 @@ impl SyncStorage for SqliteStorage {
     }
 
     fn outbox_batch(&self, limit: u32) -> Result<Vec<OutboxStatement>, StorageError> {
-        records::batch(&*self.conn()?, &self.key, limit)
+        analytics::batch(&*self.conn()?, &self.key, limit)
     }
 
     fn settle_statements(
@@ -903,46 +903,44 @@ impl SyncStorage for SqliteStorage {
         settled: &[(String, Settlement)],
         at_ms: i64,
     ) -> Result<(), StorageError> {
-        records::settle(&mut *self.conn()?, settled, at_ms)
+        analytics::settle(&mut *self.conn()?, settled, at_ms)
     }
 
     fn outbox_status(&self, limit: u32) -> Result<OutboxStatus, StorageError> {
-        records::status(&*self.conn()?, limit)
+        analytics::status(&*self.conn()?, limit)
     }
 
     fn summaries_due(&self, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {
-        records::summaries_due(&*self.conn()?, limit)
+        analytics::due(&*self.conn()?, analytics::Marks::Summaries, limit)
     }
 
     fn summary_made(&self, learner: &str, generation: i64) -> Result<(), StorageError> {
-        self.conn()?
-            .prepare_cached("DELETE FROM summaries_due WHERE learner = ?1 AND generation = ?2")?
-            .execute(params![learner, generation])?;
-        Ok(())
+        Ok(analytics::clear(
+            &*self.conn()?,
+            analytics::Marks::Summaries,
+            learner,
+            generation,
+        )?)
     }
 
     fn mark_all_summaries_due(&self) -> Result<u64, StorageError> {
-        records::mark_all_summaries_due(&mut *self.conn()?)
+        Ok(analytics::mark_all(
+            &*self.conn()?,
+            analytics::Marks::Summaries,
+        )?)
     }
 
     fn put_experiment(&self, id: &str, definition: &str, at_ms: i64) -> Result<bool, StorageError> {
-        let added = self
-            .conn()?
-            .prepare_cached(
-                "INSERT INTO experiments (id, definition, created_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![id, definition, at_ms])?;
-        Ok(added == 1)
+        Ok(analytics::put_experiment(
+            &*self.conn()?,
+            id,
+            definition,
+            at_ms,
+        )?)
     }
 
     fn experiments(&self) -> Result<Vec<String>, StorageError> {
-        let conn = self.conn()?;
-        let rows = conn
-            .prepare_cached("SELECT definition FROM experiments ORDER BY created_ms, id")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        Ok(analytics::experiments(&*self.conn()?)?)
     }
 }
 

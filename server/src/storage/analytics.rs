@@ -1,6 +1,8 @@
-//! The SQLite side of learning records: which learners' records are due, and the durable LRS
-//! outbox (`records_due`, `lrs_outbox`). Statements are sealed under their learner's key, so an
-//! erasure shreds those still waiting with the rest of the learner's data.
+//! The SQLite side of what the L&D team reads: which learners' records and engagement
+//! summaries are out of date (`records_due`, `summaries_due`), the durable LRS outbox
+//! (`lrs_outbox`) and the experiments' definitions (`experiments`). Statements are sealed under
+//! their learner's key, so an erasure shreds those still waiting with the rest of the learner's
+//! data.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -54,67 +56,98 @@ pub struct QuarantinedStatement {
     pub at_ms: i64,
 }
 
+/// The two sets of marks a commit sets: learners whose statements, and whose engagement
+/// summaries, are out of date.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Marks {
+    Records,
+    Summaries,
+}
+
+impl Marks {
+    const ALL: [Marks; 2] = [Marks::Records, Marks::Summaries];
+
+    fn table(self) -> &'static str {
+        match self {
+            Marks::Records => "records_due",
+            Marks::Summaries => "summaries_due",
+        }
+    }
+}
+
 /// Marks `learner`'s records and summary due, inside the commit that added their events.
 pub(super) fn mark_due(tx: &Transaction<'_>, learner: &str) -> rusqlite::Result<()> {
-    for table in ["records_due", "summaries_due"] {
+    for marks in Marks::ALL {
         tx.prepare_cached(&format!(
-            "INSERT INTO {table} (learner, generation) VALUES (?1, 1)
-             ON CONFLICT (learner) DO UPDATE SET generation = generation + 1"
+            "INSERT INTO {} (learner, generation) VALUES (?1, 1)
+             ON CONFLICT (learner) DO UPDATE SET generation = generation + 1",
+            marks.table()
         ))?
         .execute([learner])?;
     }
     Ok(())
 }
 
-pub(super) fn summaries_due(
+/// Up to `limit` marked learners with their marks' generations.
+pub(super) fn due(
     conn: &Connection,
+    marks: Marks,
     limit: u32,
 ) -> Result<Vec<(String, i64)>, StorageError> {
     let rows = conn
-        .prepare_cached("SELECT learner, generation FROM summaries_due ORDER BY learner LIMIT ?1")?
+        .prepare_cached(&format!(
+            "SELECT learner, generation FROM {} ORDER BY learner LIMIT ?1",
+            marks.table()
+        ))?
         .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
-pub(super) fn mark_all_summaries_due(conn: &mut Connection) -> Result<u64, StorageError> {
+/// Clears `learner`'s mark if it is still `generation` (a later commit's mark stays).
+pub(super) fn clear(
+    conn: &Connection,
+    marks: Marks,
+    learner: &str,
+    generation: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "DELETE FROM {} WHERE learner = ?1 AND generation = ?2",
+        marks.table()
+    ))?
+    .execute(params![learner, generation])?;
+    Ok(())
+}
+
+/// Marks every learner held.
+pub(super) fn mark_all(conn: &Connection, marks: Marks) -> rusqlite::Result<u64> {
     let marked = conn.execute(
-        "INSERT INTO summaries_due (learner, generation)
-         SELECT DISTINCT learner, 1 FROM documents WHERE true
-         ON CONFLICT (learner) DO UPDATE SET generation = generation + 1",
+        &format!(
+            "INSERT INTO {} (learner, generation)
+             SELECT DISTINCT learner, 1 FROM documents WHERE true
+             ON CONFLICT (learner) DO UPDATE SET generation = generation + 1",
+            marks.table()
+        ),
         [],
     )?;
     Ok(marked as u64)
 }
 
-pub(super) fn due(conn: &Connection, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {
-    let rows = conn
-        .prepare_cached("SELECT learner, generation FROM records_due ORDER BY learner LIMIT ?1")?
-        .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-/// Marks every learner held, the first time only: later commits mark their own learners, so
-/// a restart does not remake every learner's statements.
-pub(super) fn mark_all_due(conn: &mut Connection) -> Result<u64, StorageError> {
+/// Marks every learner's records, the first time only: later commits mark their own learners,
+/// so a restart does not remake every learner's statements.
+pub(super) fn mark_all_records_once(conn: &mut Connection) -> Result<u64, StorageError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let done = tx.execute(
+    let first = tx.execute(
         "INSERT INTO server_meta (name, value) VALUES ('records_backfilled', x'01')
          ON CONFLICT DO NOTHING",
         [],
     )?;
-    if done == 0 {
-        return Ok(0);
-    }
-    let marked = tx.execute(
-        "INSERT INTO records_due (learner, generation)
-         SELECT DISTINCT learner, 1 FROM documents WHERE true
-         ON CONFLICT (learner) DO UPDATE SET generation = generation + 1",
-        [],
-    )?;
+    let marked = match first {
+        0 => 0,
+        _ => mark_all(&tx, Marks::Records)?,
+    };
     tx.commit()?;
-    Ok(marked as u64)
+    Ok(marked)
 }
 
 pub(super) fn enqueue(
@@ -142,8 +175,7 @@ pub(super) fn enqueue(
             added += 1;
         }
     }
-    tx.prepare_cached("DELETE FROM records_due WHERE learner = ?1 AND generation = ?2")?
-        .execute(params![learner, generation])?;
+    clear(&tx, Marks::Records, learner, generation)?;
     tx.commit()?;
     Ok(added)
 }
@@ -239,4 +271,25 @@ pub(super) fn status(conn: &Connection, limit: u32) -> Result<OutboxStatus, Stor
         learners_due: count("SELECT count(*) FROM records_due")?,
         quarantine,
     })
+}
+
+pub(super) fn put_experiment(
+    conn: &Connection,
+    id: &str,
+    definition: &str,
+    at_ms: i64,
+) -> rusqlite::Result<bool> {
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO experiments (id, definition, created_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![id, definition, at_ms])?;
+    Ok(added == 1)
+}
+
+pub(super) fn experiments(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached("SELECT definition FROM experiments ORDER BY created_ms, id")?
+        .query_map([], |r| r.get(0))?
+        .collect()
 }
