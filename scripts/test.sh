@@ -17,6 +17,9 @@ echo "== Debian Chromium and playwright-core for the dashboard's browser test"
 bash scripts/browser.sh install
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== the server's suite again, on PostgreSQL (a throwaway cluster from Debian's packages)"
+bash scripts/postgres.sh install
+bash scripts/postgres.sh run cargo test -p tidbit-server --tests --locked
 echo "== native bindings (Kotlin on the JVM, Python, Swift syntax)"
 bash tests/bindings/kotlin.sh
 bash tests/bindings/python.sh

@@ -73,6 +73,56 @@ pub enum ServerError {
     Records(String),
 }
 
+/// Where learners' data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// The embedded default: `server.sqlite3` in the data directory.
+    Sqlite,
+    /// A PostgreSQL database several server processes share, through a pool of at most
+    /// `pool_size` connections per process.
+    Postgres { url: String, pool_size: usize },
+}
+
+impl StorageConfig {
+    /// The storage a `--database` value names: `sqlite` (or nothing) for the embedded file,
+    /// `postgres://…` or `postgresql://…` for PostgreSQL.
+    pub fn parse(database: Option<&str>, pool_size: usize) -> Result<StorageConfig, String> {
+        match database.map(str::trim) {
+            None | Some("") | Some("sqlite") => Ok(StorageConfig::Sqlite),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(StorageConfig::Postgres {
+                    url: url.to_string(),
+                    pool_size,
+                })
+            }
+            Some(_) => Err(
+                "--database takes `sqlite` or a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)"
+                    .into(),
+            ),
+        }
+    }
+
+    /// What logs may say about it: the kind and the host, never a password.
+    pub fn describe(&self) -> String {
+        match self {
+            StorageConfig::Sqlite => format!("sqlite ({DATABASE_FILE} in the data directory)"),
+            StorageConfig::Postgres { url, .. } => {
+                let host = url
+                    .split_once('@')
+                    .map_or(url.split("//").nth(1).unwrap_or(""), |(_, host)| host);
+                format!("postgres ({})", host.split('?').next().unwrap_or(""))
+            }
+        }
+    }
+}
+
+/// Whether opening a hub applies the database's pending migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrations {
+    Apply,
+    Require,
+}
+
 /// Exchanges a device may make: a burst, then a steady rate.
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimit {
@@ -155,20 +205,42 @@ impl Hub {
     /// server key is in `TIDBIT_SERVER_KEY`) and `packs/` inside it. The directory is made
     /// private (`0700`), and a store whose token key or server key is missing is refused.
     pub fn open(data_dir: &Path) -> Result<Hub, ServerError> {
+        Hub::open_with(data_dir, &StorageConfig::Sqlite, Migrations::Apply)
+    }
+
+    /// The hub for a data directory (its keys and packs) with learners' data in `storage`.
+    /// PostgreSQL's migrations are applied first with [`Migrations::Apply`]; with
+    /// [`Migrations::Require`] a database behind this build's schema is refused
+    /// ([`storage::StorageError::Unmigrated`]).
+    pub fn open_with(
+        data_dir: &Path,
+        storage: &StorageConfig,
+        migrations: Migrations,
+    ) -> Result<Hub, ServerError> {
         files::private_dir(data_dir)?;
         let tokens = TokenKey::load_or_create(data_dir)?;
-        let database = data_dir.join(DATABASE_FILE);
-        let server_key = Arc::new(sealing::ServerKey::load_or_create(
-            data_dir,
-            std::env::var(sealing::SERVER_KEY_ENV).ok().as_deref(),
-            SqliteStorage::is_sealed(&database)?,
-        )?);
+        let key_from_env = std::env::var(sealing::SERVER_KEY_ENV).ok();
+        let server_key = |sealed| {
+            sealing::ServerKey::load_or_create(data_dir, key_from_env.as_deref(), sealed)
+                .map(Arc::new)
+        };
+        let (storage, server_key): (Arc<dyn SyncStorage>, _) = match storage {
+            StorageConfig::Sqlite => {
+                let database = data_dir.join(DATABASE_FILE);
+                let key = server_key(SqliteStorage::is_sealed(&database)?)?;
+                (Arc::new(SqliteStorage::open(&database, key.clone())?), key)
+            }
+            StorageConfig::Postgres { url, pool_size } => {
+                let database = storage::postgres::Database::connect(url, *pool_size)?;
+                if migrations == Migrations::Apply {
+                    database.migrate()?;
+                }
+                let key = server_key(database.is_sealed()?)?;
+                (Arc::new(database.open(key.clone())?), key)
+            }
+        };
         let pseudonyms = server_key.pseudonym_key();
-        let mut hub = Hub::new(
-            Arc::new(SqliteStorage::open(&database, server_key)?),
-            tokens,
-            data_dir.join("packs"),
-        );
+        let mut hub = Hub::new(storage, tokens, data_dir.join("packs"));
         hub.pseudonyms = pseudonyms;
         hub.content = Arc::new(content_index::ContentIndex::new(
             data_dir.join("content-index"),

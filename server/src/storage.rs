@@ -19,7 +19,9 @@ use tidbit_core::sync::exchange::{pack_heads, unpack_heads};
 use crate::sealing::{nonce_of, LearnerKey, Place, SealError, ServerKey};
 
 mod analytics;
+pub mod postgres;
 pub use analytics::{OutboxStatement, OutboxStatus, QuarantinedStatement, Settlement};
+pub use postgres::PostgresStorage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -39,6 +41,20 @@ pub enum StorageError {
     Erased,
     #[error("the server's store was written by a newer Tidbit (schema {found}, this build knows {supported}): update the server")]
     NewerSchema { found: i64, supported: i64 },
+    #[error("the server's database is at schema {found}, this build needs {supported}: run `tidbit serve migrate`")]
+    Unmigrated { found: i64, supported: i64 },
+    #[error("server database: {0}")]
+    Postgres(String),
+}
+
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // The driver's text with its cause (the server's message, a connection error).
+        match std::error::Error::source(&e) {
+            Some(cause) => StorageError::Postgres(format!("{e}: {cause}")),
+            None => StorageError::Postgres(e.to_string()),
+        }
+    }
 }
 
 /// A stored document: its last snapshot and the chunks appended since, in order.
@@ -172,6 +188,9 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn put_experiment(&self, id: &str, definition: &str, at_ms: i64) -> Result<bool, StorageError>;
     /// Every experiment's definition, oldest first.
     fn experiments(&self) -> Result<Vec<String>, StorageError>;
+    /// Whether the storage can serve now: its database answers and holds the schema this build
+    /// needs (`GET /readyz`).
+    fn readiness(&self) -> Result<(), StorageError>;
 }
 
 /// How one commit moves the review queue.
@@ -941,6 +960,19 @@ impl SyncStorage for SqliteStorage {
 
     fn experiments(&self) -> Result<Vec<String>, StorageError> {
         Ok(analytics::experiments(&*self.conn()?)?)
+    }
+
+    fn readiness(&self) -> Result<(), StorageError> {
+        let found: i64 = self
+            .conn()?
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        match found == SCHEMA_VERSION {
+            true => Ok(()),
+            false => Err(StorageError::Unmigrated {
+                found,
+                supported: SCHEMA_VERSION,
+            }),
+        }
     }
 }
 

@@ -10,14 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{sample_pack, server_clock, start, TestServer, COURSE};
+use support::{open_hub, sample_pack, server_clock, start, TestServer, COURSE};
 use tidbit_core::analytics::metrics::{Cohort, Filter};
 use tidbit_core::content::{compile_course, write_course_pack};
 use tidbit_core::events::{Clock, ManualClock};
 use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::simulate::PracticeDevice;
 use tidbit_core::tidbit::{Tidbit, TidbitConfig};
-use tidbit_server::Hub;
 
 const SALES: &str = "customer-objections";
 
@@ -116,8 +115,7 @@ fn metrics_through_the_api_and_the_dashboard_in_a_real_browser() {
     trusted.add(sales_key.public_key());
     std::fs::copy(safety, data.join("packs").join(format!("{COURSE}.tidbit"))).unwrap();
     std::fs::copy(&sales, data.join("packs").join(format!("{SALES}.tidbit"))).unwrap();
-    let hub = Hub::open(&data)
-        .unwrap()
+    let hub = open_hub(&data)
         .with_clock(server_clock())
         .with_trusted_packs(trusted.clone());
     let server = TestServer::start_with(&data, Arc::new(hub));

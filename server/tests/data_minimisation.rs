@@ -16,8 +16,7 @@ const LEARNER: &str = "learner-ana-5e1d9c";
 fn logged_hub(data: &std::path::Path) -> (Arc<Hub>, Arc<Mutex<Vec<String>>>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = lines.clone();
-    let hub = Hub::open(data)
-        .unwrap()
+    let hub = open_hub(data)
         .with_clock(server_clock())
         .with_access_log(Arc::new(move |line: &str| {
             sink.lock().unwrap().push(line.to_string())

@@ -15,7 +15,7 @@ use support::*;
 use tidbit_core::events::{Clock, Event, EventKind, ManualClock};
 use tidbit_core::sync::documents;
 use tidbit_core::sync::exchange::Exchange;
-use tidbit_server::storage::{DocumentUpdate, DocumentWrite, SqliteStorage, StorageError};
+use tidbit_server::storage::{DocumentUpdate, DocumentWrite, StorageError};
 use tidbit_server::{Hub, Limits};
 
 const LEARNER: &str = "ana";
@@ -292,8 +292,7 @@ fn years_of_monthly_documents_sync_in_pages_and_a_new_device_bootstraps_them_all
     let root = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(start()));
     let hub = Arc::new(
-        Hub::open(&root.path().join("server"))
-            .unwrap()
+        open_hub(&root.path().join("server"))
             .with_rate_limit(GENEROUS_RATE)
             .with_clock(clock.clone()),
     );
@@ -406,11 +405,10 @@ fn interventions_from_another_process_and_syncs_at_the_same_time_lose_nothing() 
     let url = learner.server.url();
     let tablet = Device::new(learner.root.path(), LEARNER, "tablet");
     let server_now = learner.server.hub.now_ms();
-    // `tidbit serve trigger` in another process: its own connection to the same file.
+    // `tidbit serve trigger` in another process: its own connection to the same storage.
     let other = std::thread::spawn(move || {
-        let key = tidbit_server::sealing::ServerKey::load_or_create(&data, None, true).unwrap();
-        let storage =
-            SqliteStorage::open(&data.join(tidbit_server::DATABASE_FILE), Arc::new(key)).unwrap();
+        let storage = open_hub(&data).storage;
+        let storage = storage.as_ref();
         let mut ids = Vec::new();
         for i in 0..20 {
             let request = tidbit_server::interventions::InterventionRequest {
@@ -421,7 +419,7 @@ fn interventions_from_another_process_and_syncs_at_the_same_time_lose_nothing() 
                 signal: None,
             };
             let triggered = tidbit_server::interventions::trigger(
-                &storage,
+                storage,
                 LEARNER,
                 &request,
                 server_now + i,
@@ -530,8 +528,7 @@ fn clients_that_go_away_mid_exchange_never_let_two_exchanges_of_a_learner_interl
 
 fn limited_hub(root: &std::path::Path, limits: Limits) -> Arc<Hub> {
     Arc::new(
-        Hub::open(&root.join("server"))
-            .unwrap()
+        open_hub(&root.join("server"))
             .with_clock(server_clock())
             .with_limits(limits),
     )
@@ -697,9 +694,11 @@ fn the_data_directory_and_database_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("server");
-    let _hub = Hub::open(&data).unwrap();
+    let _hub = open_hub(&data);
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700);
-    assert_eq!(mode(&data.join(tidbit_server::DATABASE_FILE)), 0o600);
+    if !on_postgres() {
+        assert_eq!(mode(&data.join(tidbit_server::DATABASE_FILE)), 0o600);
+    }
     assert_eq!(mode(&data.join("token.key")), 0o600);
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::lrs::{Gate, GateMode, Lrs};
-use support::{learn_for_days, sample_pack, server_clock, Device, COURSE};
+use support::{learn_for_days, open_hub, sample_pack, server_clock, Device, COURSE};
 use tidbit_core::privacy::consent::ConsentScope;
 use tidbit_server::records::LrsSettings;
 use tidbit_server::storage::OutboxStatus;
@@ -43,8 +43,7 @@ impl RecordsServer {
             home_page: HOME.into(),
         };
         let hub = Arc::new(
-            Hub::open(data)
-                .unwrap()
+            open_hub(data)
                 .with_clock(server_clock())
                 .with_trusted_packs(trusted.clone())
                 .with_records(settings)

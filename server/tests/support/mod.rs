@@ -47,6 +47,138 @@ pub fn server_clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(start() + chrono::Duration::days(365)))
 }
 
+/// The variable naming the PostgreSQL cluster the suite runs on (a URL to its `postgres`
+/// database, as `scripts/postgres.sh` writes it); unset, the suite runs on SQLite.
+pub const DATABASE_ENV: &str = "TIDBIT_TEST_DATABASE";
+
+/// Whether this run of the suite stores learners' data in PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var(DATABASE_ENV).is_ok_and(|url| !url.is_empty())
+}
+
+/// The storage of the server on `data`: SQLite in the directory, or on PostgreSQL a database
+/// of its own, named after the directory (made on first use), so a restarted server and a
+/// second process on the same directory share it.
+pub fn storage_config(data: &Path) -> tidbit_server::StorageConfig {
+    let Some(admin) = std::env::var(DATABASE_ENV).ok().filter(|u| !u.is_empty()) else {
+        return tidbit_server::StorageConfig::Sqlite;
+    };
+    let name = storage_name(data);
+    postgres(&admin, |client| async move {
+        match client
+            .simple_query(&format!("CREATE DATABASE {name}"))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+            Err(e) => panic!("CREATE DATABASE {name}: {e}"),
+        }
+    });
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    tidbit_server::StorageConfig::Postgres {
+        url: format!("{base}/{}", storage_name(data)),
+        pool_size: 8,
+    }
+}
+
+/// The database name of the server on `data` (see [`storage_config`]).
+fn storage_name(data: &Path) -> String {
+    let hash = ring::digest::digest(&ring::digest::SHA256, data.display().to_string().as_bytes());
+    format!("tidbit_{}", hex::encode(&hash.as_ref()[..10]))
+}
+
+/// Runs `work` with a connection to `url`.
+pub fn postgres<F, Fut, T>(url: &str, work: F) -> T
+where
+    F: FnOnce(tokio_postgres::Client) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let runtime = tidbit_core::runtime::runtime().unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let driver = tokio::spawn(connection);
+        let out = work(client).await;
+        driver.abort();
+        out
+    })
+}
+
+/// The hub of the server on `data`, on the suite's storage ([`storage_config`]).
+pub fn open_hub(data: &Path) -> Hub {
+    Hub::open_with(
+        data,
+        &storage_config(data),
+        tidbit_server::Migrations::Apply,
+    )
+    .unwrap()
+}
+
+/// Where the server on `data` keeps `needle` readable: on SQLite, the files of the data
+/// directory whose bytes hold it; on PostgreSQL, the tables with a row holding it, in a text
+/// column or in the bytes of a binary one.
+pub fn stored_places_holding(data: &Path, needle: &str) -> Vec<String> {
+    let tidbit_server::StorageConfig::Postgres { url, .. } = storage_config(data) else {
+        return files_holding(data, needle);
+    };
+    let needle = needle.to_string();
+    postgres(&url, |client| async move {
+        let tables: Vec<String> = client
+            .query(
+                "SELECT table_name::text FROM information_schema.tables
+                 WHERE table_schema = 'public' ORDER BY 1",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut found = Vec::new();
+        for table in tables {
+            let rows = client
+                .query(&format!("SELECT t::text FROM \"{table}\" t"), &[])
+                .await
+                .unwrap();
+            let holds = rows.iter().any(|row| {
+                let text: String = row.get(0);
+                text.contains(&needle) || hex_runs(&text).any(|bytes| contains(&bytes, &needle))
+            });
+            if holds {
+                found.push(table);
+            }
+        }
+        found
+    })
+}
+
+/// The bytes of every `\\x…` hex run in a row's text form (how bytea columns print).
+fn hex_runs(text: &str) -> impl Iterator<Item = Vec<u8>> + '_ {
+    text.split("\\x").skip(1).filter_map(|run| {
+        let digits: String = run.chars().take_while(char::is_ascii_hexdigit).collect();
+        hex::decode(&digits[..digits.len() / 2 * 2]).ok()
+    })
+}
+
+fn contains(bytes: &[u8], needle: &str) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// The files under `dir` whose bytes hold `needle`.
+pub fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, needle));
+        } else if contains(&std::fs::read(&path).unwrap(), needle) {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
 /// A running server on a free loopback port.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -61,7 +193,7 @@ impl TestServer {
     }
 
     pub fn start_on(data: &Path, addr: SocketAddr) -> TestServer {
-        let hub = Arc::new(Hub::open(data).unwrap().with_clock(server_clock()));
+        let hub = Arc::new(open_hub(data).with_clock(server_clock()));
         Self::serve(data, addr, hub)
     }
 

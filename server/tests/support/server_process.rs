@@ -58,7 +58,7 @@ impl ServerProcess {
     /// Starts a server on a free loopback port, on `data` (created if absent).
     pub fn start(data: &Path) -> ServerProcess {
         // The token key is made here, before the server can race to make its own.
-        let hub = Hub::open(data).unwrap();
+        let hub = super::open_hub(data);
         let (child, stdin, stdout, addr) = spawn(data, "127.0.0.1:0".parse().unwrap());
         ServerProcess {
             addr,
@@ -168,8 +168,7 @@ pub fn serve_from_env() {
         std::process::exit(0);
     });
     let hub = Arc::new(
-        Hub::open(Path::new(&data))
-            .unwrap()
+        super::open_hub(Path::new(&data))
             .with_rate_limit(GENEROUS_RATE)
             .with_clock(super::server_clock()),
     );

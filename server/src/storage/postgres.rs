@@ -1,0 +1,1116 @@
+//! The PostgreSQL implementation of [`SyncStorage`], for several server processes on one
+//! database (`tidbit serve --database postgres://...`).
+//!
+//! The same tables as the SQLite file, the same sealing ([`crate::sealing`]) and the same
+//! contract. What PostgreSQL adds:
+//!
+//! - **Per-learner serialisation across processes**: every transaction that writes a learner's
+//!   rows first takes a transaction-scoped advisory lock on the learner
+//!   (`pg_advisory_xact_lock`, keyed by a hash of the id), then compares the stored heads with
+//!   those the exchange was prepared from. Two processes committing for one learner at once
+//!   run one after the other, and the second finds the heads moved ([`StorageError::Conflict`]):
+//!   it prepares again from what is stored. Nothing is ever last-writer-wins. The lock is
+//!   released when the transaction ends, so a process killed mid-commit holds nothing.
+//! - **Versioned migrations** ([`MIGRATIONS`]) applied by `tidbit serve migrate` (or at start)
+//!   in one transaction under an advisory lock, so two processes starting together apply each
+//!   once. Migrations only add (tables, columns, indexes), so processes of the previous release
+//!   keep serving on a migrated database during a rolling upgrade.
+//! - **The driver is async** (`tokio-postgres`, pooled by `deadpool-postgres`, statements
+//!   prepared once per connection). The storage contract stays synchronous because every caller
+//!   runs it on the blocking pool beside the CPU-bound Automerge work of an exchange, holding the
+//!   learner's lock in that thread; the storage drives its futures there, on a small runtime of
+//!   its own that owns the connections. No worker thread of the server's runtime ever waits on
+//!   the database.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use automerge::ChangeHash;
+use deadpool_postgres::{GenericClient, Pool};
+use ring::digest;
+use tidbit_core::sync::exchange::{pack_heads, unpack_heads};
+use tokio_postgres::types::ToSql;
+
+use super::{
+    random_id, sorted, DocumentUpdate, DocumentWrite, Erasure, ErasureRecord, OutboxStatement,
+    OutboxStatus, QuarantinedStatement, QueuedReview, ReviewChange, Settlement, StateUpdate,
+    StorageError, StoredDocument, SyncStorage,
+};
+use crate::sealing::{nonce_of, LearnerKey, Place, SealError, ServerKey};
+
+/// The versioned migrations, in order. A migration is never edited once released: a change is a
+/// new one.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "learners' documents, sync states, keys, erasures, review queue, LRS outbox, experiments",
+    r#"
+CREATE TABLE documents (
+    learner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    snapshot BYTEA NOT NULL,
+    heads BYTEA NOT NULL,
+    PRIMARY KEY (learner, name)
+);
+CREATE TABLE chunks (
+    id BIGSERIAL PRIMARY KEY,
+    learner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    bytes BYTEA NOT NULL
+);
+CREATE INDEX chunks_by_document ON chunks (learner, name, id);
+CREATE TABLE event_ids (
+    learner TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (learner, id)
+);
+CREATE TABLE sync_states (
+    learner TEXT NOT NULL,
+    device TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state BYTEA NOT NULL,
+    PRIMARY KEY (learner, device, name)
+);
+CREATE TABLE learner_keys (
+    learner TEXT PRIMARY KEY,
+    wrapped BYTEA NOT NULL
+);
+CREATE TABLE erased_learners (
+    tombstone BYTEA PRIMARY KEY
+);
+CREATE TABLE erasures (
+    id TEXT PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    documents BIGINT NOT NULL,
+    chunks BIGINT NOT NULL,
+    sync_states BIGINT NOT NULL,
+    event_ids BIGINT NOT NULL
+);
+CREATE TABLE review_queue (
+    learner TEXT NOT NULL,
+    review TEXT NOT NULL,
+    requested_ms BIGINT NOT NULL,
+    decided_ms BIGINT,
+    PRIMARY KEY (learner, review)
+);
+CREATE INDEX review_queue_pending ON review_queue (requested_ms) WHERE decided_ms IS NULL;
+CREATE TABLE records_due (
+    learner TEXT PRIMARY KEY,
+    generation BIGINT NOT NULL
+);
+CREATE TABLE summaries_due (
+    learner TEXT PRIMARY KEY,
+    generation BIGINT NOT NULL
+);
+CREATE TABLE experiments (
+    id TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE lrs_outbox (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    learner TEXT NOT NULL,
+    body BYTEA NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts BIGINT NOT NULL DEFAULT 0,
+    outcome TEXT,
+    settled_ms BIGINT
+);
+CREATE INDEX lrs_outbox_pending ON lrs_outbox (seq) WHERE state = 'pending';
+CREATE INDEX lrs_outbox_learner ON lrs_outbox (learner);
+CREATE TABLE server_meta (
+    name TEXT PRIMARY KEY,
+    value BYTEA NOT NULL
+);
+"#,
+)];
+
+/// The schema version this build writes: the last migration's.
+pub fn latest_migration() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// The advisory lock migrations run under (any constant no learner lock equals in practice).
+const MIGRATION_LOCK: i64 = 0x7469_6462_6974_6d67;
+
+/// A pool of connections to one PostgreSQL database, before the server key is checked.
+pub struct Database {
+    pool: Pool,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// The tables a learner's rows live in, in the order an erasure deletes them (the key first).
+const LEARNER_TABLES: [&str; 9] = [
+    "learner_keys",
+    "chunks",
+    "documents",
+    "sync_states",
+    "event_ids",
+    "review_queue",
+    "records_due",
+    "summaries_due",
+    "lrs_outbox",
+];
+
+impl Database {
+    /// A pool of at most `pool_size` connections to `url` (`postgres://user:pass@host:port/db`).
+    /// Connects once, so a wrong address or password is reported here.
+    pub fn connect(url: &str, pool_size: usize) -> Result<Database, StorageError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StorageError::Postgres(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("tidbit-postgres")
+            .enable_all()
+            .build()?;
+        let manager = deadpool_postgres::Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            deadpool_postgres::ManagerConfig {
+                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+            },
+        );
+        let pool = {
+            let _entered = runtime.enter();
+            Pool::builder(manager)
+                .max_size(pool_size.max(1))
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .wait_timeout(Some(std::time::Duration::from_secs(30)))
+                .create_timeout(Some(std::time::Duration::from_secs(10)))
+                .build()
+                .map_err(|e| StorageError::Postgres(e.to_string()))?
+        };
+        let database = Database {
+            pool,
+            runtime: Some(runtime),
+        };
+        database.run(async {
+            database.client().await?.simple_query("SELECT 1").await?;
+            Ok(())
+        })?;
+        Ok(database)
+    }
+
+    /// Runs `work` to completion on this thread, with the storage's runtime entered (its
+    /// connections live there). Called from the blocking pool or outside any runtime.
+    fn run<T>(
+        &self,
+        work: impl Future<Output = Result<T, StorageError>>,
+    ) -> Result<T, StorageError> {
+        let runtime = self.runtime.as_ref().ok_or(StorageError::Poisoned)?;
+        let _entered = runtime.enter();
+        futures_executor::block_on(work)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StorageError::Postgres(e.to_string()))
+    }
+
+    /// The schema version the database holds (0: never migrated).
+    pub fn schema_version(&self) -> Result<i64, StorageError> {
+        self.run(async {
+            let client = self.client().await?;
+            let exists: bool = client
+                .query_one("SELECT to_regclass('tidbit_migrations') IS NOT NULL", &[])
+                .await?
+                .get(0);
+            if !exists {
+                return Ok(0);
+            }
+            Ok(client
+                .query_one(
+                    "SELECT coalesce(max(version), 0) FROM tidbit_migrations",
+                    &[],
+                )
+                .await?
+                .get(0))
+        })
+    }
+
+    /// Applies the migrations the database lacks, in one transaction, under an advisory lock;
+    /// returns the versions applied (none on a database a newer Tidbit migrated: migrations only
+    /// add, so this build runs on it, which is what a rolling upgrade needs).
+    pub fn migrate(&self) -> Result<Vec<i64>, StorageError> {
+        self.run(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS tidbit_migrations (
+                     version BIGINT PRIMARY KEY,
+                     description TEXT NOT NULL,
+                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                 )",
+            )
+            .await?;
+            let found: i64 = tx
+                .query_one(
+                    "SELECT coalesce(max(version), 0) FROM tidbit_migrations",
+                    &[],
+                )
+                .await?
+                .get(0);
+            let mut applied = Vec::new();
+            for (version, description, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+                tx.batch_execute(sql).await?;
+                tx.execute(
+                    "INSERT INTO tidbit_migrations (version, description) VALUES ($1, $2)",
+                    &[version, description],
+                )
+                .await?;
+                applied.push(*version);
+            }
+            tx.commit().await?;
+            Ok(applied)
+        })
+    }
+
+    /// Whether the database holds a server key check (it was opened with a server key): such a
+    /// database must never be given a new key.
+    pub fn is_sealed(&self) -> Result<bool, StorageError> {
+        if self.schema_version()? == 0 {
+            return Ok(false);
+        }
+        self.run(async {
+            Ok(self
+                .client()
+                .await?
+                .query_opt("SELECT 1 FROM server_meta WHERE name = 'key_check'", &[])
+                .await?
+                .is_some())
+        })
+    }
+
+    /// The storage on this database with `key`: the database must be migrated to this build's
+    /// schema ([`Database::migrate`]); its key check is verified (written into a new database).
+    pub fn open(self, key: Arc<ServerKey>) -> Result<PostgresStorage, StorageError> {
+        let found = self.schema_version()?;
+        if found < latest_migration() {
+            return Err(StorageError::Unmigrated {
+                found,
+                supported: latest_migration(),
+            });
+        }
+        let check = key.key_check()?;
+        self.run(async {
+            let client = self.client().await?;
+            client
+                .execute(
+                    "INSERT INTO server_meta (name, value) VALUES ('key_check', $1)
+                     ON CONFLICT (name) DO NOTHING",
+                    &[&check],
+                )
+                .await?;
+            let stored: Vec<u8> = client
+                .query_one(
+                    "SELECT value FROM server_meta WHERE name = 'key_check'",
+                    &[],
+                )
+                .await?
+                .get(0);
+            Ok(key.verify_check(&stored)?)
+        })?;
+        Ok(PostgresStorage { db: self, key })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        // Dropped wherever the last handle goes, a runtime worker included: never block there.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// [`SyncStorage`] on PostgreSQL: see the module header.
+pub struct PostgresStorage {
+    db: Database,
+    key: Arc<ServerKey>,
+}
+
+/// The advisory lock key of `learner`: 64 bits of a SHA-256 of the id.
+fn learner_lock(learner: &str) -> i64 {
+    let hash = digest::digest(&digest::SHA256, learner.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&hash.as_ref()[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+async fn lock_learner(
+    tx: &deadpool_postgres::Transaction<'_>,
+    learner: &str,
+) -> Result<(), StorageError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&learner_lock(learner)],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn learner_key(
+    client: &impl GenericClient,
+    key: &ServerKey,
+    learner: &str,
+) -> Result<Option<LearnerKey>, StorageError> {
+    let statement = client
+        .prepare_cached("SELECT wrapped FROM learner_keys WHERE learner = $1")
+        .await?;
+    let wrapped: Option<Vec<u8>> = client
+        .query_opt(&statement, &[&learner])
+        .await?
+        .map(|row| row.get(0));
+    Ok(wrapped
+        .map(|wrapped| key.unwrap_learner_key(learner, &wrapped))
+        .transpose()?)
+}
+
+/// The learner's key, made on their first write: call it holding the learner's lock.
+async fn learner_key_or_new(
+    client: &impl GenericClient,
+    key: &ServerKey,
+    learner: &str,
+) -> Result<LearnerKey, StorageError> {
+    if let Some(existing) = learner_key(client, key, learner).await? {
+        return Ok(existing);
+    }
+    let (fresh, wrapped) = key.new_learner_key(learner)?;
+    let statement = client
+        .prepare_cached("INSERT INTO learner_keys (learner, wrapped) VALUES ($1, $2)")
+        .await?;
+    client.execute(&statement, &[&learner, &wrapped]).await?;
+    Ok(fresh)
+}
+
+async fn erased(
+    client: &impl GenericClient,
+    key: &ServerKey,
+    learner: &str,
+) -> Result<bool, StorageError> {
+    let statement = client
+        .prepare_cached("SELECT 1 FROM erased_learners WHERE tombstone = $1")
+        .await?;
+    Ok(client
+        .query_opt(&statement, &[&key.tombstone(learner)])
+        .await?
+        .is_some())
+}
+
+/// Runs one prepared statement; the number of rows it changed.
+async fn execute(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StorageError> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.execute(&statement, params).await?)
+}
+
+/// Runs one prepared query; its rows.
+async fn query(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, StorageError> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.query(&statement, params).await?)
+}
+
+impl PostgresStorage {
+    /// The database under this storage (for readiness and migrations).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    async fn write_documents(
+        tx: &deadpool_postgres::Transaction<'_>,
+        learner: &str,
+        documents: &[DocumentUpdate],
+        learner_key: Option<&LearnerKey>,
+    ) -> Result<(), StorageError> {
+        let learner_key = || learner_key.ok_or(SealError::MissingLearnerKey);
+        for update in documents {
+            let heads = pack_heads(&update.heads);
+            let doc = update.doc.as_str();
+            match &update.write {
+                DocumentWrite::Snapshot(snapshot) => {
+                    let snapshot =
+                        learner_key()?.seal(Place::Snapshot { learner, doc }, snapshot)?;
+                    execute(
+                        tx,
+                        "INSERT INTO documents (learner, name, snapshot, heads) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (learner, name)
+                         DO UPDATE SET snapshot = excluded.snapshot, heads = excluded.heads",
+                        &[&learner, &doc, &snapshot, &heads],
+                    )
+                    .await?;
+                    execute(
+                        tx,
+                        "DELETE FROM chunks WHERE learner = $1 AND name = $2",
+                        &[&learner, &doc],
+                    )
+                    .await?;
+                }
+                DocumentWrite::Chunk(chunk) => {
+                    let row = query(
+                        tx,
+                        "SELECT snapshot,
+                                (SELECT count(*) FROM chunks WHERE learner = $1 AND name = $2)
+                         FROM documents WHERE learner = $1 AND name = $2",
+                        &[&learner, &doc],
+                    )
+                    .await?;
+                    let row = row.first().ok_or(StorageError::Conflict {
+                        doc: update.doc.clone(),
+                    })?;
+                    let snapshot: Vec<u8> = row.get(0);
+                    let index: i64 = row.get(1);
+                    let place = Place::Chunk {
+                        learner,
+                        doc,
+                        index: index as u64,
+                        snapshot_nonce: nonce_of(&snapshot),
+                    };
+                    let chunk = learner_key()?.seal(place, chunk)?;
+                    execute(
+                        tx,
+                        "INSERT INTO chunks (learner, name, bytes) VALUES ($1, $2, $3)",
+                        &[&learner, &doc, &chunk],
+                    )
+                    .await?;
+                    execute(
+                        tx,
+                        "UPDATE documents SET heads = $3 WHERE learner = $1 AND name = $2",
+                        &[&learner, &doc, &heads],
+                    )
+                    .await?;
+                }
+                DocumentWrite::Nothing => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit_async(
+        &self,
+        learner: &str,
+        device: &str,
+        documents: &[DocumentUpdate],
+        states: &[StateUpdate],
+        new_events: &[String],
+        reviews: &[ReviewChange],
+    ) -> Result<(), StorageError> {
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await?;
+        lock_learner(&tx, learner).await?;
+        // Checked holding the learner's lock: an erasure by another process is never followed
+        // by a write an exchange had prepared before it.
+        if erased(&tx, &self.key, learner).await? {
+            return Err(StorageError::Erased);
+        }
+        for update in documents {
+            let stored = query(
+                &tx,
+                "SELECT heads FROM documents WHERE learner = $1 AND name = $2",
+                &[&learner, &update.doc],
+            )
+            .await?;
+            let stored = stored
+                .first()
+                .map(|row| sorted(unpack_heads(row.get::<_, &[u8]>(0))));
+            if stored != update.expected.as_ref().map(|h| sorted(h.clone())) {
+                return Err(StorageError::Conflict {
+                    doc: update.doc.clone(),
+                });
+            }
+        }
+        for id in new_events {
+            let inserted = execute(
+                &tx,
+                "INSERT INTO event_ids (learner, id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&learner, id],
+            )
+            .await?;
+            if inserted == 0 {
+                return Err(StorageError::DuplicateEvent { id: id.clone() });
+            }
+        }
+        if !new_events.is_empty() {
+            for table in ["records_due", "summaries_due"] {
+                execute(
+                    &tx,
+                    &format!(
+                        "INSERT INTO {table} (learner, generation) VALUES ($1, 1)
+                         ON CONFLICT (learner) DO UPDATE SET generation = {table}.generation + 1"
+                    ),
+                    &[&learner],
+                )
+                .await?;
+            }
+        }
+        let needs_key = !states.is_empty()
+            || documents
+                .iter()
+                .any(|u| !matches!(u.write, DocumentWrite::Nothing));
+        let learner_key = match needs_key {
+            true => Some(learner_key_or_new(&tx, &self.key, learner).await?),
+            false => None,
+        };
+        Self::write_documents(&tx, learner, documents, learner_key.as_ref()).await?;
+        for update in states {
+            let place = Place::SyncState {
+                learner,
+                device,
+                doc: &update.doc,
+            };
+            let key = learner_key.as_ref().ok_or(SealError::MissingLearnerKey)?;
+            let state = key.seal(place, &update.state)?;
+            execute(
+                &tx,
+                "INSERT INTO sync_states (learner, device, name, state) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (learner, device, name) DO UPDATE SET state = excluded.state",
+                &[&learner, &device, &update.doc, &state],
+            )
+            .await?;
+        }
+        for change in reviews {
+            match change {
+                ReviewChange::Requested { review, at_ms } => {
+                    execute(
+                        &tx,
+                        "INSERT INTO review_queue (learner, review, requested_ms)
+                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                        &[&learner, review, at_ms],
+                    )
+                    .await?
+                }
+                ReviewChange::Decided { review, at_ms } => {
+                    execute(
+                        &tx,
+                        "UPDATE review_queue SET decided_ms = $3
+                         WHERE learner = $1 AND review = $2 AND decided_ms IS NULL",
+                        &[&learner, review, at_ms],
+                    )
+                    .await?
+                }
+            };
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn erase_async(&self, learner: &str, at_ms: i64) -> Result<Erasure, StorageError> {
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await?;
+        lock_learner(&tx, learner).await?;
+        if erased(&tx, &self.key, learner).await? {
+            return Ok(Erasure::AlreadyErased);
+        }
+        let mut counts = Vec::new();
+        for table in [
+            "documents",
+            "chunks",
+            "sync_states",
+            "event_ids",
+            "learner_keys",
+        ] {
+            let rows = query(
+                &tx,
+                &format!("SELECT count(*) FROM {table} WHERE learner = $1"),
+                &[&learner],
+            )
+            .await?;
+            counts.push(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64);
+        }
+        if counts.iter().all(|&n| n == 0) {
+            return Ok(Erasure::NeverSeen);
+        }
+        let record = ErasureRecord {
+            erasure: random_id()?,
+            at_ms,
+            documents: counts[0],
+            chunks: counts[1],
+            sync_states: counts[2],
+            event_ids: counts[3],
+        };
+        for table in LEARNER_TABLES {
+            execute(
+                &tx,
+                &format!("DELETE FROM {table} WHERE learner = $1"),
+                &[&learner],
+            )
+            .await?;
+        }
+        execute(
+            &tx,
+            "INSERT INTO erased_learners (tombstone) VALUES ($1)",
+            &[&self.key.tombstone(learner)],
+        )
+        .await?;
+        execute(
+            &tx,
+            "INSERT INTO erasures (id, at_ms, documents, chunks, sync_states, event_ids)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &record.erasure,
+                &record.at_ms,
+                &(record.documents as i64),
+                &(record.chunks as i64),
+                &(record.sync_states as i64),
+                &(record.event_ids as i64),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Erasure::Erased {
+            record,
+            // PostgreSQL keeps deleted row versions until vacuum reuses their space; what they
+            // hold was sealed under the key just deleted.
+            wal_truncated: false,
+        })
+    }
+
+    async fn enqueue_async(
+        &self,
+        learner: &str,
+        generation: i64,
+        statements: &[(String, Vec<u8>)],
+    ) -> Result<u64, StorageError> {
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await?;
+        lock_learner(&tx, learner).await?;
+        let mut added = 0;
+        if !erased(&tx, &self.key, learner).await? && !statements.is_empty() {
+            let learner_key = learner_key_or_new(&tx, &self.key, learner).await?;
+            for (id, body) in statements {
+                let sealed = learner_key.seal(Place::Statement { learner, id }, body)?;
+                added += execute(
+                    &tx,
+                    "INSERT INTO lrs_outbox (id, learner, body) VALUES ($1, $2, $3)
+                     ON CONFLICT (id) DO NOTHING",
+                    &[id, &learner, &sealed],
+                )
+                .await?;
+            }
+        }
+        execute(
+            &tx,
+            "DELETE FROM records_due WHERE learner = $1 AND generation = $2",
+            &[&learner, &generation],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn outbox_batch_async(&self, limit: u32) -> Result<Vec<OutboxStatement>, StorageError> {
+        let client = self.db.client().await?;
+        let rows = query(
+            &client,
+            "SELECT id, learner, body, attempts FROM lrs_outbox WHERE state = 'pending'
+             ORDER BY seq LIMIT $1",
+            &[&i64::from(limit)],
+        )
+        .await?;
+        let mut keys = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (id, learner): (String, String) = (row.get(0), row.get(1));
+            if !keys.contains_key(&learner) {
+                let found = learner_key(&client, &self.key, &learner)
+                    .await?
+                    .ok_or(SealError::MissingLearnerKey)?;
+                keys.insert(learner.clone(), found);
+            }
+            let place = Place::Statement {
+                learner: &learner,
+                id: &id,
+            };
+            let body = keys[&learner].open(place, row.get::<_, &[u8]>(2))?;
+            out.push(OutboxStatement {
+                attempts: row.get::<_, i64>(3) as u32,
+                id,
+                learner,
+                body,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn status_async(&self, limit: u32) -> Result<OutboxStatus, StorageError> {
+        let client = self.db.client().await?;
+        let counts = query(
+            &client,
+            "SELECT count(*) FILTER (WHERE state = 'pending'),
+                    count(*) FILTER (WHERE state = 'delivered'),
+                    count(*) FILTER (WHERE state = 'delivered' AND outcome = 'conflict'),
+                    count(*) FILTER (WHERE state = 'quarantined'),
+                    (SELECT count(*) FROM records_due)
+             FROM lrs_outbox",
+            &[],
+        )
+        .await?;
+        let count = |i: usize| counts.first().map_or(0, |r| r.get::<_, i64>(i)) as u64;
+        let quarantine = query(
+            &client,
+            "SELECT id, learner, coalesce(outcome, ''), coalesce(settled_ms, 0) FROM lrs_outbox
+             WHERE state = 'quarantined' ORDER BY seq DESC LIMIT $1",
+            &[&i64::from(limit)],
+        )
+        .await?
+        .into_iter()
+        .map(|r| QuarantinedStatement {
+            statement: r.get(0),
+            learner: r.get(1),
+            reason: r.get(2),
+            at_ms: r.get(3),
+        })
+        .collect();
+        Ok(OutboxStatus {
+            pending: count(0),
+            delivered: count(1),
+            conflicts: count(2),
+            quarantined: count(3),
+            learners_due: count(4),
+            quarantine,
+        })
+    }
+
+    /// One prepared statement on a pooled connection, outside any transaction.
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StorageError> {
+        self.db
+            .run(async { execute(&self.db.client().await?, sql, params).await })
+    }
+
+    fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, StorageError> {
+        self.db
+            .run(async { query(&self.db.client().await?, sql, params).await })
+    }
+
+    fn due(&self, table: &str, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {
+        Ok(self
+            .query(
+                &format!("SELECT learner, generation FROM {table} ORDER BY learner LIMIT $1"),
+                &[&i64::from(limit)],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn mark_all(&self, table: &str) -> Result<u64, StorageError> {
+        self.execute(
+            &format!(
+                "INSERT INTO {table} (learner, generation)
+                 SELECT DISTINCT learner, 1 FROM documents
+                 ON CONFLICT (learner) DO UPDATE SET generation = {table}.generation + 1"
+            ),
+            &[],
+        )
+    }
+}
+
+impl SyncStorage for PostgresStorage {
+    fn documents(&self, learner: &str) -> Result<Vec<(String, Vec<ChangeHash>)>, StorageError> {
+        Ok(self
+            .query(
+                "SELECT name, heads FROM documents WHERE learner = $1 ORDER BY name",
+                &[&learner],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), unpack_heads(r.get::<_, &[u8]>(1))))
+            .collect())
+    }
+
+    fn load(&self, learner: &str, doc: &str) -> Result<Option<StoredDocument>, StorageError> {
+        self.db.run(async {
+            let mut client = self.db.client().await?;
+            // One snapshot of the database for the document and its chunks.
+            let tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let rows = query(
+                &tx,
+                "SELECT snapshot FROM documents WHERE learner = $1 AND name = $2",
+                &[&learner, &doc],
+            )
+            .await?;
+            let Some(row) = rows.first() else {
+                return Ok(None);
+            };
+            let sealed: Vec<u8> = row.get(0);
+            let learner_key = learner_key(&tx, &self.key, learner)
+                .await?
+                .ok_or(SealError::MissingLearnerKey)?;
+            let snapshot = learner_key.open(Place::Snapshot { learner, doc }, &sealed)?;
+            let chunks = query(
+                &tx,
+                "SELECT bytes FROM chunks WHERE learner = $1 AND name = $2 ORDER BY id",
+                &[&learner, &doc],
+            )
+            .await?
+            .iter()
+            .enumerate()
+            .map(|(index, row)| {
+                let place = Place::Chunk {
+                    learner,
+                    doc,
+                    index: index as u64,
+                    snapshot_nonce: nonce_of(&sealed),
+                };
+                learner_key.open(place, row.get::<_, &[u8]>(0))
+            })
+            .collect::<Result<_, _>>()?;
+            tx.commit().await?;
+            Ok(Some(StoredDocument { snapshot, chunks }))
+        })
+    }
+
+    fn sync_state(
+        &self,
+        learner: &str,
+        device: &str,
+        doc: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        self.db.run(async {
+            let client = self.db.client().await?;
+            let rows = query(
+                &client,
+                "SELECT state FROM sync_states WHERE learner = $1 AND device = $2 AND name = $3",
+                &[&learner, &device, &doc],
+            )
+            .await?;
+            let Some(row) = rows.first() else {
+                return Ok(None);
+            };
+            let learner_key = learner_key(&client, &self.key, learner)
+                .await?
+                .ok_or(SealError::MissingLearnerKey)?;
+            let place = Place::SyncState {
+                learner,
+                device,
+                doc,
+            };
+            Ok(Some(learner_key.open(place, row.get::<_, &[u8]>(0))?))
+        })
+    }
+
+    fn commit_with_reviews(
+        &self,
+        learner: &str,
+        device: &str,
+        documents: &[DocumentUpdate],
+        states: &[StateUpdate],
+        new_events: &[String],
+        reviews: &[ReviewChange],
+    ) -> Result<(), StorageError> {
+        self.db
+            .run(self.commit_async(learner, device, documents, states, new_events, reviews))
+    }
+
+    fn pending_reviews(&self, limit: u32) -> Result<Vec<QueuedReview>, StorageError> {
+        Ok(self
+            .query(
+                "SELECT learner, review, requested_ms FROM review_queue
+                 WHERE decided_ms IS NULL ORDER BY requested_ms, learner, review LIMIT $1",
+                &[&i64::from(limit)],
+            )?
+            .into_iter()
+            .map(|r| QueuedReview {
+                learner: r.get(0),
+                review: r.get(1),
+                requested_ms: r.get(2),
+                decided_ms: None,
+            })
+            .collect())
+    }
+
+    fn queued_review(
+        &self,
+        learner: &str,
+        review: &str,
+    ) -> Result<Option<QueuedReview>, StorageError> {
+        Ok(self
+            .query(
+                "SELECT requested_ms, decided_ms FROM review_queue
+                 WHERE learner = $1 AND review = $2",
+                &[&learner, &review],
+            )?
+            .first()
+            .map(|r| QueuedReview {
+                learner: learner.into(),
+                review: review.into(),
+                requested_ms: r.get(0),
+                decided_ms: r.get(1),
+            }))
+    }
+
+    fn prune_reviews(&self, before_ms: i64) -> Result<usize, StorageError> {
+        Ok(self.execute(
+            "DELETE FROM review_queue WHERE decided_ms < $1",
+            &[&before_ms],
+        )? as usize)
+    }
+
+    fn learners(&self) -> Result<Vec<String>, StorageError> {
+        Ok(self
+            .query(
+                "SELECT DISTINCT learner FROM documents ORDER BY learner",
+                &[],
+            )?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn erase(&self, learner: &str, at_ms: i64) -> Result<Erasure, StorageError> {
+        self.db.run(self.erase_async(learner, at_ms))
+    }
+
+    fn is_erased(&self, learner: &str) -> Result<bool, StorageError> {
+        self.db
+            .run(async { erased(&self.db.client().await?, &self.key, learner).await })
+    }
+
+    fn erasures(&self) -> Result<Vec<ErasureRecord>, StorageError> {
+        Ok(self
+            .query(
+                "SELECT id, at_ms, documents, chunks, sync_states, event_ids
+                 FROM erasures ORDER BY at_ms, id",
+                &[],
+            )?
+            .into_iter()
+            .map(|r| ErasureRecord {
+                erasure: r.get(0),
+                at_ms: r.get(1),
+                documents: r.get::<_, i64>(2) as u64,
+                chunks: r.get::<_, i64>(3) as u64,
+                sync_states: r.get::<_, i64>(4) as u64,
+                event_ids: r.get::<_, i64>(5) as u64,
+            })
+            .collect())
+    }
+
+    fn records_due(&self, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {
+        self.due("records_due", limit)
+    }
+
+    fn mark_all_records_due(&self) -> Result<u64, StorageError> {
+        let first = self.execute(
+            "INSERT INTO server_meta (name, value) VALUES ('records_backfilled', '\\x01')
+             ON CONFLICT DO NOTHING",
+            &[],
+        )?;
+        match first {
+            0 => Ok(0),
+            _ => self.mark_all("records_due"),
+        }
+    }
+
+    fn enqueue_statements(
+        &self,
+        learner: &str,
+        generation: i64,
+        statements: &[(String, Vec<u8>)],
+    ) -> Result<u64, StorageError> {
+        self.db
+            .run(self.enqueue_async(learner, generation, statements))
+    }
+
+    fn outbox_batch(&self, limit: u32) -> Result<Vec<OutboxStatement>, StorageError> {
+        self.db.run(self.outbox_batch_async(limit))
+    }
+
+    fn settle_statements(
+        &self,
+        settled: &[(String, Settlement)],
+        at_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.db.run(async {
+            let mut client = self.db.client().await?;
+            let tx = client.transaction().await?;
+            for (id, settlement) in settled {
+                let (state, outcome) = match settlement {
+                    Settlement::Delivered => ("delivered", Some("stored")),
+                    Settlement::Conflict => ("delivered", Some("conflict")),
+                    Settlement::Quarantined { reason } => ("quarantined", Some(reason.as_str())),
+                    Settlement::Attempted => ("pending", None),
+                };
+                execute(
+                    &tx,
+                    "UPDATE lrs_outbox SET state = $2, outcome = coalesce($3, outcome),
+                         settled_ms = CASE WHEN $2 = 'pending' THEN settled_ms ELSE $4 END,
+                         attempts = attempts + 1
+                     WHERE id = $1 AND state = 'pending'",
+                    &[id, &state, &outcome, &at_ms],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn outbox_status(&self, limit: u32) -> Result<OutboxStatus, StorageError> {
+        self.db.run(self.status_async(limit))
+    }
+
+    fn summaries_due(&self, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {
+        self.due("summaries_due", limit)
+    }
+
+    fn summary_made(&self, learner: &str, generation: i64) -> Result<(), StorageError> {
+        self.execute(
+            "DELETE FROM summaries_due WHERE learner = $1 AND generation = $2",
+            &[&learner, &generation],
+        )?;
+        Ok(())
+    }
+
+    fn mark_all_summaries_due(&self) -> Result<u64, StorageError> {
+        self.mark_all("summaries_due")
+    }
+
+    fn put_experiment(&self, id: &str, definition: &str, at_ms: i64) -> Result<bool, StorageError> {
+        Ok(self.execute(
+            "INSERT INTO experiments (id, definition, created_ms) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&id, &definition, &at_ms],
+        )? == 1)
+    }
+
+    fn experiments(&self) -> Result<Vec<String>, StorageError> {
+        Ok(self
+            .query(
+                "SELECT definition FROM experiments ORDER BY created_ms, id",
+                &[],
+            )?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn readiness(&self) -> Result<(), StorageError> {
+        let found = self.db.schema_version()?;
+        match found >= latest_migration() {
+            true => Ok(()),
+            false => Err(StorageError::Unmigrated {
+                found,
+                supported: latest_migration(),
+            }),
+        }
+    }
+}
