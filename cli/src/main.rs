@@ -124,6 +124,10 @@ enum PackCommand {
 }
 
 fn main() -> ExitCode {
+    if let Err(message) = serve::apply_config_file(&std::env::args_os().collect::<Vec<_>>()) {
+        eprintln!("tidbit: {message}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen { name } => authoring::keygen(&name),

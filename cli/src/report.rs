@@ -6,13 +6,11 @@ use std::path::PathBuf;
 
 use tidbit_core::analytics::metrics::Filter;
 use tidbit_server::metrics::{csv, experiments, summarise_all, view};
-use tidbit_server::Hub;
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
-    /// The server's data directory.
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    store: crate::serve::StoreArgs,
     /// Only learners enrolled on this course.
     #[arg(long)]
     course: Option<String>,
@@ -34,9 +32,10 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: &ReportArgs) -> Result<(), String> {
-    let where_ = |e: String| format!("{}: {e}", args.data.display());
-    let hub = Hub::open(&args.data)
-        .map_err(|e| where_(e.to_string()))?
+    let where_ = |e: String| format!("{}: {e}", args.store.data.display());
+    let hub = args
+        .store
+        .open()?
         .with_trusted_packs(crate::authoring::trusted_keys(&args.trust)?);
     summarise_all(&hub).map_err(where_)?;
     let filter = Filter {

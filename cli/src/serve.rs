@@ -15,37 +15,102 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tidbit_server::Hub;
+use tidbit_server::access_log::LogFormat;
+use tidbit_server::{Hub, Migrations};
+
+/// Where a server keeps its keys and packs (`--data`) and learners' data (`--database`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// The server's data directory: its token key, server key and packs/ (and the SQLite
+    /// database, unless --database names PostgreSQL).
+    #[arg(long, env = "TIDBIT_DATA")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// Where learners' data lives: `sqlite` (the file in the data directory) or a PostgreSQL
+    /// URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE, shared by every server process.
+    #[arg(long = "database", env = "TIDBIT_DATABASE", hide_env_values = true)]
+    pub url: Option<String>,
+    /// Connections to PostgreSQL per process, at most.
+    #[arg(long = "database-pool", env = "TIDBIT_DATABASE_POOL", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub pool: u32,
+}
+
+impl DatabaseArgs {
+    pub fn config(&self) -> Result<tidbit_server::StorageConfig, String> {
+        tidbit_server::StorageConfig::parse(self.url.as_deref(), self.pool as usize)
+    }
+}
+
+impl StoreArgs {
+    /// The hub on this data directory and database, migrations applied.
+    pub fn open(&self) -> Result<Hub, String> {
+        Hub::open_with(&self.data, &self.database.config()?, Migrations::Apply)
+            .map_err(|e| format!("{}: {e}", self.data.display()))
+    }
+}
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct ServeArgs {
     #[command(subcommand)]
     command: Option<ServeCommand>,
-    /// The server's data directory (its database, token key and packs/).
-    #[arg(long)]
+    /// A TOML file of settings: the long option names with underscores as keys (`addr =
+    /// "0.0.0.0:8080"`, `database = "postgres://..."`). A flag beats its environment variable,
+    /// which beats the file, which beats the default.
+    #[arg(long, env = "TIDBIT_CONFIG")]
+    config: Option<PathBuf>,
+    /// The server's data directory (its token key, server key, packs/, and the SQLite
+    /// database unless --database names PostgreSQL).
+    #[arg(long, env = "TIDBIT_DATA")]
     data: Option<PathBuf>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Refuse to start on a database behind this build's schema instead of migrating it (run
+    /// `tidbit serve migrate` first, as a rolling upgrade does).
+    #[arg(long, env = "TIDBIT_NO_MIGRATE")]
+    no_migrate: bool,
     /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "TIDBIT_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// The longest a token may stay valid from the moment it is used; tokens that expire later
     /// are refused (401), whoever issued them.
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    #[arg(long, env = "TIDBIT_MAX_TOKEN_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
     max_token_days: u32,
     /// How many days a decided review stays in the admin queue (the request and the decision
     /// stay in the learner's record until they are erased).
-    #[arg(long, default_value_t = tidbit_server::reviews::DEFAULT_REVIEW_RETENTION_DAYS,
+    #[arg(long, env = "TIDBIT_REVIEW_RETENTION_DAYS",
+          default_value_t = tidbit_server::reviews::DEFAULT_REVIEW_RETENTION_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     review_retention_days: u32,
     /// No access log on stderr.
-    #[arg(long)]
+    #[arg(long, env = "TIDBIT_QUIET")]
     quiet: bool,
+    /// The access log's lines: `json` (one object per line, with request ids) or `text`.
+    #[arg(long, env = "TIDBIT_LOG_FORMAT", default_value = "json")]
+    log_format: LogFormat,
+    /// On SIGTERM or SIGINT: stop accepting, answer 503 on /readyz, and give the requests in
+    /// flight this long to finish.
+    #[arg(long, env = "TIDBIT_SHUTDOWN_GRACE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    shutdown_grace_seconds: u64,
     /// Forward learning records (xAPI statements) to the organisation's LRS at this xAPI base
     /// address (statements go to `<URL>/statements`).
-    #[arg(long, value_name = "URL", requires = "xapi_home_page")]
+    #[arg(
+        long,
+        env = "TIDBIT_LRS_ENDPOINT",
+        value_name = "URL",
+        requires = "xapi_home_page"
+    )]
     lrs_endpoint: Option<String>,
     /// The LRS's HTTP Basic user.
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "TIDBIT_LRS_USER", default_value = "")]
     lrs_user: String,
     /// The LRS's HTTP Basic password (better: the TIDBIT_LRS_PASSWORD environment variable).
     #[arg(
@@ -56,20 +121,29 @@ pub struct ServeArgs {
     )]
     lrs_password: String,
     /// Statements per request to the LRS.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "TIDBIT_LRS_BATCH", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     lrs_batch: u32,
     /// Requests to the LRS in flight at once.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    #[arg(long, env = "TIDBIT_LRS_PARALLEL", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=16))]
     lrs_parallel: u32,
     /// The longest wait between attempts while the LRS fails, in seconds.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "TIDBIT_LRS_MAX_BACKOFF_SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     lrs_max_backoff_seconds: u64,
     /// The organisation's home page: learners' xAPI accounts and activity ids live under it.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, env = "TIDBIT_XAPI_HOME_PAGE", value_name = "URL")]
     xapi_home_page: Option<String>,
     /// A publisher's public key (`NAME.pub`) the packs in `packs/` are verified against before
-    /// learning records and metrics read them; repeat for several.
-    #[arg(long, value_name = "KEY.pub")]
+    /// learning records and metrics read them; repeat for several (comma-separated in the
+    /// environment and the file).
+    #[arg(
+        long,
+        env = "TIDBIT_TRUST",
+        value_delimiter = ',',
+        value_name = "KEY.pub"
+    )]
     trust: Vec<PathBuf>,
 }
 
@@ -77,8 +151,8 @@ pub struct ServeArgs {
 enum ServeCommand {
     /// Print a bearer token for one device of one learner, or with --admin an admin token.
     Token {
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         #[arg(long, required_unless_present = "admin")]
         learner: Option<String>,
         #[arg(long, required_unless_present = "admin")]
@@ -93,8 +167,8 @@ enum ServeCommand {
     /// Ask a learner to revisit a module within a deadline: an intervention event in their
     /// documents, delivered to their devices through sync (and a push, if one is registered).
     Trigger {
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         #[arg(long)]
         learner: String,
         #[arg(long)]
@@ -114,10 +188,28 @@ enum ServeCommand {
     /// Erase a learner from the server: their key, documents, sync states and event ids are
     /// deleted and every token of theirs is revoked. Erasure is final.
     Erase {
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         #[arg(long)]
         learner: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring the database's schema up to this build's (PostgreSQL's versioned migrations; the
+    /// SQLite file is brought up to date when opened). Run it before starting new processes.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Copy a SQLite server's store into a new, empty PostgreSQL database, and verify the copy:
+    /// rows per table and every learner's digest must be equal on both sides.
+    Copy {
+        /// The SQLite server: `sqlite:DIR` (its data directory, with its server key).
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database: postgres://USER:PASSWORD@HOST:PORT/DATABASE.
+        #[arg(long, env = "TIDBIT_DATABASE", hide_env_values = true)]
+        to: String,
         #[arg(long)]
         json: bool,
     },
@@ -129,17 +221,17 @@ enum ServeCommand {
 pub fn run(args: &ServeArgs) -> Result<(), String> {
     match &args.command {
         Some(ServeCommand::Token {
-            data,
+            store,
             learner,
             device,
             admin,
             days,
         }) => match (learner, device) {
-            (Some(learner), Some(device)) if !admin => token(data, learner, device, *days),
-            _ => token(data, "*", tidbit_server::auth::ADMIN_DEVICE, *days),
+            (Some(learner), Some(device)) if !admin => token(store, learner, device, *days),
+            _ => token(store, "*", tidbit_server::auth::ADMIN_DEVICE, *days),
         },
         Some(ServeCommand::Trigger {
-            data,
+            store,
             learner,
             module,
             course,
@@ -147,7 +239,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             within,
             json,
         }) => trigger(
-            data,
+            store,
             learner,
             module,
             course.as_deref(),
@@ -156,10 +248,12 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             *json,
         ),
         Some(ServeCommand::Erase {
-            data,
+            store,
             learner,
             json,
-        }) => erase(data, learner, *json),
+        }) => erase(store, learner, *json),
+        Some(ServeCommand::Migrate { store }) => migrate(store),
+        Some(ServeCommand::Copy { from, to, json }) => copy(from, to, *json),
         Some(ServeCommand::Report(report)) => crate::report::run(report),
         None => {
             let data = args
@@ -171,7 +265,147 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
     }
 }
 
-fn token(data: &std::path::Path, learner: &str, device: &str, days: u32) -> Result<(), String> {
+fn migrate(store: &StoreArgs) -> Result<(), String> {
+    let where_ = |e: String| format!("{}: {e}", store.data.display());
+    match store.database.config()? {
+        tidbit_server::StorageConfig::Sqlite => {
+            store.open()?;
+            println!("the SQLite store is at this build's schema");
+        }
+        tidbit_server::StorageConfig::Postgres { url, pool_size } => {
+            let database = tidbit_server::storage::postgres::Database::connect(&url, pool_size)
+                .map_err(|e| where_(e.to_string()))?;
+            let applied = database.migrate().map_err(|e| where_(e.to_string()))?;
+            let version = database
+                .schema_version()
+                .map_err(|e| where_(e.to_string()))?;
+            match applied.as_slice() {
+                [] => println!("the database is at schema {version}; nothing to apply"),
+                applied => println!(
+                    "applied migrations {}; the database is at schema {version}",
+                    applied
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn copy(from: &str, to: &str, json: bool) -> Result<(), String> {
+    let dir = from
+        .strip_prefix("sqlite:")
+        .ok_or("--from takes sqlite:DIR, the SQLite server's data directory")?;
+    let dir = std::path::Path::new(dir);
+    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+        return Err(
+            "--to takes a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)".into(),
+        );
+    }
+    let key = tidbit_server::sealing::ServerKey::load_or_create(
+        dir,
+        std::env::var(tidbit_server::sealing::SERVER_KEY_ENV)
+            .ok()
+            .as_deref(),
+        true,
+    )
+    .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let report = tidbit_server::copy::copy_sqlite_to_postgres(dir, to, Arc::new(key))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    for (table, rows) in &report.tables {
+        println!("{table:>16}  {rows} rows");
+    }
+    println!(
+        "copied and verified: {} learners, every digest equal (all learners: {})",
+        report.learners, report.digest
+    );
+    Ok(())
+}
+
+/// For `tidbit serve`: reads the settings file (`--config FILE` or `TIDBIT_CONFIG`) and puts
+/// each setting the environment lacks into it, where the options read them: a flag beats its
+/// environment variable, which beats the file. Call it first thing, before any thread starts.
+pub fn apply_config_file(args: &[std::ffi::OsString]) -> Result<(), String> {
+    use clap::Args as _;
+    if args.get(1).and_then(|a| a.to_str()) != Some("serve") {
+        return Ok(());
+    }
+    let flag = args.windows(2).find_map(|pair| match pair[0].to_str() {
+        Some("--config") => Some(PathBuf::from(&pair[1])),
+        _ => None,
+    });
+    let inline = args.iter().find_map(|a| {
+        a.to_str()
+            .and_then(|a| a.strip_prefix("--config="))
+            .map(PathBuf::from)
+    });
+    let Some(path) = flag
+        .or(inline)
+        .or_else(|| std::env::var_os("TIDBIT_CONFIG").map(PathBuf::from))
+    else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let command = ServeArgs::augment_args(clap::Command::new("serve"));
+    let known: std::collections::BTreeMap<String, String> = command
+        .get_arguments()
+        .filter_map(|arg| {
+            let env = arg.get_env()?.to_str()?.to_string();
+            let key = arg.get_long()?.replace('-', "_");
+            Some((key, env))
+        })
+        .filter(|(key, _)| key != "config")
+        .collect();
+    for (key, value) in table {
+        let Some(env) = known.get(&key) else {
+            return Err(format!(
+                "{}: unknown setting '{key}' (known: {})",
+                path.display(),
+                known.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        };
+        let value = match value {
+            toml::Value::String(text) => text,
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map(str::to_string)
+                        .unwrap_or(item.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            other => {
+                return Err(format!(
+                    "{}: '{key}' must be a string, number, boolean or list, not {other}",
+                    path.display()
+                ))
+            }
+        };
+        if std::env::var_os(env).is_none() {
+            std::env::set_var(env, value);
+        }
+    }
+    Ok(())
+}
+
+fn token(store: &StoreArgs, learner: &str, device: &str, days: u32) -> Result<(), String> {
+    let data = &store.data;
     let admin = device == tidbit_server::auth::ADMIN_DEVICE;
     for (what, id) in [("learner", learner), ("device", device)] {
         if !admin && !tidbit_server::auth::valid_id(id) {
@@ -180,7 +414,7 @@ fn token(data: &std::path::Path, learner: &str, device: &str, days: u32) -> Resu
             ));
         }
     }
-    let hub = Hub::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let hub = store.open()?;
     if !admin
         && hub
             .storage
@@ -198,8 +432,14 @@ fn token(data: &std::path::Path, learner: &str, device: &str, days: u32) -> Resu
 
 fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
     let addr = args.addr;
-    let mut hub = Hub::open(data)
+    let storage = args.database.config()?;
+    let migrations = match args.no_migrate {
+        true => Migrations::Require,
+        false => Migrations::Apply,
+    };
+    let mut hub = Hub::open_with(data, &storage, migrations)
         .map_err(|e| format!("{}: {e}", data.display()))?
+        .with_log_format(args.log_format)
         .with_max_token_lifetime(std::time::Duration::from_secs(
             u64::from(args.max_token_days) * 86_400,
         ))
@@ -233,14 +473,62 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        eprintln!(
-            "tidbit serve: listening on http://{bound} (data {})",
-            data.display()
+        let message = format!(
+            "tidbit serve: listening on http://{bound} (data {}, storage {})",
+            data.display(),
+            storage.describe()
         );
-        tidbit_server::serve(listener, hub)
+        log(args.log_format, "info", &message);
+        let grace = std::time::Duration::from_secs(args.shutdown_grace_seconds);
+        tidbit_server::serve_until(listener, hub, shutdown_signal(), grace)
             .await
-            .map_err(|e| format!("the server stopped: {e}"))
+            .map_err(|e| format!("the server stopped: {e}"))?;
+        log(
+            args.log_format,
+            "info",
+            "tidbit serve: stopped (requests in flight finished)",
+        );
+        Ok(())
     })
+}
+
+/// One line of the server's own log on stderr, in the access log's format.
+fn log(format: LogFormat, level: &str, message: &str) {
+    use std::io::Write;
+    let line = match format {
+        LogFormat::Text => message.to_string(),
+        LogFormat::Json => serde_json::json!({
+            "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "level": level,
+            "msg": message,
+        })
+        .to_string(),
+    };
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Completes on SIGTERM (how service managers and orchestrators stop a process) or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Hours in `48h`, `2d` or `36`.
@@ -265,7 +553,7 @@ fn parse_within(text: &str) -> Result<u32, String> {
 }
 
 fn trigger(
-    data: &std::path::Path,
+    store: &StoreArgs,
     learner: &str,
     module: &str,
     course: Option<&str>,
@@ -274,7 +562,8 @@ fn trigger(
     json: bool,
 ) -> Result<(), String> {
     let within_hours = parse_within(within)?;
-    let hub = Hub::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let data = &store.data;
+    let hub = store.open()?;
     let request = tidbit_server::interventions::InterventionRequest {
         module: module.into(),
         course: course.map(str::to_string),
@@ -309,8 +598,9 @@ fn trigger(
     Ok(())
 }
 
-fn erase(data: &std::path::Path, learner: &str, json: bool) -> Result<(), String> {
-    let hub = Hub::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+fn erase(store: &StoreArgs, learner: &str, json: bool) -> Result<(), String> {
+    let data = &store.data;
+    let hub = store.open()?;
     let receipt = tidbit_server::erasure::erase(&hub, learner)
         .map_err(|e| format!("{}: {e}", data.display()))?;
     if json {

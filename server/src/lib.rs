@@ -24,12 +24,14 @@ pub mod access_log;
 pub mod auth;
 pub mod content;
 pub mod content_index;
+pub mod copy;
 pub mod erasure;
 pub mod exchange;
 pub mod export;
 pub mod files;
 pub mod interventions;
 pub mod metrics;
+pub mod observe;
 pub mod records;
 pub mod reviews;
 pub mod sealing;
@@ -71,6 +73,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("learning records: {0}")]
     Records(String),
+    #[error("copy: {0}")]
+    Copy(String),
 }
 
 /// Where learners' data lives.
@@ -184,6 +188,9 @@ pub struct Hub {
     /// The key of the pseudonyms logs print instead of learner ids.
     pseudonyms: ring::hmac::Key,
     access_log: Option<access_log::AccessLogSink>,
+    log_format: access_log::LogFormat,
+    /// Metrics and the readiness the probes report ([`observe`]).
+    pub observer: Arc<observe::Observer>,
     max_token_lifetime: Option<Duration>,
     review_retention_days: u32,
     /// Learning records for the organisation's LRS, when one is set up.
@@ -279,6 +286,8 @@ impl Hub {
             )
             .unwrap_or_else(|_| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"tidbit-server")),
             access_log: None,
+            log_format: access_log::LogFormat::Text,
+            observer: Arc::new(observe::Observer::default()),
             max_token_lifetime: None,
             review_retention_days: reviews::DEFAULT_REVIEW_RETENTION_DAYS,
             records: None,
@@ -306,6 +315,12 @@ impl Hub {
     /// Writes one line per request to `sink` (see [`access_log`]: learner ids are pseudonyms).
     pub fn with_access_log(mut self, sink: access_log::AccessLogSink) -> Hub {
         self.access_log = Some(sink);
+        self
+    }
+
+    /// Writes the access log's lines as JSON objects or as text ([`access_log::LogFormat`]).
+    pub fn with_log_format(mut self, format: access_log::LogFormat) -> Hub {
+        self.log_format = format;
         self
     }
 
@@ -430,7 +445,10 @@ pub struct Poisoned;
 
 pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
-        .route("/health", get(|| async { "ok\n" }))
+        .route("/health", get(observe::healthz))
+        .route("/healthz", get(observe::healthz))
+        .route("/readyz", get(observe::readyz))
+        .route("/metrics", get(observe::metrics))
         .route("/v1/learners/{learner}/sync", post(sync_exchange))
         .route(
             "/v1/admin/learners/{learner}/interventions",
@@ -468,6 +486,10 @@ pub fn router(hub: Arc<Hub>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             hub.limits.request_timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            hub.clone(),
+            observe::observe,
+        ))
         .with_state(hub)
 }
 
@@ -487,6 +509,18 @@ async fn shed_load(State(hub): State<Arc<Hub>>, request: Request, next: Next) ->
 /// once (requests in flight are cut, as when the process is killed). Each connection has
 /// [`Limits::header_timeout`] to send a request's headers.
 pub async fn serve(listener: tokio::net::TcpListener, hub: Arc<Hub>) -> std::io::Result<()> {
+    serve_until(listener, hub, std::future::pending(), Duration::ZERO).await
+}
+
+/// [`serve`] until `shutdown` completes; then a graceful stop: no new connection is accepted,
+/// `/readyz` answers 503, idle connections close, and requests in flight (a sync exchange
+/// included) finish and are answered, for at most `grace`, before this returns.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    hub: Arc<Hub>,
+    shutdown: impl std::future::Future<Output = ()>,
+    grace: Duration,
+) -> std::io::Result<()> {
     let limits = hub.limits;
     // The records worker stops with the server: aborted when this future is dropped.
     let _records = hub
@@ -494,12 +528,18 @@ pub async fn serve(listener: tokio::net::TcpListener, hub: Arc<Hub>) -> std::io:
         .clone()
         .map(|records| AbortOnDrop(tokio::spawn(records::run(hub.clone(), records))));
     let _metrics = AbortOnDrop(tokio::spawn(metrics::run(hub.clone())));
-    let app = router(hub);
+    let app = router(hub.clone());
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections));
     let mut connections = tokio::task::JoinSet::new();
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return Ok(());
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -512,19 +552,24 @@ pub async fn serve(listener: tokio::net::TcpListener, hub: Arc<Hub>) -> std::io:
                 }
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            () = &mut shutdown => break,
         };
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        let connection =
+            graceful.watch(builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
         connections.spawn(async move {
             let _slot = slot;
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(limits.header_timeout);
-            let _ = builder
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
+            let _ = connection.await;
         });
     }
+    hub.observer.drain();
+    drop(listener);
+    let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
+    Ok(())
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -637,6 +682,7 @@ async fn sync_exchange(
         Ok(body) => body,
         Err(response) => return response,
     };
+    let bytes_in = body.len();
     let worker_hub = hub.clone();
     // Everything from inflating the body to deflating the reply runs on the blocking pool,
     // holding the learner's lock in that thread: one exchange per learner at a time, even when
@@ -666,9 +712,11 @@ async fn sync_exchange(
     .await;
     match result {
         Ok(Ok(reply)) => {
+            hub.observer.exchange("ok", bytes_in, reply.len());
             ([(header::CONTENT_TYPE, "application/octet-stream")], reply).into_response()
         }
         Ok(Err((status, reason))) => {
+            hub.observer.exchange(status.as_str(), bytes_in, 0);
             let mut response = refuse(status, reason);
             // Another writer committed first every time: worth another try shortly.
             if status == StatusCode::SERVICE_UNAVAILABLE {

@@ -38,6 +38,8 @@ use super::{
 };
 use crate::sealing::{nonce_of, LearnerKey, Place, SealError, ServerKey};
 
+mod copy;
+
 /// The versioned migrations, in order. A migration is never edited once released: a change is a
 /// new one.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
