@@ -319,8 +319,12 @@ impl Device {
 
 /// The server's projected state for `learner`: its events replayed on a fresh replica store.
 pub fn server_digest(server: &TestServer, learner: &str, root: &Path) -> String {
-    let events =
-        tidbit_server::exchange::learner_events(server.hub.storage.as_ref(), learner).unwrap();
+    hub_digest(&server.hub, learner, root)
+}
+
+/// [`server_digest`] of what `hub`'s storage holds.
+pub fn hub_digest(hub: &Hub, learner: &str, root: &Path) -> String {
+    let events = tidbit_server::exchange::learner_events(hub.storage.as_ref(), learner).unwrap();
     let replica = Device::new(root, learner, "server-replica");
     let mut tidbit = replica.tidbit.lock().unwrap();
     tidbit.replay_events(&events).unwrap();

@@ -91,7 +91,9 @@ impl ServerProcess {
         self.restarts += 1;
     }
 
-    fn kill(&mut self) {
+    /// Kills the server with SIGKILL and waits until it is gone (start it again with
+    /// [`ServerProcess::restart`]).
+    pub fn kill(&mut self) {
         // `Child::kill` is SIGKILL on Unix: no handler runs, nothing is flushed.
         let _ = self.child.kill();
         let _ = self.child.wait();
