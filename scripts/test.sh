@@ -19,7 +19,8 @@ echo "== cargo test"
 cargo test --workspace --locked
 echo "== the server's suite again, on PostgreSQL (a throwaway cluster from Debian's packages)"
 bash scripts/postgres.sh install
-bash scripts/postgres.sh run cargo test -p tidbit-server --tests --locked
+bash scripts/postgres.sh run bash -c 'cargo test -p tidbit-server --tests --locked &&
+  cargo test -p tidbit-cli --test serve_copy --locked -- --include-ignored'
 echo "== native bindings (Kotlin on the JVM, Python, Swift syntax)"
 bash tests/bindings/kotlin.sh
 bash tests/bindings/python.sh

@@ -45,9 +45,7 @@ fn probes_metrics_and_json_logs_with_request_ids() {
     assert_eq!(ready.status(), 200);
     let phone = Device::new(root.path(), LEARNER, "phone");
     learn_for_days(&phone, 3, 2, 3);
-    let report = phone
-        .sync(&url, &server.token(LEARNER, "phone"))
-        .unwrap();
+    let report = phone.sync(&url, &server.token(LEARNER, "phone")).unwrap();
     // A refused request, named by the caller's id.
     let refused = reqwest::blocking::Client::new()
         .post(format!("{url}/v1/learners/{LEARNER}/sync"))
@@ -61,7 +59,10 @@ fn probes_metrics_and_json_logs_with_request_ids() {
     let metrics = get(&url, "/metrics").text().unwrap();
     let exchanges = sample(&metrics, "tidbit_sync_exchanges_total{outcome=\"ok\"}").unwrap();
     assert_eq!(exchanges, f64::from(report.round_trips), "{metrics}");
-    let bytes_in = sample(&metrics, "tidbit_sync_exchange_bytes_total{direction=\"in\"}");
+    let bytes_in = sample(
+        &metrics,
+        "tidbit_sync_exchange_bytes_total{direction=\"in\"}",
+    );
     assert_eq!(bytes_in, Some(report.bytes_up as f64), "{metrics}");
     assert_eq!(
         sample(&metrics, "tidbit_http_errors_total{kind=\"unauthorized\"}"),
@@ -72,7 +73,11 @@ fn probes_metrics_and_json_logs_with_request_ids() {
         &metrics,
         "tidbit_http_request_duration_seconds_count{route=\"/v1/learners/{learner}/sync\"}",
     );
-    assert_eq!(synced, Some(f64::from(report.round_trips) + 1.0), "{metrics}");
+    assert_eq!(
+        synced,
+        Some(f64::from(report.round_trips) + 1.0),
+        "{metrics}"
+    );
     assert_eq!(
         sample(&metrics, "tidbit_lrs_outbox_statements{state=\"pending\"}"),
         Some(0.0)
@@ -97,7 +102,11 @@ fn probes_metrics_and_json_logs_with_request_ids() {
         .iter()
         .map(|l| l["request_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), logged.len(), "every request has an id of its own");
+    assert_eq!(
+        ids.len(),
+        logged.len(),
+        "every request has an id of its own"
+    );
     for line in &lines {
         assert!(!line.contains(LEARNER), "{line}");
     }

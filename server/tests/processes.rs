@@ -73,7 +73,10 @@ fn two_devices_syncing_at_once_through_two_processes_lose_nothing_and_double_not
     assert_eq!(phone.event_ids(), held);
     assert!(held.len() > 100, "{} events", held.len());
     assert_eq!(phone.digest(), tablet.digest());
-    assert_eq!(hub_digest(&second.hub, LEARNER, root.path()), phone.digest());
+    assert_eq!(
+        hub_digest(&second.hub, LEARNER, root.path()),
+        phone.digest()
+    );
 }
 
 #[test]

@@ -93,10 +93,16 @@ pub struct ServedProcess {
 
 impl ServedProcess {
     pub fn start(dir: &Path) -> ServedProcess {
+        ServedProcess::start_with(dir, &[])
+    }
+
+    /// [`ServedProcess::start`] with more options for `tidbit serve`.
+    pub fn start_with(dir: &Path, extra: &[&str]) -> ServedProcess {
         use std::io::{BufRead, BufReader};
         let mut child = tidbit()
             .current_dir(dir)
             .args(["serve", "--data", "server", "--addr", "127.0.0.1:0"])
+            .args(extra)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("tidbit serve starts");
