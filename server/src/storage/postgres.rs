@@ -22,6 +22,7 @@
 //!   its own that owns the connections. No worker thread of the server's runtime ever waits on
 //!   the database.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -317,7 +318,14 @@ impl Database {
                 .get(0);
             Ok(key.verify_check(&stored)?)
         })?;
-        Ok(PostgresStorage { db: self, key })
+        Ok(PostgresStorage {
+            db: self,
+            keys: Keys {
+                server: key.clone(),
+                unwrapped: std::sync::Mutex::new(HashMap::new()),
+            },
+            key,
+        })
     }
 }
 
@@ -334,6 +342,7 @@ impl Drop for Database {
 pub struct PostgresStorage {
     db: Database,
     key: Arc<ServerKey>,
+    keys: Keys,
 }
 
 /// The advisory lock key of `learner`: 64 bits of a SHA-256 of the id.
@@ -344,50 +353,96 @@ fn learner_lock(learner: &str) -> i64 {
     i64::from_be_bytes(bytes)
 }
 
+/// Takes the learner's lock for the rest of the transaction; then says whether they were
+/// erased (checked holding the lock, in the same round trip).
 async fn lock_learner(
     tx: &deadpool_postgres::Transaction<'_>,
-    learner: &str,
-) -> Result<(), StorageError> {
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1)",
-        &[&learner_lock(learner)],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn learner_key(
-    client: &impl GenericClient,
     key: &ServerKey,
     learner: &str,
-) -> Result<Option<LearnerKey>, StorageError> {
-    let statement = client
-        .prepare_cached("SELECT wrapped FROM learner_keys WHERE learner = $1")
+) -> Result<bool, StorageError> {
+    let statement = tx
+        .prepare_cached(
+            "SELECT pg_advisory_xact_lock($1)::text,
+                    EXISTS (SELECT 1 FROM erased_learners WHERE tombstone = $2)",
+        )
         .await?;
-    let wrapped: Option<Vec<u8>> = client
-        .query_opt(&statement, &[&learner])
-        .await?
-        .map(|row| row.get(0));
-    Ok(wrapped
-        .map(|wrapped| key.unwrap_learner_key(learner, &wrapped))
-        .transpose()?)
+    let row = tx
+        .query_one(
+            &statement,
+            &[&learner_lock(learner), &key.tombstone(learner)],
+        )
+        .await?;
+    Ok(row.get(1))
 }
 
-/// The learner's key, made on their first write: call it holding the learner's lock.
-async fn learner_key_or_new(
-    client: &impl GenericClient,
-    key: &ServerKey,
-    learner: &str,
-) -> Result<LearnerKey, StorageError> {
-    if let Some(existing) = learner_key(client, key, learner).await? {
-        return Ok(existing);
+/// The server key, and the learner keys it unwrapped: an exchange reads its learner's key
+/// several times, and unwrapping it once per process is enough. Only keys read from the
+/// database are kept (a key made in a transaction that then failed must never be reused); an
+/// erased learner's key is forgotten by the process that erased, and in any other process it
+/// opens nothing more, since the erasure deleted the rows and every write checks the tombstone
+/// first.
+struct Keys {
+    server: Arc<ServerKey>,
+    unwrapped: std::sync::Mutex<HashMap<String, Arc<LearnerKey>>>,
+}
+
+/// Learner keys kept at most; past it the set starts again empty.
+const KEYS_KEPT: usize = 20_000;
+
+impl Keys {
+    async fn get(
+        &self,
+        client: &impl GenericClient,
+        learner: &str,
+    ) -> Result<Option<Arc<LearnerKey>>, StorageError> {
+        if let Some(kept) = self.kept()?.get(learner) {
+            return Ok(Some(kept.clone()));
+        }
+        let statement = client
+            .prepare_cached("SELECT wrapped FROM learner_keys WHERE learner = $1")
+            .await?;
+        let Some(row) = client.query_opt(&statement, &[&learner]).await? else {
+            return Ok(None);
+        };
+        let key = Arc::new(
+            self.server
+                .unwrap_learner_key(learner, row.get::<_, &[u8]>(0))?,
+        );
+        let mut kept = self.kept()?;
+        if kept.len() >= KEYS_KEPT {
+            kept.clear();
+        }
+        kept.insert(learner.to_string(), key.clone());
+        Ok(Some(key))
     }
-    let (fresh, wrapped) = key.new_learner_key(learner)?;
-    let statement = client
-        .prepare_cached("INSERT INTO learner_keys (learner, wrapped) VALUES ($1, $2)")
-        .await?;
-    client.execute(&statement, &[&learner, &wrapped]).await?;
-    Ok(fresh)
+
+    /// The learner's key, made on their first write: call it holding the learner's lock.
+    async fn get_or_new(
+        &self,
+        client: &impl GenericClient,
+        learner: &str,
+    ) -> Result<Arc<LearnerKey>, StorageError> {
+        if let Some(existing) = self.get(client, learner).await? {
+            return Ok(existing);
+        }
+        let (fresh, wrapped) = self.server.new_learner_key(learner)?;
+        let statement = client
+            .prepare_cached("INSERT INTO learner_keys (learner, wrapped) VALUES ($1, $2)")
+            .await?;
+        client.execute(&statement, &[&learner, &wrapped]).await?;
+        Ok(Arc::new(fresh))
+    }
+
+    fn forget(&self, learner: &str) -> Result<(), StorageError> {
+        self.kept()?.remove(learner);
+        Ok(())
+    }
+
+    fn kept(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, Arc<LearnerKey>>>, StorageError> {
+        self.unwrapped.lock().map_err(|_| StorageError::Poisoned)
+    }
 }
 
 async fn erased(
@@ -434,7 +489,7 @@ impl PostgresStorage {
         tx: &deadpool_postgres::Transaction<'_>,
         learner: &str,
         documents: &[DocumentUpdate],
-        learner_key: Option<&LearnerKey>,
+        learner_key: Option<&Arc<LearnerKey>>,
     ) -> Result<(), StorageError> {
         let learner_key = || learner_key.ok_or(SealError::MissingLearnerKey);
         for update in documents {
@@ -510,10 +565,9 @@ impl PostgresStorage {
     ) -> Result<(), StorageError> {
         let mut client = self.db.client().await?;
         let tx = client.transaction().await?;
-        lock_learner(&tx, learner).await?;
         // Checked holding the learner's lock: an erasure by another process is never followed
         // by a write an exchange had prepared before it.
-        if erased(&tx, &self.key, learner).await? {
+        if lock_learner(&tx, &self.key, learner).await? {
             return Err(StorageError::Erased);
         }
         for update in documents {
@@ -561,7 +615,7 @@ impl PostgresStorage {
                 .iter()
                 .any(|u| !matches!(u.write, DocumentWrite::Nothing));
         let learner_key = match needs_key {
-            true => Some(learner_key_or_new(&tx, &self.key, learner).await?),
+            true => Some(self.keys.get_or_new(&tx, learner).await?),
             false => None,
         };
         Self::write_documents(&tx, learner, documents, learner_key.as_ref()).await?;
@@ -610,8 +664,7 @@ impl PostgresStorage {
     async fn erase_async(&self, learner: &str, at_ms: i64) -> Result<Erasure, StorageError> {
         let mut client = self.db.client().await?;
         let tx = client.transaction().await?;
-        lock_learner(&tx, learner).await?;
-        if erased(&tx, &self.key, learner).await? {
+        if lock_learner(&tx, &self.key, learner).await? {
             return Ok(Erasure::AlreadyErased);
         }
         let mut counts = Vec::new();
@@ -686,10 +739,10 @@ impl PostgresStorage {
     ) -> Result<u64, StorageError> {
         let mut client = self.db.client().await?;
         let tx = client.transaction().await?;
-        lock_learner(&tx, learner).await?;
+        let erased = lock_learner(&tx, &self.key, learner).await?;
         let mut added = 0;
-        if !erased(&tx, &self.key, learner).await? && !statements.is_empty() {
-            let learner_key = learner_key_or_new(&tx, &self.key, learner).await?;
+        if !erased && !statements.is_empty() {
+            let learner_key = self.keys.get_or_new(&tx, learner).await?;
             for (id, body) in statements {
                 let sealed = learner_key.seal(Place::Statement { learner, id }, body)?;
                 added += execute(
@@ -725,7 +778,9 @@ impl PostgresStorage {
         for row in rows {
             let (id, learner): (String, String) = (row.get(0), row.get(1));
             if !keys.contains_key(&learner) {
-                let found = learner_key(&client, &self.key, &learner)
+                let found = self
+                    .keys
+                    .get(&client, &learner)
                     .await?
                     .ok_or(SealError::MissingLearnerKey)?;
                 keys.insert(learner.clone(), found);
@@ -836,47 +891,46 @@ impl SyncStorage for PostgresStorage {
 
     fn load(&self, learner: &str, doc: &str) -> Result<Option<StoredDocument>, StorageError> {
         self.db.run(async {
-            let mut client = self.db.client().await?;
-            // One snapshot of the database for the document and its chunks.
-            let tx = client
-                .build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let client = self.db.client().await?;
+            // One statement, so one snapshot of the database: the document's snapshot first,
+            // then its chunks in order.
             let rows = query(
-                &tx,
-                "SELECT snapshot FROM documents WHERE learner = $1 AND name = $2",
+                &client,
+                "SELECT 0 AS part, 0::bigint AS id, snapshot AS bytes FROM documents
+                     WHERE learner = $1 AND name = $2
+                 UNION ALL
+                 SELECT 1, id, bytes FROM chunks WHERE learner = $1 AND name = $2
+                 ORDER BY part, id",
                 &[&learner, &doc],
             )
             .await?;
-            let Some(row) = rows.first() else {
+            let Some((first, rest)) = rows.split_first() else {
                 return Ok(None);
             };
-            let sealed: Vec<u8> = row.get(0);
-            let learner_key = learner_key(&tx, &self.key, learner)
+            if first.get::<_, i32>(0) != 0 {
+                // Chunks without their snapshot: the store is damaged.
+                return Err(SealError::Unreadable("chunks without a snapshot").into());
+            }
+            let sealed: &[u8] = first.get(2);
+            let learner_key = self
+                .keys
+                .get(&client, learner)
                 .await?
                 .ok_or(SealError::MissingLearnerKey)?;
-            let snapshot = learner_key.open(Place::Snapshot { learner, doc }, &sealed)?;
-            let chunks = query(
-                &tx,
-                "SELECT bytes FROM chunks WHERE learner = $1 AND name = $2 ORDER BY id",
-                &[&learner, &doc],
-            )
-            .await?
-            .iter()
-            .enumerate()
-            .map(|(index, row)| {
-                let place = Place::Chunk {
-                    learner,
-                    doc,
-                    index: index as u64,
-                    snapshot_nonce: nonce_of(&sealed),
-                };
-                learner_key.open(place, row.get::<_, &[u8]>(0))
-            })
-            .collect::<Result<_, _>>()?;
-            tx.commit().await?;
+            let snapshot = learner_key.open(Place::Snapshot { learner, doc }, sealed)?;
+            let chunks = rest
+                .iter()
+                .enumerate()
+                .map(|(index, row)| {
+                    let place = Place::Chunk {
+                        learner,
+                        doc,
+                        index: index as u64,
+                        snapshot_nonce: nonce_of(sealed),
+                    };
+                    learner_key.open(place, row.get::<_, &[u8]>(2))
+                })
+                .collect::<Result<_, _>>()?;
             Ok(Some(StoredDocument { snapshot, chunks }))
         })
     }
@@ -898,7 +952,9 @@ impl SyncStorage for PostgresStorage {
             let Some(row) = rows.first() else {
                 return Ok(None);
             };
-            let learner_key = learner_key(&client, &self.key, learner)
+            let learner_key = self
+                .keys
+                .get(&client, learner)
                 .await?
                 .ok_or(SealError::MissingLearnerKey)?;
             let place = Place::SyncState {
@@ -979,7 +1035,9 @@ impl SyncStorage for PostgresStorage {
     }
 
     fn erase(&self, learner: &str, at_ms: i64) -> Result<Erasure, StorageError> {
-        self.db.run(self.erase_async(learner, at_ms))
+        let erasure = self.db.run(self.erase_async(learner, at_ms))?;
+        self.keys.forget(learner)?;
+        Ok(erasure)
     }
 
     fn is_erased(&self, learner: &str) -> Result<bool, StorageError> {
