@@ -21,7 +21,6 @@
 //! binary started again as a server on the same storage.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
 mod support;
 
 use std::sync::Arc;
