@@ -37,8 +37,12 @@ pub mod reviews;
 pub mod sealing;
 pub mod storage;
 
+mod serving;
+
+pub use serving::{serve, serve_until, spawn};
+pub use storage::{Migrations, StorageConfig};
+
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -75,56 +79,6 @@ pub enum ServerError {
     Records(String),
     #[error("copy: {0}")]
     Copy(String),
-}
-
-/// Where learners' data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StorageConfig {
-    /// The embedded default: `server.sqlite3` in the data directory.
-    Sqlite,
-    /// A PostgreSQL database several server processes share, through a pool of at most
-    /// `pool_size` connections per process.
-    Postgres { url: String, pool_size: usize },
-}
-
-impl StorageConfig {
-    /// The storage a `--database` value names: `sqlite` (or nothing) for the embedded file,
-    /// `postgres://…` or `postgresql://…` for PostgreSQL.
-    pub fn parse(database: Option<&str>, pool_size: usize) -> Result<StorageConfig, String> {
-        match database.map(str::trim) {
-            None | Some("") | Some("sqlite") => Ok(StorageConfig::Sqlite),
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Ok(StorageConfig::Postgres {
-                    url: url.to_string(),
-                    pool_size,
-                })
-            }
-            Some(_) => Err(
-                "--database takes `sqlite` or a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)"
-                    .into(),
-            ),
-        }
-    }
-
-    /// What logs may say about it: the kind and the host, never a password.
-    pub fn describe(&self) -> String {
-        match self {
-            StorageConfig::Sqlite => format!("sqlite ({DATABASE_FILE} in the data directory)"),
-            StorageConfig::Postgres { url, .. } => {
-                let host = url
-                    .split_once('@')
-                    .map_or(url.split("//").nth(1).unwrap_or(""), |(_, host)| host);
-                format!("postgres ({})", host.split('?').next().unwrap_or(""))
-            }
-        }
-    }
-}
-
-/// Whether opening a hub applies the database's pending migrations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Migrations {
-    Apply,
-    Require,
 }
 
 /// Exchanges a device may make: a burst, then a steady rate.
@@ -503,92 +457,6 @@ async fn shed_load(State(hub): State<Arc<Hub>>, request: Request, next: Next) ->
         return response;
     };
     next.run(request).await
-}
-
-/// Serves on `listener` until the returned future is dropped, which closes every connection at
-/// once (requests in flight are cut, as when the process is killed). Each connection has
-/// [`Limits::header_timeout`] to send a request's headers.
-pub async fn serve(listener: tokio::net::TcpListener, hub: Arc<Hub>) -> std::io::Result<()> {
-    serve_until(listener, hub, std::future::pending(), Duration::ZERO).await
-}
-
-/// [`serve`] until `shutdown` completes; then a graceful stop: no new connection is accepted,
-/// `/readyz` answers 503, idle connections close, and requests in flight (a sync exchange
-/// included) finish and are answered, for at most `grace`, before this returns.
-pub async fn serve_until(
-    listener: tokio::net::TcpListener,
-    hub: Arc<Hub>,
-    shutdown: impl std::future::Future<Output = ()>,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let limits = hub.limits;
-    // The records worker stops with the server: aborted when this future is dropped.
-    let _records = hub
-        .records
-        .clone()
-        .map(|records| AbortOnDrop(tokio::spawn(records::run(hub.clone(), records))));
-    let _metrics = AbortOnDrop(tokio::spawn(metrics::run(hub.clone())));
-    let app = router(hub.clone());
-    let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections));
-    let mut connections = tokio::task::JoinSet::new();
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Out of file descriptors or a connection reset before it was accepted: wait a
-                // moment rather than spin, and go on serving.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-            () = &mut shutdown => break,
-        };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(limits.header_timeout);
-        let connection =
-            graceful.watch(builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
-        connections.spawn(async move {
-            let _slot = slot;
-            let _ = connection.await;
-        });
-    }
-    hub.observer.drain();
-    drop(listener);
-    let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
-    Ok(())
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Binds `addr` and serves in the background on the current runtime; returns the bound address
-/// (pass port 0 for a free one).
-pub async fn spawn(
-    addr: SocketAddr,
-    hub: Arc<Hub>,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    Ok((bound, tokio::spawn(serve(listener, hub))))
 }
 
 fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {

@@ -19,8 +19,10 @@ use tidbit_core::sync::exchange::{pack_heads, unpack_heads};
 use crate::sealing::{nonce_of, LearnerKey, Place, SealError, ServerKey};
 
 mod analytics;
+mod config;
 pub mod postgres;
 pub use analytics::{OutboxStatement, OutboxStatus, QuarantinedStatement, Settlement};
+pub use config::{Migrations, StorageConfig};
 pub use postgres::PostgresStorage;
 
 #[derive(Debug, thiserror::Error)]

@@ -22,7 +22,6 @@
 //!   its own that owns the connections. No worker thread of the server's runtime ever waits on
 //!   the database.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -34,107 +33,19 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     random_id, sorted, DocumentUpdate, DocumentWrite, Erasure, ErasureRecord, OutboxStatement,
-    OutboxStatus, QuarantinedStatement, QueuedReview, ReviewChange, Settlement, StateUpdate,
-    StorageError, StoredDocument, SyncStorage,
+    OutboxStatus, QueuedReview, ReviewChange, Settlement, StateUpdate, StorageError,
+    StoredDocument, SyncStorage,
 };
 use crate::sealing::{nonce_of, LearnerKey, Place, SealError, ServerKey};
 
 mod copy;
+mod keys;
+mod outbox;
+mod schema;
 
-/// The versioned migrations, in order. A migration is never edited once released: a change is a
-/// new one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "learners' documents, sync states, keys, erasures, review queue, LRS outbox, experiments",
-    r#"
-CREATE TABLE documents (
-    learner TEXT NOT NULL,
-    name TEXT NOT NULL,
-    snapshot BYTEA NOT NULL,
-    heads BYTEA NOT NULL,
-    PRIMARY KEY (learner, name)
-);
-CREATE TABLE chunks (
-    id BIGSERIAL PRIMARY KEY,
-    learner TEXT NOT NULL,
-    name TEXT NOT NULL,
-    bytes BYTEA NOT NULL
-);
-CREATE INDEX chunks_by_document ON chunks (learner, name, id);
-CREATE TABLE event_ids (
-    learner TEXT NOT NULL,
-    id TEXT NOT NULL,
-    PRIMARY KEY (learner, id)
-);
-CREATE TABLE sync_states (
-    learner TEXT NOT NULL,
-    device TEXT NOT NULL,
-    name TEXT NOT NULL,
-    state BYTEA NOT NULL,
-    PRIMARY KEY (learner, device, name)
-);
-CREATE TABLE learner_keys (
-    learner TEXT PRIMARY KEY,
-    wrapped BYTEA NOT NULL
-);
-CREATE TABLE erased_learners (
-    tombstone BYTEA PRIMARY KEY
-);
-CREATE TABLE erasures (
-    id TEXT PRIMARY KEY,
-    at_ms BIGINT NOT NULL,
-    documents BIGINT NOT NULL,
-    chunks BIGINT NOT NULL,
-    sync_states BIGINT NOT NULL,
-    event_ids BIGINT NOT NULL
-);
-CREATE TABLE review_queue (
-    learner TEXT NOT NULL,
-    review TEXT NOT NULL,
-    requested_ms BIGINT NOT NULL,
-    decided_ms BIGINT,
-    PRIMARY KEY (learner, review)
-);
-CREATE INDEX review_queue_pending ON review_queue (requested_ms) WHERE decided_ms IS NULL;
-CREATE TABLE records_due (
-    learner TEXT PRIMARY KEY,
-    generation BIGINT NOT NULL
-);
-CREATE TABLE summaries_due (
-    learner TEXT PRIMARY KEY,
-    generation BIGINT NOT NULL
-);
-CREATE TABLE experiments (
-    id TEXT PRIMARY KEY,
-    definition TEXT NOT NULL,
-    created_ms BIGINT NOT NULL
-);
-CREATE TABLE lrs_outbox (
-    seq BIGSERIAL PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    learner TEXT NOT NULL,
-    body BYTEA NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    attempts BIGINT NOT NULL DEFAULT 0,
-    outcome TEXT,
-    settled_ms BIGINT
-);
-CREATE INDEX lrs_outbox_pending ON lrs_outbox (seq) WHERE state = 'pending';
-CREATE INDEX lrs_outbox_learner ON lrs_outbox (learner);
-CREATE TABLE server_meta (
-    name TEXT PRIMARY KEY,
-    value BYTEA NOT NULL
-);
-"#,
-)];
-
-/// The schema version this build writes: the last migration's.
-pub fn latest_migration() -> i64 {
-    MIGRATIONS.last().map_or(0, |m| m.0)
-}
-
-/// The advisory lock migrations run under (any constant no learner lock equals in practice).
-const MIGRATION_LOCK: i64 = 0x7469_6462_6974_6d67;
+use keys::Keys;
+use schema::MIGRATION_LOCK;
+pub use schema::{latest_migration, MIGRATIONS};
 
 /// A pool of connections to one PostgreSQL database, before the server key is checked.
 pub struct Database {
@@ -320,10 +231,7 @@ impl Database {
         })?;
         Ok(PostgresStorage {
             db: self,
-            keys: Keys {
-                server: key.clone(),
-                unwrapped: std::sync::Mutex::new(HashMap::new()),
-            },
+            keys: Keys::new(key.clone()),
             key,
         })
     }
@@ -373,76 +281,6 @@ async fn lock_learner(
         )
         .await?;
     Ok(row.get(1))
-}
-
-/// The server key, and the learner keys it unwrapped: an exchange reads its learner's key
-/// several times, and unwrapping it once per process is enough. Only keys read from the
-/// database are kept (a key made in a transaction that then failed must never be reused); an
-/// erased learner's key is forgotten by the process that erased, and in any other process it
-/// opens nothing more, since the erasure deleted the rows and every write checks the tombstone
-/// first.
-struct Keys {
-    server: Arc<ServerKey>,
-    unwrapped: std::sync::Mutex<HashMap<String, Arc<LearnerKey>>>,
-}
-
-/// Learner keys kept at most; past it the set starts again empty.
-const KEYS_KEPT: usize = 20_000;
-
-impl Keys {
-    async fn get(
-        &self,
-        client: &impl GenericClient,
-        learner: &str,
-    ) -> Result<Option<Arc<LearnerKey>>, StorageError> {
-        if let Some(kept) = self.kept()?.get(learner) {
-            return Ok(Some(kept.clone()));
-        }
-        let statement = client
-            .prepare_cached("SELECT wrapped FROM learner_keys WHERE learner = $1")
-            .await?;
-        let Some(row) = client.query_opt(&statement, &[&learner]).await? else {
-            return Ok(None);
-        };
-        let key = Arc::new(
-            self.server
-                .unwrap_learner_key(learner, row.get::<_, &[u8]>(0))?,
-        );
-        let mut kept = self.kept()?;
-        if kept.len() >= KEYS_KEPT {
-            kept.clear();
-        }
-        kept.insert(learner.to_string(), key.clone());
-        Ok(Some(key))
-    }
-
-    /// The learner's key, made on their first write: call it holding the learner's lock.
-    async fn get_or_new(
-        &self,
-        client: &impl GenericClient,
-        learner: &str,
-    ) -> Result<Arc<LearnerKey>, StorageError> {
-        if let Some(existing) = self.get(client, learner).await? {
-            return Ok(existing);
-        }
-        let (fresh, wrapped) = self.server.new_learner_key(learner)?;
-        let statement = client
-            .prepare_cached("INSERT INTO learner_keys (learner, wrapped) VALUES ($1, $2)")
-            .await?;
-        client.execute(&statement, &[&learner, &wrapped]).await?;
-        Ok(Arc::new(fresh))
-    }
-
-    fn forget(&self, learner: &str) -> Result<(), StorageError> {
-        self.kept()?.remove(learner);
-        Ok(())
-    }
-
-    fn kept(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, Arc<LearnerKey>>>, StorageError> {
-        self.unwrapped.lock().map_err(|_| StorageError::Poisoned)
-    }
 }
 
 async fn erased(
@@ -731,114 +569,6 @@ impl PostgresStorage {
         })
     }
 
-    async fn enqueue_async(
-        &self,
-        learner: &str,
-        generation: i64,
-        statements: &[(String, Vec<u8>)],
-    ) -> Result<u64, StorageError> {
-        let mut client = self.db.client().await?;
-        let tx = client.transaction().await?;
-        let erased = lock_learner(&tx, &self.key, learner).await?;
-        let mut added = 0;
-        if !erased && !statements.is_empty() {
-            let learner_key = self.keys.get_or_new(&tx, learner).await?;
-            for (id, body) in statements {
-                let sealed = learner_key.seal(Place::Statement { learner, id }, body)?;
-                added += execute(
-                    &tx,
-                    "INSERT INTO lrs_outbox (id, learner, body) VALUES ($1, $2, $3)
-                     ON CONFLICT (id) DO NOTHING",
-                    &[id, &learner, &sealed],
-                )
-                .await?;
-            }
-        }
-        execute(
-            &tx,
-            "DELETE FROM records_due WHERE learner = $1 AND generation = $2",
-            &[&learner, &generation],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(added)
-    }
-
-    async fn outbox_batch_async(&self, limit: u32) -> Result<Vec<OutboxStatement>, StorageError> {
-        let client = self.db.client().await?;
-        let rows = query(
-            &client,
-            "SELECT id, learner, body, attempts FROM lrs_outbox WHERE state = 'pending'
-             ORDER BY seq LIMIT $1",
-            &[&i64::from(limit)],
-        )
-        .await?;
-        let mut keys = std::collections::HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let (id, learner): (String, String) = (row.get(0), row.get(1));
-            if !keys.contains_key(&learner) {
-                let found = self
-                    .keys
-                    .get(&client, &learner)
-                    .await?
-                    .ok_or(SealError::MissingLearnerKey)?;
-                keys.insert(learner.clone(), found);
-            }
-            let place = Place::Statement {
-                learner: &learner,
-                id: &id,
-            };
-            let body = keys[&learner].open(place, row.get::<_, &[u8]>(2))?;
-            out.push(OutboxStatement {
-                attempts: row.get::<_, i64>(3) as u32,
-                id,
-                learner,
-                body,
-            });
-        }
-        Ok(out)
-    }
-
-    async fn status_async(&self, limit: u32) -> Result<OutboxStatus, StorageError> {
-        let client = self.db.client().await?;
-        let counts = query(
-            &client,
-            "SELECT count(*) FILTER (WHERE state = 'pending'),
-                    count(*) FILTER (WHERE state = 'delivered'),
-                    count(*) FILTER (WHERE state = 'delivered' AND outcome = 'conflict'),
-                    count(*) FILTER (WHERE state = 'quarantined'),
-                    (SELECT count(*) FROM records_due)
-             FROM lrs_outbox",
-            &[],
-        )
-        .await?;
-        let count = |i: usize| counts.first().map_or(0, |r| r.get::<_, i64>(i)) as u64;
-        let quarantine = query(
-            &client,
-            "SELECT id, learner, coalesce(outcome, ''), coalesce(settled_ms, 0) FROM lrs_outbox
-             WHERE state = 'quarantined' ORDER BY seq DESC LIMIT $1",
-            &[&i64::from(limit)],
-        )
-        .await?
-        .into_iter()
-        .map(|r| QuarantinedStatement {
-            statement: r.get(0),
-            learner: r.get(1),
-            reason: r.get(2),
-            at_ms: r.get(3),
-        })
-        .collect();
-        Ok(OutboxStatus {
-            pending: count(0),
-            delivered: count(1),
-            conflicts: count(2),
-            quarantined: count(3),
-            learners_due: count(4),
-            quarantine,
-        })
-    }
-
     /// One prepared statement on a pooled connection, outside any transaction.
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StorageError> {
         self.db
@@ -852,28 +582,6 @@ impl PostgresStorage {
     ) -> Result<Vec<tokio_postgres::Row>, StorageError> {
         self.db
             .run(async { query(&self.db.client().await?, sql, params).await })
-    }
-
-    fn due(&self, table: &str, limit: u32) -> Result<Vec<(String, i64)>, StorageError> {
-        Ok(self
-            .query(
-                &format!("SELECT learner, generation FROM {table} ORDER BY learner LIMIT $1"),
-                &[&i64::from(limit)],
-            )?
-            .into_iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
-    }
-
-    fn mark_all(&self, table: &str) -> Result<u64, StorageError> {
-        self.execute(
-            &format!(
-                "INSERT INTO {table} (learner, generation)
-                 SELECT DISTINCT learner, 1 FROM documents
-                 ON CONFLICT (learner) DO UPDATE SET generation = {table}.generation + 1"
-            ),
-            &[],
-        )
     }
 }
 
@@ -1099,29 +807,7 @@ impl SyncStorage for PostgresStorage {
         settled: &[(String, Settlement)],
         at_ms: i64,
     ) -> Result<(), StorageError> {
-        self.db.run(async {
-            let mut client = self.db.client().await?;
-            let tx = client.transaction().await?;
-            for (id, settlement) in settled {
-                let (state, outcome) = match settlement {
-                    Settlement::Delivered => ("delivered", Some("stored")),
-                    Settlement::Conflict => ("delivered", Some("conflict")),
-                    Settlement::Quarantined { reason } => ("quarantined", Some(reason.as_str())),
-                    Settlement::Attempted => ("pending", None),
-                };
-                execute(
-                    &tx,
-                    "UPDATE lrs_outbox SET state = $2, outcome = coalesce($3, outcome),
-                         settled_ms = CASE WHEN $2 = 'pending' THEN settled_ms ELSE $4 END,
-                         attempts = attempts + 1
-                     WHERE id = $1 AND state = 'pending'",
-                    &[id, &state, &outcome, &at_ms],
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        self.db.run(self.settle_async(settled, at_ms))
     }
 
     fn outbox_status(&self, limit: u32) -> Result<OutboxStatus, StorageError> {
