@@ -78,6 +78,11 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, env = "TIDBIT_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Where the other server processes on this database reach this one (such as
+    /// http://tidbit-1:8080): the process leading the background work answers the L&D metrics
+    /// for all of them. By default the address this process listens on.
+    #[arg(long, env = "TIDBIT_ADVERTISE_URL", value_name = "URL")]
+    advertise_url: Option<String>,
     /// The longest a token may stay valid from the moment it is used; tokens that expire later
     /// are refused (401), whoever issued them.
     #[arg(long, env = "TIDBIT_MAX_TOKEN_DAYS", default_value_t = 90,
@@ -458,6 +463,9 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
         hub = hub
             .with_records(settings)
             .map_err(|e| format!("{}: {e}", data.display()))?;
+    }
+    if let Some(url) = &args.advertise_url {
+        hub = hub.with_advertised_url(url);
     }
     if !args.quiet {
         // Ignores write errors: a closed stderr must never fail a request.

@@ -30,6 +30,7 @@ pub mod exchange;
 pub mod export;
 pub mod files;
 pub mod interventions;
+pub mod lead;
 pub mod metrics;
 pub mod observe;
 pub mod records;
@@ -145,6 +146,10 @@ pub struct Hub {
     log_format: access_log::LogFormat,
     /// Metrics and the readiness the probes report ([`observe`]).
     pub observer: Arc<observe::Observer>,
+    /// Where other processes reach this one (`--advertise-url`; by default the address it
+    /// listens on), for what only the leading process answers ([`lead`]).
+    advertised: std::sync::OnceLock<String>,
+    http: std::sync::OnceLock<reqwest::Client>,
     max_token_lifetime: Option<Duration>,
     review_retention_days: u32,
     /// Learning records for the organisation's LRS, when one is set up.
@@ -242,6 +247,8 @@ impl Hub {
             access_log: None,
             log_format: access_log::LogFormat::Text,
             observer: Arc::new(observe::Observer::default()),
+            advertised: std::sync::OnceLock::new(),
+            http: std::sync::OnceLock::new(),
             max_token_lifetime: None,
             review_retention_days: reviews::DEFAULT_REVIEW_RETENTION_DAYS,
             records: None,
@@ -270,6 +277,27 @@ impl Hub {
     pub fn with_access_log(mut self, sink: access_log::AccessLogSink) -> Hub {
         self.access_log = Some(sink);
         self
+    }
+
+    /// Where other server processes reach this one (such as `http://tidbit-1:8080`).
+    pub fn with_advertised_url(self, url: &str) -> Hub {
+        let _ = self.advertised.set(url.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Where other server processes reach this one, once known.
+    pub fn advertised_url(&self) -> Option<String> {
+        self.advertised.get().cloned()
+    }
+
+    /// Sets the advertised address if none was given: the address this process listens on.
+    pub fn advertise_if_unset(&self, url: String) {
+        let _ = self.advertised.set(url);
+    }
+
+    /// The HTTP client for requests to other processes.
+    pub fn http(&self) -> reqwest::Client {
+        self.http.get_or_init(reqwest::Client::new).clone()
     }
 
     /// Writes the access log's lines as JSON objects or as text ([`access_log::LogFormat`]).

@@ -123,6 +123,12 @@ pub fn summarise_all(hub: &Hub) -> Result<usize, String> {
 pub async fn run(hub: Arc<Hub>) {
     let mut day = None;
     loop {
+        if !hub.observer.leading() {
+            // Another process makes the summaries; on taking the lead, start from everyone.
+            day = None;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        }
         let today = hub.now_ms().div_euclid(86_400_000);
         if day != Some(today) {
             let storage = hub.storage.clone();
@@ -257,11 +263,17 @@ pub fn csv(view: &MetricsView) -> String {
 
 pub async fn get_metrics(
     State(hub): State<Arc<Hub>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     Query(query): Query<MetricsQuery>,
 ) -> Response {
     if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "the metrics") {
         return refused;
+    }
+    if let Some(answer) =
+        crate::lead::forward_unless_leading(&hub, &headers, &uri.to_string()).await
+    {
+        return answer;
     }
     let filter = query.filter();
     let worker = hub.clone();
@@ -300,9 +312,19 @@ pub fn experiments(hub: &Hub) -> Result<Vec<ExperimentView>, String> {
     Ok(views)
 }
 
-pub async fn get_experiments(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+pub async fn get_experiments(
+    State(hub): State<Arc<Hub>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
     if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "the experiments") {
         return refused;
+    }
+    // The results are computed over the summaries, which the leading process holds.
+    if let Some(answer) =
+        crate::lead::forward_unless_leading(&hub, &headers, &uri.to_string()).await
+    {
+        return answer;
     }
     let worker = hub.clone();
     match tokio::task::spawn_blocking(move || experiments(&worker)).await {

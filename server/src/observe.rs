@@ -44,7 +44,9 @@ pub struct Observer {
     exchange_bytes: IntCounterVec,
     in_flight: IntGauge,
     outbox: IntGaugeVec,
+    leader: IntGauge,
     draining: AtomicBool,
+    leading: AtomicBool,
 }
 
 impl Default for Observer {
@@ -104,7 +106,12 @@ impl Observer {
         registry.register(Box::new(exchanges.clone()))?;
         registry.register(Box::new(exchange_bytes.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
+        let leader = IntGauge::new(
+            "background_leader",
+            "1 while this process leads the background work (see the lead module), else 0.",
+        )?;
         registry.register(Box::new(outbox.clone()))?;
+        registry.register(Box::new(leader.clone()))?;
         Ok(Observer {
             registry,
             requests,
@@ -114,7 +121,9 @@ impl Observer {
             exchange_bytes,
             in_flight,
             outbox,
+            leader,
             draining: AtomicBool::new(false),
+            leading: AtomicBool::new(false),
         })
     }
 
@@ -127,6 +136,16 @@ impl Observer {
         self.exchange_bytes
             .with_label_values(&["out"])
             .inc_by(bytes_out as u64);
+    }
+
+    /// Whether this process leads the background work ([`crate::lead`]).
+    pub fn set_leading(&self, leading: bool) {
+        self.leading.store(leading, Ordering::SeqCst);
+        self.leader.set(i64::from(leading));
+    }
+
+    pub fn leading(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
     }
 
     /// From now on `/readyz` answers 503: the server is shutting down.

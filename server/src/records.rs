@@ -322,6 +322,11 @@ pub async fn run(hub: Arc<Hub>, records: Arc<Records>) {
     const IDLE: Duration = Duration::from_millis(500);
     let first = Duration::from_millis(250);
     loop {
+        if !hub.observer.leading() {
+            // Another process delivers the records.
+            tokio::time::sleep(first).await;
+            continue;
+        }
         match round(&hub, &records).await {
             Ok(0) => {
                 tokio::select! {

@@ -25,7 +25,12 @@ pub async fn serve_until(
     grace: Duration,
 ) -> std::io::Result<()> {
     let limits = hub.limits;
-    // The records worker stops with the server: aborted when this future is dropped.
+    if let Ok(bound) = listener.local_addr() {
+        hub.advertise_if_unset(format!("http://{bound}"));
+    }
+    // The workers stop with the server: aborted when this future is dropped.
+    crate::lead::try_lead(&hub).await;
+    let _lead = AbortOnDrop(tokio::spawn(crate::lead::run(hub.clone())));
     let _records = hub
         .records
         .clone()

@@ -193,6 +193,14 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// Whether the storage can serve now: its database answers and holds the schema this build
     /// needs (`GET /readyz`).
     fn readiness(&self) -> Result<(), StorageError>;
+    /// Takes, or keeps, the lead of the background work (learning records for the LRS, the L&D
+    /// summaries) among every process on this storage: true while this process holds it. At
+    /// most one process holds it; when it stops, however it stops, another takes it over at
+    /// its next call.
+    fn lead_background_work(&self) -> Result<bool, StorageError>;
+    /// A server-wide setting (`server_meta`), such as where the leading process listens.
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StorageError>;
 }
 
 /// How one commit moves the review queue.
@@ -261,6 +269,10 @@ pub struct ErasureRecord {
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
     key: Arc<ServerKey>,
+    /// The lock file of the background work's lead (`server.sqlite3.lead`), once taken: an
+    /// exclusive lock the system releases when the process ends.
+    lead: Mutex<Option<std::fs::File>>,
+    lead_path: std::path::PathBuf,
 }
 
 /// The schema version this build writes: 1, learners' data sealed.
@@ -368,9 +380,13 @@ impl SqliteStorage {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         seal_store(&mut conn, &key)?;
+        let mut lead_path = path.as_os_str().to_owned();
+        lead_path.push(".lead");
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
             key,
+            lead: Mutex::new(None),
+            lead_path: lead_path.into(),
         })
     }
 
@@ -975,6 +991,43 @@ impl SyncStorage for SqliteStorage {
                 supported: SCHEMA_VERSION,
             }),
         }
+    }
+    fn lead_background_work(&self) -> Result<bool, StorageError> {
+        let mut lead = self.lead.lock().map_err(|_| StorageError::Poisoned)?;
+        if lead.is_some() {
+            return Ok(true);
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lead_path)?;
+        match file.try_lock() {
+            Ok(()) => {
+                *lead = Some(file);
+                Ok(true)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .conn()?
+            .prepare_cached("SELECT value FROM server_meta WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.conn()?
+            .prepare_cached(
+                "INSERT INTO server_meta (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![name, value])?;
+        Ok(())
     }
 }
 

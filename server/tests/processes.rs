@@ -125,3 +125,79 @@ fn a_process_killed_mid_exchange_loses_no_committed_work_and_the_device_converge
     );
     eprintln!("{cut} of 8 syncs were cut by the kill");
 }
+
+/// Whether `server` leads the background work, from its metrics.
+fn leads(server: &ServerProcess) -> bool {
+    let metrics = reqwest::blocking::get(format!("{}/metrics", server.url()))
+        .unwrap()
+        .text()
+        .unwrap();
+    metrics
+        .lines()
+        .any(|line| line == "tidbit_background_leader 1")
+}
+
+/// `GET /v1/admin/metrics` through `server`: the status and the body.
+fn admin_metrics(server: &ServerProcess, admin: &str) -> (u16, String) {
+    let answer = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/admin/metrics?format=json", server.url()))
+        .bearer_auth(admin)
+        .send()
+        .unwrap();
+    (answer.status().as_u16(), answer.text().unwrap())
+}
+
+#[test]
+fn one_process_leads_the_background_work_the_other_forwards_to_it_and_takes_over_when_it_dies() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("server");
+    let mut first = ServerProcess::start(&data);
+    let second = ServerProcess::start(&data);
+    let admin = first
+        .hub
+        .tokens
+        .issue("*", tidbit_server::auth::ADMIN_DEVICE, 4_102_444_800);
+    let phone = Device::new(root.path(), LEARNER, "phone");
+    learn_for_days(&phone, 7, 3, 4);
+    phone
+        .sync(&second.url(), &second.token(LEARNER, "phone"))
+        .unwrap();
+
+    // The first started leads; the second forwards what only the leader holds.
+    assert!(leads(&first));
+    assert!(!leads(&second));
+    let learners = |body: &str| -> u64 {
+        let view: serde_json::Value = serde_json::from_str(body).unwrap();
+        view["summary"]["learners"].as_u64().unwrap()
+    };
+    let mut answers = (String::new(), String::new());
+    for _ in 0..100 {
+        let (status_first, body_first) = admin_metrics(&first, &admin);
+        let (status_second, body_second) = admin_metrics(&second, &admin);
+        assert_eq!((status_first, status_second), (200, 200), "{body_second}");
+        answers = (body_first, body_second);
+        if learners(&answers.0) == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(learners(&answers.0), 1, "{}", answers.0);
+    assert_eq!(answers.0, answers.1);
+
+    // The leader dies; the other takes the lead and rebuilds the summaries from the storage.
+    first.kill();
+    let mut taken_over = false;
+    for _ in 0..100 {
+        let (status, body) = admin_metrics(&second, &admin);
+        if status == 200 && learners(&body) == 1 {
+            taken_over = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        taken_over,
+        "the second process never answered the metrics itself"
+    );
+    assert!(leads(&second));
+}

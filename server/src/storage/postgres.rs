@@ -50,6 +50,7 @@ pub use schema::{latest_migration, MIGRATIONS};
 /// A pool of connections to one PostgreSQL database, before the server key is checked.
 pub struct Database {
     pool: Pool,
+    config: tokio_postgres::Config,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -79,7 +80,7 @@ impl Database {
             .enable_all()
             .build()?;
         let manager = deadpool_postgres::Manager::from_config(
-            config,
+            config.clone(),
             tokio_postgres::NoTls,
             deadpool_postgres::ManagerConfig {
                 recycling_method: deadpool_postgres::RecyclingMethod::Fast,
@@ -97,6 +98,7 @@ impl Database {
         };
         let database = Database {
             pool,
+            config,
             runtime: Some(runtime),
         };
         database.run(async {
@@ -233,6 +235,7 @@ impl Database {
             db: self,
             keys: Keys::new(key.clone()),
             key,
+            lead: std::sync::Mutex::new((None, false)),
         })
     }
 }
@@ -251,7 +254,13 @@ pub struct PostgresStorage {
     db: Database,
     key: Arc<ServerKey>,
     keys: Keys,
+    /// The connection of its own that holds the background work's lead (a session-level
+    /// advisory lock, released by PostgreSQL when the connection ends), and whether it does.
+    lead: std::sync::Mutex<(Option<tokio_postgres::Client>, bool)>,
 }
+
+/// The advisory lock of the background work's lead.
+const LEAD_LOCK: i64 = 0x7469_6462_6974_6c64;
 
 /// The advisory lock key of `learner`: 64 bits of a SHA-256 of the id.
 fn learner_lock(learner: &str) -> i64 {
@@ -858,5 +867,50 @@ impl SyncStorage for PostgresStorage {
                 supported: latest_migration(),
             }),
         }
+    }
+
+    fn lead_background_work(&self) -> Result<bool, StorageError> {
+        let mut lead = self.lead.lock().map_err(|_| StorageError::Poisoned)?;
+        let (client, held) = &mut *lead;
+        if client.as_ref().is_some_and(|c| c.is_closed()) {
+            // The connection ended, and the lock with it: take it again from scratch.
+            *client = None;
+            *held = false;
+        }
+        if *held {
+            return Ok(true);
+        }
+        self.db.run(async {
+            if client.is_none() {
+                let (connected, connection) = self.db.config.connect(tokio_postgres::NoTls).await?;
+                // Driven on the storage's runtime, which `run` entered.
+                tokio::spawn(connection);
+                *client = Some(connected);
+            }
+            let Some(connected) = client.as_ref() else {
+                return Ok(false);
+            };
+            *held = connected
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&LEAD_LOCK])
+                .await?
+                .get(0);
+            Ok(*held)
+        })
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .query("SELECT value FROM server_meta WHERE name = $1", &[&name])?
+            .first()
+            .map(|r| r.get(0)))
+    }
+
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.execute(
+            "INSERT INTO server_meta (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            &[&name, &value],
+        )?;
+        Ok(())
     }
 }
