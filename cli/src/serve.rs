@@ -383,6 +383,8 @@ pub fn apply_config_file(args: &[std::ffi::OsString]) -> Result<(), String> {
             ));
         };
         let value = match value {
+            // An empty list sets nothing (the option's default: none).
+            toml::Value::Array(items) if items.is_empty() => continue,
             toml::Value::String(text) => text,
             toml::Value::Integer(n) => n.to_string(),
             toml::Value::Boolean(b) => b.to_string(),

@@ -1,0 +1,80 @@
+//! `tidbit serve`'s settings: a TOML file, environment variables and flags, in that order of
+//! precedence (a flag beats its variable, which beats the file), and a file with an unknown
+//! setting refused before anything starts.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::*;
+
+/// The first line `tidbit serve` prints, started in `dir` with `args` and `env`; then stops it.
+fn banner(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut command = tidbit();
+    command
+        .current_dir(dir)
+        .arg("serve")
+        .args(args)
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    line
+}
+
+#[test]
+fn the_file_sets_what_the_environment_and_the_flags_leave_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tidbit.toml"),
+        "data = \"from-file\"\naddr = \"127.0.0.1:0\"\nlog_format = \"text\"\ntrust = []\n",
+    )
+    .unwrap();
+
+    // From the file alone: a text banner, serving the file's data directory.
+    let line = banner(dir.path(), &["--config", "tidbit.toml"], &[]);
+    assert!(
+        line.starts_with("tidbit serve: listening on http://127.0.0.1:"),
+        "{line}"
+    );
+    assert!(line.contains("(data from-file, storage sqlite"), "{line}");
+    assert!(dir.path().join("from-file/token.key").is_file());
+
+    // The environment beats the file; a flag beats the environment.
+    let line = banner(
+        dir.path(),
+        &["--config", "tidbit.toml"],
+        &[("TIDBIT_LOG_FORMAT", "json"), ("TIDBIT_DATA", "from-env")],
+    );
+    let logged: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert!(
+        logged["msg"].as_str().unwrap().contains("(data from-env,"),
+        "{line}"
+    );
+    let line = banner(
+        dir.path(),
+        &["--config", "tidbit.toml", "--data", "from-flag"],
+        &[("TIDBIT_DATA", "from-env")],
+    );
+    assert!(line.contains("(data from-flag,"), "{line}");
+}
+
+#[test]
+fn a_file_with_an_unknown_setting_is_refused_and_names_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tidbit.toml"), "adress = \"127.0.0.1:0\"\n").unwrap();
+    let out = run(dir.path(), &["serve", "--config", "tidbit.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown setting 'adress'"), "{stderr}");
+    assert!(stderr.contains("addr"), "{stderr}");
+    assert!(!dir.path().join("server").exists());
+}
