@@ -1,7 +1,9 @@
 //! Convergence under faults, and beside a hostile device.
 //!
 //! Three devices of one learner learn offline on random days and sync in random order through
-//! a fault-injecting proxy in front of a real server running in a process of its own: requests
+//! fault-injecting proxies in front of two real server processes on one storage (as behind a
+//! load balancer; each device syncs through the process the scenario gives it, at least one
+//! device through each, so syncs of two devices at once meet in the storage): requests
 //! are dropped before or after the server processed them, duplicated, delayed, stalled past
 //! the devices' request timeout, delivered again later, their replies truncated, and the server
 //! is killed with SIGKILL and started again on the same data and port before, during or after
@@ -394,6 +396,11 @@ struct World {
     server: SharedServer,
     direct_url: String,
     proxy: FaultProxy,
+    /// The second server process on the same storage, behind a proxy of its own.
+    second: SharedServer,
+    second_proxy: FaultProxy,
+    /// Whether each device syncs through the second process.
+    through_second: Vec<bool>,
     devices: Vec<Device>,
     learners: Vec<PracticeDevice>,
     tokens: Vec<String>,
@@ -414,7 +421,9 @@ impl World {
             .map(|name| server.token(LEARNER, name))
             .collect();
         let rogue_token = server.token(LEARNER, ROGUE);
+        let second = ServerProcess::start(&root.path().join("server"));
         let server: SharedServer = Arc::new(Mutex::new(server));
+        let second: SharedServer = Arc::new(Mutex::new(second));
         let fault_rate = 0.2 + 0.65 * (rng.below(1000) as f64 / 1000.0);
         let proxy = FaultProxy::start(
             server.clone(),
@@ -422,6 +431,17 @@ impl World {
             fault_rate,
             request_timeout(),
         );
+        let second_proxy = FaultProxy::start(
+            second.clone(),
+            rng.next_u64(),
+            fault_rate,
+            request_timeout(),
+        );
+        // One device through the second process for sure, the others at random.
+        let sure = rng.below(DEVICES.len() as u64) as usize;
+        let through_second: Vec<bool> = (0..DEVICES.len())
+            .map(|i| i == sure || rng.chance(0.3))
+            .collect();
         // Now and then the third device is brand new: it has recorded nothing, not even
         // enrolment.
         let fresh = rng.chance(0.25);
@@ -454,6 +474,9 @@ impl World {
             server,
             direct_url,
             proxy,
+            second,
+            second_proxy,
+            through_second,
             devices,
             learners,
             tokens,
@@ -473,9 +496,13 @@ impl World {
     }
 
     fn sync_through_proxy(&self, i: usize) -> Result<SyncReport, String> {
+        let proxy = match self.through_second[i] {
+            true => &self.second_proxy,
+            false => &self.proxy,
+        };
         sync_through(
             &self.devices[i],
-            &self.proxy.url(),
+            &proxy.url(),
             &self.tokens[i],
             &self.counters,
         )
@@ -831,12 +858,15 @@ impl World {
     /// What the scenario did, for the summary.
     fn tally(&self) -> Tally {
         let mut tally = Tally::default();
-        for fault in self.proxy.faults.lock().unwrap().iter() {
-            *tally.faults.entry(fault.kind()).or_default() += 1;
+        for proxy in [&self.proxy, &self.second_proxy] {
+            for fault in proxy.faults.lock().unwrap().iter() {
+                *tally.faults.entry(fault.kind()).or_default() += 1;
+            }
+            tally.client_timeouts += proxy.counts.client_timeouts.load(Ordering::Relaxed);
+            tally.cut_by_kill += proxy.counts.cut_by_kill.load(Ordering::Relaxed);
         }
-        tally.client_timeouts = self.proxy.counts.client_timeouts.load(Ordering::Relaxed);
-        tally.cut_by_kill = self.proxy.counts.cut_by_kill.load(Ordering::Relaxed);
-        tally.restarts = u64::from(self.server.lock().unwrap().restarts);
+        tally.restarts = u64::from(self.server.lock().unwrap().restarts)
+            + u64::from(self.second.lock().unwrap().restarts);
         tally.proxied_syncs = self.counters.proxied_syncs.load(Ordering::Relaxed);
         tally.gave_up = self.counters.gave_up.load(Ordering::Relaxed);
         tally.answers = self.answers;
