@@ -12,11 +12,17 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tidbit_core::pack::read_manifest_unverified;
+
+use crate::{refuse, Hub};
 
 /// One pack the server offers.
 #[derive(Debug, Clone, Serialize)]
@@ -224,6 +230,119 @@ pub async fn stream_part(path: &Path, start: u64, end: u64) -> std::io::Result<a
             }
         });
     Ok(axum::body::Body::from_stream(stream))
+}
+
+/// `GET /v1/catalog`: the packs the server offers.
+pub async fn get_catalog(State(hub): State<Arc<Hub>>) -> Response {
+    let worker = hub.clone();
+    match tokio::task::spawn_blocking(move || catalog(&worker.packs_dir, &worker.pack_tags)).await {
+        Ok(Ok(entries)) => axum::Json(entries).into_response(),
+        _ => refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the catalog could not be read",
+        ),
+    }
+}
+
+/// How many times a pack file was hashed since the server started.
+impl Hub {
+    pub fn pack_files_hashed(&self) -> u64 {
+        self.pack_tags.files_hashed()
+    }
+}
+
+/// `GET /v1/packs/{file}`: one pack, whole or the range asked for.
+pub async fn get_pack(
+    State(hub): State<Arc<Hub>>,
+    UrlPath(file): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !safe_file_name(&file) || !file.ends_with(".tidbit") {
+        return refuse(StatusCode::NOT_FOUND, "no such pack");
+    }
+    let path = hub.packs_dir.join(&file);
+    let header_text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let range = header_text(header::RANGE);
+    let if_range = header_text(header::IF_RANGE);
+    let if_none_match = header_text(header::IF_NONE_MATCH);
+    let worker = hub.clone();
+    let tagged = tokio::task::spawn_blocking(move || -> std::io::Result<Option<(u64, String)>> {
+        let Ok(metadata) = std::fs::metadata(&path) else {
+            return Ok(None);
+        };
+        if !metadata.is_file() {
+            return Ok(None);
+        }
+        let etag = worker.pack_tags.etag(&path, &metadata)?;
+        Ok(Some((metadata.len(), etag)))
+    })
+    .await;
+    let (len, etag) = match tagged {
+        Ok(Ok(Some(tagged))) => tagged,
+        Ok(Ok(None)) => return refuse(StatusCode::NOT_FOUND, "no such pack"),
+        _ => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the pack could not be read",
+            )
+        }
+    };
+    if if_none_match.as_deref() == Some(etag.as_str()) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    // A resumed download of a pack that changed since gets the whole new pack.
+    let range = match if_range {
+        Some(tag) if tag != etag => None,
+        _ => range,
+    };
+    let path = hub.packs_dir.join(&file);
+    let (status, start, end) = match parse_range(range.as_deref(), len) {
+        RangeRequest::Whole => (StatusCode::OK, 0, len.saturating_sub(1)),
+        RangeRequest::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+        RangeRequest::Unsatisfiable => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+            )
+                .into_response()
+        }
+    };
+    let body = if len == 0 {
+        Ok(Body::empty())
+    } else {
+        stream_part(&path, start, end).await
+    };
+    let Ok(body) = body else {
+        return refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the pack could not be read",
+        );
+    };
+    let mut response = (
+        status,
+        [
+            (header::ETAG, etag),
+            (header::ACCEPT_RANGES, "bytes".into()),
+            (header::CONTENT_TYPE, "application/octet-stream".into()),
+            (
+                header::CONTENT_LENGTH,
+                if len == 0 { 0 } else { end - start + 1 }.to_string(),
+            ),
+        ],
+        body,
+    )
+        .into_response();
+    if status == StatusCode::PARTIAL_CONTENT {
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
+    }
+    response
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
-use super::{erased, learner_key, learner_key_or_new, StorageError};
+use super::sqlite::{erased, learner_key, learner_key_or_new};
+use super::StorageError;
 use crate::sealing::{Place, SealError, ServerKey};
 
 /// A statement waiting for the LRS.
