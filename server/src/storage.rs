@@ -56,6 +56,20 @@ impl From<tokio_postgres::Error> for StorageError {
     }
 }
 
+/// The tables a learner's rows live in, in the order an erasure deletes them: the key first,
+/// so from then on no copy of the learner's sealed bytes can be opened.
+pub(crate) const LEARNER_TABLES: [&str; 9] = [
+    "learner_keys",
+    "chunks",
+    "documents",
+    "sync_states",
+    "event_ids",
+    "review_queue",
+    "records_due",
+    "summaries_due",
+    "lrs_outbox",
+];
+
 /// A stored document: its last snapshot and the chunks appended since, in order.
 #[derive(Debug, Clone, Default)]
 pub struct StoredDocument {

@@ -423,17 +423,7 @@ impl SyncStorage for SqliteStorage {
             return Ok(Erasure::NeverSeen);
         }
         // The key first: from here on, no copy of the learner's sealed bytes can be opened.
-        for table in [
-            "learner_keys",
-            "chunks",
-            "documents",
-            "sync_states",
-            "event_ids",
-            "review_queue",
-            "records_due",
-            "summaries_due",
-            "lrs_outbox",
-        ] {
+        for table in super::LEARNER_TABLES {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE learner = ?1"),
                 [learner],

@@ -13,19 +13,6 @@ use crate::storage::{
     StateUpdate,
 };
 
-/// The tables a learner's rows live in, in the order an erasure deletes them (the key first).
-const LEARNER_TABLES: [&str; 9] = [
-    "learner_keys",
-    "chunks",
-    "documents",
-    "sync_states",
-    "event_ids",
-    "review_queue",
-    "records_due",
-    "summaries_due",
-    "lrs_outbox",
-];
-
 impl PostgresStorage {
     async fn write_documents(
         tx: &deadpool_postgres::Transaction<'_>,
@@ -240,7 +227,7 @@ impl PostgresStorage {
             sync_states: counts[2],
             event_ids: counts[3],
         };
-        for table in LEARNER_TABLES {
+        for table in crate::storage::LEARNER_TABLES {
             execute(
                 &tx,
                 &format!("DELETE FROM {table} WHERE learner = $1"),
