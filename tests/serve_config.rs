@@ -78,3 +78,39 @@ fn a_file_with_an_unknown_setting_is_refused_and_names_the_known_ones() {
     assert!(stderr.contains("addr"), "{stderr}");
     assert!(!dir.path().join("server").exists());
 }
+
+#[test]
+fn a_database_that_cannot_be_reached_or_a_copy_from_no_store_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1.
+    let out = run(
+        dir.path(),
+        &[
+            "serve",
+            "--data",
+            "server",
+            "--database",
+            "postgres://tidbit@127.0.0.1:1/tidbit",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server database"), "{stderr}");
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+
+    let out = run(
+        dir.path(),
+        &[
+            "serve",
+            "copy",
+            "--from",
+            "sqlite:nowhere",
+            "--to",
+            "postgres://tidbit@127.0.0.1:1/tidbit",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("holds no SQLite server store"), "{stderr}");
+    assert!(!dir.path().join("nowhere").exists());
+}

@@ -305,6 +305,13 @@ fn copy(from: &str, to: &str, json: bool) -> Result<(), String> {
         .strip_prefix("sqlite:")
         .ok_or("--from takes sqlite:DIR, the SQLite server's data directory")?;
     let dir = std::path::Path::new(dir);
+    if !dir.join(tidbit_server::DATABASE_FILE).is_file() {
+        return Err(format!(
+            "{} holds no SQLite server store ({}): --from takes the data directory of a SQLite server",
+            dir.display(),
+            tidbit_server::DATABASE_FILE
+        ));
+    }
     if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
         return Err(
             "--to takes a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)".into(),

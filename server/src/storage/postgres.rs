@@ -107,10 +107,19 @@ impl Database {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StorageError::Postgres(e.to_string()))
+        self.pool.get().await.map_err(|e| {
+            // The pool's error, with its causes: what the driver and the system said.
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(inner) = cause {
+                let said = inner.to_string();
+                if !text.ends_with(&said) {
+                    text = format!("{text}: {said}");
+                }
+                cause = inner.source();
+            }
+            StorageError::Postgres(text)
+        })
     }
 
     /// The schema version the database holds (0: never migrated).
