@@ -109,13 +109,10 @@ JS
 cmd_install() {
   need node
   need npm
-  # Tests start LRSs in parallel: one install at a time. The lock is held in a subshell, so an
-  # LRS started afterwards by this shell never inherits it (and never blocks the next install).
+  # Tests start LRSs in parallel: one install at a time.
   mkdir -p "$TOOLS_DIR"
-  ( flock 9; install_locked ) 9>"$TOOLS_DIR/lrs.install.lock"
-}
-
-install_locked() {
+  exec 9>"$TOOLS_DIR/lrs.install.lock"
+  flock 9
   if [[ "$(installed_version)" == "$LRS_PKG_VERSION" && -f "$LRS_DIR/.installed" ]]; then
     echo "lrs.sh: xapi-statements@$LRS_PKG_VERSION already installed in $LRS_DIR (skipping)"
     return 0
