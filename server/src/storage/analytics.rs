@@ -36,6 +36,18 @@ pub enum Settlement {
     Attempted,
 }
 
+impl Settlement {
+    /// The outbox row's `state` and `outcome` it leads to (`None`: the outcome stays).
+    pub(super) fn state_and_outcome(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Settlement::Delivered => ("delivered", Some("stored")),
+            Settlement::Conflict => ("delivered", Some("conflict")),
+            Settlement::Quarantined { reason } => ("quarantined", Some(reason.as_str())),
+            Settlement::Attempted => ("pending", None),
+        }
+    }
+}
+
 /// The outbox at a glance.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxStatus {
@@ -226,12 +238,7 @@ pub(super) fn settle(
 ) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for (id, settlement) in settled {
-        let (state, outcome) = match settlement {
-            Settlement::Delivered => ("delivered", Some("stored")),
-            Settlement::Conflict => ("delivered", Some("conflict")),
-            Settlement::Quarantined { reason } => ("quarantined", Some(reason.as_str())),
-            Settlement::Attempted => ("pending", None),
-        };
+        let (state, outcome) = settlement.state_and_outcome();
         tx.prepare_cached(
             "UPDATE lrs_outbox SET state = ?2, outcome = coalesce(?3, outcome),
                  settled_ms = CASE WHEN ?2 = 'pending' THEN settled_ms ELSE ?4 END,

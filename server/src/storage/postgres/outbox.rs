@@ -88,12 +88,7 @@ impl PostgresStorage {
         let mut client = self.db.client().await?;
         let tx = client.transaction().await?;
         for (id, settlement) in settled {
-            let (state, outcome) = match settlement {
-                Settlement::Delivered => ("delivered", Some("stored")),
-                Settlement::Conflict => ("delivered", Some("conflict")),
-                Settlement::Quarantined { reason } => ("quarantined", Some(reason.as_str())),
-                Settlement::Attempted => ("pending", None),
-            };
+            let (state, outcome) = settlement.state_and_outcome();
             execute(
                 &tx,
                 "UPDATE lrs_outbox SET state = $2, outcome = coalesce($3, outcome),
