@@ -5,6 +5,8 @@
 //! a bearer token signed with the server's key (`--admin` for an admin token). `tidbit serve
 //! trigger --data DIR --learner ID --module MODULE --reason TEXT --within 48h` appends an
 //! intervention to the learner's documents; their devices get it with their next sync. `tidbit
+//! serve publish PACK --trust KEY.pub` publishes a course version, `tidbit serve assign --course
+//! ID --everyone|--role R|--learner L` offers it (see `serve_courses`). `tidbit
 //! serve erase --data DIR --learner ID` erases a learner (see `tidbit_server::erasure`), beside a
 //! running server or without one.
 //!
@@ -218,6 +220,13 @@ enum ServeCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Verify a signed course pack and publish it: learners it is assigned to get it at their
+    /// next course update.
+    Publish(crate::serve_courses::PublishArgs),
+    /// Assign a course to every learner, a role or a learner (or take it back with --remove).
+    Assign(crate::serve_courses::AssignArgs),
+    /// Set a learner's roles (the courses assigned to a role reach every learner holding it).
+    Roles(crate::serve_courses::RolesArgs),
     /// Print the L&D team's metrics and experiment results from a server's data directory:
     /// the numbers of `GET /v1/admin/metrics` and of the dashboard.
     Report(crate::report::ReportArgs),
@@ -260,6 +269,9 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
         Some(ServeCommand::Migrate { store }) => migrate(store),
         Some(ServeCommand::Copy { from, to, json }) => copy(from, to, *json),
         Some(ServeCommand::Report(report)) => crate::report::run(report),
+        Some(ServeCommand::Publish(publish)) => crate::serve_courses::publish(publish),
+        Some(ServeCommand::Assign(assign)) => crate::serve_courses::assign(assign),
+        Some(ServeCommand::Roles(roles)) => crate::serve_courses::roles(roles),
         None => {
             let data = args
                 .data

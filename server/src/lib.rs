@@ -21,6 +21,7 @@
 //! learner's lock in that thread. Storage sits behind [`storage::SyncStorage`].
 
 pub mod access_log;
+pub mod assignments;
 pub mod auth;
 pub mod content;
 pub mod content_index;
@@ -33,6 +34,7 @@ pub mod interventions;
 pub mod lead;
 pub mod metrics;
 pub mod observe;
+pub mod publish;
 pub mod records;
 pub mod reviews;
 pub mod sealing;
@@ -140,6 +142,8 @@ pub struct Hub {
     learner_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     in_flight: Arc<tokio::sync::Semaphore>,
     pack_tags: content::PackTags,
+    /// Held while this process rewrites the course assignments ([`assignments`]).
+    assignments_lock: Mutex<()>,
     /// The key of the pseudonyms logs print instead of learner ids.
     pseudonyms: ring::hmac::Key,
     access_log: Option<access_log::AccessLogSink>,
@@ -237,6 +241,7 @@ impl Hub {
             learner_locks: Mutex::new(HashMap::new()),
             in_flight: Arc::new(tokio::sync::Semaphore::new(limits.requests_in_flight)),
             pack_tags: content::PackTags::default(),
+            assignments_lock: Mutex::new(()),
             // Replaced by the server key's in `Hub::open`; a hub on other storage gets a key of
             // its own, so its pseudonyms are stable while it runs.
             pseudonyms: ring::hmac::Key::generate(
@@ -456,6 +461,18 @@ pub fn router(hub: Arc<Hub>) -> Router {
             "/v1/admin/learners/{learner}/reviews/{review}",
             post(reviews::post_decision),
         )
+        .route(
+            "/v1/admin/assignments",
+            get(assignments::get_assignments).post(assignments::post_assignment),
+        )
+        .route(
+            "/v1/admin/learners/{learner}/roles",
+            axum::routing::put(assignments::put_learner_roles),
+        )
+        .route(
+            "/v1/learners/{learner}/catalog",
+            get(assignments::get_learner_catalog),
+        )
         .route("/v1/catalog", get(content::get_catalog))
         .route("/v1/packs/{file}", get(content::get_pack))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -528,6 +545,35 @@ pub fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<Claims, auth::Toke
     Ok(claims)
 }
 
+/// The claims of a request on `learner`'s own resources: a valid token of one of the learner's
+/// devices, within the device's rate, for a learner not erased. The error is the answer.
+pub async fn authorize_learner(
+    hub: &Arc<Hub>,
+    headers: &HeaderMap,
+    learner: &str,
+) -> Result<Claims, Response> {
+    let claims = match authenticate(hub, headers) {
+        Ok(claims) => claims,
+        Err(e) => return Err(refuse(StatusCode::UNAUTHORIZED, e.to_string())),
+    };
+    if claims.learner != learner || claims.device == ADMIN_DEVICE {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "this token is not for this learner's documents",
+        ));
+    }
+    if !hub.admit(&claims.learner, &claims.device) {
+        return Err(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests; slow down",
+        ));
+    }
+    if let Some(gone) = erasure::refuse_erased(hub, &claims.learner).await {
+        return Err(gone);
+    }
+    Ok(claims)
+}
+
 /// Reads a request body once its token has been accepted: at most [`MAX_BODY_BYTES`], within
 /// [`Limits::body_timeout`].
 pub async fn read_body(hub: &Hub, body: Body) -> Result<Bytes, Response> {
@@ -555,25 +601,10 @@ async fn sync_exchange(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let claims = match authenticate(&hub, &headers) {
+    let claims = match authorize_learner(&hub, &headers, &learner).await {
         Ok(claims) => claims,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.to_string()),
+        Err(refused) => return refused,
     };
-    if claims.learner != learner || claims.device == ADMIN_DEVICE {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "this token is not for this learner's documents",
-        );
-    }
-    if !hub.admit(&claims.learner, &claims.device) {
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many exchanges; slow down",
-        );
-    }
-    if let Some(gone) = erasure::refuse_erased(&hub, &claims.learner).await {
-        return gone;
-    }
     let body = match read_body(&hub, body).await {
         Ok(body) => body,
         Err(response) => return response,

@@ -73,7 +73,42 @@ fn stage_kind(text: &str) -> Result<StageKind, StoreError> {
     StageKind::parse(text).ok_or_else(|| StoreError::CourseJson(format!("unknown stage '{text}'")))
 }
 
+/// One installed course's version and the fingerprint of the manifest it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledVersion {
+    pub course_id: String,
+    pub version: semver::Version,
+    pub manifest_sha256: String,
+}
+
 impl Store {
+    /// Each installed course's version and manifest fingerprint, by course id.
+    pub fn installed_versions(&self) -> Result<Vec<InstalledVersion>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, version, manifest_sha256 FROM courses ORDER BY id")?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(course_id, version, manifest_sha256)| {
+                let version = semver::Version::parse(&version)
+                    .map_err(|e| StoreError::CourseJson(format!("{course_id}: {e}")))?;
+                Ok(InstalledVersion {
+                    course_id,
+                    version,
+                    manifest_sha256,
+                })
+            })
+            .collect()
+    }
+
     /// Every installed course with its paths, stages and modules, ordered by title.
     pub fn catalog(&self) -> Result<Vec<CourseSummary>, StoreError> {
         let mut statement = self.conn.prepare(

@@ -20,7 +20,9 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-pub use catalog::{CourseSummary, ModuleSummary, PathSummary, SkillSummary, StageSummary};
+pub use catalog::{
+    CourseSummary, InstalledVersion, ModuleSummary, PathSummary, SkillSummary, StageSummary,
+};
 pub use db::{PROJECTIONS, SCHEMA_VERSION};
 pub use erase::{remove_store_files, RemovedFiles};
 pub use install::{InstallOutcome, InstallReport};
@@ -31,6 +33,9 @@ use crate::privacy::at_rest::{AtRestError, AtRestKey};
 
 /// The name of the SQLite file inside a data directory.
 pub const DATABASE_FILE: &str = "tidbit.sqlite3";
+/// Where course downloads wait, whole or in part, until they are installed (see
+/// `tidbit::delivery`).
+pub const DOWNLOADS_DIR: &str = "downloads";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

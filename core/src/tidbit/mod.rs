@@ -29,6 +29,7 @@ use crate::store::event_log::{self, EventLog, EventLogError};
 use crate::store::{InstallReport, Store, StoreError};
 use crate::time_zone::Zone;
 
+pub mod delivery;
 mod erase;
 pub mod export;
 mod nudges;
@@ -38,6 +39,10 @@ mod rights;
 pub mod sync_client;
 mod sync_session;
 
+pub use delivery::{
+    update_courses, CourseUpdateReport, DeliveryError, DeliveryOptions, DownloadProgress,
+    PendingDownload, PendingReason, RefusedPack,
+};
 pub use erase::EraseError;
 pub use progress::{StageStatus, Streak};
 pub use rights::{Review, ReviewDecision, MAX_REVIEW_REASON_CHARS};
