@@ -28,6 +28,6 @@ pub use error::{KeyStoreError, TidbitError};
 pub use logging::{set_logger, LogLevel, LogRecord, Logger};
 pub use platform::{Clock, KeyStore, ProgressListener};
 pub use records::*;
-pub use tidbit::{Tidbit, TidbitConfig};
+pub use tidbit::{CourseUpdateSettings, DownloadListener, Tidbit, TidbitConfig};
 
 uniffi::setup_scaffolding!();

@@ -25,6 +25,8 @@ use crate::error::TidbitError;
 use crate::platform::{run_blocking, Clock, ForeignClock, KeyStore, ProgressListener};
 use crate::records::*;
 
+mod delivery;
+pub use delivery::{CourseUpdateSettings, DownloadListener};
 mod erase;
 
 /// How to open a learner's Tidbit.
