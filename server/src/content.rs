@@ -6,8 +6,8 @@
 //! strong `ETag`: the SHA-256 of the file, so a device can tell a resumed download still
 //! belongs to the same pack (`If-Range`) or skip one it already has (`If-None-Match`).
 //!
-//! Each pack is hashed once: [`PackTags`] keeps its tag until the file's size, modification
-//! time or inode change. Bodies are streamed from the file in 64 KiB reads, never held whole.
+//! Each pack is read once: [`PackTags`] keeps its tag and what its manifest says until the
+//! file's size, modification time or inode change. Bodies are streamed from the file in 64 KiB reads, never held whole.
 
 use std::collections::HashMap;
 use std::io::Read;

@@ -2,8 +2,11 @@
 //!
 //! - `POST /v1/learners/{learner}/sync`: one sync exchange (see `tidbit_core::sync::exchange`),
 //!   with a bearer token for that learner (see [`auth`]);
-//! - `GET /v1/catalog`: the packs on offer; `GET /v1/packs/{file}`: a pack, with `Range` and
-//!   `ETag`;
+//! - `GET /v1/learners/{learner}/catalog`: the latest version of each course assigned to the
+//!   learner (see [`assignments`]); `GET /v1/packs/{file}`: a pack, with `Range` and `ETag`, to
+//!   a learner it is assigned to or an admin; `GET /v1/catalog`: every pack, for admins;
+//!   `POST /v1/admin/assignments` and `PUT /v1/admin/learners/{learner}/roles`: who is offered
+//!   what; packs are published with `tidbit serve publish` ([`publish`]);
 //! - `POST /v1/admin/learners/{learner}/interventions`: an intervention for a learner, with an
 //!   admin token (see [`interventions`]);
 //! - `DELETE /v1/admin/learners/{learner}`: erases a learner, with an admin token (see
