@@ -1,7 +1,8 @@
 // XCTest suite mirroring tests/bindings/kotlin/TidbitSuite.kt. Runs on macOS or a simulator
 // with an XCFramework built by `ios/build-xcframework.sh --test-hooks`; the fixture pack and
 // keys come from TIDBIT_PACK, TIDBIT_AUTHOR_PUB, TIDBIT_ISSUER_KEY, TIDBIT_ISSUER_PUB (the
-// same files tests/bindings/common.sh makes).
+// same files tests/bindings/common.sh makes), and the course-update cases need the server
+// `start_sync_server` there starts: TIDBIT_SYNC_URL and TIDBIT_PHONE_TOKEN.
 
 import Foundation
 import Network
@@ -669,5 +670,166 @@ extension TidbitTests {
         for (wait, words) in cases {
             XCTAssertEqual(ItemFeedback.describeReturn(nowMs: now, dueMs: now + wait), words)
         }
+    }
+}
+
+// Course updates, the same cases as tests/bindings/kotlin/CourseUpdatesSuite.kt (which runs on
+// Linux against the real server; these are only parsed there): the server publishes the fixture
+// course and assigns it to the learner, and `updateCourses` fetches it into a fresh store within
+// what a `CourseUpdatePolicy` allows, resuming where a paused or cancelled update stopped.
+extension TidbitTests {
+    /// Collects what the download listener hears, from the core's threads.
+    private final class Heard: @unchecked Sendable {
+        private let lock = NSLock()
+        private var heard: [DownloadProgress] = []
+        func add(_ progress: DownloadProgress) {
+            lock.lock()
+            heard.append(progress)
+            lock.unlock()
+        }
+        var all: [DownloadProgress] {
+            lock.lock()
+            defer { lock.unlock() }
+            return heard
+        }
+    }
+
+    private func courseServer() throws -> (URL, String) {
+        let url = try XCTUnwrap(URL(string: try fixture("TIDBIT_SYNC_URL")))
+        return (url, try fixture("TIDBIT_PHONE_TOKEN"))
+    }
+
+    /// The learner's phone with a fresh, empty store (the server's phone token is for it).
+    private func openPhone() throws -> TidbitClient {
+        var phone = try config()
+        phone.deviceId = "phone"
+        return try TidbitClient(config: phone, keyStore: MemoryKeyStore(nil), clock: clock)
+    }
+
+    /// An update capped at `bytes`: the course's download pauses there. Returns the pack's size.
+    private func pause(_ tidbit: TidbitClient, at bytes: UInt64) async throws -> UInt64 {
+        let (url, token) = try courseServer()
+        let settings = CourseUpdatePolicy(wifiOnly: false, bytesPerRun: bytes).settings(onUnmeteredNetwork: true)
+        let paused = try await tidbit.updateCourses(serverURL: url, token: token, settings: settings)
+        let pending = try XCTUnwrap(paused.pending.first)
+        XCTAssertEqual(pending.reason, .byteBudget)
+        XCTAssertEqual(pending.bytesOnDevice, bytes)
+        return pending.bytesTotal
+    }
+
+    /// A full update after a paused one: it resumes from `resumed` bytes and installs the course.
+    private func finish(_ tidbit: TidbitClient, resumed: UInt64, total: UInt64) async throws {
+        let (url, token) = try courseServer()
+        let done = try await tidbit.updateCourses(serverURL: url, token: token)
+        XCTAssertEqual(done.bytesResumed, resumed)
+        XCTAssertEqual(done.bytesDownloaded, total - resumed)
+        XCTAssertEqual(done.installed.map(\.courseId), [course])
+        XCTAssertEqual(done.installed.first?.outcome, .installed)
+        let catalog = try await tidbit.catalog()
+        XCTAssertEqual(catalog.map(\.id), [course])
+    }
+
+    func testTheAssignedCourseWaitsForWiFiPausesAtTheBudgetResumesAndInstalls() async throws {
+        let tidbit = try openPhone()
+        let (url, token) = try courseServer()
+
+        let metered = CourseUpdatePolicy(wifiOnly: true).settings(onUnmeteredNetwork: false)
+        let waiting = try await tidbit.updateCourses(serverURL: url, token: token, settings: metered)
+        XCTAssertEqual(waiting.offered, 1)
+        XCTAssertEqual(waiting.bytesDownloaded, 0)
+        XCTAssertEqual(waiting.pending.map(\.courseId), [course])
+        XCTAssertEqual(waiting.pending.first?.reason, .unmeteredNetworkOnly)
+        XCTAssertFalse(waiting.interrupted)
+        var catalog = try await tidbit.catalog()
+        XCTAssertTrue(catalog.isEmpty)
+
+        let heard = Heard()
+        let budget = CourseUpdatePolicy(wifiOnly: false, bytesPerRun: 2_000).settings(onUnmeteredNetwork: false)
+        let paused = try await tidbit.updateCourses(
+            serverURL: url, token: token, settings: budget, onDownload: { heard.add($0) })
+        XCTAssertEqual(paused.bytesDownloaded, 2_000)
+        XCTAssertEqual(paused.bytesResumed, 0)
+        let pending = try XCTUnwrap(paused.pending.first)
+        XCTAssertEqual(pending.courseId, course)
+        XCTAssertEqual(pending.reason, .byteBudget)
+        XCTAssertEqual(pending.bytesOnDevice, 2_000)
+        XCTAssertGreaterThan(pending.bytesTotal, 2_000)
+        XCTAssertFalse(paused.interrupted)
+        XCTAssertTrue(paused.installed.isEmpty)
+        XCTAssertFalse(heard.all.isEmpty)
+        XCTAssertEqual(heard.all.last?.bytesOnDevice, 2_000)
+        XCTAssertTrue(heard.all.allSatisfy { $0.courseId == course && $0.bytesTotal == pending.bytesTotal })
+        catalog = try await tidbit.catalog()
+        XCTAssertTrue(catalog.isEmpty)
+
+        try await finish(tidbit, resumed: 2_000, total: pending.bytesTotal)
+        try await tidbit.enroll(course: course, path: "tourist")
+        let steps = try await tidbit.startModule(course: course, module: "tour")
+        XCTAssertFalse(steps.isEmpty)
+
+        let again = try await tidbit.updateCourses(
+            serverURL: url, token: token, settings: CourseUpdatePolicy().settings(onUnmeteredNetwork: true))
+        XCTAssertEqual(again.upToDate, [course])
+        XCTAssertEqual(again.bytesDownloaded, 0)
+        XCTAssertTrue(again.installed.isEmpty && again.pending.isEmpty && again.refused.isEmpty)
+    }
+
+    func testCourseUpdatesWithAWrongTokenOrANonHTTPURLChangeNothing() async throws {
+        let tidbit = try openPhone()
+        let (url, token) = try courseServer()
+        do {
+            _ = try await tidbit.updateCourses(serverURL: url, token: "not-a-token")
+            XCTFail("a wrong token fetched courses")
+        } catch TidbitError.Unauthorized(let message) {
+            XCTAssertTrue(message.contains("new token"), message)
+        }
+        do {
+            _ = try await tidbit.updateCourses(serverURL: try XCTUnwrap(URL(string: "ftp://example.org")), token: token)
+            XCTFail("an ftp URL fetched courses")
+        } catch TidbitError.InvalidSettings {
+        }
+        let catalog = try await tidbit.catalog()
+        XCTAssertTrue(catalog.isEmpty)
+    }
+
+    func testCancellingACourseUpdateStopsItAndThePausedDownloadResumes() async throws {
+        let tidbit = try openPhone()
+        let total = try await pause(tidbit, at: 2_000)
+        let (_, token) = try courseServer()
+        let server = try SilentServer()
+        defer { server.stop() }
+        await fulfillment(of: [server.ready], timeout: guardSeconds)
+        let silent = try XCTUnwrap(server.url)
+        // Cancelled once the server has the catalog's connection: the update is in flight.
+        let update = Task { try await tidbit.updateCourses(serverURL: silent, token: token) }
+        await fulfillment(of: [server.opened], timeout: guardSeconds)
+        update.cancel()
+        do {
+            _ = try await update.value
+            XCTFail("a course update from a silent server succeeded")
+        } catch is CancellationError {
+        }
+        await fulfillment(of: [server.closed], timeout: guardSeconds)
+        XCTAssertEqual(server.accepted, 1)
+        let catalog = try await tidbit.catalog()
+        XCTAssertTrue(catalog.isEmpty)
+        try await finish(tidbit, resumed: 2_000, total: total)
+    }
+
+    func testAPolicyTurnsIntoSettingsAndOnlyAnInterruptedDownloadAsksForARetry() {
+        let wifi = CourseUpdatePolicy().settings(onUnmeteredNetwork: false)
+        XCTAssertEqual(wifi, CourseUpdateSettings(byteBudget: nil, unmeteredOnly: true, onUnmeteredNetwork: false))
+        let capped = CourseUpdatePolicy(wifiOnly: false, bytesPerRun: 50_000_000).settings(onUnmeteredNetwork: true)
+        XCTAssertEqual(capped, CourseUpdateSettings(byteBudget: 50_000_000, unmeteredOnly: false, onUnmeteredNetwork: true))
+
+        func waiting(_ reason: PendingReason) -> CourseUpdateReport {
+            CourseUpdateReport(
+                offered: 1, installed: [], upToDate: [],
+                pending: [PendingDownload(courseId: course, version: "1.0.0", bytesOnDevice: 2_000, bytesTotal: 9_000, reason: reason)],
+                refused: [], bytesDownloaded: 2_000, bytesResumed: 0, retries: 4)
+        }
+        XCTAssertTrue(waiting(.interrupted(lastError: "connection reset")).interrupted)
+        XCTAssertFalse(waiting(.byteBudget).interrupted)
+        XCTAssertFalse(waiting(.unmeteredNetworkOnly).interrupted)
     }
 }
