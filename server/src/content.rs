@@ -36,6 +36,10 @@ pub struct CatalogEntry {
     /// The fingerprint of the pack's manifest: what a device records when it installs the
     /// pack, so it can tell a different pack under a version it holds.
     pub manifest_sha256: String,
+    /// For a pack with on-demand assets: the bytes a device downloads with the course (the
+    /// on-demand assets come last, fetched later by their ranges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_bytes: Option<u64>,
 }
 
 /// What identifies one version of a file without reading it.
@@ -74,6 +78,8 @@ pub struct ManifestFacts {
     pub version: semver::Version,
     pub title: String,
     pub fingerprint: String,
+    /// The pack's length without its on-demand assets, when it has some.
+    pub eager_len: Option<u64>,
 }
 
 /// The facts of the packs served so far, each found once per version of its file.
@@ -98,7 +104,13 @@ impl PackTags {
         let manifest = read_manifest_unverified(path)
             .ok()
             .and_then(|(manifest, _)| {
+                let on_demand = manifest.assets.iter().any(|a| a.on_demand);
                 Some(ManifestFacts {
+                    eager_len: if on_demand {
+                        Some(manifest.eager_len().ok()?)
+                    } else {
+                        None
+                    },
                     fingerprint: manifest.fingerprint().ok()?,
                     course_id: manifest.course_id,
                     version: manifest.version,
@@ -146,6 +158,7 @@ pub fn catalog(dir: &Path, tags: &PackTags) -> std::io::Result<Vec<CatalogEntry>
             bytes: metadata.len(),
             etag: facts.etag,
             manifest_sha256: manifest.fingerprint,
+            download_bytes: manifest.eager_len,
         });
     }
     entries.sort_by(|a, b| a.file.cmp(&b.file));

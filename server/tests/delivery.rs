@@ -504,3 +504,131 @@ fn climbing(catalog: Vec<u8>) -> Vec<u8> {
         .replace("field-safety.tidbit", "../tidbit.sqlite3")
         .into_bytes()
 }
+
+#[test]
+fn media_on_demand_arrive_when_their_module_is_opened_through_cuts_and_wrong_bytes() {
+    use tidbit_core::tidbit::fetch_module_assets;
+    let root = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let trusted = TrustedKeys::from_keys([key.public_key()]);
+    let data = root.path().join("server");
+    let hub =
+        open_hub(&data)
+            .with_clock(server_clock())
+            .with_rate_limit(tidbit_server::RateLimit {
+                burst: 1e9,
+                per_second: 1e9,
+            });
+    let server = TestServer::start_with(&data, Arc::new(hub));
+    assign(&server, COURSE, LEARNER);
+    let pack = support::courses::course_pack_with(root.path(), &key, COURSE, "1.0.0", "", true);
+    let published =
+        tidbit_server::publish::publish(&pack, &server.data.join("packs"), &trusted).unwrap();
+    let token = server.token(LEARNER, "phone");
+    let tidbit = open_device(&root.path().join("phone"), &trusted);
+
+    // The course arrives without its media.
+    let report = update(&tidbit, &options(&server.url(), &token)).unwrap();
+    assert_eq!(report.installed.len(), 1, "{report:?}");
+    let (manifest, _) = tidbit_core::pack::read_manifest_unverified(&pack).unwrap();
+    let media_bytes: u64 = manifest
+        .assets
+        .iter()
+        .filter(|a| a.on_demand)
+        .map(|a| a.packed_size)
+        .sum();
+    assert!(media_bytes > 0);
+    assert_eq!(report.bytes_downloaded, published.bytes - media_bytes);
+    let course = tidbit.lock().unwrap().course(COURSE).unwrap();
+    let with_media: Vec<String> = course
+        .modules
+        .iter()
+        .filter(|m| !tidbit_core::content::model::steps_assets(&m.steps).is_empty())
+        .map(|m| m.id.clone())
+        .collect();
+    assert!(with_media.len() >= 2, "{with_media:?}");
+    let first_module = course
+        .modules
+        .iter()
+        .find(|m| m.id == with_media[0])
+        .unwrap();
+    let first_media = *tidbit_core::content::model::steps_assets(&first_module.steps)
+        .keys()
+        .next()
+        .unwrap();
+    assert_eq!(
+        tidbit
+            .lock()
+            .unwrap()
+            .asset_file(COURSE, first_media)
+            .unwrap(),
+        None,
+        "an on-demand asset was there before it was fetched"
+    );
+
+    // Opened on a bad link: every module's media arrive in the end, cut and corrupted on the way.
+    let mut rng = SeededRng::new(11);
+    let mut requests = 0;
+    let proxy = CuttingProxy::start(server.addr, move |_| {
+        requests += 1;
+        // The first fetch gets a flipped byte; then most fetches are cut, a few corrupted.
+        if requests == 1 {
+            return Cut::Corrupt(10);
+        }
+        match rng.below(10) {
+            0..=5 => Cut::After(rng.between(100, 20_000)),
+            6 => Cut::Corrupt(rng.below(2_000)),
+            _ => Cut::Pass,
+        }
+    });
+    let options = options(&proxy.url(), &token);
+    let runtime = tidbit_core::runtime::runtime().unwrap();
+    let (mut calls, mut wrong, mut fetched, mut resumed) = (0, 0, 0, 0u64);
+    for module in &with_media {
+        loop {
+            calls += 1;
+            assert!(calls < 2_000, "{module} never got its media");
+            let report = runtime
+                .block_on(fetch_module_assets(
+                    &tidbit,
+                    &options,
+                    COURSE,
+                    module,
+                    &|_| {},
+                ))
+                .unwrap();
+            fetched += report.fetched.len();
+            resumed += report.bytes_resumed;
+            wrong += report
+                .missing
+                .iter()
+                .filter(|m| m.reason.contains("do not verify"))
+                .count();
+            if report.missing.is_empty() {
+                break;
+            }
+        }
+        // Opened again: nothing more to fetch.
+        let again = runtime
+            .block_on(fetch_module_assets(
+                &tidbit,
+                &options,
+                COURSE,
+                module,
+                &|_| {},
+            ))
+            .unwrap();
+        assert_eq!((again.fetched.len(), again.bytes_downloaded), (0, 0));
+    }
+    println!(
+        "on-demand media: {fetched} assets fetched for {} modules in {calls} calls, {} cuts, {wrong} corrupted fetches refused, {resumed} bytes resumed",
+        with_media.len(),
+        proxy
+            .counts
+            .cuts
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert!(wrong >= 1, "no corrupted asset was refused");
+    assert!(resumed > 0, "no cut fetch resumed");
+    assert_whole(&tidbit);
+}

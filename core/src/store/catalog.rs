@@ -373,7 +373,8 @@ impl Store {
         })
     }
 
-    /// The file holding asset `path` of an installed course, for the platform's media player.
+    /// The file holding asset `path` of an installed course, for the platform's media player;
+    /// `None` for an on-demand asset not fetched yet (see `missing_assets`).
     pub fn asset_file(&self, course: &str, path: &str) -> Result<Option<PathBuf>, StoreError> {
         let sha: Option<String> = self
             .conn
@@ -383,7 +384,9 @@ impl Store {
                 |row| row.get(0),
             )
             .optional()?;
-        Ok(sha.map(|sha| self.assets.path_of(&sha)))
+        Ok(sha
+            .map(|sha| self.assets.path_of(&sha))
+            .filter(|file| file.exists()))
     }
 
     /// Step ids that an upgrade removed from `course`.

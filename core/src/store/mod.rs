@@ -13,6 +13,7 @@ mod db;
 mod erase;
 pub mod event_log;
 mod install;
+mod on_demand;
 mod sealing;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ pub use catalog::{
 pub use db::{PROJECTIONS, SCHEMA_VERSION};
 pub use erase::{remove_store_files, RemovedFiles};
 pub use install::{InstallOutcome, InstallReport};
+pub use on_demand::{CourseSource, MissingAsset};
 
 use crate::content::CourseError;
 use crate::pack::PackError;

@@ -40,8 +40,9 @@ pub mod sync_client;
 mod sync_session;
 
 pub use delivery::{
-    update_courses, CourseUpdateReport, DeliveryError, DeliveryOptions, DownloadProgress,
-    PendingDownload, PendingReason, RefusedPack,
+    fetch_module_assets, update_courses, CourseUpdateReport, DeliveryError, DeliveryOptions,
+    DownloadProgress, MissingMedia, ModuleAssetsReport, PendingDownload, PendingReason,
+    RefusedPack,
 };
 pub use erase::EraseError;
 pub use progress::{StageStatus, Streak};

@@ -31,10 +31,25 @@ pub fn course_pack(
     version: &str,
     note: &str,
 ) -> PathBuf {
+    course_pack_with(dir, key, course, version, note, false)
+}
+
+/// [`course_pack`], with its media fetched on demand when `on_demand`.
+pub fn course_pack_with(
+    dir: &Path,
+    key: &SigningKey,
+    course: &str,
+    version: &str,
+    note: &str,
+    on_demand: bool,
+) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../content")
         .join(COURSE);
-    let work = dir.join(format!("source-{course}-{version}-{}", note.len()));
+    let work = dir.join(format!(
+        "source-{course}-{version}-{}-{on_demand}",
+        note.len()
+    ));
     copy_tree(&source, &work);
     let toml_path = work.join("course.toml");
     let text = std::fs::read_to_string(&toml_path).unwrap();
@@ -53,11 +68,23 @@ pub fn course_pack(
             "description = \"Stay safe,",
             &format!("description = \"{note}Stay safe,"),
             1,
+        )
+        .replacen(
+            "[course]\n",
+            if on_demand {
+                "[course]\nmedia_on_demand = true\n"
+            } else {
+                "[course]\n"
+            },
+            1,
         );
     std::fs::write(&toml_path, text).unwrap();
     let compiled = compile_course(&work).unwrap();
     assert_eq!(compiled.course.version.to_string(), version);
-    let path = dir.join(format!("{course}-{version}-{}.tidbit", note.len()));
+    let path = dir.join(format!(
+        "{course}-{version}-{}-{on_demand}.tidbit",
+        note.len()
+    ));
     let mut out = std::fs::File::create(&path).unwrap();
     write_course_pack(&compiled, key, start(), &mut out, &mut |_, _| {}).unwrap();
     std::fs::remove_dir_all(&work).unwrap();

@@ -2,11 +2,13 @@
 //! installed (see `tidbit_core::tidbit::delivery`). Apps call it from their background jobs
 //! (`CourseUpdateWorker` on Android, `BackgroundCourseUpdate` on iOS) and when the learner opens
 //! the catalog; a download cut by the network, a cancellation or a killed app resumes at the
-//! next call.
+//! next call. `Tidbit.fetch_module_media()` fetches a module's on-demand media when it is opened.
 
 use std::sync::Arc;
 
-use tidbit_core::tidbit::{CourseUpdateReport, DeliveryError, DeliveryOptions, DownloadProgress};
+use tidbit_core::tidbit::{
+    CourseUpdateReport, DeliveryError, DeliveryOptions, DownloadProgress, ModuleAssetsReport,
+};
 
 use super::{guarded, Tidbit};
 use crate::cancellation::{run_cancellable, Cancellation};
@@ -45,6 +47,7 @@ impl From<DeliveryError> for TidbitError {
             | DeliveryError::Unreachable { .. }
             | DeliveryError::BadCatalog(_) => TidbitError::Network(message),
             DeliveryError::Disk(_) => TidbitError::Storage(message),
+            DeliveryError::NoSource { .. } => TidbitError::InvalidRequest(message),
             DeliveryError::Runtime(_) | DeliveryError::Poisoned => TidbitError::Internal(message),
         }
     }
@@ -69,12 +72,7 @@ impl Tidbit {
         cancellation: Option<Arc<Cancellation>>,
     ) -> Result<CourseUpdateReport, TidbitError> {
         let session = Arc::clone(&self.session);
-        let mut options = DeliveryOptions::new(&server_url, &token);
-        if let Some(settings) = settings {
-            options.byte_budget = settings.byte_budget;
-            options.unmetered_only = settings.unmetered_only;
-            options.on_unmetered_network = settings.on_unmetered_network;
-        }
+        let options = delivery_options(&server_url, &token, settings);
         let work = async move {
             let core = guarded("update_courses", || {
                 let core = session.core()?;
@@ -104,4 +102,58 @@ impl Tidbit {
         };
         run_cancellable("course update", work, cancellation).await
     }
+
+    /// Fetches the media of `module` that its course delivers on demand (a course whose author
+    /// set `media_on_demand`) and the device lacks; call it when the learner opens the module
+    /// (`asset_file` is None for such media until then). Each asset is verified against the
+    /// course's signed manifest before it is placed; a cut fetch resumes at the next call.
+    #[uniffi::method(default(settings = None, listener = None, cancellation = None))]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn fetch_module_media(
+        &self,
+        server_url: String,
+        token: String,
+        course: String,
+        module: String,
+        settings: Option<CourseUpdateSettings>,
+        listener: Option<Arc<dyn DownloadListener>>,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> Result<ModuleAssetsReport, TidbitError> {
+        let session = Arc::clone(&self.session);
+        let options = delivery_options(&server_url, &token, settings);
+        let work = async move {
+            let core = guarded("fetch_module_media", || {
+                let core = session.core()?;
+                drop(session.lock(&core)?);
+                Ok(core)
+            })?;
+            let heard = move |progress: &DownloadProgress| {
+                if let Some(listener) = &listener {
+                    listener.on_download(progress.clone());
+                }
+            };
+            let result =
+                tidbit_core::tidbit::fetch_module_assets(&core, &options, &course, &module, &heard)
+                    .await;
+            if let Err(error) = &result {
+                tracing::warn!(operation = "fetch_module_media", %error, "call failed");
+            }
+            result.map_err(TidbitError::from)
+        };
+        run_cancellable("media fetch", work, cancellation).await
+    }
+}
+
+fn delivery_options(
+    server_url: &str,
+    token: &str,
+    settings: Option<CourseUpdateSettings>,
+) -> DeliveryOptions {
+    let mut options = DeliveryOptions::new(server_url, token);
+    if let Some(settings) = settings {
+        options.byte_budget = settings.byte_budget;
+        options.unmetered_only = settings.unmetered_only;
+        options.on_unmetered_network = settings.on_unmetered_network;
+    }
+    options
 }

@@ -61,33 +61,61 @@ pub(super) fn safe_file_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Downloads `offered` into `path`, resuming from what is there, until it is whole, the call's
+/// What one download fetches: `want` bytes of the remote file from byte `start` on, into a
+/// local file of its own.
+pub(super) struct Target<'a> {
+    pub url: String,
+    pub etag: &'a str,
+    pub start: u64,
+    pub want: u64,
+    /// The remote file's length, when known.
+    pub total: Option<u64>,
+    /// For progress reports.
+    pub course_id: &'a str,
+    pub version: &'a str,
+}
+
+impl Target<'_> {
+    /// The part of the pack a device installs with the course.
+    pub(super) fn pack<'a>(server: &str, offered: &'a OfferedCourse) -> Target<'a> {
+        Target {
+            url: format!("{server}/v1/packs/{}", offered.file),
+            etag: &offered.etag,
+            start: 0,
+            want: offered.download_len(),
+            total: Some(offered.bytes),
+            course_id: &offered.course_id,
+            version: &offered.version,
+        }
+    }
+}
+
+/// Downloads `target` into `path`, resuming from what is there, until it is whole, the call's
 /// `budget` is spent, or the link failed `max_attempts` times in a row.
 pub(super) async fn download(
     client: &reqwest::Client,
     options: &DeliveryOptions,
-    offered: &OfferedCourse,
+    target: &Target<'_>,
     path: &Path,
     budget: &mut Option<u64>,
     report: &mut CourseUpdateReport,
     progress: &(dyn Fn(&DownloadProgress) + Send + Sync),
 ) -> Result<Fetched, DeliveryError> {
-    let url = format!("{}/v1/packs/{}", options.server, offered.file);
     let mut failures = 0u32;
     loop {
         let have = file_len(path);
-        if have > offered.bytes {
+        if have > target.want {
             remove_if_present(path).map_err(|e| disk(path, e))?;
             continue;
         }
-        if have == offered.bytes {
+        if have == target.want {
             return Ok(Fetched::Whole);
         }
         if *budget == Some(0) {
             return Ok(Fetched::Pending(PendingReason::ByteBudget));
         }
         let step = fetch(
-            client, &url, options, offered, path, have, budget, report, progress,
+            client, options, target, path, have, budget, report, progress,
         );
         let last = match step.await {
             Ok(Step::Ended) => {
@@ -118,24 +146,26 @@ pub(super) async fn download(
     }
 }
 
-/// One request: the rest of the pack from byte `have`, appended to `path`.
+/// One request: the rest of `target` from local byte `have`, appended to `path`.
 #[allow(clippy::too_many_arguments)]
 async fn fetch(
     client: &reqwest::Client,
-    url: &str,
     options: &DeliveryOptions,
-    offered: &OfferedCourse,
+    target: &Target<'_>,
     path: &Path,
     have: u64,
     budget: &mut Option<u64>,
     report: &mut CourseUpdateReport,
     progress: &(dyn Fn(&DownloadProgress) + Send + Sync),
 ) -> Result<Step, Failure> {
-    let mut request = client.get(url).bearer_auth(&options.token);
-    if have > 0 {
+    let first = target.start + have;
+    let last = target.start + target.want - 1;
+    let whole_file = target.start == 0 && Some(target.want) == target.total;
+    let mut request = client.get(&target.url).bearer_auth(&options.token);
+    if have > 0 || !whole_file {
         request = request
-            .header(RANGE, format!("bytes={have}-"))
-            .header(IF_RANGE, &offered.etag);
+            .header(RANGE, format!("bytes={first}-{last}"))
+            .header(IF_RANGE, target.etag);
     }
     let mut response = request.send().await.map_err(|e| {
         if e.is_redirect() {
@@ -155,71 +185,79 @@ async fn fetch(
         .get(ETAG)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let start =
-        match status {
-            200 | 206 if etag.as_deref() != Some(offered.etag.as_str()) => {
-                return Err(contradicts(format!(
-                    "it sends the pack with ETag {}, not {}",
-                    etag.as_deref().unwrap_or("(none)"),
-                    offered.etag
-                )))
-            }
-            200 => {
-                if let Some(length) = response.content_length() {
-                    if length != offered.bytes {
-                        return Err(contradicts(format!(
-                            "the pack is {length} bytes, not {}",
-                            offered.bytes
-                        )));
-                    }
+    let start = match status {
+        200 | 206 if etag.as_deref() != Some(target.etag) => {
+            return Err(contradicts(format!(
+                "it sends the pack with ETag {}, not {}",
+                etag.as_deref().unwrap_or("(none)"),
+                target.etag
+            )))
+        }
+        // The whole file: usable from its first byte only.
+        200 if target.start == 0 => {
+            if let (Some(length), Some(total)) = (response.content_length(), target.total) {
+                if length != total {
+                    return Err(contradicts(format!(
+                        "the pack is {length} bytes, not {total}"
+                    )));
                 }
-                0
             }
-            206 => {
-                let range = response
-                    .headers()
-                    .get(CONTENT_RANGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(parse_content_range);
-                match range {
-                    Some((first, total)) if first == have && total == offered.bytes => {
+            0
+        }
+        200 => return Err(contradicts("it ignored the range asked for".into())),
+        206 => {
+            let range = response
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_content_range);
+            match range {
+                Some((from, to, total))
+                    if from == first && to == last && target.total.is_none_or(|t| t == total) =>
+                {
+                    if have > 0 {
                         report.bytes_resumed += have;
-                        have
                     }
-                    Some((first, total)) => {
-                        return Err(contradicts(format!(
-                            "asked for bytes from {have} of {}, it sent from {first} of {total}",
-                            offered.bytes
-                        )))
-                    }
-                    None => return Err(contradicts("a part without a valid Content-Range".into())),
+                    have
                 }
+                Some((from, to, total)) => {
+                    return Err(contradicts(format!(
+                        "asked for bytes {first}-{last} of {}, it sent {from}-{to} of {total}",
+                        target
+                            .total
+                            .map_or_else(|| "the pack".to_string(), |t| t.to_string())
+                    )))
+                }
+                None => return Err(contradicts("a part without a valid Content-Range".into())),
             }
-            // The bytes on disk do not fit the pack any more: start again from nothing.
-            416 => {
-                remove_if_present(path).map_err(|e| Failure::Fatal(disk(path, e)))?;
-                return Err(Failure::Transient(
-                    "the server could not resume the download; starting it again".into(),
-                ));
-            }
-            401 | 403 => return Err(Failure::Fatal(DeliveryError::Unauthorized { status })),
-            410 => {
-                return Err(Failure::Fatal(DeliveryError::Erased {
-                    message: "the pack download was refused with 410 Gone".into(),
-                }))
-            }
-            404 => return Err(Failure::Refused(
+        }
+        // The bytes on disk do not fit the pack any more: start again from nothing.
+        416 => {
+            remove_if_present(path).map_err(|e| Failure::Fatal(disk(path, e)))?;
+            return Err(Failure::Transient(
+                "the server could not resume the download; starting it again".into(),
+            ));
+        }
+        401 | 403 => return Err(Failure::Fatal(DeliveryError::Unauthorized { status })),
+        410 => {
+            return Err(Failure::Fatal(DeliveryError::Erased {
+                message: "the pack download was refused with 410 Gone".into(),
+            }))
+        }
+        404 => {
+            return Err(Failure::Refused(
                 "the server no longer offers this pack; the next update reads its catalog again"
                     .into(),
-            )),
-            408 | 429 => return Err(Failure::Transient(format!("status {status}"))),
-            code if (400..500).contains(&code) => {
-                return Err(Failure::Refused(format!(
-                    "the server refused the download ({code})"
-                )))
-            }
-            code => return Err(Failure::Transient(format!("status {code}"))),
-        };
+            ))
+        }
+        408 | 429 => return Err(Failure::Transient(format!("status {status}"))),
+        code if (400..500).contains(&code) => {
+            return Err(Failure::Refused(format!(
+                "the server refused the download ({code})"
+            )))
+        }
+        code => return Err(Failure::Transient(format!("status {code}"))),
+    };
 
     let write_error = |e: std::io::Error| Failure::Fatal(disk(path, e));
     let mut file = OpenOptions::new()
@@ -243,12 +281,16 @@ async fn fetch(
                 )));
             }
         };
-        let arrived = chunk.len() as u64;
-        if on_disk + arrived > offered.bytes {
-            return Err(contradicts(format!(
-                "it sends more than the {} bytes the pack has",
-                offered.bytes
-            )));
+        let mut arrived = chunk.len() as u64;
+        if on_disk + arrived > target.want {
+            // Only a whole file sent for a part of it may run on; it is read to the part's end.
+            if status == 206 || whole_file {
+                return Err(contradicts(format!(
+                    "it sends more than the {} bytes asked for",
+                    target.want
+                )));
+            }
+            arrived = target.want - on_disk;
         }
         let take = budget.map_or(arrived, |left| left.min(arrived));
         file.write_all(&chunk[..take as usize])
@@ -260,49 +302,59 @@ async fn fetch(
             *left -= take;
         }
         progress(&DownloadProgress {
-            course_id: offered.course_id.clone(),
-            version: offered.version.clone(),
+            course_id: target.course_id.to_string(),
+            version: target.version.to_string(),
             bytes_on_device: on_disk,
-            bytes_total: offered.bytes,
+            bytes_total: target.want,
         });
         if unsynced >= SYNC_EVERY {
             file.sync_data().map_err(write_error)?;
             unsynced = 0;
         }
-        if *budget == Some(0) && on_disk < offered.bytes {
+        if *budget == Some(0) && on_disk < target.want {
             file.sync_data().map_err(write_error)?;
             return Ok(Step::BudgetSpent);
         }
+        if on_disk == target.want {
+            break;
+        }
     }
     file.sync_data().map_err(write_error)?;
-    if on_disk < offered.bytes {
+    if on_disk < target.want {
         return Err(Failure::Transient(format!(
             "the download ended at byte {on_disk} of {}",
-            offered.bytes
+            target.want
         )));
     }
     Ok(Step::Ended)
 }
 
-/// `bytes <first>-<last>/<total>` → (first, total).
-fn parse_content_range(value: &str) -> Option<(u64, u64)> {
+/// `bytes <first>-<last>/<total>` → (first, last, total).
+fn parse_content_range(value: &str) -> Option<(u64, u64, u64)> {
     let (range, total) = value.trim().strip_prefix("bytes ")?.split_once('/')?;
     let (first, last) = range.split_once('-')?;
     let (first, last, total): (u64, u64, u64) =
         (first.parse().ok()?, last.parse().ok()?, total.parse().ok()?);
-    (first <= last && last < total).then_some((first, total))
+    (first <= last && last < total).then_some((first, last, total))
 }
 
 /// Checks a whole download against its catalog entry before it is installed: the file's
 /// SHA-256, then the course, version and manifest fingerprint its manifest names. The error is
 /// why the pack is refused.
+///
+/// A pack downloaded without its on-demand assets is a prefix of the file the SHA-256 names: its
+/// bytes are checked by the install instead (the signature covers the manifest, and the manifest
+/// every asset's hash).
 pub(super) fn check_whole(path: &Path, offered: &OfferedCourse) -> Result<(), String> {
-    let expected = sha256_of_etag(&offered.etag).unwrap_or_default();
-    let actual = sha256_file(path).map_err(|e| format!("the download could not be read: {e}"))?;
-    if actual != expected {
-        return Err(format!(
-            "the downloaded bytes do not match the SHA-256 the server named ({actual} instead of {expected}); they were discarded"
-        ));
+    if offered.download_len() == offered.bytes {
+        let expected = sha256_of_etag(&offered.etag).unwrap_or_default();
+        let actual =
+            sha256_file(path).map_err(|e| format!("the download could not be read: {e}"))?;
+        if actual != expected {
+            return Err(format!(
+                "the downloaded bytes do not match the SHA-256 the server named ({actual} instead of {expected}); they were discarded"
+            ));
+        }
     }
     let (manifest, _) = crate::pack::read_manifest_unverified(path)
         .map_err(|e| format!("the download is not a course pack: {e}"))?;
@@ -341,7 +393,10 @@ mod tests {
 
     #[test]
     fn content_ranges_are_read_strictly() {
-        assert_eq!(parse_content_range("bytes 100-199/200"), Some((100, 200)));
+        assert_eq!(
+            parse_content_range("bytes 100-199/200"),
+            Some((100, 199, 200))
+        );
         assert_eq!(parse_content_range("bytes 100-200/200"), None);
         assert_eq!(parse_content_range("bytes */200"), None);
         assert_eq!(parse_content_range("items 0-1/2"), None);
@@ -357,6 +412,7 @@ mod tests {
             bytes: 1,
             etag: format!("\"{}\"", "AB".repeat(32)),
             manifest_sha256: "cd".repeat(32),
+            download_bytes: None,
         };
         assert_eq!(
             partial_path(Path::new("/d"), &offered),

@@ -38,9 +38,12 @@ use super::sync_client::{backoff, with_causes};
 use super::{Tidbit, TidbitError};
 use crate::store::{InstallReport, StoreError, DOWNLOADS_DIR};
 
+mod assets;
 mod download;
 
-use download::{download, Fetched};
+pub use assets::{fetch_module_assets, MissingMedia, ModuleAssetsReport};
+
+use download::{download, Fetched, Target};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -60,6 +63,8 @@ pub enum DeliveryError {
     BadCatalog(String),
     #[error("course downloads could not be written ({0}); free some space and try again, the installed courses are kept")]
     Disk(String),
+    #[error("course '{course}' was not downloaded from a server (it was installed from a file), so its on-demand media cannot be fetched: update the courses from the server, or install the pack with its media")]
+    NoSource { course: String },
     #[error("the delivery runtime could not start: {0}")]
     Runtime(String),
     #[error("the learner's store is in use by a call that failed; reopen it")]
@@ -128,6 +133,17 @@ pub struct OfferedCourse {
     pub etag: String,
     /// The fingerprint of the pack's manifest, as an install records it.
     pub manifest_sha256: String,
+    /// How much of the pack a device downloads with the course when it has on-demand assets
+    /// (they come last and are fetched when a module first needs them); absent: all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_bytes: Option<u64>,
+}
+
+impl OfferedCourse {
+    /// The bytes a course update downloads.
+    pub fn download_len(&self) -> u64 {
+        self.download_bytes.unwrap_or(self.bytes)
+    }
 }
 
 /// `GET /v1/learners/{learner}/catalog`.
@@ -216,9 +232,6 @@ pub async fn update_courses(
     options: &DeliveryOptions,
     progress: &(dyn Fn(&DownloadProgress) + Send + Sync),
 ) -> Result<CourseUpdateReport, DeliveryError> {
-    if !(options.server.starts_with("http://") || options.server.starts_with("https://")) {
-        return Err(DeliveryError::BadServer(options.server.clone()));
-    }
     let (learner, downloads) = {
         let tidbit = lock(tidbit)?;
         (
@@ -226,12 +239,7 @@ pub async fn update_courses(
             tidbit.data_dir().join(DOWNLOADS_DIR),
         )
     };
-    let client = reqwest::Client::builder()
-        .connect_timeout(options.connect_timeout)
-        .read_timeout(options.read_timeout)
-        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-        .build()
-        .map_err(|e| DeliveryError::Runtime(e.to_string()))?;
+    let client = http_client(options)?;
     let mut report = CourseUpdateReport::default();
     let catalog = fetch_catalog(&client, options, &learner, &mut report).await?;
     report.offered = catalog.courses.len() as u32;
@@ -271,7 +279,7 @@ pub async fn update_courses(
             course_id: offered.course_id.clone(),
             version: offered.version.clone(),
             bytes_on_device: file_len(&path),
-            bytes_total: offered.bytes,
+            bytes_total: offered.download_len(),
             reason,
         };
         if options.unmetered_only && !options.on_unmetered_network {
@@ -283,7 +291,7 @@ pub async fn update_courses(
         let fetched = download(
             &client,
             options,
-            &offered,
+            &Target::pack(&options.server, &offered),
             &path,
             &mut budget,
             &mut report,
@@ -300,6 +308,18 @@ pub async fn update_courses(
         }
     }
     Ok(report)
+}
+
+fn http_client(options: &DeliveryOptions) -> Result<reqwest::Client, DeliveryError> {
+    if !(options.server.starts_with("http://") || options.server.starts_with("https://")) {
+        return Err(DeliveryError::BadServer(options.server.clone()));
+    }
+    reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .read_timeout(options.read_timeout)
+        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+        .build()
+        .map_err(|e| DeliveryError::Runtime(e.to_string()))
 }
 
 fn refused(offered: &OfferedCourse, reason: String) -> RefusedPack {
@@ -321,16 +341,30 @@ fn install(
     let checked = download::check_whole(path, offered);
     let result = match checked {
         Err(reason) => Ok(Err(reason)),
-        Ok(()) => match lock(tidbit)?.install_pack(path, &mut |_, _| {}) {
-            Ok(report) => Ok(Ok(report)),
-            Err(TidbitError::Store(
-                error @ (StoreError::Sqlite(_)
-                | StoreError::Io(_)
-                | StoreError::DataDir { .. }
-                | StoreError::AtRest(_)),
-            )) => Err(DeliveryError::from(error)),
-            Err(error) => Ok(Err(error.to_string())),
-        },
+        Ok(()) => {
+            let mut tidbit = lock(tidbit)?;
+            match tidbit.install_pack(path, &mut |_, _| {}) {
+                Ok(report) => {
+                    let source = crate::store::CourseSource {
+                        version: offered.version.clone(),
+                        file: offered.file.clone(),
+                        etag: offered.etag.clone(),
+                    };
+                    tidbit
+                        .store()
+                        .record_course_source(&offered.course_id, &source)
+                        .map(|()| Ok(report))
+                        .map_err(DeliveryError::from)
+                }
+                Err(TidbitError::Store(
+                    error @ (StoreError::Sqlite(_)
+                    | StoreError::Io(_)
+                    | StoreError::DataDir { .. }
+                    | StoreError::AtRest(_)),
+                )) => Err(DeliveryError::from(error)),
+                Err(error) => Ok(Err(error.to_string())),
+            }
+        }
     };
     // A refused pack is discarded (its bytes are wrong for what the catalog named); a failed
     // write keeps it for the next call.
@@ -454,6 +488,16 @@ fn check_catalog(catalog: &LearnerCatalog) -> Result<(), String> {
                 offered.bytes
             ));
         }
+        if offered
+            .download_bytes
+            .is_some_and(|n| n == 0 || n > offered.bytes)
+        {
+            return Err(format!(
+                "course '{id}' is to be downloaded as {} of its {} bytes",
+                offered.download_len(),
+                offered.bytes
+            ));
+        }
         if download::sha256_of_etag(&offered.etag).is_none() {
             return Err(format!("course '{id}' has no SHA-256 ETag"));
         }
@@ -481,7 +525,8 @@ fn discard_stale(downloads: &Path, wanted: &[OfferedCourse]) -> std::io::Result<
         .collect();
     for entry in std::fs::read_dir(downloads)? {
         let path = entry?.path();
-        if path.is_file() && !keep.contains(&path) {
+        let partial = path.extension().is_some_and(|x| x == "part");
+        if partial && path.is_file() && !keep.contains(&path) {
             remove_if_present(&path)?;
         }
     }
@@ -520,6 +565,7 @@ mod tests {
             bytes: 1_000,
             etag: format!("\"{}\"", "ab".repeat(32)),
             manifest_sha256: "cd".repeat(32),
+            download_bytes: None,
         }
     }
 
