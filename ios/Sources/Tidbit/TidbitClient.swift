@@ -216,6 +216,31 @@ public actor TidbitClient {
         }
     }
 
+    /// Fetches the media of `module` that its course delivers on demand and this device lacks;
+    /// call it when the learner opens the module (`assetFile` is nil for such media until
+    /// then). Each asset is verified against the course's signed manifest before it is placed;
+    /// a cut fetch resumes at the next call. Cancellable like `updateCourses`.
+    public nonisolated func fetchModuleMedia(
+        serverURL: URL,
+        token: String,
+        course: String,
+        module: String,
+        settings: CourseUpdateSettings? = nil,
+        cancellation: Cancellation = Cancellation()
+    ) async throws -> ModuleAssetsReport {
+        do {
+            return try await withTaskCancellationHandler {
+                try await tidbit.fetchModuleMedia(
+                    serverUrl: serverURL.absoluteString, token: token, course: course,
+                    module: module, settings: settings, listener: nil, cancellation: cancellation)
+            } onCancel: {
+                cancellation.cancel()
+            }
+        } catch TidbitError.Cancelled {
+            throw CancellationError()
+        }
+    }
+
     /// A digest of the learner's projected progress: equal on devices that hold the same events.
     public func projectionDigest() throws -> String { try tidbit.projectionDigest() }
 

@@ -80,6 +80,10 @@ val courseUpdatesTests: List<Pair<String, () -> Unit>> = listOf(
             val again = tidbit.updateCourses(server, token, CourseUpdatePolicy().settings(onUnmeteredNetwork = true))
             check(again.upToDate == listOf(COURSE) && again.bytesDownloaded == 0uL) { "$again" }
             check(again.installed.isEmpty() && again.pending.isEmpty() && again.refused.isEmpty()) { "$again" }
+
+            // The fixture course carries its media in the pack: opening a module fetches nothing.
+            val media = tidbit.fetchModuleMedia(server, token, COURSE, "tour")
+            check(media.fetched.isEmpty() && media.missing.isEmpty() && media.bytesDownloaded == 0uL) { "$media" }
         }
     },
     "course updates with a wrong token are Unauthorized and with a non-http URL InvalidSettings, and change nothing" to {

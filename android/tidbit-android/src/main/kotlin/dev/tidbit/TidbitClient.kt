@@ -34,6 +34,7 @@ import dev.tidbit.ffi.core.NudgeKind
 import dev.tidbit.ffi.core.CourseSummary
 import dev.tidbit.ffi.core.CourseUpdateReport
 import dev.tidbit.ffi.core.DownloadProgress
+import dev.tidbit.ffi.core.ModuleAssetsReport
 import dev.tidbit.ffi.core.Review
 import dev.tidbit.ffi.core.DueCounts
 import dev.tidbit.ffi.core.FitReport
@@ -226,6 +227,20 @@ class TidbitClient private constructor(
         }
         return tidbit.updateCourses(serverUrl, token, settings, listener)
     }
+
+    /**
+     * Fetches the media of [module] that its course delivers on demand and this device lacks
+     * (call it when the learner opens the module: [assetFile] is null for such media until
+     * then). Each asset is verified against the course's signed manifest before it is placed;
+     * a cut fetch resumes at the next call. Cancellable like [updateCourses].
+     */
+    suspend fun fetchModuleMedia(
+        serverUrl: String,
+        token: String,
+        course: String,
+        module: String,
+        settings: CourseUpdateSettings? = null,
+    ): ModuleAssetsReport = tidbit.fetchModuleMedia(serverUrl, token, course, module, settings)
 
     /** A digest of the learner's projected progress: equal on devices that hold the same events. */
     suspend fun projectionDigest(): String = withContext(io) { tidbit.projectionDigest() }
