@@ -10,7 +10,10 @@
 //!
 //! The assignments are one JSON value in the storage's `server_meta` (the same on SQLite and
 //! PostgreSQL), written whole by each change under this process's lock; an erasure removes the
-//! learner from them before their data goes.
+//! learner from them before their data goes, and an erased learner gets none. Two changes made
+//! at the same moment through two processes on one database may lose one of them (the last
+//! write wins): make assignment changes through one process, or check
+//! `GET /v1/admin/assignments` after a batch.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -94,6 +97,8 @@ pub enum AssignmentError {
     BadId(String, &'static str),
     #[error("a learner holds at most {MAX_ROLES} roles")]
     TooManyRoles,
+    #[error("learner '{0}' was erased: their id is retired, give the person a new one")]
+    Erased(String),
     #[error("the stored assignments are unreadable ({0}); restore server_meta from a backup")]
     Corrupt(String),
     #[error(transparent)]
@@ -106,6 +111,7 @@ impl AssignmentError {
     fn status(&self) -> StatusCode {
         match self {
             AssignmentError::BadId(..) | AssignmentError::TooManyRoles => StatusCode::BAD_REQUEST,
+            AssignmentError::Erased(_) => StatusCode::GONE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,6 +151,15 @@ impl Hub {
         Ok(assignments)
     }
 
+    /// A learner id that may be given assignments: valid, and not erased.
+    fn check_learner(&self, learner: &str) -> Result<(), AssignmentError> {
+        check_id(learner, "learner")?;
+        if self.storage.is_erased(learner)? {
+            return Err(AssignmentError::Erased(learner.to_string()));
+        }
+        Ok(())
+    }
+
     /// Assigns a course (or, with `remove`, takes the assignment back).
     pub fn change_assignment(
         &self,
@@ -154,7 +169,7 @@ impl Hub {
         match &change.to {
             Assignee::Everyone => {}
             Assignee::Role(role) => check_id(role, "role")?,
-            Assignee::Learner(learner) => check_id(learner, "learner")?,
+            Assignee::Learner(learner) => self.check_learner(learner)?,
         }
         self.edit_assignments(|assignments| {
             let set = match &change.to {
@@ -183,7 +198,7 @@ impl Hub {
         learner: &str,
         roles: &BTreeSet<String>,
     ) -> Result<Assignments, AssignmentError> {
-        check_id(learner, "learner")?;
+        self.check_learner(learner)?;
         if roles.len() > MAX_ROLES {
             return Err(AssignmentError::TooManyRoles);
         }

@@ -7,7 +7,8 @@
 //! belongs to the same pack (`If-Range`) or skip one it already has (`If-None-Match`).
 //!
 //! Each pack is read once: [`PackTags`] keeps its tag and what its manifest says until the
-//! file's size, modification time or inode change. Bodies are streamed from the file in 64 KiB reads, never held whole.
+//! file's size, modification time or inode change. Bodies are streamed from the file in 64 KiB
+//! reads, never held whole.
 
 use std::collections::HashMap;
 use std::io::Read;

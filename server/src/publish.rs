@@ -1,15 +1,15 @@
 //! Publishing a course version: `tidbit serve publish PACK --trust KEY`.
 //!
-//! The pack is verified first (its signature by a trusted author key, every asset against the
-//! signed manifest), then copied into `packs/` as `<course>-<version>.tidbit` through a hidden
-//! temporary file and a rename, so a catalog read at any moment sees the whole pack or none of
-//! it. A published version never changes: the same pack again is a no-op, another pack under a
+//! The pack is copied into a hidden file in `packs/`, the copy verified (its signature by a
+//! trusted author key, every asset against the signed manifest, on-demand media included) and
+//! linked in as `<course>-<version>.tidbit`, so a catalog read at any moment sees the whole pack
+//! or none of it. A published version never changes: the same pack again is a no-op, another pack under a
 //! published version is refused, and so is a version older than the latest published one.
 //! Earlier versions stay in `packs/` (a device halfway through one finishes it); learners'
 //! catalogs offer only the latest.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use tidbit_core::keys::TrustedKeys;
@@ -51,7 +51,10 @@ pub struct Published {
     pub new: bool,
 }
 
-/// Verifies `pack` against `trusted` and publishes it into `packs_dir`.
+/// Verifies `pack` against `trusted` and publishes it into `packs_dir`. The pack is copied first,
+/// and the copy is what is verified, hashed and put in place (by a link that never replaces a
+/// file): a source that changes meanwhile, or another publish of the same version at the same
+/// moment, can never put unverified bytes or a second pack under one version.
 pub fn publish(
     pack: &Path,
     packs_dir: &Path,
@@ -60,42 +63,47 @@ pub fn publish(
     if trusted.is_empty() {
         return Err(PublishError::NoTrustedKeys);
     }
+    std::fs::create_dir_all(packs_dir)?;
+    let temporary = packs_dir.join(format!(".publishing-{}", random_suffix()?));
+    let result = publish_copy(pack, &temporary, packs_dir, trusted);
+    let _ = std::fs::remove_file(&temporary);
+    result
+}
+
+fn publish_copy(
+    pack: &Path,
+    copy: &Path,
+    packs_dir: &Path,
+    trusted: &TrustedKeys,
+) -> Result<Published, PublishError> {
+    let bytes = copy_synced(pack, copy)?;
     let manifest = verify_pack_file(
-        pack,
+        copy,
         trusted,
         &PackLimits::default(),
         &mut DiscardSink,
         &mut |_, _| {},
     )
     .map_err(|e| PublishError::Unverified(e.to_string()))?;
-    let tag = etag(pack)?;
+    let full_len = manifest
+        .full_len()
+        .map_err(|e| PublishError::Unverified(e.to_string()))?;
+    if bytes != full_len {
+        return Err(PublishError::Unverified(format!(
+            "it ends before its on-demand media ({bytes} of {full_len} bytes): publish the whole pack"
+        )));
+    }
+    let tag = etag(copy)?;
     let course = manifest.course_id.clone();
     let version = manifest.version.to_string();
     let file = format!("{course}-{version}.tidbit");
-    std::fs::create_dir_all(packs_dir)?;
     for published in catalog(packs_dir, &PackTags::default())? {
         if published.course_id != course {
             continue;
         }
-        let published_version = semver::Version::parse(&published.version).ok();
-        if published.version == version {
-            if published.etag == tag {
-                return Ok(Published {
-                    bytes: published.bytes,
-                    course_id: course,
-                    version,
-                    file: published.file,
-                    etag: tag,
-                    new: false,
-                });
-            }
-            return Err(PublishError::VersionTaken {
-                course,
-                version,
-                file: published.file,
-            });
-        }
-        if published_version.is_some_and(|v| v > manifest.version) {
+        if published.version != version
+            && semver::Version::parse(&published.version).is_ok_and(|v| v > manifest.version)
+        {
             return Err(PublishError::Older {
                 course,
                 published: published.version,
@@ -104,47 +112,59 @@ pub fn publish(
         }
     }
     let target = packs_dir.join(&file);
-    let bytes = copy_atomically(pack, &target)?;
+    let new = match std::fs::hard_link(copy, &target) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if etag(&target)? != tag {
+                return Err(PublishError::VersionTaken {
+                    course,
+                    version,
+                    file,
+                });
+            }
+            false
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Ok(directory) = std::fs::File::open(packs_dir) {
+        directory.sync_all()?;
+    }
     Ok(Published {
         course_id: course,
         version,
         file,
         bytes,
         etag: tag,
-        new: true,
+        new,
     })
 }
 
-/// Copies `from` to `to` through a hidden file beside it, flushed before the rename.
-fn copy_atomically(from: &Path, to: &Path) -> std::io::Result<u64> {
-    let dir = to.parent().map(Path::to_path_buf).unwrap_or_default();
-    let name = to
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary: PathBuf = dir.join(format!(".{name}.publishing"));
+/// Copies `from` to `to` (a new file), flushed to disk; returns the bytes copied.
+fn copy_synced(from: &Path, to: &Path) -> std::io::Result<u64> {
     let mut source = std::fs::File::open(from)?;
-    let mut target = std::fs::File::create(&temporary)?;
+    let mut target = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)?;
     let mut buffer = vec![0u8; 64 * 1024];
     let mut copied = 0u64;
-    let result = (|| {
-        loop {
-            let n = source.read(&mut buffer)?;
-            if n == 0 {
-                break;
-            }
-            target.write_all(&buffer[..n])?;
-            copied += n as u64;
+    loop {
+        let n = source.read(&mut buffer)?;
+        if n == 0 {
+            break;
         }
-        target.sync_all()?;
-        std::fs::rename(&temporary, to)?;
-        if let Ok(directory) = std::fs::File::open(&dir) {
-            directory.sync_all()?;
-        }
-        Ok(copied)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+        target.write_all(&buffer[..n])?;
+        copied += n as u64;
     }
-    result
+    target.sync_all()?;
+    Ok(copied)
+}
+
+fn random_suffix() -> std::io::Result<String> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| std::io::Error::other("no randomness"))?;
+    Ok(hex::encode(bytes))
 }

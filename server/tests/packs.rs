@@ -141,6 +141,15 @@ fn each_learner_is_offered_the_latest_version_of_the_courses_assigned_to_them_an
     let unsigned = support::courses::course_pack(root.path(), &stranger, COURSE, "1.3.0", "");
     let refused = tidbit_server::publish::publish(&unsigned, &packs, &trusted).unwrap_err();
     assert!(refused.to_string().contains("does not verify"), "{refused}");
+    // A pack cut before its on-demand media is no pack to publish.
+    let on_demand =
+        support::courses::course_pack_with(root.path(), &key, COURSE, "1.4.0", "", true);
+    let (manifest, _) = tidbit_core::pack::read_manifest_unverified(&on_demand).unwrap();
+    let bytes = std::fs::read(&on_demand).unwrap();
+    let prefix = root.path().join("prefix.tidbit");
+    std::fs::write(&prefix, &bytes[..manifest.eager_len().unwrap() as usize]).unwrap();
+    let cut = tidbit_server::publish::publish(&prefix, &packs, &trusted).unwrap_err();
+    assert!(cut.to_string().contains("on-demand media"), "{cut}");
     let files: Vec<String> = std::fs::read_dir(&packs)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -224,16 +233,25 @@ fn each_learner_is_offered_the_latest_version_of_the_courses_assigned_to_them_an
     assert_eq!(get(ana, "/v1/admin/assignments"), 403);
     assert_eq!(get(Some(server.admin_token()), "/v1/catalog"), 200);
 
-    // Erasing a learner takes them out of the assignments.
+    // Erasing a learner takes them out of the assignments, and gives them none again.
+    let phone = Device::new(root.path(), "bo", "phone");
+    phone
+        .tidbit
+        .lock()
+        .unwrap()
+        .enroll(COURSE, "field-volunteer")
+        .unwrap();
+    phone
+        .sync(&server.url(), &server.token("bo", "phone"))
+        .unwrap();
     let erased = admin
         .delete(format!("{}/v1/admin/learners/bo", server.url()))
         .send()
         .unwrap();
-    assert!(
-        erased.status() == 200 || erased.status() == 404,
-        "{erased:?}"
-    );
+    assert_eq!(erased.status(), 200, "{erased:?}");
     let assignments = server.hub.assignments().unwrap();
     assert!(!assignments.learners.contains_key("bo"), "{assignments:?}");
+    let again = post(serde_json::json!({"course": COURSE, "to": {"learner": "bo"}}));
+    assert_eq!(again.status(), 410, "an erased learner was given a course");
     assert!(assignments.learner_roles.contains_key("ana"));
 }

@@ -238,7 +238,6 @@ impl PackManifest {
         Ok(sha256_hex(&self.to_canonical_json()?))
     }
 
-    /// The entry for `path`, if the pack has one.
     /// The length of the pack file up to the end of the assets a device installs with the
     /// course: everything but the on-demand assets.
     pub fn eager_len(&self) -> Result<u64, PackError> {
@@ -264,6 +263,18 @@ impl PackManifest {
         Ok(None)
     }
 
+    /// The length of the whole pack file, on-demand assets included.
+    pub fn full_len(&self) -> Result<u64, PackError> {
+        let on_demand: u64 = self
+            .assets
+            .iter()
+            .filter(|a| a.on_demand)
+            .map(|a| a.packed_size)
+            .sum();
+        Ok(self.eager_len()? + on_demand)
+    }
+
+    /// The entry for `path`, if the pack has one.
     pub fn asset(&self, path: &str) -> Option<&AssetEntry> {
         self.assets.iter().find(|entry| entry.path == path)
     }

@@ -1,7 +1,9 @@
 //! Reading and verifying a pack: the header, the signed manifest, then every asset streamed
 //! through hashing, size-capped decompression and the caller's [`AssetSink`]. It must never hand
 //! the sink a byte before the signature is checked against a trusted key, never allocate by a
-//! declared size, and never report success for a pack whose bytes were not all read and checked.
+//! declared size, and never report success for a pack whose bytes were not all read and checked
+//! (a pack may end before its on-demand assets, which come last: then every byte it has was read
+//! and checked, and each on-demand asset is checked alone when it is fetched, [`verify_asset`]).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,7 +23,6 @@ use super::{
 };
 use crate::keys::{TrustedKeys, SIGNATURE_LEN};
 
-/// magic + container version + manifest length.
 /// Progress is reported at least every this many bytes while streaming.
 const PROGRESS_STEP: u64 = 1024 * 1024;
 
@@ -246,9 +247,9 @@ fn parse_manifest(bytes: &[u8]) -> Result<PackManifest, PackError> {
     Ok(manifest)
 }
 
-/// Checks a signed manifest's contents before any payload byte is read.
-/// Checks the manifest's asset list against the limits and the payload's length. Returns whether
-/// the payload holds the on-demand assets (a pack downloaded without them ends before them).
+/// Checks a signed manifest's contents before any payload byte is read: the asset list against
+/// the limits and the payload's length. Returns whether the payload holds the on-demand assets
+/// (a pack downloaded without them ends before them).
 fn check_asset_list(
     manifest: &PackManifest,
     limits: &PackLimits,

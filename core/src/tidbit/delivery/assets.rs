@@ -13,6 +13,7 @@ use super::{
     disk, http_client, lock, remove_if_present, CourseUpdateReport, DeliveryError, DeliveryOptions,
     DownloadProgress, PendingReason,
 };
+use crate::pack::PackError;
 use crate::store::{StoreError, DOWNLOADS_DIR};
 use crate::tidbit::Tidbit;
 
@@ -103,14 +104,23 @@ pub async fn fetch_module_assets(
                 let placed = lock(tidbit)?
                     .store()
                     .place_asset(&asset.entry, BufReader::new(opened));
-                remove_if_present(&file).map_err(|e| disk(&file, e))?;
                 match placed {
                     Ok(()) => report.fetched.push(path_in_course),
+                    // The device could not write or read: the fetched bytes are kept.
+                    Err(
+                        error @ (StoreError::Pack(
+                            PackError::SinkFailed { .. }
+                            | PackError::Io(_)
+                            | PackError::File { .. },
+                        )
+                        | StoreError::Io(_)),
+                    ) => return Err(error.into()),
                     Err(StoreError::Pack(error)) => report.missing.push(still_missing(format!(
                         "the bytes fetched do not verify against the course's manifest ({error}); they were discarded"
                     ))),
                     Err(error) => return Err(error.into()),
                 }
+                remove_if_present(&file).map_err(|e| disk(&file, e))?;
             }
             Fetched::Pending(PendingReason::ByteBudget) => report
                 .missing

@@ -91,7 +91,7 @@ impl Target<'_> {
 }
 
 /// Downloads `target` into `path`, resuming from what is there, until it is whole, the call's
-/// `budget` is spent, or the link failed `max_attempts` times in a row.
+/// `budget` is spent, or the link failed `max_attempts` times without a request ending whole.
 pub(super) async fn download(
     client: &reqwest::Client,
     options: &DeliveryOptions,
@@ -102,6 +102,11 @@ pub(super) async fn download(
     progress: &(dyn Fn(&DownloadProgress) + Send + Sync),
 ) -> Result<Fetched, DeliveryError> {
     let mut failures = 0u32;
+    if target.want == 0 {
+        // Nothing to fetch: an empty asset.
+        std::fs::File::create(path).map_err(|e| disk(path, e))?;
+        return Ok(Fetched::Whole);
+    }
     loop {
         let have = file_len(path);
         if have > target.want {

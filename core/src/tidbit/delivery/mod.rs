@@ -210,7 +210,9 @@ pub struct CourseUpdateReport {
     pub refused: Vec<RefusedPack>,
     /// Bytes of packs received by this call.
     pub bytes_downloaded: u64,
-    /// Bytes already on the device that resumed downloads did not fetch again.
+    /// What resuming saved: at each resumed request, the bytes already on the device that a
+    /// download restarted from nothing would have fetched again (a download resumed three times
+    /// counts what it held each time).
     pub bytes_resumed: u64,
     /// Requests that failed and were tried again.
     pub retries: u32,
@@ -247,14 +249,32 @@ pub async fn update_courses(
     let installed = lock(tidbit)?.store().installed_versions()?;
     let mut wanted = Vec::new();
     for offered in catalog.courses {
-        let version = semver::Version::parse(&offered.version)
-            .map_err(|e| DeliveryError::BadCatalog(format!("{}: {e}", offered.course_id)))?;
+        let version = match semver::Version::parse(&offered.version) {
+            Ok(version) => version,
+            Err(e) => {
+                let reason = format!("'{}' is not a version ({e})", offered.version);
+                report.refused.push(refused(&offered, reason));
+                continue;
+            }
+        };
         match installed.iter().find(|i| i.course_id == offered.course_id) {
             Some(current) if current.version > version => {
                 report.up_to_date.push(offered.course_id);
             }
             Some(current) if current.version == version => {
                 if current.manifest_sha256 == offered.manifest_sha256 {
+                    // Where it came from, if an install stopped before it was noted (or the
+                    // pack was installed from a file): its on-demand media come from here.
+                    let store_source = {
+                        let tidbit = lock(tidbit)?;
+                        match tidbit.store().course_source(&offered.course_id)? {
+                            Some(_) => Ok(()),
+                            None => tidbit
+                                .store()
+                                .record_course_source(&offered.course_id, &source_of(&offered)),
+                        }
+                    };
+                    store_source?;
                     report.up_to_date.push(offered.course_id);
                 } else {
                     report.refused.push(RefusedPack {
@@ -282,7 +302,8 @@ pub async fn update_courses(
             bytes_total: offered.download_len(),
             reason,
         };
-        if options.unmetered_only && !options.on_unmetered_network {
+        let whole = file_len(&path) == offered.download_len();
+        if options.unmetered_only && !options.on_unmetered_network && !whole {
             report
                 .pending
                 .push(pending(PendingReason::UnmeteredNetworkOnly));
@@ -322,6 +343,36 @@ fn http_client(options: &DeliveryOptions) -> Result<reqwest::Client, DeliveryErr
         .map_err(|e| DeliveryError::Runtime(e.to_string()))
 }
 
+fn source_of(offered: &OfferedCourse) -> crate::store::CourseSource {
+    crate::store::CourseSource {
+        version: offered.version.clone(),
+        file: offered.file.clone(),
+        etag: offered.etag.clone(),
+    }
+}
+
+/// Whether an install failed because of the pack (refused: its bytes are discarded) rather than
+/// the device (the download is kept and the call fails).
+fn pack_at_fault(error: &TidbitError) -> bool {
+    use crate::pack::PackError;
+    match error {
+        TidbitError::Store(store) => match store {
+            StoreError::Pack(PackError::SinkFailed { .. })
+            | StoreError::Pack(PackError::Io(_))
+            | StoreError::Pack(PackError::File { .. }) => false,
+            StoreError::Pack(_)
+            | StoreError::CourseJson(_)
+            | StoreError::Course(_)
+            | StoreError::MissingCourseJson
+            | StoreError::ManifestMismatch { .. }
+            | StoreError::Downgrade { .. }
+            | StoreError::VersionConflict { .. } => true,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 fn refused(offered: &OfferedCourse, reason: String) -> RefusedPack {
     RefusedPack {
         course_id: offered.course_id.clone(),
@@ -344,31 +395,19 @@ fn install(
         Ok(()) => {
             let mut tidbit = lock(tidbit)?;
             match tidbit.install_pack(path, &mut |_, _| {}) {
-                Ok(report) => {
-                    let source = crate::store::CourseSource {
-                        version: offered.version.clone(),
-                        file: offered.file.clone(),
-                        etag: offered.etag.clone(),
-                    };
-                    tidbit
-                        .store()
-                        .record_course_source(&offered.course_id, &source)
-                        .map(|()| Ok(report))
-                        .map_err(DeliveryError::from)
-                }
-                Err(TidbitError::Store(
-                    error @ (StoreError::Sqlite(_)
-                    | StoreError::Io(_)
-                    | StoreError::DataDir { .. }
-                    | StoreError::AtRest(_)),
-                )) => Err(DeliveryError::from(error)),
-                Err(error) => Ok(Err(error.to_string())),
+                Ok(report) => tidbit
+                    .store()
+                    .record_course_source(&offered.course_id, &source_of(offered))
+                    .map(|()| Ok(report))
+                    .map_err(DeliveryError::from),
+                Err(error) if pack_at_fault(&error) => Ok(Err(error.to_string())),
+                Err(error) => Err(DeliveryError::Tidbit(error)),
             }
         }
     };
     // A refused pack is discarded (its bytes are wrong for what the catalog named); a failed
     // write keeps it for the next call.
-    if !matches!(result, Err(DeliveryError::Tidbit(_))) {
+    if result.is_ok() {
         remove_if_present(path).map_err(|e| disk(path, e))?;
     }
     result
@@ -517,7 +556,8 @@ pub(super) fn is_sha256_hex(text: &str) -> bool {
 }
 
 /// Removes downloads that no course on offer needs any more (a version superseded while it
-/// was half downloaded, a course no longer assigned).
+/// was half downloaded, a course no longer assigned), and media fetches left cut (the next
+/// time the module opens fetches them again).
 fn discard_stale(downloads: &Path, wanted: &[OfferedCourse]) -> std::io::Result<()> {
     let keep: BTreeSet<PathBuf> = wanted
         .iter()
@@ -525,7 +565,9 @@ fn discard_stale(downloads: &Path, wanted: &[OfferedCourse]) -> std::io::Result<
         .collect();
     for entry in std::fs::read_dir(downloads)? {
         let path = entry?.path();
-        let partial = path.extension().is_some_and(|x| x == "part");
+        let partial = path
+            .extension()
+            .is_some_and(|x| x == "part" || x == "asset");
         if partial && path.is_file() && !keep.contains(&path) {
             remove_if_present(&path)?;
         }
