@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 
 use super::{Tidbit, TidbitError};
-use crate::events::{Event, EventKind};
+use crate::events::{push_token_sha256, Event, EventKind, PushOutcome};
 use crate::learn::projection::read;
 use crate::nudge::{
     self, FinishedModule, Intervention, Nudge, NudgeKind, NudgeOutcome, NudgePlan,
@@ -97,13 +97,43 @@ impl Tidbit {
     }
 
     /// Tells the server (through sync) where to push interventions: `fcm` or `apns`, and the
-    /// token the platform gave the app.
+    /// token the platform gave the app. A token of the wrong shape for its platform is refused
+    /// ([`TidbitError::InvalidPushToken`]) and nothing is recorded.
     pub fn register_push_token(&mut self, platform: &str, token: &str) -> Result<(), TidbitError> {
+        crate::events::check_push_token(platform, token)
+            .map_err(|why| TidbitError::InvalidPushToken(why))?;
         self.record(EventKind::PushTokenRegistered {
             platform: platform.into(),
             token: token.into(),
         })?;
         Ok(())
+    }
+
+    /// True when the push vendor told the server that the token this device registered last
+    /// is dead (the app was reinstalled, the token rotated): ask the platform for a fresh token
+    /// and pass it to [`Tidbit::register_push_token`]. The server pushes to the dead token no
+    /// more; the answer turns false once a newer token is registered. False when this device
+    /// never registered a token.
+    pub fn push_token_needed(&self) -> Result<bool, TidbitError> {
+        let mut own_token: Option<String> = None;
+        let mut dead = false;
+        for event in self.nudge_events()? {
+            match event.kind {
+                EventKind::PushTokenRegistered { token, .. }
+                    if event.device == self.device_id() =>
+                {
+                    own_token = Some(push_token_sha256(&token));
+                    dead = false;
+                }
+                EventKind::PushOutcomeRecorded {
+                    token_sha256,
+                    outcome: PushOutcome::Unregistered,
+                    ..
+                } if own_token.as_ref() == Some(&token_sha256) => dead = true,
+                _ => {}
+            }
+        }
+        Ok(dead)
     }
 
     /// The nudge events of the log (interventions, outcomes, push tokens), in its order.
@@ -145,9 +175,32 @@ impl Tidbit {
         let mut interventions = Vec::new();
         let mut outcomes = Vec::new();
         let mut wording = std::collections::BTreeMap::new();
+        // The hashes of the tokens this device registered, and what the server's last push to
+        // one of them for each intervention became.
+        let mut own_tokens = std::collections::BTreeSet::new();
+        let mut pushes: std::collections::BTreeMap<String, (PushOutcome, String)> =
+            std::collections::BTreeMap::new();
         for event in self.nudge_events()? {
             let at = event.at();
             match event.kind {
+                EventKind::PushTokenRegistered { token, .. }
+                    if event.device == self.device_id() =>
+                {
+                    own_tokens.insert(push_token_sha256(&token));
+                }
+                EventKind::PushOutcomeRecorded {
+                    platform,
+                    token_sha256,
+                    intervention: Some(intervention),
+                    outcome,
+                    detail,
+                } if own_tokens.contains(&token_sha256) => {
+                    let why = match detail {
+                        Some(detail) => format!("{platform} answered {}: {detail}", outcome.name()),
+                        None => format!("{platform} answered {}", outcome.name()),
+                    };
+                    pushes.insert(intervention, (outcome, why));
+                }
                 EventKind::InterventionTriggered {
                     course,
                     module,
@@ -175,6 +228,7 @@ impl Tidbit {
                         reason,
                         triggered_at: at,
                         deadline: DateTime::from_timestamp_millis(deadline_ms).unwrap_or_default(),
+                        undelivered_push: None,
                     });
                 }
                 EventKind::NudgeOutcomeRecorded {
@@ -202,6 +256,12 @@ impl Tidbit {
                 }
                 _ => {}
             }
+        }
+        for intervention in &mut interventions {
+            intervention.undelivered_push = pushes
+                .remove(&intervention.id)
+                .filter(|(outcome, _)| *outcome != PushOutcome::Delivered)
+                .map(|(_, why)| why);
         }
         Ok(PlanningState {
             due_ms,
