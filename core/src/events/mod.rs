@@ -191,6 +191,9 @@ pub enum EventKind {
         /// `fcm` or `apns`.
         platform: String,
         token_sha256: String,
+        /// The id of the `PushTokenRegistered` event that gave the token: an outcome belongs to
+        /// one registration, whatever the device's and the server's clocks say.
+        registration: String,
         /// The intervention the push announced, if it announced one (else a plain wake-up).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         intervention: Option<String>,

@@ -426,6 +426,7 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
         EventKind::PushOutcomeRecorded {
             platform,
             token_sha256,
+            registration,
             intervention,
             outcome: _,
             detail,
@@ -440,6 +441,7 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             {
                 return Err(field("token_sha256", "not 64 lowercase hex digits"));
             }
+            id("registration", registration)?;
             if let Some(intervention) = intervention {
                 id("intervention", intervention)?;
             }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 
 use super::{Tidbit, TidbitError};
-use crate::events::{push_token_sha256, Event, EventKind, PushOutcome};
+use crate::events::{Event, EventKind, PushOutcome};
 use crate::learn::projection::read;
 use crate::nudge::{
     self, FinishedModule, Intervention, Nudge, NudgeKind, NudgeOutcome, NudgePlan,
@@ -115,25 +115,22 @@ impl Tidbit {
     /// more; the answer turns false once a newer token is registered. False when this device
     /// never registered a token.
     pub fn push_token_needed(&self) -> Result<bool, TidbitError> {
-        let mut own_token: Option<String> = None;
-        let mut dead = false;
-        for event in self.nudge_events()? {
-            match event.kind {
-                EventKind::PushTokenRegistered { token, .. }
-                    if event.device == self.device_id() =>
-                {
-                    own_token = Some(push_token_sha256(&token));
-                    dead = false;
-                }
-                EventKind::PushOutcomeRecorded {
-                    token_sha256,
-                    outcome: PushOutcome::Unregistered,
-                    ..
-                } if own_token.as_ref() == Some(&token_sha256) => dead = true,
-                _ => {}
-            }
-        }
-        Ok(dead)
+        let events = self.nudge_events()?;
+        let latest = events.iter().rev().find(|e| {
+            e.device == self.device_id() && matches!(e.kind, EventKind::PushTokenRegistered { .. })
+        });
+        let Some(latest) = latest else {
+            return Ok(false);
+        };
+        // Outcomes name the registration they are about, so the device's and the server's
+        // clocks may disagree without a dead token looking alive.
+        Ok(events.iter().any(|e| {
+            matches!(&e.kind, EventKind::PushOutcomeRecorded {
+                registration,
+                outcome: PushOutcome::Unregistered,
+                ..
+            } if *registration == latest.id)
+        }))
     }
 
     /// The nudge events of the log (interventions, outcomes, push tokens), in its order.
@@ -175,26 +172,30 @@ impl Tidbit {
         let mut interventions = Vec::new();
         let mut outcomes = Vec::new();
         let mut wording = std::collections::BTreeMap::new();
-        // The hashes of the tokens this device registered, and what the server's last push to
-        // one of them for each intervention became.
-        let mut own_tokens = std::collections::BTreeSet::new();
+        // The registrations of this device's tokens, and what the server's last push to one of
+        // them for each intervention became (outcomes name their registration).
+        let events = self.nudge_events()?;
+        let own_registrations: std::collections::BTreeSet<&str> = events
+            .iter()
+            .filter(|e| {
+                e.device == self.device_id()
+                    && matches!(e.kind, EventKind::PushTokenRegistered { .. })
+            })
+            .map(|e| e.id.as_str())
+            .collect();
         let mut pushes: std::collections::BTreeMap<String, (PushOutcome, String)> =
             std::collections::BTreeMap::new();
-        for event in self.nudge_events()? {
+        for event in events.iter().cloned() {
             let at = event.at();
             match event.kind {
-                EventKind::PushTokenRegistered { token, .. }
-                    if event.device == self.device_id() =>
-                {
-                    own_tokens.insert(push_token_sha256(&token));
-                }
                 EventKind::PushOutcomeRecorded {
                     platform,
-                    token_sha256,
+                    registration,
                     intervention: Some(intervention),
                     outcome,
                     detail,
-                } if own_tokens.contains(&token_sha256) => {
+                    ..
+                } if own_registrations.contains(registration.as_str()) => {
                     let why = match detail {
                         Some(detail) => format!("{platform} answered {}: {detail}", outcome.name()),
                         None => format!("{platform} answered {}", outcome.name()),

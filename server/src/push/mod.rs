@@ -5,8 +5,8 @@
 //! intervention is triggered ([`crate::interventions`]) or an admin asks for a wake-up
 //! (`POST /v1/admin/learners/{learner}/wake`), [`wake`] sends one message per target through the
 //! hub's [`PushSender`] and records what the vendor answered as a `PushOutcomeRecorded` event in
-//! the learner's documents: the platform, the SHA-256 of the token (never the token), the
-//! intervention if any, and the outcome. The devices get it with their next sync: the nudge
+//! the learner's documents: the platform, the SHA-256 of the token (never the token), the id of
+//! the registration it came from, the intervention if any, and the outcome. The devices get it with their next sync: the nudge
 //! planner says when an intervention's push did not reach the device, and the app learns
 //! (`push_token_needed`) that its token is dead. A token the vendor reported unregistered is
 //! not used again until its device registers a newer one.
@@ -70,6 +70,8 @@ impl Platform {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushTarget {
     pub device: String,
+    /// The id of the `PushTokenRegistered` event that gave the token.
+    pub registration: String,
     pub platform: Platform,
     pub token: String,
 }
@@ -254,9 +256,9 @@ pub struct PushReport {
     pub detail: Option<String>,
 }
 
-/// Each device's latest registered token, unless the vendor reported it unregistered since
-/// (then the device is skipped until it registers a newer token). Tokens of a shape their
-/// platform never has are skipped too.
+/// Each device's latest registered token, unless the vendor reported it unregistered (then
+/// the device is skipped until it registers a token again). Tokens of a shape their platform
+/// never has are skipped too.
 pub fn push_targets(
     storage: &dyn SyncStorage,
     learner: &str,
@@ -265,43 +267,41 @@ pub fn push_targets(
         crate::exchange::ExchangeRefused::Storage(e) => PushError::Storage(e),
         other => PushError::Documents(other.to_string()),
     })?;
-    // Per device, in the log's order: its latest token and whether it was reported dead since.
-    let mut latest: std::collections::BTreeMap<String, (PushTarget, String, bool)> =
+    // Each device's latest registration, and the registrations reported dead (an outcome names
+    // its registration, so this holds whatever the device's and the server's clocks say).
+    let mut latest: std::collections::BTreeMap<String, PushTarget> =
         std::collections::BTreeMap::new();
+    let mut dead = std::collections::BTreeSet::new();
     for event in events {
         match event.kind {
             EventKind::PushTokenRegistered { platform, token } => {
                 let Some(platform) = Platform::parse(&platform) else {
                     continue;
                 };
-                let hash = push_token_sha256(&token);
                 let target = PushTarget {
                     device: event.device.clone(),
+                    registration: event.id,
                     platform,
                     token,
                 };
-                latest.insert(event.device, (target, hash, false));
+                latest.insert(event.device, target);
             }
             EventKind::PushOutcomeRecorded {
-                token_sha256,
+                registration,
                 outcome: PushOutcome::Unregistered,
                 ..
             } => {
-                for (_, hash, dead) in latest.values_mut() {
-                    if *hash == token_sha256 {
-                        *dead = true;
-                    }
-                }
+                dead.insert(registration);
             }
             _ => {}
         }
     }
     Ok(latest
         .into_values()
-        .filter(|(target, _, dead)| {
-            !dead && check_push_token(target.platform.name(), &target.token).is_ok()
+        .filter(|target| {
+            !dead.contains(&target.registration)
+                && check_push_token(target.platform.name(), &target.token).is_ok()
         })
-        .map(|(target, _, _)| target)
         .collect())
 }
 
@@ -331,6 +331,7 @@ pub async fn wake(
                 outcomes.push(EventKind::PushOutcomeRecorded {
                     platform: target.platform.name().into(),
                     token_sha256: token_sha256.clone(),
+                    registration: target.registration.clone(),
                     intervention: message.intervention.clone(),
                     outcome,
                     detail: detail.clone(),

@@ -302,6 +302,7 @@ fn push_outcomes_come_from_the_server_and_name_a_token_only_by_its_hash() {
         kind: EventKind::PushOutcomeRecorded {
             platform: "apns".into(),
             token_sha256,
+            registration: Event::make_id("phone", "a1", 1),
             intervention: Some(Event::make_id(SERVER_DEVICE, "ab", 1)),
             outcome: crate::events::PushOutcome::Unregistered,
             detail,
