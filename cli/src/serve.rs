@@ -10,6 +10,10 @@
 //! serve erase --data DIR --learner ID` erases a learner (see `tidbit_server::erasure`), beside a
 //! running server or without one.
 //!
+//! With `--fcm-service-account FILE` and/or `--apns-key FILE.p8 --apns-key-id ID --apns-team-id
+//! ID --apns-topic BUNDLE` (see `serve_push`) the server and `trigger` wake learners' devices
+//! through FCM and APNs; without them pushes are only logged.
+//!
 //! The server writes an access log to stderr (learner ids as pseudonyms) and refuses tokens that
 //! stay valid longer than `--max-token-days` (90 by default, as `tidbit serve token` issues).
 
