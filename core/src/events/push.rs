@@ -53,7 +53,7 @@ pub fn check_push_token(platform: &str, token: &str) -> Result<(), String> {
     match platform {
         "apns" => {
             let hex = token.bytes().all(|b| b.is_ascii_hexdigit());
-            if !hex || token.len() % 2 != 0 || !(64..=200).contains(&token.len()) {
+            if !hex || !token.len().is_multiple_of(2) || !(64..=200).contains(&token.len()) {
                 return Err(format!(
                     "an APNs device token is 64 to 200 hex digits (an even count), not {} characters{}",
                     token.len(),

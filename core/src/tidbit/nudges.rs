@@ -100,8 +100,7 @@ impl Tidbit {
     /// token the platform gave the app. A token of the wrong shape for its platform is refused
     /// ([`TidbitError::InvalidPushToken`]) and nothing is recorded.
     pub fn register_push_token(&mut self, platform: &str, token: &str) -> Result<(), TidbitError> {
-        crate::events::check_push_token(platform, token)
-            .map_err(|why| TidbitError::InvalidPushToken(why))?;
+        crate::events::check_push_token(platform, token).map_err(TidbitError::InvalidPushToken)?;
         self.record(EventKind::PushTokenRegistered {
             platform: platform.into(),
             token: token.into(),
