@@ -473,6 +473,8 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
         true => Migrations::Require,
         false => Migrations::Apply,
     };
+    // Credential files are checked before anything is opened or created.
+    let push = args.push.sender()?;
     let mut hub = Hub::open_with(data, &storage, migrations)
         .map_err(|e| format!("{}: {e}", data.display()))?
         .with_log_format(args.log_format)
@@ -498,7 +500,7 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
     if let Some(url) = &args.advertise_url {
         hub = hub.with_advertised_url(url);
     }
-    if let Some(sender) = args.push.sender()? {
+    if let Some(sender) = push {
         hub = hub.with_push(sender);
     }
     if !args.quiet {
