@@ -15,6 +15,7 @@ mod progress;
 mod report;
 mod serve;
 mod serve_courses;
+mod serve_push;
 mod simulate;
 mod syncing;
 

@@ -10,6 +10,10 @@
 //! serve erase --data DIR --learner ID` erases a learner (see `tidbit_server::erasure`), beside a
 //! running server or without one.
 //!
+//! With `--fcm-service-account FILE` and/or `--apns-key FILE.p8 --apns-key-id ID --apns-team-id
+//! ID --apns-topic BUNDLE` (see `serve_push`) the server and `trigger` wake learners' devices
+//! through FCM and APNs; without them pushes are only logged.
+//!
 //! The server writes an access log to stderr (learner ids as pseudonyms) and refuses tokens that
 //! stay valid longer than `--max-token-days` (90 by default, as `tidbit serve token` issues).
 
@@ -152,6 +156,8 @@ pub struct ServeArgs {
         value_name = "KEY.pub"
     )]
     trust: Vec<PathBuf>,
+    #[command(flatten)]
+    push: crate::serve_push::PushArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -191,6 +197,8 @@ enum ServeCommand {
         within: String,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        push: crate::serve_push::PushArgs,
     },
     /// Erase a learner from the server: their key, documents, sync states and event ids are
     /// deleted and every token of theirs is revoked. Erasure is final.
@@ -252,6 +260,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             reason,
             within,
             json,
+            push,
         }) => trigger(
             store,
             learner,
@@ -260,6 +269,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             reason,
             within,
             *json,
+            push,
         ),
         Some(ServeCommand::Erase {
             store,
@@ -463,6 +473,8 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
         true => Migrations::Require,
         false => Migrations::Apply,
     };
+    // Credential files are checked before anything is opened or created.
+    let push = args.push.sender()?;
     let mut hub = Hub::open_with(data, &storage, migrations)
         .map_err(|e| format!("{}: {e}", data.display()))?
         .with_log_format(args.log_format)
@@ -487,6 +499,9 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
     }
     if let Some(url) = &args.advertise_url {
         hub = hub.with_advertised_url(url);
+    }
+    if let Some(sender) = push {
+        hub = hub.with_push(sender);
     }
     if !args.quiet {
         // Ignores write errors: a closed stderr must never fail a request.
@@ -581,6 +596,7 @@ fn parse_within(text: &str) -> Result<u32, String> {
         })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn trigger(
     store: &StoreArgs,
     learner: &str,
@@ -589,10 +605,16 @@ fn trigger(
     reason: &str,
     within: &str,
     json: bool,
+    push: &crate::serve_push::PushArgs,
 ) -> Result<(), String> {
     let within_hours = parse_within(within)?;
     let data = &store.data;
-    let hub = store.open()?;
+    let sender = push.sender()?;
+    let mut hub = store.open()?;
+    if let Some(sender) = sender {
+        hub = hub.with_push(sender);
+    }
+    let hub = Arc::new(hub);
     let request = tidbit_server::interventions::InterventionRequest {
         module: module.into(),
         course: course.map(str::to_string),
@@ -600,14 +622,13 @@ fn trigger(
         within_hours,
         signal: None,
     };
-    let triggered = tidbit_server::interventions::trigger(
-        hub.storage.as_ref(),
-        learner,
-        &request,
-        chrono::Utc::now().timestamp_millis(),
-        &tidbit_server::interventions::LoggingPushSender,
-    )
-    .map_err(|e| format!("{}: {e}", data.display()))?;
+    // The intervention is committed first; the pushes announcing it follow.
+    let runtime = tidbit_core::runtime::runtime().map_err(|e| e.to_string())?;
+    let triggered = runtime
+        .block_on(tidbit_server::interventions::trigger_and_push(
+            &hub, learner, request,
+        ))
+        .map_err(|e| format!("{}: {e}", data.display()))?;
     if json {
         println!(
             "{}",

@@ -8,7 +8,8 @@
 //!   `POST /v1/admin/assignments` and `PUT /v1/admin/learners/{learner}/roles`: who is offered
 //!   what; packs are published with `tidbit serve publish` ([`publish`]);
 //! - `POST /v1/admin/learners/{learner}/interventions`: an intervention for a learner, with an
-//!   admin token (see [`interventions`]);
+//!   admin token (see [`interventions`]), announced to their devices by push (see [`push`]);
+//! - `POST /v1/admin/learners/{learner}/wake`: asks a learner's devices to sync now, by push;
 //! - `DELETE /v1/admin/learners/{learner}`: erases a learner, with an admin token (see
 //!   [`erasure`]; learners' data is sealed under keys of their own, see [`sealing`]);
 //! - `GET /health`.
@@ -38,6 +39,7 @@ pub mod lead;
 pub mod metrics;
 pub mod observe;
 pub mod publish;
+pub mod push;
 pub mod records;
 pub mod reviews;
 pub mod sealing;
@@ -165,6 +167,8 @@ pub struct Hub {
     pub content: Arc<content_index::ContentIndex>,
     /// Every learner's engagement summary, for the L&D team's metrics.
     pub summaries: Arc<metrics::Summaries>,
+    /// Wakes learners' devices ([`push`]); only logs unless FCM or APNs is configured.
+    push: Arc<dyn push::PushSender>,
 }
 
 #[derive(Default)]
@@ -260,7 +264,19 @@ impl Hub {
             max_token_lifetime: None,
             review_retention_days: reviews::DEFAULT_REVIEW_RETENTION_DAYS,
             records: None,
+            push: Arc::new(push::LoggingPushSender),
         }
+    }
+
+    /// Wakes devices through `sender` (FCM, APNs) instead of only logging ([`push`]).
+    pub fn with_push(mut self, sender: Arc<dyn push::PushSender>) -> Hub {
+        self.push = sender;
+        self
+    }
+
+    /// What wakes learners' devices.
+    pub fn push_sender(&self) -> &dyn push::PushSender {
+        self.push.as_ref()
     }
 
     /// Trusts `keys` for the packs analytics read ([`content_index`]).
@@ -444,6 +460,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
             "/v1/admin/learners/{learner}/interventions",
             post(interventions::post_intervention),
         )
+        .route("/v1/admin/learners/{learner}/wake", post(push::post_wake))
         .route(
             "/v1/admin/learners/{learner}",
             delete(erasure::delete_learner),

@@ -418,14 +418,9 @@ fn interventions_from_another_process_and_syncs_at_the_same_time_lose_nothing() 
                 within_hours: 48,
                 signal: None,
             };
-            let triggered = tidbit_server::interventions::trigger(
-                storage,
-                LEARNER,
-                &request,
-                server_now + i,
-                &tidbit_server::interventions::LoggingPushSender,
-            )
-            .unwrap();
+            let triggered =
+                tidbit_server::interventions::trigger(storage, LEARNER, &request, server_now + i)
+                    .unwrap();
             ids.push(triggered.intervention);
         }
         ids

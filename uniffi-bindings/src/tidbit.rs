@@ -448,6 +448,22 @@ impl Tidbit {
         })
     }
 
+    /// Tells the server (through the next sync) where to wake this device: `fcm` with the FCM
+    /// registration token, or `apns` with the APNs device token in hex. A token of the wrong
+    /// shape is refused (`InvalidRequest`) and nothing is recorded.
+    pub fn register_push_token(&self, platform: String, token: String) -> Result<(), TidbitError> {
+        self.session.run("register_push_token", |core| {
+            Ok(core.register_push_token(&platform, &token)?)
+        })
+    }
+
+    /// True when the server reported this device's push token dead: ask the platform for a
+    /// fresh token and pass it to `register_push_token` (check after each sync).
+    pub fn push_token_needed(&self) -> Result<bool, TidbitError> {
+        self.session
+            .run("push_token_needed", |core| Ok(core.push_token_needed()?))
+    }
+
     /// A digest of everything the learner's progress projects to (mastery, schedules,
     /// streaks): two devices that have synced the same events report the same digest.
     pub fn projection_digest(&self) -> Result<String, TidbitError> {

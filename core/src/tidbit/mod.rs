@@ -104,6 +104,8 @@ pub enum TidbitError {
     Records(#[from] crate::analytics::xapi::XapiError),
     #[error("not a valid experiment: {0}")]
     InvalidExperiment(String),
+    #[error("not a push token: {0}; pass the token the platform's push service gave the app")]
+    InvalidPushToken(String),
 }
 
 impl From<EventLogError> for TidbitError {
