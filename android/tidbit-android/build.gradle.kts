@@ -1,7 +1,7 @@
 // The Android library apps depend on: the Rust core per ABI under src/main/jniLibs (built by
 // ../build-android.sh), the generated bindings (dev.tidbit.ffi and, for the core's own records
 // and enums, dev.tidbit.ffi.core), the coroutine wrapper (dev.tidbit) and the platform adapters
-// (dev.tidbit.android: Keystore, logcat, WorkManager sync and course updates).
+// (dev.tidbit.android: Keystore, logcat, WorkManager sync and course updates, FCM push).
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
@@ -31,4 +31,7 @@ dependencies {
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
     implementation("androidx.security:security-crypto:1.1.0-alpha06")
     implementation("androidx.work:work-runtime-ktx:2.9.1")
+    // TidbitMessagingService: the server's wake-ups, and tokens awaited as coroutines.
+    implementation("com.google.firebase:firebase-messaging:24.1.0")
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-play-services:1.9.0")
 }

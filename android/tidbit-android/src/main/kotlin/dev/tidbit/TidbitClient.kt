@@ -256,6 +256,25 @@ class TidbitClient private constructor(
         withContext(io) { tidbit.recordNudgeOutcome(nudge, outcome) }
 
     /**
+     * Tells the server, with the next [sync], where to wake this device: the FCM registration
+     * token Firebase gave the app (`FirebaseMessaging.getInstance().token`, or
+     * `onNewToken`'s). The server sends that token a data message asking for a sync
+     * ([isTidbitSyncPush]). Throws [dev.tidbit.ffi.TidbitException.InvalidRequest] for a token
+     * of a shape FCM never gives (anything but letters, digits, `-`, `_`, `:` and `.`); nothing
+     * is recorded then.
+     */
+    suspend fun registerPushToken(token: String) =
+        withContext(io) { tidbit.registerPushToken(FCM_PLATFORM, token) }
+
+    /**
+     * True when FCM told the server that the token this device registered last is dead (the
+     * answer arrives with a [sync]): get a fresh token and [registerPushToken] it. False again
+     * once a newer token is registered, and false on a device that never registered one (the
+     * app registers its first token at sign-in).
+     */
+    suspend fun pushTokenNeeded(): Boolean = withContext(io) { tidbit.pushTokenNeeded() }
+
+    /**
      * Erases the learner from this device: closes the store, has the key store destroy its
      * at-rest key and removes its files. The server's copy is the organisation's to erase. Later
      * calls throw `TidbitException.Erased`; while a sync runs this throws `NotYet`.

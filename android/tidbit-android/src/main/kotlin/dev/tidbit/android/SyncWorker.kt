@@ -7,6 +7,12 @@
 // it cancels `doWork`'s coroutine, and with it the sync on the core's runtime, at the sync's
 // next network wait; whatever reply was being applied is applied whole first. The
 // CancellationException is left to WorkManager, which runs the work again later.
+// A sync may bring the server's word that this device's push token is dead
+// (`TidbitClient.pushTokenNeeded()`): the worker then asks the app for a fresh one
+// (`Host.onPushTokenNeeded`; see TidbitMessagingService). A push from the server enqueues the
+// one-off sync (`syncSoon`).
+// Not compiled here (no Android SDK); `TidbitClient.sync` and `pushTokenNeeded` are
+// platform-independent and run on the JVM in tests/bindings/kotlin.
 
 package dev.tidbit.android
 
@@ -48,6 +54,13 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
          * syncing, and decide what becomes of the data on this device (`TidbitClient.erase()`).
          */
         fun onLearnerErasedOnServer(message: String) {}
+
+        /**
+         * The sync brought the server's word that this device's push token is dead: register a
+         * fresh one (`TidbitMessagingService.registerFreshTokenIfNeeded(context, tidbit)`).
+         * Apps without push leave this as it is.
+         */
+        suspend fun onPushTokenNeeded(tidbit: TidbitClient) {}
     }
 
     override suspend fun doWork(): Result {
@@ -60,6 +73,7 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
         return try {
             val report = tidbit.sync(server.url, server.token)
             Log.i(TAG, "synced: ${report.roundTrips} round trips, ${report.eventsReceived} events received")
+            askForPushTokenIfNeeded(host, tidbit)
             Result.success(
                 workDataOf(
                     "round_trips" to report.roundTrips.toInt(),
@@ -79,6 +93,17 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
             Log.e(TAG, error.message ?: "sync failed")
             Result.failure()
         }
+    }
+
+    /** After a sync: the push token question must not turn a finished sync into a failure. */
+    private suspend fun askForPushTokenIfNeeded(host: Host, tidbit: TidbitClient) {
+        val needed = try {
+            tidbit.pushTokenNeeded()
+        } catch (error: TidbitException) {
+            Log.w(TAG, error.message ?: "could not read whether a push token is needed")
+            false
+        }
+        if (needed) host.onPushTokenNeeded(tidbit)
     }
 
     companion object {
