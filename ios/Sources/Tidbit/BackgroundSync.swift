@@ -7,7 +7,9 @@
 // expiration handler cancels the sync's Task, which stops the Rust sync at its next network
 // wait: a reply is applied whole or not at all, and the next run picks up from there. The app
 // hands over the Tidbit it already has open and the server and token to use, so this never
-// opens a second copy of the store and never stores credentials itself.
+// opens a second copy of the store and never stores credentials itself. A sync that brings
+// the server's word that the device's push token is dead calls `onPushTokenNeeded`; a push from
+// the server syncs through the same `syncNow` (`RemoteNotificationSync`).
 //
 // The app's Info.plist must list the task identifier and enable background fetch:
 //
@@ -76,23 +78,28 @@ public struct BackgroundSync: Sendable {
     private let tidbitForSync: @Sendable () async -> TidbitClient?
     private let syncServer: @Sendable () async -> SyncServer?
     private let onTokenRejected: @Sendable (String) -> Void
+    private let onPushTokenNeeded: @Sendable (TidbitClient) async -> Void
     private let log = os.Logger(subsystem: Bundle.main.bundleIdentifier ?? "dev.tidbit", category: "sync")
 
     /// `tidbitForSync` gives the learner's open Tidbit (nil when nobody is signed in),
     /// `syncServer` the server and this device's token (nil when sync is not set up);
-    /// `onTokenRejected` is called with the server's message when a new token is needed.
+    /// `onTokenRejected` is called with the server's message when a new token is needed;
+    /// `onPushTokenNeeded` after a sync that brought the server's word that this device's push
+    /// token is dead (apps with push pass `{ await RemoteNotificationSync.registerIfNeeded($0) }`).
     public init(
         identifier: String,
         interval: TimeInterval = 6 * 60 * 60,
         tidbitForSync: @escaping @Sendable () async -> TidbitClient?,
         syncServer: @escaping @Sendable () async -> SyncServer?,
-        onTokenRejected: @escaping @Sendable (String) -> Void = { _ in }
+        onTokenRejected: @escaping @Sendable (String) -> Void = { _ in },
+        onPushTokenNeeded: @escaping @Sendable (TidbitClient) async -> Void = { _ in }
     ) {
         self.identifier = identifier
         self.interval = interval
         self.tidbitForSync = tidbitForSync
         self.syncServer = syncServer
         self.onTokenRejected = onTokenRejected
+        self.onPushTokenNeeded = onPushTokenNeeded
     }
 
     /// Registers the launch handler; false when the identifier is not permitted in Info.plist.
@@ -115,7 +122,8 @@ public struct BackgroundSync: Sendable {
         try BGTaskScheduler.shared.submit(request)
     }
 
-    /// One sync now, the way a background run does it (apps may call it after a session).
+    /// One sync now, the way a background run does it (apps may call it after a session;
+    /// `RemoteNotificationSync` calls it for a push).
     /// Cancelling the calling Task stops the sync and gives `.cancelled`.
     public func syncNow() async -> BackgroundSyncOutcome {
         guard let tidbit = await tidbitForSync(), let server = await syncServer() else {
@@ -125,6 +133,9 @@ public struct BackgroundSync: Sendable {
             let report = try await tidbit.sync(serverURL: server.url, token: server.token)
             let text = "synced: \(report.roundTrips) round trips, \(report.eventsReceived) events received"
             log.info("\(text, privacy: .public)")
+            if (try? await tidbit.pushTokenNeeded()) == true {
+                await onPushTokenNeeded(tidbit)
+            }
             return .synced(report)
         } catch is CancellationError {
             log.info("sync cancelled; the next run picks up from there")

@@ -260,6 +260,23 @@ public actor TidbitClient {
         try tidbit.recordNudgeOutcome(nudge: nudge, outcome: outcome)
     }
 
+    /// Tells the server, with the next sync, where to wake this device: the APNs device token
+    /// `application(_:didRegisterForRemoteNotificationsWithDeviceToken:)` gave, sent as hex.
+    /// The server sends it silent pushes (`content-available`) asking for a sync
+    /// (`RemoteNotificationSync`). Throws `TidbitError.InvalidRequest` for a token APNs never
+    /// gives (not 32 to 100 bytes); nothing is recorded then.
+    public func registerPushToken(_ deviceToken: Data) throws {
+        let hex = deviceToken.map { String(format: "%02x", $0) }.joined()
+        try tidbit.registerPushToken(platform: "apns", token: hex)
+    }
+
+    /// True when APNs told the server that the token this device registered last is dead (the
+    /// answer arrives with a sync): ask iOS for the token again
+    /// (`RemoteNotificationSync.registerIfNeeded`) and register what it gives. False again once
+    /// a newer token is registered, and false on a device that never registered one (the app
+    /// registers its first token at sign-in).
+    public func pushTokenNeeded() throws -> Bool { try tidbit.pushTokenNeeded() }
+
     /// Releases the store now; later calls throw `TidbitError.Closed`.
     public func close() { tidbit.closeStore() }
 

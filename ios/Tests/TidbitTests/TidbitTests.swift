@@ -1,9 +1,11 @@
 // XCTest suite mirroring tests/bindings/kotlin/TidbitSuite.kt. Runs on macOS or a simulator
 // with an XCFramework built by `ios/build-xcframework.sh --test-hooks`; the fixture pack and
 // keys come from TIDBIT_PACK, TIDBIT_AUTHOR_PUB, TIDBIT_ISSUER_KEY, TIDBIT_ISSUER_PUB (the
-// same files tests/bindings/common.sh makes), and the course-update cases need the server
-// `start_sync_server` there starts: TIDBIT_SYNC_URL and TIDBIT_PHONE_TOKEN.
+// same files tests/bindings/common.sh makes), and the course-update and push cases need the
+// server `start_sync_server` there starts: TIDBIT_SYNC_URL and TIDBIT_PHONE_TOKEN (and
+// TIDBIT_ADMIN_TOKEN for the push cases' wake-up).
 
+import CryptoKit
 import Foundation
 import Network
 import UserNotifications
@@ -832,4 +834,112 @@ extension TidbitTests {
         XCTAssertFalse(waiting(.byteBudget).interrupted)
         XCTAssertFalse(waiting(.unmeteredNetworkOnly).interrupted)
     }
+}
+
+// Push, mirroring tests/bindings/kotlin/PushSuite.kt. The suites' server has no APNs credentials,
+// so its wake-up only logs and answers `logged` for each device's token: that shows which token
+// it holds, but no vendor answer (a dead token) can come back from it; server/tests/push.rs runs
+// that path against a local APNs.
+extension TidbitTests {
+    /// A device token as APNs gives it to the app delegate: 32 bytes, different in every test.
+    private func deviceToken() -> Data {
+        Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+    }
+
+    /// The phone with its clock at the wall clock's time: the server takes each device's latest
+    /// registration in the log's (time, device, id) order, so the phones of successive tests
+    /// register at times that follow one another, as one real phone's clock would.
+    private func openPhoneNow() throws -> TidbitClient {
+        clock.ms = Int64(Date().timeIntervalSince1970 * 1000)
+        return try openPhone()
+    }
+
+    /// `POST /v1/admin/learners/ada@example.org/wake` on the suites' server: its JSON answer.
+    private func wakeTheLearner() async throws -> [String: [[String: String]]] {
+        let (url, _) = try courseServer()
+        var request = URLRequest(url: url.appendingPathComponent("v1/admin/learners/ada@example.org/wake"))
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(try fixture("TIDBIT_ADMIN_TOKEN"))", forHTTPHeaderField: "Authorization")
+        let (body, response) = try await URLSession.shared.data(for: request)
+        XCTAssertEqual((response as? HTTPURLResponse)?.statusCode, 200)
+        return try JSONDecoder().decode([String: [[String: String]]].self, from: body)
+    }
+
+    /// What the server answers for the phone's APNs token when no vendor is configured.
+    private func loggedPhonePush(_ deviceToken: Data) -> [String: [[String: String]]] {
+        let hex = deviceToken.map { String(format: "%02x", $0) }.joined()
+        let sha256 = SHA256.hash(data: Data(hex.utf8)).map { String(format: "%02x", $0) }.joined()
+        return ["pushes": [["device": "phone", "platform": "apns", "token_sha256": sha256, "outcome": "logged"]]]
+    }
+
+    func testAStoreThatNeverRegisteredAPushTokenReportsNoneNeeded() async throws {
+        let tidbit = try openPhoneNow()
+        let needed = try await tidbit.pushTokenNeeded()
+        XCTAssertFalse(needed)
+    }
+
+    func testADeviceTokenRegistersAsHexAndNoTokenIsNeededAfterIt() async throws {
+        let tidbit = try openPhoneNow()
+        try await tidbit.registerPushToken(deviceToken())
+        let needed = try await tidbit.pushTokenNeeded()
+        XCTAssertFalse(needed)
+    }
+
+    func testTheRegisteredDeviceTokenReachesTheSuitesServerWithTheNextSync() async throws {
+        let tidbit = try openPhoneNow()
+        let (url, token) = try courseServer()
+        let device = deviceToken()
+        try await tidbit.registerPushToken(device)
+        let report = try await tidbit.sync(serverURL: url, token: token)
+        XCTAssertGreaterThanOrEqual(report.roundTrips, 1)
+        XCTAssertEqual(report.documentsRefused, 0)
+        let woken = try await wakeTheLearner()
+        XCTAssertEqual(woken, loggedPhonePush(device))
+        let needed = try await tidbit.pushTokenNeeded()
+        XCTAssertFalse(needed)
+    }
+
+    func testADeviceTokenOfTheWrongLengthIsInvalidRequestAndTheServerKeepsTheLast() async throws {
+        let tidbit = try openPhoneNow()
+        let (url, token) = try courseServer()
+        let device = deviceToken()
+        try await tidbit.registerPushToken(device)
+        _ = try await tidbit.sync(serverURL: url, token: token)
+        clock.ms += 60_000 // a wrong token recorded now would be the latest registration
+        for wrong in [Data(), Data([0xab, 0xcd]), Data(count: 101)] {
+            do {
+                try await tidbit.registerPushToken(wrong)
+                XCTFail("a device token of \(wrong.count) bytes registered")
+            } catch TidbitError.InvalidRequest(let message) {
+                XCTAssertTrue(message.contains("64 to 200 hex digits"), message)
+            }
+        }
+        let needed = try await tidbit.pushTokenNeeded()
+        XCTAssertFalse(needed)
+        _ = try await tidbit.sync(serverURL: url, token: token)
+        let woken = try await wakeTheLearner()
+        XCTAssertEqual(woken, loggedPhonePush(device))
+    }
+
+    #if canImport(UIKit) && os(iOS)
+    func testOnlyASilentPushIsOneAndASyncOutcomeBecomesItsFetchResult() {
+        XCTAssertTrue(RemoteNotificationSync.isSilentPush(["aps": ["content-available": 1]]))
+        XCTAssertTrue(RemoteNotificationSync.isSilentPush(
+            ["aps": ["content-available": 1], "intervention": "01J9Z3", "deadline_ms": 1_790_000_000_000]))
+        XCTAssertFalse(RemoteNotificationSync.isSilentPush([:]))
+        XCTAssertFalse(RemoteNotificationSync.isSilentPush(["aps": ["alert": "Hello"]]))
+
+        func synced(eventsReceived: UInt64) -> BackgroundSyncOutcome {
+            .synced(SyncReport(
+                documents: 1, bytesUp: 100, bytesDown: 200, roundTrips: 1, eventsReceived: eventsReceived,
+                retries: 0, eventsRefused: 0, documentsRefused: 0, refusals: []))
+        }
+        XCTAssertEqual(RemoteNotificationSync.fetchResult(for: synced(eventsReceived: 3)), .newData)
+        XCTAssertEqual(RemoteNotificationSync.fetchResult(for: synced(eventsReceived: 0)), .noData)
+        XCTAssertEqual(RemoteNotificationSync.fetchResult(for: .nothingToSync), .noData)
+        XCTAssertEqual(RemoteNotificationSync.fetchResult(for: .cancelled), .failed)
+        XCTAssertEqual(RemoteNotificationSync.fetchResult(for: .tokenRejected), .failed)
+        XCTAssertEqual(RemoteNotificationSync.fetchResult(for: .failed("connection refused")), .failed)
+    }
+    #endif
 }
