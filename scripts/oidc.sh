@@ -109,11 +109,13 @@ cmd_install() {
   need node
   need npm
   mkdir -p "$TOOLS_DIR"
-  exec 9>"$TOOLS_DIR/oidc.install.lock"
+  # One install at a time; the lock is held by this subshell only, so a provider started
+  # afterwards never inherits it (and never makes the next start wait for it).
+  (
   flock 9
   if [[ "$(installed_version)" == "$OIDC_PKG_VERSION" && -f "$OIDC_DIR/.installed" ]]; then
     echo "oidc.sh: oidc-provider@$OIDC_PKG_VERSION already installed in $OIDC_DIR (skipping)"
-    return 0
+    exit 0
   fi
   echo "oidc.sh: installing oidc-provider@$OIDC_PKG_VERSION into $OIDC_DIR"
   mkdir -p "$OIDC_DIR"
@@ -126,6 +128,7 @@ cmd_install() {
       "oidc-provider@$OIDC_PKG_VERSION")
   [[ "$(installed_version)" == "$OIDC_PKG_VERSION" ]] || die "install did not produce oidc-provider@$OIDC_PKG_VERSION"
   touch "$OIDC_DIR/.installed"
+  ) 9>"$TOOLS_DIR/oidc.install.lock"
 }
 
 read_env_file() { # FILE KEY

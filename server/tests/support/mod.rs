@@ -332,6 +332,7 @@ pub fn hub_digest(hub: &Hub, learner: &str, root: &Path) -> String {
 }
 
 pub mod lrs;
+pub mod oidc;
 pub mod proxy;
 pub mod rogue;
 pub mod server_process;
