@@ -51,6 +51,7 @@ pub enum SignInError {
 
 /// What the app knows before a sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct SignInSettings {
     /// The organisation's provider, as its ID tokens name it (such as `https://id.example.org`).
     pub issuer: String,
