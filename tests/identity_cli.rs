@@ -33,15 +33,25 @@ fn post_sign_in(url: &str, id_token: &str) -> (u16, String) {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     let status = answer[9..12].parse().unwrap();
-    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
     (status, body)
 }
 
 #[test]
 fn an_admin_token_carries_its_role_and_actor_and_is_an_operators_by_default() {
     let dir = tempfile::tempdir().unwrap();
-    let out = admin_token(dir.path(), &["--role", "analyst", "--actor", "ali@example.org"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = admin_token(
+        dir.path(),
+        &["--role", "analyst", "--actor", "ali@example.org"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap();
     let key = TokenKey::load_or_create(&dir.path().join("server")).unwrap();
     let claims = key.verify(token.trim(), 1_000).unwrap();
@@ -70,7 +80,15 @@ fn an_unknown_role_or_a_role_for_a_device_token_is_refused_and_no_token_printed(
     let out = run(
         dir.path(),
         &[
-            "serve", "token", "--data", "server", "--learner", "ana", "--device", "phone", "--role",
+            "serve",
+            "token",
+            "--data",
+            "server",
+            "--learner",
+            "ana",
+            "--device",
+            "phone",
+            "--role",
             "operator",
         ],
     );
@@ -83,7 +101,13 @@ fn sign_in_needs_the_issuer_and_the_client_id_together() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(
         dir.path(),
-        &["serve", "--data", "server", "--oidc-issuer", "http://127.0.0.1:1"],
+        &[
+            "serve",
+            "--data",
+            "server",
+            "--oidc-issuer",
+            "http://127.0.0.1:1",
+        ],
     );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

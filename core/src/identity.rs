@@ -328,10 +328,10 @@ mod tests {
 
     #[test]
     fn the_authorization_url_carries_the_challenge_of_the_verifier_and_fresh_state() {
-        let one = PendingSignIn::new(&settings(), "https://id.example.org/auth", "https://t")
-            .unwrap();
-        let two = PendingSignIn::new(&settings(), "https://id.example.org/auth", "https://t")
-            .unwrap();
+        let one =
+            PendingSignIn::new(&settings(), "https://id.example.org/auth", "https://t").unwrap();
+        let two =
+            PendingSignIn::new(&settings(), "https://id.example.org/auth", "https://t").unwrap();
         let url = reqwest::Url::parse(&one.authorization_url).unwrap();
         let param = |name: &str| {
             url.query_pairs()

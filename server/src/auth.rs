@@ -100,14 +100,15 @@ impl TokenKey {
         })
     }
 
-    /// A device's token for `learner` on `device`, issued now (the system's clock).
+    /// A device's token for `learner` on `device`, issued now (the system's clock); with the
+    /// device [`ADMIN_DEVICE`], an operator's admin token held by `learner` (as before roles).
     pub fn issue(&self, learner: &str, device: &str, expires_unix: i64) -> String {
         self.issue_claims(&Claims {
             learner: learner.into(),
             device: device.into(),
             expires_unix,
             issued_ms: chrono::Utc::now().timestamp_millis(),
-            role: None,
+            role: (device == ADMIN_DEVICE).then_some(Role::Operator),
         })
     }
 
@@ -226,7 +227,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = TokenKey::load_or_create(dir.path()).unwrap();
         let before = chrono::Utc::now().timestamp_millis();
-        let claims = key.verify(&key.issue("ana", "phone", 2_000), 1_000).unwrap();
+        let claims = key
+            .verify(&key.issue("ana", "phone", 2_000), 1_000)
+            .unwrap();
         assert!(claims.issued_ms >= before, "{}", claims.issued_ms);
         assert_eq!(claims.role, None);
         let admin = key.issue_admin("lea@example.org", Role::Analyst, 2_000);
@@ -238,7 +241,9 @@ mod tests {
         // A device's token claiming a role is refused, even signed.
         let forged = key.issue_claims(&Claims {
             role: Some(Role::Operator),
-            ..key.verify(&key.issue("ana", "phone", 2_000), 1_000).unwrap()
+            ..key
+                .verify(&key.issue("ana", "phone", 2_000), 1_000)
+                .unwrap()
         });
         assert_eq!(key.verify(&forged, 1_000), Err(TokenError::Malformed));
     }

@@ -44,7 +44,13 @@ fn identity_server(
     TestServer::start_with(data, Arc::new(hub))
 }
 
-fn settings(oidc: &Oidc, issuer: &str, client_id: &str, server: &str, device: &str) -> SignInSettings {
+fn settings(
+    oidc: &Oidc,
+    issuer: &str,
+    client_id: &str,
+    server: &str,
+    device: &str,
+) -> SignInSettings {
     SignInSettings {
         issuer: issuer.into(),
         client_id: client_id.into(),
@@ -62,7 +68,8 @@ fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
 /// sign-in in progress and the URL the provider sent the browser back to.
 fn authorize(settings: &SignInSettings, login: &str) -> (PendingSignIn, String) {
     let pending = block_on(begin_sign_in(settings)).unwrap();
-    let redirect = Browser::new().sign_in(&pending.authorization_url, login, &settings.redirect_uri);
+    let redirect =
+        Browser::new().sign_in(&pending.authorization_url, login, &settings.redirect_uri);
     (pending, redirect)
 }
 
@@ -97,7 +104,10 @@ fn call(method: &str, url: &str, token: &str) -> (u16, String) {
     let client = reqwest::blocking::Client::new();
     let request = match method {
         "GET" => client.get(url),
-        "POST" => client.post(url).header("content-type", "application/json").body("{}"),
+        "POST" => client
+            .post(url)
+            .header("content-type", "application/json")
+            .body("{}"),
         "DELETE" => client.delete(url),
         other => panic!("{other}"),
     };
@@ -133,7 +143,10 @@ fn a_learner_signs_in_through_the_provider_syncs_and_a_revoked_device_is_refused
     let other = ServerProcess::start(&data);
 
     let phone = sign_in(&oidc, &server.url(), "ana-phone", ANA);
-    assert_eq!((phone.learner.as_str(), phone.device.as_str()), (ANA, "ana-phone"));
+    assert_eq!(
+        (phone.learner.as_str(), phone.device.as_str()),
+        (ANA, "ana-phone")
+    );
     let days_left = (phone.expires_unix - chrono::Utc::now().timestamp()) / 86_400;
     assert!((29..=30).contains(&days_left), "{days_left} days");
 
@@ -143,7 +156,10 @@ fn a_learner_signs_in_through_the_provider_syncs_and_a_revoked_device_is_refused
     assert!(report.round_trips >= 1);
     let stored = stored_heads(&server, ANA);
     assert!(!stored.is_empty());
-    assert_eq!(hub_digest(&server.hub, ANA, &root.path().join("replica")), device.digest());
+    assert_eq!(
+        hub_digest(&server.hub, ANA, &root.path().join("replica")),
+        device.digest()
+    );
     // The other process takes the same token.
     device.sync(&other.url(), &phone.token).unwrap();
 
@@ -163,7 +179,10 @@ fn a_learner_signs_in_through_the_provider_syncs_and_a_revoked_device_is_refused
     let manager = admin(&server, "mo@example.org", Role::Manager);
     let (status, body) = call(
         "POST",
-        &format!("{}/v1/admin/learners/{ANA}/devices/ana-phone/revoke", server.url()),
+        &format!(
+            "{}/v1/admin/learners/{ANA}/devices/ana-phone/revoke",
+            server.url()
+        ),
         &manager,
     );
     assert_eq!(status, 200, "{body}");
@@ -185,7 +204,11 @@ fn a_learner_signs_in_through_the_provider_syncs_and_a_revoked_device_is_refused
         device.sync(&server.url(), &phone.token),
         Err(SyncError::Unauthorized { status: 401 })
     ));
-    assert_eq!(stored_heads(&server, ANA), stored, "a refused request changed nothing");
+    assert_eq!(
+        stored_heads(&server, ANA),
+        stored,
+        "a refused request changed nothing"
+    );
 
     // Signing in again gives the phone a token that works, on both processes.
     let again = sign_in(&oidc, &server.url(), "ana-phone", ANA);
@@ -231,7 +254,11 @@ fn a_learner_signs_in_through_the_provider_syncs_and_a_revoked_device_is_refused
         .collect();
     assert_eq!(devices, ["ana-phone", "ana-tablet"]);
     assert!(listed["tokens_revoked_ms"].is_i64());
-    let (status, body) = call("GET", &format!("{}/v1/admin/audit", server.url()), &operator);
+    let (status, body) = call(
+        "GET",
+        &format!("{}/v1/admin/audit", server.url()),
+        &operator,
+    );
     assert_eq!(status, 200, "{body}");
     let entries = json(&body)["entries"].as_array().unwrap().clone();
     let revocation = entries
@@ -305,7 +332,12 @@ fn id_tokens_for_another_app_from_another_issuer_with_a_broken_signature_a_wrong
     let (got, body) = post_sign_in(&late_server.url(), &good, "ana-phone", &nonce);
     assert_eq!(got, 401, "{body}");
     assert!(body.contains("the ID token expired at"), "{body}");
-    assert!(late_server.hub.storage.devices(None, 100).unwrap().is_empty());
+    assert!(late_server
+        .hub
+        .storage
+        .devices(None, 100)
+        .unwrap()
+        .is_empty());
 
     // Nothing was enrolled, issued or recorded by any refusal.
     assert!(server.hub.storage.devices(None, 100).unwrap().is_empty());
@@ -329,7 +361,11 @@ fn each_role_calls_only_its_admin_endpoints_and_every_admin_request_is_audited_w
 
     let (status, body) = call("GET", &format!("{url}/v1/admin/metrics"), &analyst);
     assert_eq!(status, 200, "{body}");
-    let (status, body) = call("DELETE", &format!("{url}/v1/admin/learners/{ANA}"), &analyst);
+    let (status, body) = call(
+        "DELETE",
+        &format!("{url}/v1/admin/learners/{ANA}"),
+        &analyst,
+    );
     assert_eq!(status, 403, "{body}");
     assert!(
         body.contains("the analyst role may not call DELETE /v1/admin/learners/{learner} (it is for: operator)"),
@@ -343,14 +379,24 @@ fn each_role_calls_only_its_admin_endpoints_and_every_admin_request_is_audited_w
         &manager,
     );
     assert_eq!(status, 200, "{body}");
-    let (status, body) = call("POST", &format!("{url}/v1/admin/learners/{ANA}/revoke"), &manager);
+    let (status, body) = call(
+        "POST",
+        &format!("{url}/v1/admin/learners/{ANA}/revoke"),
+        &manager,
+    );
     assert_eq!(status, 403, "{body}");
     // A device's token opens no admin endpoint, and is no admin's action.
     let device = server.token(ANA, "ana-phone");
     let (status, _) = call("GET", &format!("{url}/v1/admin/audit"), &device);
     assert_eq!(status, 403);
     // Nothing a refused request asked for happened.
-    assert!(server.hub.storage.revocation(ANA, "ana-phone").unwrap().learner_ms.is_none());
+    assert!(server
+        .hub
+        .storage
+        .revocation(ANA, "ana-phone")
+        .unwrap()
+        .learner_ms
+        .is_none());
 
     let (status, body) = call("GET", &format!("{url}/v1/admin/audit"), &operator);
     assert_eq!(status, 200, "{body}");
@@ -368,16 +414,36 @@ fn each_role_calls_only_its_admin_endpoints_and_every_admin_request_is_audited_w
         })
         .collect();
     let entry = |actor: &str, role: &str, action: &str, status: u64| {
-        (actor.to_string(), role.to_string(), action.to_string(), status)
+        (
+            actor.to_string(),
+            role.to_string(),
+            action.to_string(),
+            status,
+        )
     };
     // Newest first; the operator's own reading is recorded once it is answered.
     assert_eq!(
         entries,
         [
-            entry("mo@example.org", "manager", "POST /v1/admin/learners/{learner}/revoke", 403),
-            entry("mo@example.org", "manager", "GET /v1/admin/learners/{learner}/devices", 200),
+            entry(
+                "mo@example.org",
+                "manager",
+                "POST /v1/admin/learners/{learner}/revoke",
+                403
+            ),
+            entry(
+                "mo@example.org",
+                "manager",
+                "GET /v1/admin/learners/{learner}/devices",
+                200
+            ),
             entry("aya@example.org", "author", "GET /v1/admin/audit", 403),
-            entry("ali@example.org", "analyst", "DELETE /v1/admin/learners/{learner}", 403),
+            entry(
+                "ali@example.org",
+                "analyst",
+                "DELETE /v1/admin/learners/{learner}",
+                403
+            ),
             entry("ali@example.org", "analyst", "GET /v1/admin/metrics", 200),
         ]
     );
@@ -404,12 +470,18 @@ fn erasing_a_learner_removes_their_devices_and_revocations_and_their_id_from_the
     }
     assert!(!stored_places_holding(&data, ANA).is_empty());
 
-    let (status, body) = call("DELETE", &format!("{url}/v1/admin/learners/{ANA}"), &operator);
+    let (status, body) = call(
+        "DELETE",
+        &format!("{url}/v1/admin/learners/{ANA}"),
+        &operator,
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(stored_places_holding(&data, ANA), Vec::<String>::new());
     let log = server.hub.storage.audit_log(100).unwrap();
     assert_eq!(log.len(), 3);
-    assert!(log.iter().all(|e| e.learner.is_none() && e.target.is_none()));
+    assert!(log
+        .iter()
+        .all(|e| e.learner.is_none() && e.target.is_none()));
     assert_eq!(log[0].action, "DELETE /v1/admin/learners/{learner}");
     // An erased learner can neither sign in again nor be revoked into the store again.
     let settings = settings(&oidc, &oidc.issuer, &oidc.client_id, &url, "ana-phone");

@@ -71,7 +71,10 @@ pub fn routes() -> Router<Arc<Hub>> {
             "/v1/admin/learners/{learner}/devices/{device}/revoke",
             post(admin_revoke_device),
         )
-        .route("/v1/admin/learners/{learner}/revoke", post(admin_revoke_all))
+        .route(
+            "/v1/admin/learners/{learner}/revoke",
+            post(admin_revoke_all),
+        )
         .route("/v1/admin/audit", get(admin_audit))
 }
 
@@ -252,8 +255,7 @@ async fn sign_in(State(hub): State<Arc<Hub>>, body: Body) -> Response {
     {
         Ok(identity) => identity,
         Err(e) => {
-            let status =
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
             return refuse(status, e.to_string());
         }
     };
@@ -490,7 +492,10 @@ async fn admin_audit(
     match tokio::task::spawn_blocking(move || worker.storage.audit_log(limit)).await {
         Ok(Ok(entries)) => Json(serde_json::json!({ "entries": entries })).into_response(),
         Ok(Err(e)) => storage_refusal(e),
-        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the audit log could not be read"),
+        Err(_) => refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the audit log could not be read",
+        ),
     }
 }
 

@@ -62,19 +62,25 @@ pub enum IdTokenError {
     Malformed,
     #[error("the ID token is signed with {0}, which this server does not accept (RS*, PS*, ES256, ES384 or EdDSA only)")]
     UnsupportedAlgorithm(String),
-    #[error("the ID token was issued by '{found}', not by the organisation's provider '{expected}'")]
+    #[error(
+        "the ID token was issued by '{found}', not by the organisation's provider '{expected}'"
+    )]
     WrongIssuer { found: String, expected: String },
     #[error("the ID token is signed with a key the provider does not publish (key id '{0}')")]
     UnknownKey(String),
     #[error("the ID token's signature does not verify against the provider's key")]
     BadSignature,
-    #[error("the ID token is for another application (audience {found}), not for client '{expected}'")]
+    #[error(
+        "the ID token is for another application (audience {found}), not for client '{expected}'"
+    )]
     WrongAudience { found: String, expected: String },
     #[error("the ID token expired at {expired_unix} (server time {now_unix}): sign in again")]
     Expired { expired_unix: i64, now_unix: i64 },
     #[error("the ID token claims to be issued at {issued_unix}, after the server's time {now_unix}: check the clocks")]
     IssuedInFuture { issued_unix: i64, now_unix: i64 },
-    #[error("the ID token's nonce is not the one this sign-in started with: start the sign-in again")]
+    #[error(
+        "the ID token's nonce is not the one this sign-in started with: start the sign-in again"
+    )]
     NonceMismatch,
     #[error("the ID token has no '{0}' claim")]
     MissingClaim(String),
@@ -286,21 +292,21 @@ impl Provider {
                 }
             }
         }
-        .ok_or_else(|| IdTokenError::UnknownKey(kid.unwrap_or("none").chars().take(64).collect()))?;
+        .ok_or_else(|| {
+            IdTokenError::UnknownKey(kid.unwrap_or("none").chars().take(64).collect())
+        })?;
         if let Some(alg) = jwk.common.key_algorithm {
             if format!("{alg:?}") != format!("{algorithm:?}") {
                 return Err(IdTokenError::UnsupportedAlgorithm(format!("{algorithm:?}")));
             }
         }
-        DecodingKey::from_jwk(jwk).map_err(|_| IdTokenError::UnknownKey(kid.unwrap_or("none").into()))
+        DecodingKey::from_jwk(jwk)
+            .map_err(|_| IdTokenError::UnknownKey(kid.unwrap_or("none").into()))
     }
 
     /// Reads the discovery document; its `jwks_uri`.
     async fn discover(&self) -> Result<String, IdTokenError> {
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            self.settings.issuer
-        );
+        let url = format!("{}/.well-known/openid-configuration", self.settings.issuer);
         let discovery: Discovery = self.get_json(&url).await?;
         if discovery.issuer.trim_end_matches('/') != self.settings.issuer {
             return Err(IdTokenError::ProviderUnavailable(format!(
@@ -339,9 +345,7 @@ fn accepted_algorithm(algorithm: Algorithm) -> Result<Algorithm, IdTokenError> {
     use Algorithm::*;
     match algorithm {
         RS256 | RS384 | RS512 | PS256 | PS384 | PS512 | ES256 | ES384 | EdDSA => Ok(algorithm),
-        HS256 | HS384 | HS512 => Err(IdTokenError::UnsupportedAlgorithm(format!(
-            "{algorithm:?}"
-        ))),
+        HS256 | HS384 | HS512 => Err(IdTokenError::UnsupportedAlgorithm(format!("{algorithm:?}"))),
     }
 }
 

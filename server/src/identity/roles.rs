@@ -86,7 +86,11 @@ pub const ENDPOINTS: &[(&str, &str, &[Role])] = &[
         &[Operator, Author, Analyst, Manager],
     ),
     ("GET", "/v1/admin/experiments", &[Operator, Author, Analyst]),
-    ("POST", "/v1/admin/experiments", &[Operator, Author, Analyst]),
+    (
+        "POST",
+        "/v1/admin/experiments",
+        &[Operator, Author, Analyst],
+    ),
     ("GET", "/v1/admin/devices", &[Operator]),
     (
         "GET",
@@ -130,7 +134,10 @@ mod tests {
     #[test]
     fn an_endpoint_the_table_does_not_name_is_for_operators_only() {
         assert_eq!(allowed("POST", "/v1/admin/something-new"), &[Operator]);
-        assert_eq!(allowed("DELETE", "/v1/admin/learners/{learner}"), &[Operator]);
+        assert_eq!(
+            allowed("DELETE", "/v1/admin/learners/{learner}"),
+            &[Operator]
+        );
         assert!(allowed("GET", "/v1/admin/metrics").contains(&Analyst));
         assert!(!allowed("GET", "/v1/admin/learners/{learner}/export").contains(&Analyst));
     }

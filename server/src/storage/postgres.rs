@@ -667,8 +667,7 @@ impl SyncStorage for PostgresStorage {
     }
 
     fn enrol_device(&self, learner: &str, device: &str, at_ms: i64) -> Result<(), StorageError> {
-        self.db
-            .run(self.enrol_device_async(learner, device, at_ms))
+        self.db.run(self.enrol_device_async(learner, device, at_ms))
     }
 
     fn devices(

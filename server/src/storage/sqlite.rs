@@ -11,9 +11,9 @@ use tidbit_core::sync::exchange::{pack_heads, unpack_heads};
 use super::analytics;
 use super::identity;
 use super::{
-    random_id, sorted, DocumentUpdate, DocumentWrite, Erasure, ErasureRecord, OutboxStatement,
-    OutboxStatus, QueuedReview, ReviewChange, Settlement, StateUpdate, StorageError,
-    StoredDocument, SyncStorage, AuditEntry, DeviceRecord, Revocation,
+    random_id, sorted, AuditEntry, DeviceRecord, DocumentUpdate, DocumentWrite, Erasure,
+    ErasureRecord, OutboxStatement, OutboxStatus, QueuedReview, ReviewChange, Revocation,
+    Settlement, StateUpdate, StorageError, StoredDocument, SyncStorage,
 };
 use crate::sealing::{nonce_of, LearnerKey, Place, SealError, ServerKey};
 

@@ -104,18 +104,20 @@ impl Browser {
             }
             let page = response.text().unwrap();
             assert_eq!(status, 200, "the provider answered {status}: {page}");
-            let (action, mut fields) = form(&page)
-                .unwrap_or_else(|| panic!("a page without a form at {url}: {page}"));
+            let (action, mut fields) =
+                form(&page).unwrap_or_else(|| panic!("a page without a form at {url}: {page}"));
             // The login page asks for a login and a password; the consent page for nothing.
-            if fields.iter().any(|(name, _)| name == "prompt") && page.contains("name=\"login\"")
-            {
+            if fields.iter().any(|(name, _)| name == "prompt") && page.contains("name=\"login\"") {
                 fields.push(("login".into(), login.into()));
                 fields.push(("password".into(), "correct horse battery staple".into()));
             }
             url = url.join(&action).unwrap();
             request = self.client.post(url.clone()).form(&fields);
         }
-        panic!("the sign-in did not come back to the app: {:#?}", self.trail)
+        panic!(
+            "the sign-in did not come back to the app: {:#?}",
+            self.trail
+        )
     }
 
     fn send(

@@ -106,7 +106,10 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
             ("revoked_ms", MaybeInt),
         ],
     ),
-    ("learner_revocations", &[("learner", Text), ("revoked_ms", Int)]),
+    (
+        "learner_revocations",
+        &[("learner", Text), ("revoked_ms", Int)],
+    ),
     (
         "audit_log",
         &[

@@ -6,8 +6,8 @@
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
-    "learners' documents, sync states, keys, erasures, review queue, LRS outbox, experiments",
-    r#"
+        "learners' documents, sync states, keys, erasures, review queue, LRS outbox, experiments",
+        r#"
 CREATE TABLE documents (
     learner TEXT NOT NULL,
     name TEXT NOT NULL,
