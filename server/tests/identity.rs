@@ -215,6 +215,16 @@ fn a_learner_signs_in_through_the_provider_syncs_and_a_revoked_device_is_refused
     device.sync(&other.url(), &again.token).unwrap();
     // A tablet signs in; from it, the learner signs out everywhere.
     let tablet = sign_in(&oidc, &server.url(), "ana-tablet", ANA);
+    // A learner signs out only devices the server knows.
+    let (status, body) = call(
+        "POST",
+        &format!(
+            "{}/v1/learners/{ANA}/devices/someone-elses/revoke",
+            server.url()
+        ),
+        &tablet.token,
+    );
+    assert_eq!(status, 404, "{body}");
     let (status, body) = call(
         "POST",
         &format!("{}/v1/learners/{ANA}/revoke", other.url()),

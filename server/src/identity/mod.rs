@@ -309,15 +309,16 @@ pub struct Devices {
     pub tokens_revoked_ms: Option<i64>,
 }
 
-/// The learner's own token for `learner`'s routes, or the response refusing it.
-fn own_token(hub: &Hub, headers: &HeaderMap, learner: &str) -> Result<Claims, Response> {
+/// The refusal of a request to `learner`'s routes without that learner's own token (`None`: it
+/// carries one).
+fn refuse_not_own(hub: &Hub, headers: &HeaderMap, learner: &str) -> Option<Response> {
     match crate::authenticate(hub, headers) {
-        Err(e) => Err(refuse(StatusCode::UNAUTHORIZED, e.to_string())),
-        Ok(claims) if claims.learner != learner || claims.device == ADMIN_DEVICE => Err(refuse(
+        Err(e) => Some(refuse(StatusCode::UNAUTHORIZED, e.to_string())),
+        Ok(claims) if claims.learner != learner || claims.device == ADMIN_DEVICE => Some(refuse(
             StatusCode::FORBIDDEN,
             "this token is not for this learner's devices",
         )),
-        Ok(claims) => Ok(claims),
+        Ok(_) => None,
     }
 }
 
@@ -396,7 +397,7 @@ async fn learner_devices(
     UrlPath(learner): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = own_token(&hub, &headers, &learner) {
+    if let Some(refused) = refuse_not_own(&hub, &headers, &learner) {
         return refused;
     }
     list_devices(&hub, learner).await
@@ -407,10 +408,31 @@ async fn learner_revoke_device(
     UrlPath((learner, device)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = own_token(&hub, &headers, &learner) {
+    if let Some(refused) = refuse_not_own(&hub, &headers, &learner) {
         return refused;
     }
-    revoke(&hub, learner, Some(device)).await
+    // A learner signs out devices the server knows, and makes no rows for others.
+    let worker = hub.clone();
+    let (who, which) = (learner.clone(), device.clone());
+    let known = tokio::task::spawn_blocking(move || {
+        Ok::<_, StorageError>(
+            worker
+                .storage
+                .devices(Some(&who), MAX_LISTING)?
+                .iter()
+                .any(|d| d.device == which),
+        )
+    })
+    .await;
+    match known {
+        Ok(Ok(true)) => revoke(&hub, learner, Some(device)).await,
+        Ok(Ok(false)) => refuse(
+            StatusCode::NOT_FOUND,
+            "no device of this learner has that id: list them with GET /v1/learners/{learner}/devices",
+        ),
+        Ok(Err(e)) => storage_refusal(e),
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the revocation failed"),
+    }
 }
 
 async fn learner_revoke_all(
@@ -418,7 +440,7 @@ async fn learner_revoke_all(
     UrlPath(learner): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = own_token(&hub, &headers, &learner) {
+    if let Some(refused) = refuse_not_own(&hub, &headers, &learner) {
         return refused;
     }
     revoke(&hub, learner, None).await
