@@ -195,10 +195,10 @@ enum ServeCommand {
         admin: bool,
         /// The admin token's role: operator (every admin endpoint), author, analyst or manager
         /// (see server/OPERATIONS.md for which may call what).
-        #[arg(long, requires = "admin", default_value = "operator")]
+        #[arg(long, default_value = "operator", conflicts_with_all = ["learner", "device"])]
         role: tidbit_server::auth::Role,
         /// Who holds the admin token: the actor the audit log records for its requests.
-        #[arg(long, requires = "admin", default_value = "admin")]
+        #[arg(long, default_value = "admin", conflicts_with_all = ["learner", "device"])]
         actor: String,
         /// Days until the token expires.
         #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
