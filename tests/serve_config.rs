@@ -114,3 +114,66 @@ fn a_database_that_cannot_be_reached_or_a_copy_from_no_store_is_a_clear_error() 
     assert!(stderr.contains("holds no SQLite server store"), "{stderr}");
     assert!(!dir.path().join("nowhere").exists());
 }
+
+#[test]
+fn malformed_push_credentials_stop_the_server_and_a_trigger_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("account.json"),
+        r#"{"client_email": "a@b.example", "token_uri": "https://oauth2.googleapis.com/token", "project_id": "p"}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("AuthKey.p8"), "not a key\n").unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "serve",
+            "--data",
+            "server",
+            "--addr",
+            "127.0.0.1:0",
+            "--fcm-service-account",
+            "account.json",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--fcm-service-account account.json"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("'private_key' is missing"), "{stderr}");
+    let out = run(
+        dir.path(),
+        &[
+            "serve",
+            "trigger",
+            "--data",
+            "server",
+            "--learner",
+            "ana",
+            "--module",
+            "m",
+            "--reason",
+            "r",
+            "--apns-key",
+            "AuthKey.p8",
+            "--apns-key-id",
+            "ABC123DEFG",
+            "--apns-team-id",
+            "DEF123GHIJ",
+            "--apns-topic",
+            "org.example.tidbit",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the APNs key is not usable"), "{stderr}");
+    // An APNs key without its ids is refused by the options themselves.
+    let out = run(
+        dir.path(),
+        &["serve", "--data", "server", "--apns-key", "AuthKey.p8"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("server").exists(), "nothing was created");
+}

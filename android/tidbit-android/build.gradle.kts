@@ -1,7 +1,7 @@
 // The Android library apps depend on: the Rust core per ABI under src/main/jniLibs (built by
 // ../build-android.sh), the generated bindings (dev.tidbit.ffi and, for the core's own records
 // and enums, dev.tidbit.ffi.core), the coroutine wrapper (dev.tidbit) and the platform adapters
-// (dev.tidbit.android: Keystore, logcat, WorkManager sync).
+// (dev.tidbit.android: Keystore, logcat, WorkManager sync and course updates).
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")

@@ -16,7 +16,7 @@ use tidbit_core::events::ManualClock;
 use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::simulate::PracticeDevice;
 use tidbit_core::tidbit::sync_client::{sync, SyncOptions};
-use tidbit_core::tidbit::{Tidbit, TidbitConfig};
+use tidbit_core::tidbit::{update_courses, DeliveryOptions, Tidbit, TidbitConfig};
 use tidbit_server::Hub;
 
 use crate::syncing::describe;
@@ -120,40 +120,66 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
         compiled.course.version
     );
 
-    // Two devices of one learner download the pack, verify and install it, and enroll.
+    hub.change_assignment(&tidbit_server::assignments::AssignmentChange {
+        course: course.clone(),
+        to: tidbit_server::assignments::Assignee::Everyone,
+        remove: false,
+    })
+    .map_err(|e| e.to_string())?;
+
+    // Two devices of one learner fetch their courses from the server (download, verify,
+    // install), and enroll.
     let expires = Utc::now().timestamp() + 86_400;
     let mut devices = Vec::new();
     for (name, hour, seed_offset, right_share) in [("phone", 7, 0, 0.85), ("tablet", 18, 1, 0.7)] {
         let dir = work.join(name);
-        let downloaded = download(runtime, &url, &pack_name, &dir)?;
         let clock = Arc::new(ManualClock::new(start));
-        let mut tidbit = Tidbit::open(
-            TidbitConfig {
-                data_dir: dir.clone(),
-                learner_id: LEARNER.into(),
-                device_id: name.into(),
-                time_zone: "Africa/Nairobi".into(),
-                trusted_keys: trusted.clone(),
-                at_rest_key: None,
-            },
-            clock.clone(),
-        )
-        .map_err(|e| format!("{name}: {e}"))?;
-        tidbit
-            .install_pack(&downloaded, &mut |_, _| {})
+        let tidbit = Mutex::new(
+            Tidbit::open(
+                TidbitConfig {
+                    data_dir: dir.clone(),
+                    learner_id: LEARNER.into(),
+                    device_id: name.into(),
+                    time_zone: "Africa/Nairobi".into(),
+                    trusted_keys: trusted.clone(),
+                    at_rest_key: None,
+                },
+                clock.clone(),
+            )
+            .map_err(|e| format!("{name}: {e}"))?,
+        );
+        let token = hub.tokens.issue(LEARNER, name, expires);
+        let delivered = runtime
+            .block_on(update_courses(
+                &tidbit,
+                &DeliveryOptions::new(&url, &token),
+                &|_| {},
+            ))
             .map_err(|e| format!("{name}: {e}"))?;
+        if delivered.installed.is_empty() {
+            return Err(format!(
+                "{name}: no course was installed (refused: {:?}, pending: {:?})",
+                delivered.refused, delivered.pending
+            ));
+        }
+        let mut tidbit = tidbit.into_inner().map_err(|_| "a device lock failed")?;
         tidbit
             .enroll(&course, &path)
             .map_err(|e| format!("{name}: {e}"))?;
         let learner = PracticeDevice::new(&tidbit, args.seed + seed_offset, right_share)
             .map_err(|e| format!("{name}: {e}"))?;
-        println!("{name:<8} downloaded, verified and installed the pack; enrolled");
+        println!(
+            "{name:<8} course update: {} offered, {} installed ({} bytes downloaded, verified); enrolled",
+            delivered.offered,
+            delivered.installed.len(),
+            delivered.bytes_downloaded
+        );
         devices.push(DemoDevice {
             name,
             tidbit: Mutex::new(tidbit),
             clock,
             learner,
-            token: hub.tokens.issue(LEARNER, name, expires),
+            token,
             hour,
         });
     }
@@ -242,29 +268,6 @@ fn sync_device(
         .map_err(|e| format!("{} sync: {e}", device.name))?;
     println!("        {:<7} sync: {}", device.name, describe(&report));
     Ok(())
-}
-
-/// Downloads a pack from the server into `dir`.
-fn download(
-    runtime: &tokio::runtime::Runtime,
-    url: &str,
-    pack: &str,
-    dir: &Path,
-) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let bytes = runtime.block_on(async {
-        let response = reqwest::get(format!("{url}/v1/packs/{pack}"))
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("downloading {pack}: {e}"))?;
-        response
-            .bytes()
-            .await
-            .map_err(|e| format!("downloading {pack}: {e}"))
-    })?;
-    let path = dir.join(pack);
-    std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(path)
 }
 
 /// The server's projected state: its events for the learner, replayed on a fresh replica.

@@ -14,6 +14,8 @@ mod nudges;
 mod progress;
 mod report;
 mod serve;
+mod serve_courses;
+mod serve_push;
 mod simulate;
 mod syncing;
 

@@ -7,8 +7,14 @@
 //! organisation's OpenID provider instead (see `tidbit_server::identity`). `tidbit serve
 //! trigger --data DIR --learner ID --module MODULE --reason TEXT --within 48h` appends an
 //! intervention to the learner's documents; their devices get it with their next sync. `tidbit
+//! serve publish PACK --trust KEY.pub` publishes a course version, `tidbit serve assign --course
+//! ID --everyone|--role R|--learner L` offers it (see `serve_courses`). `tidbit
 //! serve erase --data DIR --learner ID` erases a learner (see `tidbit_server::erasure`), beside a
 //! running server or without one.
+//!
+//! With `--fcm-service-account FILE` and/or `--apns-key FILE.p8 --apns-key-id ID --apns-team-id
+//! ID --apns-topic BUNDLE` (see `serve_push`) the server and `trigger` wake learners' devices
+//! through FCM and APNs; without them pushes are only logged.
 //!
 //! The server writes an access log to stderr (learner ids as pseudonyms) and refuses tokens that
 //! stay valid longer than `--max-token-days` (90 by default, as `tidbit serve token` issues).
@@ -178,6 +184,8 @@ pub struct ServeArgs {
     #[arg(long, env = "TIDBIT_SIGN_IN_TOKEN_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     sign_in_token_days: u32,
+    #[command(flatten)]
+    push: crate::serve_push::PushArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -224,6 +232,8 @@ enum ServeCommand {
         within: String,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        push: crate::serve_push::PushArgs,
     },
     /// Erase a learner from the server: their key, documents, sync states and event ids are
     /// deleted and every token of theirs is revoked. Erasure is final.
@@ -253,6 +263,13 @@ enum ServeCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Verify a signed course pack and publish it: learners it is assigned to get it at their
+    /// next course update.
+    Publish(crate::serve_courses::PublishArgs),
+    /// Assign a course to every learner, a role or a learner (or take it back with --remove).
+    Assign(crate::serve_courses::AssignArgs),
+    /// Set a learner's roles (the courses assigned to a role reach every learner holding it).
+    Roles(crate::serve_courses::RolesArgs),
     /// Print the L&D team's metrics and experiment results from a server's data directory:
     /// the numbers of `GET /v1/admin/metrics` and of the dashboard.
     Report(crate::report::ReportArgs),
@@ -280,6 +297,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             reason,
             within,
             json,
+            push,
         }) => trigger(
             store,
             learner,
@@ -288,6 +306,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             reason,
             within,
             *json,
+            push,
         ),
         Some(ServeCommand::Erase {
             store,
@@ -297,6 +316,9 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
         Some(ServeCommand::Migrate { store }) => migrate(store),
         Some(ServeCommand::Copy { from, to, json }) => copy(from, to, *json),
         Some(ServeCommand::Report(report)) => crate::report::run(report),
+        Some(ServeCommand::Publish(publish)) => crate::serve_courses::publish(publish),
+        Some(ServeCommand::Assign(assign)) => crate::serve_courses::assign(assign),
+        Some(ServeCommand::Roles(roles)) => crate::serve_courses::roles(roles),
         None => {
             let data = args
                 .data
@@ -505,6 +527,8 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
         true => Migrations::Require,
         false => Migrations::Apply,
     };
+    // Credential files are checked before anything is opened or created.
+    let push = args.push.sender()?;
     let mut hub = Hub::open_with(data, &storage, migrations)
         .map_err(|e| format!("{}: {e}", data.display()))?
         .with_log_format(args.log_format)
@@ -538,6 +562,9 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
         hub = hub
             .with_oidc(settings)
             .map_err(|e| format!("{}: {e}", data.display()))?;
+    }
+    if let Some(sender) = push {
+        hub = hub.with_push(sender);
     }
     if !args.quiet {
         // Ignores write errors: a closed stderr must never fail a request.
@@ -632,6 +659,7 @@ fn parse_within(text: &str) -> Result<u32, String> {
         })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn trigger(
     store: &StoreArgs,
     learner: &str,
@@ -640,10 +668,16 @@ fn trigger(
     reason: &str,
     within: &str,
     json: bool,
+    push: &crate::serve_push::PushArgs,
 ) -> Result<(), String> {
     let within_hours = parse_within(within)?;
     let data = &store.data;
-    let hub = store.open()?;
+    let sender = push.sender()?;
+    let mut hub = store.open()?;
+    if let Some(sender) = sender {
+        hub = hub.with_push(sender);
+    }
+    let hub = Arc::new(hub);
     let request = tidbit_server::interventions::InterventionRequest {
         module: module.into(),
         course: course.map(str::to_string),
@@ -651,14 +685,13 @@ fn trigger(
         within_hours,
         signal: None,
     };
-    let triggered = tidbit_server::interventions::trigger(
-        hub.storage.as_ref(),
-        learner,
-        &request,
-        chrono::Utc::now().timestamp_millis(),
-        &tidbit_server::interventions::LoggingPushSender,
-    )
-    .map_err(|e| format!("{}: {e}", data.display()))?;
+    // The intervention is committed first; the pushes announcing it follow.
+    let runtime = tidbit_core::runtime::runtime().map_err(|e| e.to_string())?;
+    let triggered = runtime
+        .block_on(tidbit_server::interventions::trigger_and_push(
+            &hub, learner, request,
+        ))
+        .map_err(|e| format!("{}: {e}", data.display()))?;
     if json {
         println!(
             "{}",

@@ -70,6 +70,7 @@ fn pure(c: &mut Criterion) {
             reason: "risk".into(),
             triggered_at: now - Duration::hours(i),
             deadline: now + Duration::hours(24 + 12 * i),
+            undelivered_push: None,
         })
         .collect();
     state.outcomes = (0..300)

@@ -78,6 +78,7 @@ fn pack_seeds() -> Result<Seeds, String> {
             locale: "en".into(),
             title: "Tiny".into(),
             created_at: built_at(),
+            media_on_demand: false,
         },
         vec![
             ("course.json".into(), b"{}".to_vec()),

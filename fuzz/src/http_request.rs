@@ -24,15 +24,19 @@ pub enum Route {
     Catalog,
     Pack,
     Free,
+    LearnerCatalog,
+    Assignments,
 }
 
-const ROUTES: [Route; 6] = [
+const ROUTES: [Route; 8] = [
     Route::Health,
     Route::Sync,
     Route::Intervention,
     Route::Catalog,
     Route::Pack,
     Route::Free,
+    Route::LearnerCatalog,
+    Route::Assignments,
 ];
 
 /// Which `Authorization` the request carries.
@@ -168,6 +172,8 @@ impl RequestSpec {
             Route::Catalog => "/v1/catalog".into(),
             Route::Pack => format!("/v1/packs/{}", segment(&fixtures.pack_file)),
             Route::Free => format!("/{}", percent_encode(&self.segment, true)),
+            Route::LearnerCatalog => format!("/v1/learners/{}/catalog", segment(&fixtures.learner)),
+            Route::Assignments => "/v1/admin/assignments".into(),
         }
     }
 

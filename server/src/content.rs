@@ -6,8 +6,9 @@
 //! strong `ETag`: the SHA-256 of the file, so a device can tell a resumed download still
 //! belongs to the same pack (`If-Range`) or skip one it already has (`If-None-Match`).
 //!
-//! Each pack is hashed once: [`PackTags`] keeps its tag until the file's size, modification
-//! time or inode change. Bodies are streamed from the file in 64 KiB reads, never held whole.
+//! Each pack is read once: [`PackTags`] keeps its tag and what its manifest says until the
+//! file's size, modification time or inode change. Bodies are streamed from the file in 64 KiB
+//! reads, never held whole.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -33,6 +34,13 @@ pub struct CatalogEntry {
     pub title: String,
     pub bytes: u64,
     pub etag: String,
+    /// The fingerprint of the pack's manifest: what a device records when it installs the
+    /// pack, so it can tell a different pack under a version it holds.
+    pub manifest_sha256: String,
+    /// For a pack with on-demand assets: the bytes a device downloads with the course (the
+    /// on-demand assets come last, fetched later by their ranges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_bytes: Option<u64>,
 }
 
 /// What identifies one version of a file without reading it.
@@ -57,31 +65,66 @@ impl FileStamp {
     }
 }
 
-/// The tags of the packs served so far, each computed once per version of its file.
+/// What the server knows of one version of a pack file: its tag, and what its manifest says
+/// (`None` for a file that is not a readable pack).
+#[derive(Debug, Clone)]
+pub struct PackFacts {
+    pub etag: String,
+    pub manifest: Option<ManifestFacts>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManifestFacts {
+    pub course_id: String,
+    pub version: semver::Version,
+    pub title: String,
+    pub fingerprint: String,
+    /// The pack's length without its on-demand assets, when it has some.
+    pub eager_len: Option<u64>,
+}
+
+/// The facts of the packs served so far, each found once per version of its file.
 #[derive(Default)]
 pub struct PackTags {
-    known: Mutex<HashMap<PathBuf, (FileStamp, String)>>,
+    known: Mutex<HashMap<PathBuf, (FileStamp, PackFacts)>>,
     hashed: std::sync::atomic::AtomicU64,
 }
 
 impl PackTags {
-    /// The pack's tag, hashing the file only if it is new or changed since last time.
-    pub fn etag(&self, path: &Path, metadata: &std::fs::Metadata) -> std::io::Result<String> {
+    /// The pack's facts, reading the file only if it is new or changed since last time.
+    pub fn facts(&self, path: &Path, metadata: &std::fs::Metadata) -> std::io::Result<PackFacts> {
         let stamp = FileStamp::of(metadata);
         if let Ok(known) = self.known.lock() {
-            if let Some((seen, tag)) = known.get(path) {
+            if let Some((seen, facts)) = known.get(path) {
                 if *seen == stamp {
-                    return Ok(tag.clone());
+                    return Ok(facts.clone());
                 }
             }
         }
-        let tag = etag(path)?;
+        let etag = etag(path)?;
+        let manifest = read_manifest_unverified(path)
+            .ok()
+            .and_then(|(manifest, _)| {
+                let on_demand = manifest.assets.iter().any(|a| a.on_demand);
+                Some(ManifestFacts {
+                    eager_len: if on_demand {
+                        Some(manifest.eager_len().ok()?)
+                    } else {
+                        None
+                    },
+                    fingerprint: manifest.fingerprint().ok()?,
+                    course_id: manifest.course_id,
+                    version: manifest.version,
+                    title: manifest.title,
+                })
+            });
+        let facts = PackFacts { etag, manifest };
         self.hashed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut known) = self.known.lock() {
-            known.insert(path.to_path_buf(), (stamp, tag.clone()));
+            known.insert(path.to_path_buf(), (stamp, facts.clone()));
         }
-        Ok(tag)
+        Ok(facts)
     }
 
     /// How many times a pack file was hashed (each new version of a file, once).
@@ -103,21 +146,42 @@ pub fn catalog(dir: &Path, tags: &PackTags) -> std::io::Result<Vec<CatalogEntry>
         let Some(file) = pack_file_name(&path) else {
             continue;
         };
-        let Ok((manifest, _)) = read_manifest_unverified(&path) else {
+        let metadata = std::fs::metadata(&path)?;
+        let facts = tags.facts(&path, &metadata)?;
+        let Some(manifest) = facts.manifest else {
             continue;
         };
-        let metadata = std::fs::metadata(&path)?;
         entries.push(CatalogEntry {
             file,
             course_id: manifest.course_id,
             version: manifest.version.to_string(),
             title: manifest.title,
             bytes: metadata.len(),
-            etag: tags.etag(&path, &metadata)?,
+            etag: facts.etag,
+            manifest_sha256: manifest.fingerprint,
+            download_bytes: manifest.eager_len,
         });
     }
     entries.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(entries)
+}
+
+/// The latest version of each course in `entries`, by course id.
+pub fn latest_versions(entries: Vec<CatalogEntry>) -> Vec<CatalogEntry> {
+    let mut latest: std::collections::BTreeMap<String, (semver::Version, CatalogEntry)> =
+        std::collections::BTreeMap::new();
+    for entry in entries {
+        let Ok(version) = semver::Version::parse(&entry.version) else {
+            continue;
+        };
+        match latest.get(&entry.course_id) {
+            Some((best, _)) if *best >= version => {}
+            _ => {
+                latest.insert(entry.course_id.clone(), (version, entry));
+            }
+        }
+    }
+    latest.into_values().map(|(_, entry)| entry).collect()
 }
 
 fn pack_file_name(path: &Path) -> Option<String> {
@@ -232,8 +296,12 @@ pub async fn stream_part(path: &Path, start: u64, end: u64) -> std::io::Result<a
     Ok(axum::body::Body::from_stream(stream))
 }
 
-/// `GET /v1/catalog`: the packs the server offers.
-pub async fn get_catalog(State(hub): State<Arc<Hub>>) -> Response {
+/// `GET /v1/catalog` with an admin token: every pack the server holds, each version.
+/// Learners read their own catalog (`GET /v1/learners/{learner}/catalog`, [`crate::assignments`]).
+pub async fn get_catalog(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "the whole catalog") {
+        return refused;
+    }
     let worker = hub.clone();
     match tokio::task::spawn_blocking(move || catalog(&worker.packs_dir, &worker.pack_tags)).await {
         Ok(Ok(entries)) => axum::Json(entries).into_response(),
@@ -251,12 +319,24 @@ impl Hub {
     }
 }
 
-/// `GET /v1/packs/{file}`: one pack, whole or the range asked for.
+/// `GET /v1/packs/{file}`: one pack, whole or the range asked for, to an admin token or to a
+/// learner's token when the pack's course is assigned to the learner (any other pack is "no
+/// such pack" to them).
 pub async fn get_pack(
     State(hub): State<Arc<Hub>>,
     UrlPath(file): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
+    let claims = match crate::authenticate(&hub, &headers) {
+        Ok(claims) => claims,
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.to_string()),
+    };
+    let learner = (claims.device != crate::auth::ADMIN_DEVICE).then_some(claims.learner);
+    if let Some(learner) = &learner {
+        if let Err(refused) = crate::authorize_learner(&hub, &headers, learner).await {
+            return refused;
+        }
+    }
     if !safe_file_name(&file) || !file.ends_with(".tidbit") {
         return refuse(StatusCode::NOT_FOUND, "no such pack");
     }
@@ -278,8 +358,20 @@ pub async fn get_pack(
         if !metadata.is_file() {
             return Ok(None);
         }
-        let etag = worker.pack_tags.etag(&path, &metadata)?;
-        Ok(Some((metadata.len(), etag)))
+        let facts = worker.pack_tags.facts(&path, &metadata)?;
+        if let Some(learner) = learner {
+            let offered = match (&facts.manifest, worker.assignments()) {
+                (Some(manifest), Ok(assignments)) => assignments
+                    .courses_for(&learner)
+                    .contains(&manifest.course_id),
+                (None, _) => false,
+                (_, Err(e)) => return Err(std::io::Error::other(e.to_string())),
+            };
+            if !offered {
+                return Ok(None);
+            }
+        }
+        Ok(Some((metadata.len(), facts.etag)))
     })
     .await;
     let (len, etag) = match tagged {

@@ -36,6 +36,8 @@ pub enum ErasureError {
     BadLearner(String),
     #[error("the server holds nothing for learner '{0}' and never erased them: check the id")]
     UnknownLearner(String),
+    #[error("the learner's course assignments could not be removed: {0}")]
+    Assignments(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -47,7 +49,7 @@ impl ErasureError {
         match self {
             ErasureError::BadLearner(_) => StatusCode::BAD_REQUEST,
             ErasureError::UnknownLearner(_) => StatusCode::NOT_FOUND,
-            ErasureError::Storage(_) | ErasureError::Poisoned(_) => {
+            ErasureError::Storage(_) | ErasureError::Poisoned(_) | ErasureError::Assignments(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -77,6 +79,10 @@ pub fn erase(hub: &Hub, learner: &str) -> Result<Receipt, ErasureError> {
         return Err(ErasureError::BadLearner(learner.chars().take(64).collect()));
     }
     let at_ms = hub.now_ms();
+    // Their course assignments and roles go first: a failure after it leaves a learner to
+    // erase again, never an erased learner still named in the assignments.
+    hub.forget_assignee(learner)
+        .map_err(|e| ErasureError::Assignments(e.to_string()))?;
     let erased = hub.with_learner(learner, || {
         let erased = hub.storage.erase(learner, at_ms);
         // The learner's engagement summary goes with their data.

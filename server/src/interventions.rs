@@ -3,10 +3,10 @@
 //! [`trigger`] appends an `InterventionTriggered` event (module, reason, deadline) to the
 //! learner's current period document, written by a fresh server incarnation, and commits it
 //! through the same storage as sync exchanges: the learner's devices receive it with their next
-//! sync, like any other event, and their nudge planner schedules it before the deadline. If a
-//! device registered a push token (a `PushTokenRegistered` event in the learner's documents), a
-//! [`PushSender`] is asked to wake it; here [`LoggingPushSender`] only logs, and FCM or APNs
-//! senders go behind the same trait.
+//! sync, like any other event, and their nudge planner schedules it before the deadline. Once it
+//! is committed, and without holding the learner's lock, each device that registered a push
+//! token is woken ([`crate::push::wake`]: FCM or APNs, or only a log line when neither is
+//! configured) and what the vendor answered is recorded for the devices.
 //!
 //! `POST /v1/admin/learners/{learner}/interventions` takes `{"module", "course"?, "reason",
 //! "within_hours", "signal"?}` with an admin token (device `*admin*`); `tidbit serve trigger` calls
@@ -45,6 +45,8 @@ pub enum InterventionError {
     Unloadable { doc: String, message: String },
     #[error("no randomness for a server incarnation")]
     NoRandomness,
+    #[error("the server's worker failed; restart the server if this keeps happening")]
+    Task,
 }
 
 impl InterventionError {
@@ -73,7 +75,7 @@ pub struct InterventionRequest {
     pub signal: Option<String>,
 }
 
-/// What [`trigger`] wrote.
+/// What [`trigger`] wrote, and what became of the pushes announcing it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Triggered {
     /// The intervention's id: the id of the event that carries it.
@@ -81,40 +83,18 @@ pub struct Triggered {
     pub document: String,
     pub at_ms: i64,
     pub deadline_ms: i64,
-    /// A push message went to a registered device.
+    /// A push vendor accepted a message for at least one of the learner's devices (or, with no
+    /// vendor configured, one was logged).
     pub pushed: bool,
+    /// Each push, by device: its outcome, the token only as its SHA-256.
+    #[serde(default)]
+    pub pushes: Vec<PushReport>,
 }
 
-/// A push notification asking a device to sync now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushMessage {
-    pub learner: String,
-    pub intervention: String,
-    pub module: String,
-    pub deadline_ms: i64,
-}
+pub use crate::push::{LoggingPushSender, PushMessage, PushReport, PushSender};
 
-/// Sends push messages to devices (FCM for Android, APNs for iOS).
-pub trait PushSender: Send + Sync {
-    fn send(&self, platform: &str, token: &str, message: &PushMessage) -> Result<(), String>;
-}
-
-/// Logs what it would send: the reference server has no FCM or APNs credentials. The line
-/// names the intervention and the platform only: no learner id, no push token, no module.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LoggingPushSender;
-
-impl PushSender for LoggingPushSender {
-    fn send(&self, platform: &str, _token: &str, message: &PushMessage) -> Result<(), String> {
-        eprintln!(
-            "push ({platform}): intervention {} due by {} ms",
-            message.intervention, message.deadline_ms
-        );
-        Ok(())
-    }
-}
-
-/// Appends an intervention for `learner` at `now_ms` and pushes to their registered device.
+/// Appends an intervention for `learner` at `now_ms`; pushing is the caller's next step
+/// ([`trigger_and_push`], or [`crate::push::wake`]).
 ///
 /// The write is a compare-and-swap on the document's heads like every other writer's (see
 /// [`SyncStorage::commit`]): when an exchange, another server process or another trigger
@@ -124,7 +104,6 @@ pub fn trigger(
     learner: &str,
     request: &InterventionRequest,
     now_ms: i64,
-    push: &dyn PushSender,
 ) -> Result<Triggered, InterventionError> {
     validate(learner, request)?;
     let deadline_ms = now_ms + i64::from(request.within_hours) * 3_600_000;
@@ -140,28 +119,53 @@ pub fn trigger(
         },
         now_ms,
     )?;
-    let pushed = match latest_push_token(storage, learner) {
-        Some((platform, token)) => push
-            .send(
-                &platform,
-                &token,
-                &PushMessage {
-                    learner: learner.into(),
-                    intervention: event.id.clone(),
-                    module: request.module.clone(),
-                    deadline_ms,
-                },
-            )
-            .is_ok(),
-        None => false,
-    };
     Ok(Triggered {
         intervention: event.id,
         document: name,
         at_ms: now_ms,
         deadline_ms,
-        pushed,
+        pushed: false,
+        pushes: Vec::new(),
     })
+}
+
+/// [`trigger`] holding the learner's lock, then, with the lock released, a push to each of
+/// their devices ([`crate::push::wake`]). A push that cannot be made or recorded leaves the
+/// intervention in place: the devices get it with their next sync all the same.
+pub async fn trigger_and_push(
+    hub: &Arc<Hub>,
+    learner: &str,
+    request: InterventionRequest,
+) -> Result<Triggered, InterventionError> {
+    validate(learner, &request)?;
+    let now_ms = hub.now_ms();
+    let worker = hub.clone();
+    let owner = learner.to_string();
+    let mut triggered = tokio::task::spawn_blocking(move || {
+        worker.with_learner(&owner, || {
+            trigger(worker.storage.as_ref(), &owner, &request, now_ms)
+        })
+    })
+    .await
+    .map_err(|_| InterventionError::Task)?
+    .map_err(|_| InterventionError::Task)??;
+    let message = PushMessage {
+        intervention: Some(triggered.intervention.clone()),
+        deadline_ms: Some(triggered.deadline_ms),
+    };
+    match crate::push::wake(hub, learner, &message).await {
+        Ok(pushes) => {
+            triggered.pushed = pushes
+                .iter()
+                .any(|p| p.outcome == "delivered" || p.outcome == "logged");
+            triggered.pushes = pushes;
+        }
+        Err(e) => eprintln!(
+            "push: intervention {} was not pushed: {e}",
+            triggered.intervention
+        ),
+    }
+    Ok(triggered)
 }
 
 fn validate(learner: &str, request: &InterventionRequest) -> Result<(), InterventionError> {
@@ -275,15 +279,6 @@ fn try_append(
     Ok((event, name))
 }
 
-/// The push token the learner's devices registered last, if any.
-fn latest_push_token(storage: &dyn SyncStorage, learner: &str) -> Option<(String, String)> {
-    let events = crate::exchange::learner_events(storage, learner).ok()?;
-    events.into_iter().rev().find_map(|e| match e.kind {
-        EventKind::PushTokenRegistered { platform, token } => Some((platform, token)),
-        _ => None,
-    })
-}
-
 /// `POST /v1/admin/learners/{learner}/interventions` with an admin token.
 pub async fn post_intervention(
     State(hub): State<Arc<Hub>>,
@@ -307,34 +302,8 @@ pub async fn post_intervention(
             )
         }
     };
-    if let Err(e) = validate(&learner, &request) {
-        return crate::refuse(e.status(), e.to_string());
-    }
-    let now_ms = hub.now_ms();
-    let worker = hub.clone();
-    // The learner's lock is taken in the worker thread, after the request was validated.
-    let result = tokio::task::spawn_blocking(move || {
-        worker.with_learner(&learner, || {
-            trigger(
-                worker.storage.as_ref(),
-                &learner,
-                &request,
-                now_ms,
-                &LoggingPushSender,
-            )
-        })
-    })
-    .await;
-    let result = match result {
-        Ok(Ok(result)) => Ok(result),
-        Ok(Err(poisoned)) => {
-            return crate::refuse(StatusCode::INTERNAL_SERVER_ERROR, poisoned.to_string())
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(Ok(triggered)) => (StatusCode::CREATED, axum::Json(triggered)).into_response(),
-        Ok(Err(e)) => crate::refuse(e.status(), e.to_string()),
-        Err(_) => crate::refuse(StatusCode::INTERNAL_SERVER_ERROR, "the trigger failed"),
+    match trigger_and_push(&hub, &learner, request).await {
+        Ok(triggered) => (StatusCode::CREATED, axum::Json(triggered)).into_response(),
+        Err(e) => crate::refuse(e.status(), e.to_string()),
     }
 }

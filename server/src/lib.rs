@@ -2,10 +2,14 @@
 //!
 //! - `POST /v1/learners/{learner}/sync`: one sync exchange (see `tidbit_core::sync::exchange`),
 //!   with a bearer token for that learner (see [`auth`]);
-//! - `GET /v1/catalog`: the packs on offer; `GET /v1/packs/{file}`: a pack, with `Range` and
-//!   `ETag`;
+//! - `GET /v1/learners/{learner}/catalog`: the latest version of each course assigned to the
+//!   learner (see [`assignments`]); `GET /v1/packs/{file}`: a pack, with `Range` and `ETag`, to
+//!   a learner it is assigned to or an admin; `GET /v1/catalog`: every pack, for admins;
+//!   `POST /v1/admin/assignments` and `PUT /v1/admin/learners/{learner}/roles`: who is offered
+//!   what; packs are published with `tidbit serve publish` ([`publish`]);
 //! - `POST /v1/admin/learners/{learner}/interventions`: an intervention for a learner, with an
-//!   admin token (see [`interventions`]);
+//!   admin token (see [`interventions`]), announced to their devices by push (see [`push`]);
+//! - `POST /v1/admin/learners/{learner}/wake`: asks a learner's devices to sync now, by push;
 //! - `DELETE /v1/admin/learners/{learner}`: erases a learner, with an admin token (see
 //!   [`erasure`]; learners' data is sealed under keys of their own, see [`sealing`]);
 //! - sign-in through the organisation's OpenID provider, devices, revocation, admin roles and
@@ -23,6 +27,7 @@
 //! learner's lock in that thread. Storage sits behind [`storage::SyncStorage`].
 
 pub mod access_log;
+pub mod assignments;
 pub mod auth;
 pub mod content;
 pub mod content_index;
@@ -36,6 +41,8 @@ pub mod interventions;
 pub mod lead;
 pub mod metrics;
 pub mod observe;
+pub mod publish;
+pub mod push;
 pub mod records;
 pub mod reviews;
 pub mod sealing;
@@ -145,6 +152,8 @@ pub struct Hub {
     learner_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     in_flight: Arc<tokio::sync::Semaphore>,
     pack_tags: content::PackTags,
+    /// Held while this process rewrites the course assignments ([`assignments`]).
+    assignments_lock: Mutex<()>,
     /// The key of the pseudonyms logs print instead of learner ids.
     pseudonyms: ring::hmac::Key,
     access_log: Option<access_log::AccessLogSink>,
@@ -166,6 +175,8 @@ pub struct Hub {
     /// The organisation's OpenID provider devices sign in through, when one is set up
     /// ([`identity`]).
     pub oidc: Option<Arc<identity::oidc::Provider>>,
+    /// Wakes learners' devices ([`push`]); only logs unless FCM or APNs is configured.
+    push: Arc<dyn push::PushSender>,
 }
 
 #[derive(Default)]
@@ -245,6 +256,7 @@ impl Hub {
             learner_locks: Mutex::new(HashMap::new()),
             in_flight: Arc::new(tokio::sync::Semaphore::new(limits.requests_in_flight)),
             pack_tags: content::PackTags::default(),
+            assignments_lock: Mutex::new(()),
             // Replaced by the server key's in `Hub::open`; a hub on other storage gets a key of
             // its own, so its pseudonyms are stable while it runs.
             pseudonyms: ring::hmac::Key::generate(
@@ -261,7 +273,19 @@ impl Hub {
             review_retention_days: reviews::DEFAULT_REVIEW_RETENTION_DAYS,
             records: None,
             oidc: None,
+            push: Arc::new(push::LoggingPushSender),
         }
+    }
+
+    /// Wakes devices through `sender` (FCM, APNs) instead of only logging ([`push`]).
+    pub fn with_push(mut self, sender: Arc<dyn push::PushSender>) -> Hub {
+        self.push = sender;
+        self
+    }
+
+    /// What wakes learners' devices.
+    pub fn push_sender(&self) -> &dyn push::PushSender {
+        self.push.as_ref()
     }
 
     /// Trusts `keys` for the packs analytics read ([`content_index`]).
@@ -445,6 +469,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
             "/v1/admin/learners/{learner}/interventions",
             post(interventions::post_intervention),
         )
+        .route("/v1/admin/learners/{learner}/wake", post(push::post_wake))
         .route(
             "/v1/admin/learners/{learner}",
             delete(erasure::delete_learner),
@@ -464,6 +489,18 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route(
             "/v1/admin/learners/{learner}/reviews/{review}",
             post(reviews::post_decision),
+        )
+        .route(
+            "/v1/admin/assignments",
+            get(assignments::get_assignments).post(assignments::post_assignment),
+        )
+        .route(
+            "/v1/admin/learners/{learner}/roles",
+            axum::routing::put(assignments::put_learner_roles),
+        )
+        .route(
+            "/v1/learners/{learner}/catalog",
+            get(assignments::get_learner_catalog),
         )
         .route("/v1/catalog", get(content::get_catalog))
         .route("/v1/packs/{file}", get(content::get_pack))
@@ -543,6 +580,35 @@ pub fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<Claims, auth::Toke
     Ok(claims)
 }
 
+/// The claims of a request on `learner`'s own resources: a valid token of one of the learner's
+/// devices, within the device's rate, for a learner not erased. The error is the answer.
+pub async fn authorize_learner(
+    hub: &Arc<Hub>,
+    headers: &HeaderMap,
+    learner: &str,
+) -> Result<Claims, Response> {
+    let claims = match authenticate(hub, headers) {
+        Ok(claims) => claims,
+        Err(e) => return Err(refuse(StatusCode::UNAUTHORIZED, e.to_string())),
+    };
+    if claims.learner != learner || claims.device == ADMIN_DEVICE {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "this token is not for this learner's documents",
+        ));
+    }
+    if !hub.admit(&claims.learner, &claims.device) {
+        return Err(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests; slow down",
+        ));
+    }
+    if let Some(gone) = erasure::refuse_erased(hub, &claims.learner).await {
+        return Err(gone);
+    }
+    Ok(claims)
+}
+
 /// Reads a request body once its token has been accepted: at most [`MAX_BODY_BYTES`], within
 /// [`Limits::body_timeout`].
 pub async fn read_body(hub: &Hub, body: Body) -> Result<Bytes, Response> {
@@ -570,25 +636,10 @@ async fn sync_exchange(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let claims = match authenticate(&hub, &headers) {
+    let claims = match authorize_learner(&hub, &headers, &learner).await {
         Ok(claims) => claims,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.to_string()),
+        Err(refused) => return refused,
     };
-    if claims.learner != learner || claims.device == ADMIN_DEVICE {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "this token is not for this learner's documents",
-        );
-    }
-    if !hub.admit(&claims.learner, &claims.device) {
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many exchanges; slow down",
-        );
-    }
-    if let Some(gone) = erasure::refuse_erased(&hub, &claims.learner).await {
-        return gone;
-    }
     let body = match read_body(&hub, body).await {
         Ok(body) => body,
         Err(response) => return response,

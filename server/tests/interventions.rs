@@ -5,15 +5,14 @@
 
 mod support;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use support::*;
 use tidbit_core::events::{Clock, EventKind};
 use tidbit_core::nudge::{NudgeKind, NudgeOutcome, NudgePreferences};
-use tidbit_server::interventions::{
-    trigger, InterventionRequest, LoggingPushSender, PushMessage, PushSender,
-};
+use tidbit_server::interventions::{trigger, InterventionRequest, PushMessage, PushSender};
+use tidbit_server::push::{Delivery, PushTarget, Sending};
 
 fn request(within_hours: u32) -> InterventionRequest {
     InterventionRequest {
@@ -131,7 +130,6 @@ fn offline_then_sync(
         learner,
         &request(48),
         triggered_at.timestamp_millis(),
-        &LoggingPushSender,
     )
     .unwrap();
     let deadline = DateTime::from_timestamp_millis(triggered.deadline_ms).unwrap();
@@ -237,28 +235,37 @@ fn an_intervention_is_reported_missed_with_why_when_the_device_was_offline_longe
 }
 
 #[derive(Default)]
-struct RecordingPush(Mutex<Vec<(String, String, PushMessage)>>);
+struct RecordingPush(Mutex<Vec<(PushTarget, PushMessage)>>);
 
 impl PushSender for RecordingPush {
-    fn send(&self, platform: &str, token: &str, message: &PushMessage) -> Result<(), String> {
+    fn send<'a>(&'a self, target: &'a PushTarget, message: &'a PushMessage) -> Sending<'a> {
         self.0
             .lock()
             .unwrap()
-            .push((platform.into(), token.into(), message.clone()));
-        Ok(())
+            .push((target.clone(), message.clone()));
+        Box::pin(std::future::ready(Delivery::Delivered))
     }
 }
 
 #[test]
 fn a_device_that_registered_a_push_token_is_pushed_when_an_intervention_is_triggered() {
     let root = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&root.path().join("server"));
+    let push = Arc::new(RecordingPush::default());
+    let data = root.path().join("server");
+    let hub = open_hub(&data)
+        .with_clock(server_clock())
+        .with_push(push.clone());
+    let server = TestServer::start_with(&data, Arc::new(hub));
     let phone = Device::new(root.path(), "cy", "phone");
-    let push = RecordingPush::default();
-    let now = phone.clock.now().timestamp_millis();
+    let admin = server.admin_token();
+    let body =
+        r#"{"module": "primary-survey", "reason": "two below-target sprints", "within_hours": 24}"#;
     // No token yet: nothing is pushed.
-    let first = trigger(server.hub.storage.as_ref(), "cy", &request(24), now, &push).unwrap();
+    let (status, reply) = post_intervention(&server, "cy", Some(&admin), body);
+    assert_eq!(status, 201, "{reply}");
+    let first: tidbit_server::interventions::Triggered = serde_json::from_str(&reply).unwrap();
     assert!(!first.pushed);
+    assert!(first.pushes.is_empty());
     phone
         .tidbit
         .lock()
@@ -268,21 +275,26 @@ fn a_device_that_registered_a_push_token_is_pushed_when_an_intervention_is_trigg
     phone
         .sync(&server.url(), &server.token("cy", "phone"))
         .unwrap();
-    let second = trigger(
-        server.hub.storage.as_ref(),
-        "cy",
-        &request(24),
-        now + 1,
-        &push,
-    )
-    .unwrap();
+    let (status, reply) = post_intervention(&server, "cy", Some(&admin), body);
+    assert_eq!(status, 201, "{reply}");
+    let second: tidbit_server::interventions::Triggered = serde_json::from_str(&reply).unwrap();
     assert!(second.pushed);
     let sent = push.0.lock().unwrap();
     assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0.device, "phone");
+    assert_eq!(sent[0].0.token, "token-abc");
     assert_eq!(
-        (sent[0].0.as_str(), sent[0].1.as_str()),
-        ("fcm", "token-abc")
+        sent[0].1,
+        PushMessage {
+            intervention: Some(second.intervention.clone()),
+            deadline_ms: Some(second.deadline_ms),
+        }
     );
-    assert_eq!(sent[0].2.intervention, second.intervention);
-    assert_eq!(sent[0].2.deadline_ms, now + 1 + 24 * 3_600_000);
+    assert_eq!(second.deadline_ms, second.at_ms + 24 * 3_600_000);
+    assert_eq!(second.pushes.len(), 1);
+    assert_eq!(second.pushes[0].outcome, "delivered");
+    assert_eq!(
+        second.pushes[0].token_sha256,
+        tidbit_core::events::push_token_sha256("token-abc")
+    );
 }

@@ -40,8 +40,9 @@ make_fixture() {
 }
 
 # A `tidbit serve` on 127.0.0.1 (a free port) with a data directory in $WORK, and bearer tokens
-# for two devices of the suites' learner and for an L&D report store; the server is killed on
-# exit. Exports TIDBIT_SYNC_URL, TIDBIT_PHONE_TOKEN, TIDBIT_TABLET_TOKEN and TIDBIT_REPORT_TOKEN.
+# for two devices of the suites' learner and for an L&D report store, with the fixture course
+# published and assigned to the learner; the server is killed on exit. Exports
+# TIDBIT_SYNC_URL, TIDBIT_PHONE_TOKEN, TIDBIT_TABLET_TOKEN and TIDBIT_REPORT_TOKEN.
 start_sync_server() {
   local data="$WORK/server" log="$WORK/server.log" learner="ada@example.org"
   step "tidbit serve --addr 127.0.0.1:0"
@@ -53,6 +54,10 @@ start_sync_server() {
   # A learner the suites erase on the server (DELETE /v1/admin/learners/...), with the admin token.
   TIDBIT_ERASED_TOKEN="$("$TIDBIT" serve token --data "$data" --learner erased@example.org --device phone)"
   TIDBIT_ADMIN_TOKEN="$("$TIDBIT" serve token --data "$data" --admin)"
+  # The fixture course, published and assigned to the suites' learner, for the course-update
+  # tests (Tidbit.update_courses).
+  "$TIDBIT" serve publish "$TIDBIT_PACK" --data "$data" --trust "$TIDBIT_AUTHOR_PUB" >/dev/null
+  "$TIDBIT" serve assign --data "$data" --course binding-tour --learner "$learner" >/dev/null
   : >"$log"
   "$TIDBIT" serve --data "$data" --addr 127.0.0.1:0 2>>"$log" &
   SERVER_PID=$!

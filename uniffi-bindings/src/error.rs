@@ -143,9 +143,9 @@ impl From<CoreError> for TidbitError {
             }
             CoreError::UnknownStage { .. } => TidbitError::UnknownContent(message),
             CoreError::Export { .. } => TidbitError::Storage(message),
-            CoreError::Records(_) | CoreError::InvalidExperiment(_) => {
-                TidbitError::InvalidRequest(message)
-            }
+            CoreError::Records(_)
+            | CoreError::InvalidExperiment(_)
+            | CoreError::InvalidPushToken(_) => TidbitError::InvalidRequest(message),
             CoreError::NothingToReview { .. } | CoreError::ReviewReason { .. } => {
                 TidbitError::InvalidRequest(message)
             }

@@ -31,6 +31,6 @@ pub use logging::{set_logger, LogLevel, LogRecord, Logger};
 pub use platform::{Clock, KeyStore, ProgressListener};
 pub use records::*;
 pub use sign_in::{begin_sign_in, SignIn, SignInError, SignInSettings, SignedIn};
-pub use tidbit::{Tidbit, TidbitConfig};
+pub use tidbit::{CourseUpdateSettings, DownloadListener, Tidbit, TidbitConfig};
 
 uniffi::setup_scaffolding!();

@@ -25,6 +25,8 @@ use crate::error::TidbitError;
 use crate::platform::{run_blocking, Clock, ForeignClock, KeyStore, ProgressListener};
 use crate::records::*;
 
+mod delivery;
+pub use delivery::{CourseUpdateSettings, DownloadListener};
 mod erase;
 
 /// How to open a learner's Tidbit.
@@ -444,6 +446,22 @@ impl Tidbit {
         self.session.run("record_nudge_outcome", |core| {
             Ok(core.record_nudge_outcome(&nudge, outcome)?)
         })
+    }
+
+    /// Tells the server (through the next sync) where to wake this device: `fcm` with the FCM
+    /// registration token, or `apns` with the APNs device token in hex. A token of the wrong
+    /// shape is refused (`InvalidRequest`) and nothing is recorded.
+    pub fn register_push_token(&self, platform: String, token: String) -> Result<(), TidbitError> {
+        self.session.run("register_push_token", |core| {
+            Ok(core.register_push_token(&platform, &token)?)
+        })
+    }
+
+    /// True when the server reported this device's push token dead: ask the platform for a
+    /// fresh token and pass it to `register_push_token` (check after each sync).
+    pub fn push_token_needed(&self) -> Result<bool, TidbitError> {
+        self.session
+            .run("push_token_needed", |core| Ok(core.push_token_needed()?))
     }
 
     /// A digest of everything the learner's progress projects to (mastery, schedules,

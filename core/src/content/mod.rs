@@ -35,6 +35,7 @@ pub fn write_course_pack(
         locale: course.locale.clone(),
         title: course.title.clone(),
         created_at,
+        media_on_demand: compiled.media_on_demand,
     };
     build_pack(out, meta, files, key, progress)
 }

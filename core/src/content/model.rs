@@ -228,20 +228,11 @@ impl Course {
             .flat_map(|m| m.steps.iter().map(move |s| (m.id.as_str(), s.id.as_str())))
     }
 
-    /// Every asset path the course refers to.
+    /// Every asset path the course refers to, with the last step referring to it.
     pub fn referenced_assets(&self) -> BTreeMap<&str, &str> {
         let mut out = BTreeMap::new();
         for module in &self.modules {
-            for step in &module.steps {
-                if let StepBody::Lesson(card) = &step.body {
-                    if let Some(media) = &card.media {
-                        out.insert(media.src.as_str(), step.id.as_str());
-                    }
-                    for asset in &card.inline_assets {
-                        out.insert(asset.as_str(), step.id.as_str());
-                    }
-                }
-            }
+            out.extend(steps_assets(&module.steps));
         }
         out
     }
@@ -381,4 +372,21 @@ fn known(
             missing: missing.to_string(),
         })
     }
+}
+
+/// Every asset path `steps` refer to (lesson media and inline assets), with the last step
+/// referring to it.
+pub fn steps_assets(steps: &[Step]) -> BTreeMap<&str, &str> {
+    let mut out = BTreeMap::new();
+    for step in steps {
+        if let StepBody::Lesson(card) = &step.body {
+            if let Some(media) = &card.media {
+                out.insert(media.src.as_str(), step.id.as_str());
+            }
+            for asset in &card.inline_assets {
+                out.insert(asset.as_str(), step.id.as_str());
+            }
+        }
+    }
+    out
 }

@@ -131,6 +131,7 @@ pub fn synthetic_course(
             modules,
         },
         assets,
+        media_on_demand: false,
         warnings: Vec::new(),
     }
 }

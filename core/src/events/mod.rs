@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 
 mod answer;
 mod nudge;
+mod push;
 
 pub use answer::{Outcome, Response, SelfRating, CREDIT_EPSILON};
 pub use nudge::{NudgeKind, NudgeOutcome, NudgeWording};
+pub use push::{check_push_token, push_token_sha256, PushOutcome, MAX_PUSH_TOKEN_BYTES};
 
 use crate::privacy::consent::ConsentScope;
 
@@ -183,6 +185,23 @@ pub enum EventKind {
     },
     /// The device can receive push messages at `token` (`fcm` or `apns`).
     PushTokenRegistered { platform: String, token: String },
+    /// What the push vendor answered when the server pushed to a token. Written by the server;
+    /// the token appears only as its SHA-256 (see [`push_token_sha256`]).
+    PushOutcomeRecorded {
+        /// `fcm` or `apns`.
+        platform: String,
+        token_sha256: String,
+        /// The id of the `PushTokenRegistered` event that gave the token: an outcome belongs to
+        /// one registration, whatever the device's and the server's clocks say.
+        registration: String,
+        /// The intervention the push announced, if it announced one (else a plain wake-up).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        intervention: Option<String>,
+        outcome: PushOutcome,
+        /// The vendor's reason, for a push not delivered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
     /// The learner gave (`granted`) or withdrew a consent scope. The later change in the log's
     /// order wins.
     ConsentChanged { scope: ConsentScope, granted: bool },
@@ -230,7 +249,9 @@ impl EventKind {
     pub fn is_from_server(&self) -> bool {
         matches!(
             self,
-            EventKind::InterventionTriggered { .. } | EventKind::ReviewDecided { .. }
+            EventKind::InterventionTriggered { .. }
+                | EventKind::ReviewDecided { .. }
+                | EventKind::PushOutcomeRecorded { .. }
         )
     }
 
@@ -244,6 +265,7 @@ impl EventKind {
             EventKind::InterventionTriggered { .. } => "intervention_triggered",
             EventKind::NudgeOutcomeRecorded { .. } => "nudge_outcome",
             EventKind::PushTokenRegistered { .. } => "push_token_registered",
+            EventKind::PushOutcomeRecorded { .. } => "push_outcome",
             EventKind::ConsentChanged { .. } => "consent_changed",
             EventKind::ReviewRequested { .. } => "review_requested",
             EventKind::ReviewDecided { .. } => "review_decided",

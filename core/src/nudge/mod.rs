@@ -238,6 +238,11 @@ pub struct Intervention {
     pub reason: String,
     pub triggered_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
+    /// Why the server's push announcing it did not reach this device (the vendor's answer),
+    /// when the server reported one that was not delivered: the local reminder is then all the
+    /// learner gets.
+    #[serde(default)]
+    pub undelivered_push: Option<String>,
 }
 
 /// One recorded outcome of an earlier nudge.

@@ -19,8 +19,8 @@ use super::compose::compose;
 use super::fatigue::Fatigue;
 use super::slots::{allowed_slots, local_date, start_of_local_day, Slot};
 use super::{
-    MissedIntervention, Nudge, NudgeKind, NudgePlan, NudgePreferences, PlanningDecision,
-    PlanningState, MAX_PENDING,
+    Intervention, MissedIntervention, Nudge, NudgeKind, NudgePlan, NudgePreferences,
+    PlanningDecision, PlanningState, MAX_PENDING,
 };
 use crate::time_zone::Zone;
 
@@ -131,7 +131,8 @@ pub fn plan_nudges(
             best_slot(&slots, &free, &bandit)
         };
         let Some(slot) = chosen else {
-            let reason = unplaceable_reason(&candidate, prefs, gap);
+            let reason =
+                unplaceable_reason(&candidate, prefs, gap) + &push_note(&candidate.content);
             if let Content::Intervention(intervention) = &candidate.content {
                 plan.missed.push(MissedIntervention {
                     intervention: intervention.id.clone(),
@@ -219,7 +220,7 @@ fn candidates(
                     && o.subject == intervention.id
                     && o.outcome == super::NudgeOutcome::Scheduled
             });
-            let why = if let Some(scheduled) = scheduled {
+            let mut why = if let Some(scheduled) = scheduled {
                 format!(
                     "it was handed to the system at {} but no delivery was reported before its deadline ({}): the notification was blocked or the app never ran",
                     scheduled.at.to_rfc3339(),
@@ -233,6 +234,7 @@ fn candidates(
                 now.to_rfc3339(),
             )
             };
+            why.push_str(&push_note(&Content::Intervention(intervention.clone())));
             plan.missed.push(MissedIntervention {
                 intervention: intervention.id.clone(),
                 module: intervention.module.clone(),
@@ -429,5 +431,126 @@ fn placed_reason(candidate: &Candidate, nudge: &Nudge, gap: u32) -> String {
     if nudge.soft {
         reason.push_str("; softened after repeated ignores");
     }
+    reason.push_str(&push_note(&candidate.content));
     reason
+}
+
+/// For an intervention whose push the server reported as not delivered to this device: the
+/// words a decision's reason ends with (empty otherwise).
+fn push_note(content: &Content) -> String {
+    match content {
+        Content::Intervention(Intervention {
+            undelivered_push: Some(why),
+            ..
+        }) => format!(
+            "; the server's push for it did not reach this device ({why}), so this local reminder is all the learner gets"
+        ),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nudge::{Intervention, PlanningDecision, PlanningState};
+
+    fn now() -> DateTime<Utc> {
+        // A Tuesday, 09:00 in Berlin.
+        DateTime::parse_from_rfc3339("2026-09-22T07:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn state(undelivered_push: Option<&str>, hours: i64) -> PlanningState {
+        PlanningState {
+            seconds_per_item: 24,
+            interventions: vec![Intervention {
+                id: "i1".into(),
+                course: Some("field-safety".into()),
+                module: "scene-safety".into(),
+                reason: "two below-target sprints".into(),
+                triggered_at: now() - Duration::hours(1),
+                deadline: now() + Duration::hours(hours),
+                undelivered_push: undelivered_push.map(str::to_string),
+            }],
+            ..PlanningState::default()
+        }
+    }
+
+    fn decision(plan: &NudgePlan) -> &PlanningDecision {
+        plan.decisions
+            .iter()
+            .find(|d| d.subject == "i1")
+            .expect("a decision about the intervention")
+    }
+
+    fn berlin() -> Zone {
+        Zone::named("Europe/Berlin").unwrap()
+    }
+
+    #[test]
+    fn an_intervention_whose_push_failed_gets_a_local_reminder_that_says_so() {
+        let prefs = NudgePreferences::consented();
+        let why = "apns answered unregistered: Unregistered";
+        let plan = plan_nudges(now(), berlin(), &prefs, &state(Some(why), 24));
+        let placed = decision(&plan);
+        assert_eq!(placed.action, "placed");
+        assert!(
+            placed.reason.ends_with(&format!(
+                "; the server's push for it did not reach this device ({why}), so this local reminder is all the learner gets"
+            )),
+            "{}",
+            placed.reason
+        );
+        let reminder = plan
+            .nudges
+            .iter()
+            .find(|n| n.subject == "i1")
+            .expect("a local reminder");
+        assert_eq!(reminder.kind, NudgeKind::Intervention);
+        // The first free slot: the next quarter hour.
+        assert_eq!(reminder.fire_at_utc, now() + Duration::minutes(15));
+    }
+
+    #[test]
+    fn an_intervention_whose_push_was_delivered_or_never_reported_says_nothing_of_push() {
+        let prefs = NudgePreferences::consented();
+        let plan = plan_nudges(now(), berlin(), &prefs, &state(None, 24));
+        let placed = decision(&plan);
+        assert_eq!(placed.action, "placed");
+        assert!(!placed.reason.contains("push"), "{}", placed.reason);
+    }
+
+    #[test]
+    fn a_missed_intervention_whose_push_failed_says_both() {
+        // Every slot before the deadline is in quiet hours: nothing can be placed.
+        let prefs = NudgePreferences {
+            quiet_hours: Some(crate::nudge::LocalWindow::hm((8, 0), (23, 0))),
+            ..NudgePreferences::consented()
+        };
+        let plan = plan_nudges(
+            now(),
+            berlin(),
+            &prefs,
+            &state(Some("fcm answered failed: QUOTA_EXCEEDED"), 2),
+        );
+        let missed = decision(&plan);
+        assert_eq!(missed.action, "missed");
+        assert!(
+            missed
+                .reason
+                .starts_with("no free slot before the deadline"),
+            "{}",
+            missed.reason
+        );
+        assert!(
+            missed
+                .reason
+                .contains("did not reach this device (fcm answered failed: QUOTA_EXCEEDED)"),
+            "{}",
+            missed.reason
+        );
+        assert_eq!(plan.missed.len(), 1);
+        assert!(plan.missed[0].why.contains("QUOTA_EXCEEDED"));
+    }
 }

@@ -50,6 +50,11 @@ pub fn build_pack(
         return Err(total_too_large(&limits));
     }
 
+    // On-demand assets come last (see `AssetEntry::on_demand`); the order is otherwise kept.
+    let mut files = files;
+    if meta.media_on_demand {
+        files.sort_by_key(|(path, _)| path != super::COURSE_PATH);
+    }
     let mut done: u64 = 0;
     progress(done, total);
     let mut assets = Vec::with_capacity(files.len());
@@ -66,7 +71,9 @@ pub fn build_pack(
         } else {
             (Encoding::Stored, content)
         };
+        let on_demand = meta.media_on_demand && path != super::COURSE_PATH;
         assets.push(AssetEntry {
+            on_demand,
             path,
             size,
             sha256,

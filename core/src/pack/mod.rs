@@ -34,6 +34,8 @@ use chrono::{DateTime, Utc};
 use ring::digest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::keys::SIGNATURE_LEN;
 use unicode_normalization::UnicodeNormalization;
 
 mod build;
@@ -44,8 +46,10 @@ mod verify;
 pub use build::build_pack;
 #[doc(hidden)]
 pub use build::write_pack_unchecked;
-pub use verify::{read_manifest_unverified, verify_pack, verify_pack_file};
+pub use verify::{read_manifest_unverified, verify_asset, verify_pack, verify_pack_file};
 
+/// Bytes before the manifest: the magic, the container version and the manifest's length.
+pub const HEAD_LEN: u64 = 8 + 2 + 4;
 /// First 8 bytes of every pack.
 pub const MAGIC: &[u8; 8] = b"TIDBITPK";
 /// The container layout this code reads and writes.
@@ -198,6 +202,12 @@ pub struct AssetEntry {
     /// Lowercase hex SHA-256 of the bytes stored in the pack. Needed besides `sha256` because a
     /// deflate stream has bits a decoder ignores.
     pub packed_sha256: String,
+    /// Fetched when first needed rather than with the course: such assets come after every other
+    /// in the pack, so a device may download the pack without them (a prefix of the file ending
+    /// at [`PackManifest::eager_len`]) and fetch each later by its byte range. Absent from the
+    /// manifest when false, so packs without on-demand assets keep their form.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_demand: bool,
 }
 
 /// The signed description of a pack.
@@ -228,6 +238,42 @@ impl PackManifest {
         Ok(sha256_hex(&self.to_canonical_json()?))
     }
 
+    /// The length of the pack file up to the end of the assets a device installs with the
+    /// course: everything but the on-demand assets.
+    pub fn eager_len(&self) -> Result<u64, PackError> {
+        let manifest = self.to_canonical_json()?.len() as u64;
+        let eager: u64 = self
+            .assets
+            .iter()
+            .filter(|a| !a.on_demand)
+            .map(|a| a.packed_size)
+            .sum();
+        Ok(HEAD_LEN + manifest + SIGNATURE_LEN as u64 + eager)
+    }
+
+    /// Where on-demand asset `path` lies in the pack file: (offset, packed length).
+    pub fn on_demand_range(&self, path: &str) -> Result<Option<(u64, u64)>, PackError> {
+        let mut offset = self.eager_len()?;
+        for asset in self.assets.iter().filter(|a| a.on_demand) {
+            if asset.path == path {
+                return Ok(Some((offset, asset.packed_size)));
+            }
+            offset += asset.packed_size;
+        }
+        Ok(None)
+    }
+
+    /// The length of the whole pack file, on-demand assets included.
+    pub fn full_len(&self) -> Result<u64, PackError> {
+        let on_demand: u64 = self
+            .assets
+            .iter()
+            .filter(|a| a.on_demand)
+            .map(|a| a.packed_size)
+            .sum();
+        Ok(self.eager_len()? + on_demand)
+    }
+
     /// The entry for `path`, if the pack has one.
     pub fn asset(&self, path: &str) -> Option<&AssetEntry> {
         self.assets.iter().find(|entry| entry.path == path)
@@ -242,6 +288,8 @@ pub struct PackMeta {
     pub locale: String,
     pub title: String,
     pub created_at: DateTime<Utc>,
+    /// Every asset but `course.json` is fetched on demand (see [`AssetEntry::on_demand`]).
+    pub media_on_demand: bool,
 }
 
 /// What a verifier accepts. Building always checks against the defaults, so every built pack

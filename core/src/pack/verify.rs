@@ -1,7 +1,9 @@
 //! Reading and verifying a pack: the header, the signed manifest, then every asset streamed
 //! through hashing, size-capped decompression and the caller's [`AssetSink`]. It must never hand
 //! the sink a byte before the signature is checked against a trusted key, never allocate by a
-//! declared size, and never report success for a pack whose bytes were not all read and checked.
+//! declared size, and never report success for a pack whose bytes were not all read and checked
+//! (a pack may end before its on-demand assets, which come last: then every byte it has was read
+//! and checked, and each on-demand asset is checked alone when it is fetched, [`verify_asset`]).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -16,12 +18,11 @@ use serde_json::Value;
 use super::{
     canonical_json, check_asset_path, check_asset_size, check_course_id, check_unique,
     total_too_large, AssetEntry, AssetSink, Encoding, PackError, PackLimits, PackManifest,
-    CONTAINER_VERSION, MAGIC, MANIFEST_SIGNATURE_DOMAIN, MAX_MANIFEST_BYTES, SCHEMA_VERSION,
+    CONTAINER_VERSION, HEAD_LEN, MAGIC, MANIFEST_SIGNATURE_DOMAIN, MAX_MANIFEST_BYTES,
+    SCHEMA_VERSION,
 };
 use crate::keys::{TrustedKeys, SIGNATURE_LEN};
 
-/// magic + container version + manifest length.
-const HEADER_LEN: u64 = 8 + 2 + 4;
 /// Progress is reported at least every this many bytes while streaming.
 const PROGRESS_STEP: u64 = 1024 * 1024;
 
@@ -57,11 +58,15 @@ pub fn verify_pack(
     }
 
     let payload_start = head.payload_start;
-    check_asset_list(&manifest, limits, file_len - payload_start)?;
+    let on_demand_present = check_asset_list(&manifest, limits, file_len - payload_start)?;
 
     let mut done = payload_start;
     progress(done, file_len);
     for entry in &manifest.assets {
+        if entry.on_demand && !on_demand_present {
+            // A pack downloaded without its on-demand assets, which come last.
+            break;
+        }
         let packed = PackedReader {
             inner: (&mut reader).take(entry.packed_size),
             hasher: digest::Context::new(&digest::SHA256),
@@ -84,6 +89,31 @@ pub fn verify_pack(
         return Err(PackError::TrailingData { bytes: 1 });
     }
     Ok(manifest)
+}
+
+/// Verifies the packed bytes of one asset of an installed course, fetched on demand, against its
+/// entry in the course's manifest (verified when the course was installed), and streams its
+/// content to `sink`. Like [`verify_pack`], whatever the sink wrote is unverified until this
+/// returns `Ok`.
+pub fn verify_asset(
+    entry: &AssetEntry,
+    mut packed: impl Read,
+    sink: &mut dyn AssetSink,
+) -> Result<(), PackError> {
+    let mut progress = |_: u64, _: u64| {};
+    let reader = PackedReader {
+        inner: (&mut packed).take(entry.packed_size),
+        hasher: digest::Context::new(&digest::SHA256),
+        count: 0,
+        io_failure: None,
+        base: 0,
+        total: entry.packed_size,
+        last_reported: 0,
+        progress: &mut progress,
+    };
+    let mut content = AssetReader::new(entry, reader);
+    let written = sink.write_asset(entry, &mut content);
+    content.finish(written)
 }
 
 /// [`verify_pack`] on a file.
@@ -132,8 +162,8 @@ fn read_head(
     file_len: u64,
     max_manifest_bytes: u64,
 ) -> Result<PackHead, PackError> {
-    let mut header = [0u8; HEADER_LEN as usize];
-    let available = usize::try_from(file_len.min(HEADER_LEN)).unwrap_or(0);
+    let mut header = [0u8; HEAD_LEN as usize];
+    let available = usize::try_from(file_len.min(HEAD_LEN)).unwrap_or(0);
     read_exact_or_truncated(reader, &mut header[..available], "the header")?;
     let magic_len = available.min(MAGIC.len());
     if header[..magic_len] != MAGIC[..magic_len] {
@@ -162,10 +192,10 @@ fn read_head(
             limit: cap,
         });
     }
-    if HEADER_LEN + manifest_len > file_len {
+    if HEAD_LEN + manifest_len > file_len {
         return Err(truncated("the manifest"));
     }
-    let payload_start = HEADER_LEN + manifest_len + SIGNATURE_LEN as u64;
+    let payload_start = HEAD_LEN + manifest_len + SIGNATURE_LEN as u64;
     if payload_start > file_len {
         return Err(truncated("the signature"));
     }
@@ -217,12 +247,14 @@ fn parse_manifest(bytes: &[u8]) -> Result<PackManifest, PackError> {
     Ok(manifest)
 }
 
-/// Checks a signed manifest's contents before any payload byte is read.
+/// Checks a signed manifest's contents before any payload byte is read: the asset list against
+/// the limits and the payload's length. Returns whether the payload holds the on-demand assets
+/// (a pack downloaded without them ends before them).
 fn check_asset_list(
     manifest: &PackManifest,
     limits: &PackLimits,
     payload_len: u64,
-) -> Result<(), PackError> {
+) -> Result<bool, PackError> {
     check_course_id(&manifest.course_id)?;
     let created_at = DateTime::parse_from_rfc3339(&manifest.created_at).map_err(|e| {
         PackError::ManifestMalformed(format!("'created_at' is not an RFC 3339 time ({e})"))
@@ -242,8 +274,24 @@ fn check_asset_list(
     let mut seen = HashMap::new();
     let mut total_size: u64 = 0;
     let mut total_packed: u64 = 0;
+    let mut eager_packed: u64 = 0;
+    let mut seen_on_demand = false;
     for entry in &manifest.assets {
         let path = &entry.path;
+        if entry.on_demand && path == super::COURSE_PATH {
+            return Err(PackError::ManifestMalformed(
+                "course.json cannot be fetched on demand".to_string(),
+            ));
+        }
+        if seen_on_demand && !entry.on_demand {
+            return Err(PackError::ManifestMalformed(format!(
+                "asset '{path}' comes after an on-demand asset: on-demand assets come last"
+            )));
+        }
+        seen_on_demand |= entry.on_demand;
+        if !entry.on_demand {
+            eager_packed = eager_packed.saturating_add(entry.packed_size);
+        }
         check_asset_path(path)?;
         check_unique(&mut seen, path)?;
         for (field, hash) in [
@@ -292,15 +340,22 @@ fn check_asset_list(
             limit: limits.max_ratio,
         });
     }
+    if payload_len == eager_packed && eager_packed < total_packed {
+        return Ok(false);
+    }
     if total_packed > payload_len {
-        return Err(truncated("the assets"));
+        return Err(truncated(if payload_len > eager_packed {
+            "the on-demand assets"
+        } else {
+            "the assets"
+        }));
     }
     if total_packed < payload_len {
         return Err(PackError::TrailingData {
             bytes: payload_len - total_packed,
         });
     }
-    Ok(())
+    Ok(true)
 }
 
 fn truncated(what: &str) -> PackError {

@@ -73,7 +73,42 @@ fn stage_kind(text: &str) -> Result<StageKind, StoreError> {
     StageKind::parse(text).ok_or_else(|| StoreError::CourseJson(format!("unknown stage '{text}'")))
 }
 
+/// One installed course's version and the fingerprint of the manifest it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledVersion {
+    pub course_id: String,
+    pub version: semver::Version,
+    pub manifest_sha256: String,
+}
+
 impl Store {
+    /// Each installed course's version and manifest fingerprint, by course id.
+    pub fn installed_versions(&self) -> Result<Vec<InstalledVersion>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, version, manifest_sha256 FROM courses ORDER BY id")?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(course_id, version, manifest_sha256)| {
+                let version = semver::Version::parse(&version)
+                    .map_err(|e| StoreError::CourseJson(format!("{course_id}: {e}")))?;
+                Ok(InstalledVersion {
+                    course_id,
+                    version,
+                    manifest_sha256,
+                })
+            })
+            .collect()
+    }
+
     /// Every installed course with its paths, stages and modules, ordered by title.
     pub fn catalog(&self) -> Result<Vec<CourseSummary>, StoreError> {
         let mut statement = self.conn.prepare(
@@ -338,7 +373,8 @@ impl Store {
         })
     }
 
-    /// The file holding asset `path` of an installed course, for the platform's media player.
+    /// The file holding asset `path` of an installed course, for the platform's media player;
+    /// `None` for an on-demand asset not fetched yet (see `missing_assets`).
     pub fn asset_file(&self, course: &str, path: &str) -> Result<Option<PathBuf>, StoreError> {
         let sha: Option<String> = self
             .conn
@@ -348,7 +384,9 @@ impl Store {
                 |row| row.get(0),
             )
             .optional()?;
-        Ok(sha.map(|sha| self.assets.path_of(&sha)))
+        Ok(sha
+            .map(|sha| self.assets.path_of(&sha))
+            .filter(|file| file.exists()))
     }
 
     /// Step ids that an upgrade removed from `course`.

@@ -311,6 +311,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         set_ms INTEGER NOT NULL
     );
     "#,
+    // 9: where each course version was downloaded from, for its on-demand assets.
+    r#"
+    CREATE TABLE course_sources (
+        course_id TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        file TEXT NOT NULL,
+        etag TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.

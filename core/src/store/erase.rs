@@ -2,7 +2,8 @@
 //!
 //! A store is one directory: the SQLite file with its write-ahead log and shared-memory files
 //! (and a rollback journal, should SQLite ever leave one), and the course assets
-//! (`assets/`, content-addressed, and `staging/`). Assets are this store's own: two learners'
+//! (`assets/`, content-addressed, and `staging/`), and course downloads not yet installed
+//! (`downloads/`). Assets are this store's own: two learners'
 //! stores never share an asset directory (identical files are deduplicated within a store only),
 //! so no other learner's course can use them and they go with the store. Files in the directory
 //! that the store did not make are left alone, and the directory itself is removed only when
@@ -12,7 +13,7 @@ use std::io;
 use std::path::Path;
 
 use super::assets::{ASSETS_DIR, STAGING_DIR};
-use super::DATABASE_FILE;
+use super::{DATABASE_FILE, DOWNLOADS_DIR};
 
 /// What [`remove_store_files`] removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,7 +36,7 @@ pub fn remove_store_files(dir: &Path) -> io::Result<RemovedFiles> {
             removed.database_files += 1;
         }
     }
-    for sub in [ASSETS_DIR, STAGING_DIR] {
+    for sub in [ASSETS_DIR, STAGING_DIR, DOWNLOADS_DIR] {
         removed.asset_files += remove_tree(&dir.join(sub))?;
     }
     removed.data_dir_removed = match std::fs::remove_dir(dir) {

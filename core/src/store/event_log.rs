@@ -284,6 +284,7 @@ fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
         EventKind::InterventionTriggered { .. }
         | EventKind::NudgeOutcomeRecorded { .. }
         | EventKind::PushTokenRegistered { .. }
+        | EventKind::PushOutcomeRecorded { .. }
         | EventKind::ExperimentExposed { .. } => (Some(NUDGE_EVENTS_COURSE), None),
     };
     let body = serde_json::to_string(event).map_err(|e| EventLogError::Unreadable {

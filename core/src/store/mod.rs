@@ -13,6 +13,7 @@ mod db;
 mod erase;
 pub mod event_log;
 mod install;
+mod on_demand;
 mod sealing;
 
 use std::path::{Path, PathBuf};
@@ -20,10 +21,13 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-pub use catalog::{CourseSummary, ModuleSummary, PathSummary, SkillSummary, StageSummary};
+pub use catalog::{
+    CourseSummary, InstalledVersion, ModuleSummary, PathSummary, SkillSummary, StageSummary,
+};
 pub use db::{PROJECTIONS, SCHEMA_VERSION};
 pub use erase::{remove_store_files, RemovedFiles};
 pub use install::{InstallOutcome, InstallReport};
+pub use on_demand::{CourseSource, MissingAsset};
 
 use crate::content::CourseError;
 use crate::pack::PackError;
@@ -31,6 +35,9 @@ use crate::privacy::at_rest::{AtRestError, AtRestKey};
 
 /// The name of the SQLite file inside a data directory.
 pub const DATABASE_FILE: &str = "tidbit.sqlite3";
+/// Where course downloads wait, whole or in part, until they are installed (see
+/// `tidbit::delivery`).
+pub const DOWNLOADS_DIR: &str = "downloads";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -23,7 +23,9 @@ use std::io::Read;
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::content::items::ItemKind;
-use crate::events::{Event, EventKind, Outcome, Response, RetentionSetting, SERVER_DEVICE};
+use crate::events::{
+    check_push_token, Event, EventKind, Outcome, Response, RetentionSetting, SERVER_DEVICE,
+};
 
 /// How far ahead of the server's clock an event may be dated (device clocks drift).
 pub const MAX_FUTURE_MS: i64 = 24 * 3_600_000;
@@ -419,11 +421,32 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             if !matches!(platform.as_str(), "fcm" | "apns") {
                 return Err(field("platform", "neither 'fcm' nor 'apns'"));
             }
-            if token.is_empty()
-                || token.len() > 4096
-                || !token.bytes().all(|b| b.is_ascii_graphic())
+            check_push_token(platform, token).map_err(|why| field("token", why))
+        }
+        EventKind::PushOutcomeRecorded {
+            platform,
+            token_sha256,
+            registration,
+            intervention,
+            outcome: _,
+            detail,
+        } => {
+            if !matches!(platform.as_str(), "fcm" | "apns") {
+                return Err(field("platform", "neither 'fcm' nor 'apns'"));
+            }
+            if token_sha256.len() != 64
+                || !token_sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
             {
-                return Err(field("token", "not 1 to 4,096 printable characters"));
+                return Err(field("token_sha256", "not 64 lowercase hex digits"));
+            }
+            id("registration", registration)?;
+            if let Some(intervention) = intervention {
+                id("intervention", intervention)?;
+            }
+            if let Some(detail) = detail {
+                text("detail", detail, 500)?;
             }
             Ok(())
         }

@@ -29,6 +29,7 @@ use crate::store::event_log::{self, EventLog, EventLogError};
 use crate::store::{InstallReport, Store, StoreError};
 use crate::time_zone::Zone;
 
+pub mod delivery;
 mod erase;
 pub mod export;
 mod nudges;
@@ -38,6 +39,11 @@ mod rights;
 pub mod sync_client;
 mod sync_session;
 
+pub use delivery::{
+    fetch_module_assets, update_courses, CourseUpdateReport, DeliveryError, DeliveryOptions,
+    DownloadProgress, MissingMedia, ModuleAssetsReport, PendingDownload, PendingReason,
+    RefusedPack,
+};
 pub use erase::EraseError;
 pub use progress::{StageStatus, Streak};
 pub use rights::{Review, ReviewDecision, MAX_REVIEW_REASON_CHARS};
@@ -98,6 +104,8 @@ pub enum TidbitError {
     Records(#[from] crate::analytics::xapi::XapiError),
     #[error("not a valid experiment: {0}")]
     InvalidExperiment(String),
+    #[error("not a push token: {0}; pass the token the platform's push service gave the app")]
+    InvalidPushToken(String),
 }
 
 impl From<EventLogError> for TidbitError {

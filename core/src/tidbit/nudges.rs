@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 
 use super::{Tidbit, TidbitError};
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, PushOutcome};
 use crate::learn::projection::read;
 use crate::nudge::{
     self, FinishedModule, Intervention, Nudge, NudgeKind, NudgeOutcome, NudgePlan,
@@ -97,13 +97,39 @@ impl Tidbit {
     }
 
     /// Tells the server (through sync) where to push interventions: `fcm` or `apns`, and the
-    /// token the platform gave the app.
+    /// token the platform gave the app. A token of the wrong shape for its platform is refused
+    /// ([`TidbitError::InvalidPushToken`]) and nothing is recorded.
     pub fn register_push_token(&mut self, platform: &str, token: &str) -> Result<(), TidbitError> {
+        crate::events::check_push_token(platform, token).map_err(TidbitError::InvalidPushToken)?;
         self.record(EventKind::PushTokenRegistered {
             platform: platform.into(),
             token: token.into(),
         })?;
         Ok(())
+    }
+
+    /// True when the push vendor told the server that the token this device registered last
+    /// is dead (the app was reinstalled, the token rotated): ask the platform for a fresh token
+    /// and pass it to [`Tidbit::register_push_token`]. The server pushes to the dead token no
+    /// more; the answer turns false once a newer token is registered. False when this device
+    /// never registered a token.
+    pub fn push_token_needed(&self) -> Result<bool, TidbitError> {
+        let events = self.nudge_events()?;
+        let latest = events.iter().rev().find(|e| {
+            e.device == self.device_id() && matches!(e.kind, EventKind::PushTokenRegistered { .. })
+        });
+        let Some(latest) = latest else {
+            return Ok(false);
+        };
+        // Outcomes name the registration they are about, so the device's and the server's
+        // clocks may disagree without a dead token looking alive.
+        Ok(events.iter().any(|e| {
+            matches!(&e.kind, EventKind::PushOutcomeRecorded {
+                registration,
+                outcome: PushOutcome::Unregistered,
+                ..
+            } if *registration == latest.id)
+        }))
     }
 
     /// The nudge events of the log (interventions, outcomes, push tokens), in its order.
@@ -145,9 +171,36 @@ impl Tidbit {
         let mut interventions = Vec::new();
         let mut outcomes = Vec::new();
         let mut wording = std::collections::BTreeMap::new();
-        for event in self.nudge_events()? {
+        // The registrations of this device's tokens, and what the server's last push to one of
+        // them for each intervention became (outcomes name their registration).
+        let events = self.nudge_events()?;
+        let own_registrations: std::collections::BTreeSet<&str> = events
+            .iter()
+            .filter(|e| {
+                e.device == self.device_id()
+                    && matches!(e.kind, EventKind::PushTokenRegistered { .. })
+            })
+            .map(|e| e.id.as_str())
+            .collect();
+        let mut pushes: std::collections::BTreeMap<String, (PushOutcome, String)> =
+            std::collections::BTreeMap::new();
+        for event in events.iter().cloned() {
             let at = event.at();
             match event.kind {
+                EventKind::PushOutcomeRecorded {
+                    platform,
+                    registration,
+                    intervention: Some(intervention),
+                    outcome,
+                    detail,
+                    ..
+                } if own_registrations.contains(registration.as_str()) => {
+                    let why = match detail {
+                        Some(detail) => format!("{platform} answered {}: {detail}", outcome.name()),
+                        None => format!("{platform} answered {}", outcome.name()),
+                    };
+                    pushes.insert(intervention, (outcome, why));
+                }
                 EventKind::InterventionTriggered {
                     course,
                     module,
@@ -175,6 +228,7 @@ impl Tidbit {
                         reason,
                         triggered_at: at,
                         deadline: DateTime::from_timestamp_millis(deadline_ms).unwrap_or_default(),
+                        undelivered_push: None,
                     });
                 }
                 EventKind::NudgeOutcomeRecorded {
@@ -202,6 +256,12 @@ impl Tidbit {
                 }
                 _ => {}
             }
+        }
+        for intervention in &mut interventions {
+            intervention.undelivered_push = pushes
+                .remove(&intervention.id)
+                .filter(|(outcome, _)| *outcome != PushOutcome::Delivered)
+                .map(|(_, why)| why);
         }
         Ok(PlanningState {
             due_ms,

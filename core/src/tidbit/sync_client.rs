@@ -282,7 +282,7 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, RoundTr
 
 /// An error with the errors beneath it, `outer: inner`: reqwest names the URL on top and the
 /// reason (a refused connection, a timeout) underneath.
-fn with_causes(error: &dyn std::error::Error) -> String {
+pub(super) fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -315,16 +315,21 @@ async fn retry(
     let documents = std::mem::take(&mut session.documents);
     *session = SyncSession::new(&options.server);
     session.documents = documents;
-    tokio::time::sleep(backoff(options, *failures)).await;
+    tokio::time::sleep(backoff(
+        options.initial_backoff,
+        options.max_backoff,
+        *failures,
+    ))
+    .await;
     Ok(())
 }
 
-/// Exponential backoff with full jitter: a random wait in [base/2, base], base doubling.
-fn backoff(options: &SyncOptions, failures: u32) -> Duration {
-    let base = options
-        .initial_backoff
+/// Exponential backoff with jitter: a random wait in [base/2, base], base starting at
+/// `initial` and doubling with each failure up to `max`.
+pub(super) fn backoff(initial: Duration, max: Duration, failures: u32) -> Duration {
+    let base = initial
         .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
-        .min(options.max_backoff);
+        .min(max);
     let mut byte = [0u8; 2];
     let fraction = match ring::rand::SystemRandom::new().fill(&mut byte) {
         Ok(()) => f64::from(u16::from_be_bytes(byte)) / f64::from(u16::MAX),
@@ -345,7 +350,7 @@ mod tests {
     fn backoff_doubles_with_jitter_up_to_the_cap() {
         let options = SyncOptions::new("http://127.0.0.1:1", "t");
         for failures in 1..12 {
-            let wait = backoff(&options, failures);
+            let wait = backoff(options.initial_backoff, options.max_backoff, failures);
             let base = (options.initial_backoff * (1 << (failures - 1))).min(options.max_backoff);
             assert!(
                 wait >= base / 2 && wait <= base,

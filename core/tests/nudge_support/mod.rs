@@ -54,6 +54,7 @@ pub fn intervention(id: &str, triggered: DateTime<Utc>, hours: i64) -> Intervent
         reason: "two below-target sprints".into(),
         triggered_at: triggered,
         deadline: triggered + Duration::hours(hours),
+        undelivered_push: None,
     }
 }
 

@@ -2,7 +2,8 @@
 //
 // An actor serialises calls to the learner's store and keeps them off the main thread; long
 // work (installing a pack, fitting parameters) reports progress as an AsyncThrowingStream, and
-// `sync` awaits the Rust core's own runtime and stops when its Task is cancelled.
+// `sync` and `updateCourses` await the Rust core's own runtime and stop when their Task is
+// cancelled.
 // Every failure is a `TidbitError` whose description tells a person what to do. No learning
 // logic lives here: every decision is the Rust core's.
 
@@ -176,6 +177,70 @@ public actor TidbitClient {
         }
     }
 
+    /// Brings the installed courses up to those the server at `serverURL` assigns the learner,
+    /// with this device's sync token: new courses and newer versions are downloaded (a cut
+    /// download resumes from the bytes already on the device), verified and installed
+    /// atomically. `settings` says what the app allows this update to spend (see
+    /// `CourseUpdatePolicy.settings(onUnmeteredNetwork:)`; nil: any network, no byte cap).
+    /// `onDownload` hears each download as bytes arrive, on the core's threads: keep it short.
+    ///
+    /// Runs on the Rust core's runtime like `sync` and leaves the actor free. The report lists
+    /// what was installed, what is up to date, what waits and why (`interrupted` says when to
+    /// retry soon) and the packs the server contradicted. Throws `TidbitError.Unauthorized`
+    /// when the token needs renewing, `TidbitError.Network` when the catalog cannot be fetched,
+    /// `TidbitError.Storage` when downloads cannot be written and `TidbitError.InvalidSettings`
+    /// for a URL that is not http(s).
+    ///
+    /// Cancelling the calling `Task`, or `cancellation` (a background task's expiration
+    /// handler), stops the update at its next network wait and throws `CancellationError`;
+    /// what arrived stays on the device and the next update resumes from there. An installed
+    /// course is always the old version or the new one.
+    public nonisolated func updateCourses(
+        serverURL: URL,
+        token: String,
+        settings: CourseUpdateSettings? = nil,
+        cancellation: Cancellation = Cancellation(),
+        onDownload: (@Sendable (DownloadProgress) -> Void)? = nil
+    ) async throws -> CourseUpdateReport {
+        let listener = onDownload.map { DownloadRelay($0) }
+        do {
+            return try await withTaskCancellationHandler {
+                try await tidbit.updateCourses(
+                    serverUrl: serverURL.absoluteString, token: token, settings: settings,
+                    listener: listener, cancellation: cancellation)
+            } onCancel: {
+                cancellation.cancel()
+            }
+        } catch TidbitError.Cancelled {
+            throw CancellationError()
+        }
+    }
+
+    /// Fetches the media of `module` that its course delivers on demand and this device lacks;
+    /// call it when the learner opens the module (`assetFile` is nil for such media until
+    /// then). Each asset is verified against the course's signed manifest before it is placed;
+    /// a cut fetch resumes at the next call. Cancellable like `updateCourses`.
+    public nonisolated func fetchModuleMedia(
+        serverURL: URL,
+        token: String,
+        course: String,
+        module: String,
+        settings: CourseUpdateSettings? = nil,
+        cancellation: Cancellation = Cancellation()
+    ) async throws -> ModuleAssetsReport {
+        do {
+            return try await withTaskCancellationHandler {
+                try await tidbit.fetchModuleMedia(
+                    serverUrl: serverURL.absoluteString, token: token, course: course,
+                    module: module, settings: settings, listener: nil, cancellation: cancellation)
+            } onCancel: {
+                cancellation.cancel()
+            }
+        } catch TidbitError.Cancelled {
+            throw CancellationError()
+        }
+    }
+
     /// A digest of the learner's projected progress: equal on devices that hold the same events.
     public func projectionDigest() throws -> String { try tidbit.projectionDigest() }
 
@@ -228,5 +293,18 @@ final class StreamProgress: ProgressListener, @unchecked Sendable {
 
     func onProgress(done: UInt64, total: UInt64) {
         report(done, total)
+    }
+}
+
+/// Forwards the core's download callbacks to a closure.
+final class DownloadRelay: DownloadListener, @unchecked Sendable {
+    private let report: @Sendable (DownloadProgress) -> Void
+
+    init(_ report: @escaping @Sendable (DownloadProgress) -> Void) {
+        self.report = report
+    }
+
+    func onDownload(progress: DownloadProgress) {
+        report(progress)
     }
 }

@@ -1,7 +1,8 @@
 // XCTest suite mirroring tests/bindings/kotlin/TidbitSuite.kt. Runs on macOS or a simulator
 // with an XCFramework built by `ios/build-xcframework.sh --test-hooks`; the fixture pack and
 // keys come from TIDBIT_PACK, TIDBIT_AUTHOR_PUB, TIDBIT_ISSUER_KEY, TIDBIT_ISSUER_PUB (the
-// same files tests/bindings/common.sh makes).
+// same files tests/bindings/common.sh makes), and the course-update cases need the server
+// `start_sync_server` there starts: TIDBIT_SYNC_URL and TIDBIT_PHONE_TOKEN.
 
 import Foundation
 import Network
@@ -354,5 +355,481 @@ final class TidbitTests: XCTestCase {
         XCTAssertEqual(server.accepted, 1)
         let catalog = try await tidbit.catalog()
         XCTAssertEqual(catalog.map(\.id), [course])
+    }
+}
+
+// Every item kind answered the way the sample app answers it: through the answer forms of
+// ItemViewModels.swift against the real core, one right and one wrong answer per kind, then what
+// the forms do on their own. The same cases as tests/bindings/kotlin/ItemKindsSuite.kt, which runs
+// on Linux; these are only parsed there (no Swift compiler) and run with `swift test` on macOS.
+extension TidbitTests {
+    /// A learner enrolled on the tour with its module started, and each item's view by step id.
+    private func startTour() async throws -> (TidbitClient, [String: ItemView]) {
+        let tidbit = try await openLearner()
+        try await tidbit.enroll(course: course, path: "tourist")
+        var views: [String: ItemView] = [:]
+        for step in try await tidbit.startModule(course: course, module: "tour") {
+            if case .item(let id, _, let view) = step { views[id] = view }
+        }
+        return (tidbit, views)
+    }
+
+    /// A fresh answer form for `step`, as the sample's screen builds it.
+    private func answerForm<Form>(_ views: [String: ItemView], _ step: String, as kind: Form.Type) throws -> Form {
+        let view = try XCTUnwrap(views[step], "no item \(step)")
+        return try XCTUnwrap(ItemAnswer(view).form as? Form, "\(step) is not a \(kind)")
+    }
+
+    /// Sends `form` as the screen does (only once it is ready) and returns what the learner reads.
+    private func submit(
+        _ tidbit: TidbitClient, _ step: String, _ form: any ItemAnswerForm, shown: String? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) async throws -> ItemFeedback {
+        let response = try XCTUnwrap(form.response, "\(step) is not ready: \(form.missing ?? "")", file: file, line: line)
+        clock.ms += 30_000
+        let feedback = try await tidbit.answer(course: course, step: step, response: response, responseMs: 8_000)
+        return ItemFeedback(feedback, nowMs: clock.ms, alreadyShown: shown, formatDate: { "at \($0)" })
+    }
+
+    /// Checks what the learner reads against the core's assessment of the fixture's item.
+    private func expect(
+        _ result: ItemFeedback, _ outcome: Outcome, _ percent: Int, _ feedback: [String], _ explanation: String?,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertEqual(result.outcome, outcome, file: file, line: line)
+        XCTAssertEqual(result.creditPercent, percent, file: file, line: line)
+        XCTAssertEqual(result.feedback, feedback, file: file, line: line)
+        XCTAssertEqual(result.explanation, explanation, file: file, line: line)
+        guard let due = result.nextReviewAtMs else { return XCTFail("no next review", file: file, line: line) }
+        XCTAssertGreaterThan(due, clock.ms, file: file, line: line)
+        XCTAssertEqual(result.comesBack, "Comes \(ItemFeedback.describeReturn(nowMs: clock.ms, dueMs: due)) (at \(due))", file: file, line: line)
+        XCTAssertTrue(result.comesBack?.hasPrefix("Comes back in ") == true, file: file, line: line)
+        XCTAssertTrue(result.announcement.hasPrefix("\(result.verdict), \(percent) percent."), file: file, line: line)
+    }
+
+    /// `form` with its entries moved, one "move up" at a time, into authored order.
+    private func sortedByMovingUp(_ form: OrderingAnswer) -> OrderingAnswer {
+        var order = form
+        for target in order.entries.indices {
+            guard let at = order.entries.firstIndex(where: { $0.index == UInt32(target) }) else { continue }
+            for position in stride(from: at, to: target, by: -1) { order.moveUp(position) }
+        }
+        return order
+    }
+
+    func testSingleChoiceThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        var form = try answerForm(views, "tour-single", as: SingleChoiceAnswer.self)
+        XCTAssertEqual(form.choices, ["Venus", "Mercury", "Earth"])
+        let why = "Mercury orbits closest to the Sun."
+        form.select(0)
+        expect(try await submit(tidbit, "tour-single", form), .wrong, 0, ["Venus is second."], why)
+        form.select(1)
+        expect(try await submit(tidbit, "tour-single", form), .right, 100, ["Right, Mercury is closest."], why)
+    }
+
+    func testMultipleResponseThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        var form = try answerForm(views, "tour-multiple", as: MultipleResponseAnswer.self)
+        let why = "Light mixes from red, green and blue."
+        form.toggle(1)
+        expect(try await submit(tidbit, "tour-multiple", form), .wrong, 0, ["Yellow is a primary colour of pigment, not light."], why)
+        for choice in [0, 1, 2, 3] { form.toggle(choice) }
+        XCTAssertEqual(form.selected, [0, 2, 3])
+        expect(try await submit(tidbit, "tour-multiple", form), .right, 100, ["Yes.", "Yes.", "Yes."], why)
+    }
+
+    func testTrueFalseThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        var form = try answerForm(views, "tour-truefalse", as: TrueFalseAnswer.self)
+        let why = "At standard pressure water boils at 100 °C."
+        form.choose(false)
+        expect(try await submit(tidbit, "tour-truefalse", form), .wrong, 0, ["It does boil at 100 °C at sea level."], why)
+        form.choose(true)
+        expect(try await submit(tidbit, "tour-truefalse", form), .right, 100, ["Correct."], why)
+    }
+
+    func testFillBlanksThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        var form = try answerForm(views, "tour-blanks", as: FillBlanksAnswer.self)
+        XCTAssertEqual(form.parts, [
+            .text("The capital of France is "), .blank(0), .text(" and of Italy is "), .blank(1), .text("."),
+        ])
+        XCTAssertEqual(form.readablePrompt, "The capital of France is ___ (1) and of Italy is ___ (2).")
+        XCTAssertEqual(form.label(1), "Blank 2 of 2")
+        form.fill(0, with: "Lyon")
+        form.fill(1, with: "Milan")
+        expect(try await submit(tidbit, "tour-blanks", form), .wrong, 0, ["Paris.", "Rome."], "Paris and Rome.")
+        form.fill(0, with: "paris")
+        form.fill(1, with: " Roma ")
+        expect(try await submit(tidbit, "tour-blanks", form), .right, 100, [], "Paris and Rome.")
+    }
+
+    func testOrderingThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        let form = try answerForm(views, "tour-order", as: OrderingAnswer.self)
+        XCTAssertNotEqual(form.entries.map(\.index), [0, 1, 2])
+        var reversed = form
+        for target in 0...2 {
+            let at = try XCTUnwrap(reversed.entries.firstIndex { $0.index == UInt32(2 - target) })
+            reversed.move(from: at, to: target)
+        }
+        XCTAssertEqual(reversed.entries.map(\.text), ["three", "two", "one"])
+        expect(try await submit(tidbit, "tour-order", reversed), .wrong, 0, ["One comes first.", "Three comes last."], "One, two, three.")
+        let sorted = sortedByMovingUp(form)
+        XCTAssertEqual(sorted.entries.map(\.text), ["one", "two", "three"])
+        expect(try await submit(tidbit, "tour-order", sorted), .right, 100, [], "One, two, three.")
+    }
+
+    func testMatchingThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        var form = try answerForm(views, "tour-match", as: MatchingAnswer.self)
+        XCTAssertEqual(form.items.map(\.text), ["dog", "cat", "cow"])
+        XCTAssertEqual(form.targets, ["bark", "meow", "moo"])
+        form.pair(0, with: "meow")
+        form.pair(1, with: "moo")
+        form.pair(2, with: "bark")
+        expect(try await submit(tidbit, "tour-match", form), .wrong, 0, ["Dogs bark.", "Cats meow.", "Cows moo."], "Bark, meow, moo.")
+        form.pair(0, with: "bark")
+        form.pair(1, with: "meow")
+        form.pair(2, with: "moo")
+        expect(try await submit(tidbit, "tour-match", form), .right, 100, [], "Bark, meow, moo.")
+    }
+
+    func testNumericThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        var form = try answerForm(views, "tour-numeric", as: NumericAnswer.self)
+        XCTAssertEqual(form.unit, "minutes")
+        let why = "Two hours are 2 × 60 = 120 minutes."
+        form.text = " 90 "
+        expect(try await submit(tidbit, "tour-numeric", form), .wrong, 0, ["Too low."], why)
+        form.text = "120,0"
+        expect(try await submit(tidbit, "tour-numeric", form), .right, 100, ["Right."], why)
+    }
+
+    func testScenarioThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        let form = try answerForm(views, "tour-scenario", as: ScenarioAnswer.self)
+        XCTAssertEqual(form.current?.situation, "What do you do first?")
+        let why = "Hand it in so its owner can get it back."
+        var kept = form
+        kept.pick(1)
+        XCTAssertTrue(kept.ended)
+        expect(try await submit(tidbit, "tour-scenario", kept), .wrong, 0, ["That is not yours."], why)
+        var partial = form
+        partial.pick(0)
+        partial.pick(1)
+        expect(try await submit(tidbit, "tour-scenario", partial), .partial, 75, ["The owner can be found.", "Fine too."], why)
+        var best = form
+        best.pick(0)
+        best.pick(0)
+        XCTAssertEqual(best.steps.map(\.node.id), ["found", "thanked"])
+        expect(try await submit(tidbit, "tour-scenario", best), .right, 100, ["The owner can be found.", "Kind and useful."], why)
+    }
+
+    func testFlashcardThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        var form = try answerForm(views, "tour-flashcard", as: FlashcardAnswer.self)
+        XCTAssertEqual(form.prompt, "What is the chemical symbol of gold?")
+        let back = try await tidbit.flashcardBack(course: course, step: "tour-flashcard")
+        form.reveal(back)
+        XCTAssertEqual(form.back, "Au, from the Latin aurum.")
+        // The explanation is the back the learner has just read, so the feedback leaves it out.
+        form.rate(.again)
+        expect(try await submit(tidbit, "tour-flashcard", form, shown: back), .wrong, 0, [], nil)
+        form.rate(.good)
+        expect(try await submit(tidbit, "tour-flashcard", form, shown: back), .right, 100, [], nil)
+        let unshown = try await submit(tidbit, "tour-flashcard", form)
+        XCTAssertEqual(unshown.explanation, "Au, from the Latin aurum.")
+    }
+
+    func testReflectionThroughItsForm() async throws {
+        let (tidbit, views) = try await startTour()
+        var form = try answerForm(views, "tour-reflection", as: ReflectionAnswer.self)
+        XCTAssertEqual(form.criteria, ["I named a specific fact.", "I said why it matters to me."])
+        form.text = "Mercury is closest; it helps at quiz night."
+        let why = "Reflecting on what you learned helps you keep it."
+        expect(try await submit(tidbit, "tour-reflection", form), .wrong, 0, [], why)
+        form.toggle(0)
+        form.check(1, met: true)
+        expect(try await submit(tidbit, "tour-reflection", form), .right, 100, [], why)
+    }
+
+    func testNoFormIsReadyUntilAnsweredWhole() async throws {
+        let (tidbit, views) = try await startTour()
+        XCTAssertEqual(views.count, 10)
+        for (step, view) in views {
+            let form = ItemAnswer(view).form
+            if form is OrderingAnswer {
+                XCTAssertNotNil(form.response, "\(step): any order can be sent")
+            } else {
+                XCTAssertFalse(form.isReady, step)
+                XCTAssertNil(form.response, step)
+            }
+        }
+        var blanks = try answerForm(views, "tour-blanks", as: FillBlanksAnswer.self)
+        blanks.fill(0, with: "Paris")
+        blanks.fill(1, with: "  ")
+        XCTAssertEqual(blanks.missing, "Fill in every blank (blank 2 is empty).")
+        var matching = try answerForm(views, "tour-match", as: MatchingAnswer.self)
+        matching.pair(1, with: "meow")
+        XCTAssertEqual(matching.missing, "Match every item (2 are left).")
+        XCTAssertNil(matching.response)
+        var flashcard = try answerForm(views, "tour-flashcard", as: FlashcardAnswer.self)
+        flashcard.rate(.easy)
+        XCTAssertNil(flashcard.rating, "a rating before the reveal is ignored")
+        flashcard.reveal("Au")
+        XCTAssertEqual(flashcard.missing, "Rate how well you recalled it.")
+        var reflection = try answerForm(views, "tour-reflection", as: ReflectionAnswer.self)
+        reflection.toggle(0)
+        reflection.text = " "
+        XCTAssertNil(reflection.response)
+        let mastery = try await tidbit.mastery(course: course)
+        XCTAssertEqual(mastery.first?.evidence.count, 0, "nothing was answered")
+    }
+
+    func testAnOrderingFormMovesEntriesAndSaysWhereEachIs() async throws {
+        let (_, views) = try await startTour()
+        let form = try answerForm(views, "tour-order", as: OrderingAnswer.self)
+        let texts = form.entries.map(\.text)
+        var edge = form
+        edge.moveUp(0)
+        edge.moveDown(2)
+        XCTAssertEqual(edge, form, "moves past the ends change nothing")
+        var dragged = form
+        dragged.move(fromOffsets: IndexSet(integer: 0), toOffset: 3)
+        XCTAssertEqual(dragged.entries.map(\.text), [texts[1], texts[2], texts[0]])
+        dragged = form
+        dragged.move(fromOffsets: IndexSet(integer: 2), toOffset: 0)
+        XCTAssertEqual(dragged.entries.map(\.text), [texts[2], texts[0], texts[1]])
+        var roundTrip = form
+        roundTrip.moveDown(0)
+        roundTrip.moveUp(1)
+        XCTAssertEqual(roundTrip, form)
+        XCTAssertEqual(form.label(1), "\(texts[1]), position 2 of 3")
+    }
+
+    func testAMatchingFormPairsRepairsUnpairsAndSharesTargets() async throws {
+        let (_, views) = try await startTour()
+        var form = try answerForm(views, "tour-match", as: MatchingAnswer.self)
+        let dog = form.items[0]
+        form.pair(dog.index, with: "moo")
+        XCTAssertEqual(form.label(dog), "dog, matched with moo")
+        form.pair(dog.index, with: "bark")
+        XCTAssertEqual(form.chosen, [dog.index: "bark"])
+        form.pair(dog.index, with: "quack")
+        XCTAssertEqual(form.target(of: dog.index), "bark", "an unknown target changes nothing")
+        form.unpair(dog.index)
+        XCTAssertEqual(form.label(dog), "dog, not matched yet")
+        for item in form.items { form.pair(item.index, with: "bark") }
+        XCTAssertEqual(form.response, .matching(targets: ["bark", "bark", "bark"]))
+    }
+
+    func testANumberThatDoesNotParseGivesAClearMessageAndSendsNothing() async throws {
+        let (_, views) = try await startTour()
+        var form = try answerForm(views, "tour-numeric", as: NumericAnswer.self)
+        XCTAssertEqual(form.missing, "Type a number.")
+        for text in ["12o", "1.2.3", "1,000.5", "NaN", "Infinity", "1e3", "0x10", "12d", "--4", "+", "."] {
+            form.text = text
+            XCTAssertNil(form.value, text)
+            XCTAssertNil(form.response, text)
+            XCTAssertEqual(form.missing, "\"\(text)\" is not a number: type digits, with one point or comma before any decimals (such as 12.5).")
+        }
+        form.text = String(repeating: "9", count: 400)
+        XCTAssertNil(form.response)
+        let parsed = ["120", " 120 ", "120,0", "-3.5", "\u{2212}2", ".5", "+7", "12."].map(NumericAnswer.parse)
+        XCTAssertEqual(parsed, [120, 120, 120, -3.5, -2, 0.5, 7, 12])
+    }
+
+    func testAScenarioFormFollowsTheBranchesAndTakesAChoiceBack() async throws {
+        let (_, views) = try await startTour()
+        let form = try answerForm(views, "tour-scenario", as: ScenarioAnswer.self)
+        var walk = form
+        walk.pick(0)
+        let atThanked = walk
+        XCTAssertEqual(walk.current?.situation, "The officer thanks you. Then?")
+        walk.pick(1)
+        XCTAssertTrue(walk.ended)
+        XCTAssertEqual(walk.response, .scenario(path: [0, 1]))
+        walk.pick(0)
+        XCTAssertEqual(walk.path, [0, 1], "no pick after the end")
+        walk.back()
+        XCTAssertEqual(walk, atThanked)
+        walk.back()
+        XCTAssertEqual(walk, form)
+    }
+
+    func testWhenAnItemComesBackReadsInMinutesHoursDaysOrMonths() {
+        let now: Int64 = 1_790_000_000_000
+        let minute: Int64 = 60_000
+        let cases: [(Int64, String)] = [
+            (0, "due again now"), (30_000, "back in under a minute"), (minute, "back in 1 minute"),
+            (10 * minute, "back in 10 minutes"), (90 * minute, "back in 2 hours"),
+            (3 * 24 * 60 * minute, "back in 3 days"), (90 * 24 * 60 * minute, "back in 3 months"),
+        ]
+        for (wait, words) in cases {
+            XCTAssertEqual(ItemFeedback.describeReturn(nowMs: now, dueMs: now + wait), words)
+        }
+    }
+}
+
+// Course updates, the same cases as tests/bindings/kotlin/CourseUpdatesSuite.kt (which runs on
+// Linux against the real server; these are only parsed there): the server publishes the fixture
+// course and assigns it to the learner, and `updateCourses` fetches it into a fresh store within
+// what a `CourseUpdatePolicy` allows, resuming where a paused or cancelled update stopped.
+extension TidbitTests {
+    /// Collects what the download listener hears, from the core's threads.
+    private final class Heard: @unchecked Sendable {
+        private let lock = NSLock()
+        private var heard: [DownloadProgress] = []
+        func add(_ progress: DownloadProgress) {
+            lock.lock()
+            heard.append(progress)
+            lock.unlock()
+        }
+        var all: [DownloadProgress] {
+            lock.lock()
+            defer { lock.unlock() }
+            return heard
+        }
+    }
+
+    private func courseServer() throws -> (URL, String) {
+        let url = try XCTUnwrap(URL(string: try fixture("TIDBIT_SYNC_URL")))
+        return (url, try fixture("TIDBIT_PHONE_TOKEN"))
+    }
+
+    /// The learner's phone with a fresh, empty store (the server's phone token is for it).
+    private func openPhone() throws -> TidbitClient {
+        var phone = try config()
+        phone.deviceId = "phone"
+        return try TidbitClient(config: phone, keyStore: MemoryKeyStore(nil), clock: clock)
+    }
+
+    /// An update capped at `bytes`: the course's download pauses there. Returns the pack's size.
+    private func pause(_ tidbit: TidbitClient, at bytes: UInt64) async throws -> UInt64 {
+        let (url, token) = try courseServer()
+        let settings = CourseUpdatePolicy(wifiOnly: false, bytesPerRun: bytes).settings(onUnmeteredNetwork: true)
+        let paused = try await tidbit.updateCourses(serverURL: url, token: token, settings: settings)
+        let pending = try XCTUnwrap(paused.pending.first)
+        XCTAssertEqual(pending.reason, .byteBudget)
+        XCTAssertEqual(pending.bytesOnDevice, bytes)
+        return pending.bytesTotal
+    }
+
+    /// A full update after a paused one: it resumes from `resumed` bytes and installs the course.
+    private func finish(_ tidbit: TidbitClient, resumed: UInt64, total: UInt64) async throws {
+        let (url, token) = try courseServer()
+        let done = try await tidbit.updateCourses(serverURL: url, token: token)
+        XCTAssertEqual(done.bytesResumed, resumed)
+        XCTAssertEqual(done.bytesDownloaded, total - resumed)
+        XCTAssertEqual(done.installed.map(\.courseId), [course])
+        XCTAssertEqual(done.installed.first?.outcome, .installed)
+        let catalog = try await tidbit.catalog()
+        XCTAssertEqual(catalog.map(\.id), [course])
+    }
+
+    func testTheAssignedCourseWaitsForWiFiPausesAtTheBudgetResumesAndInstalls() async throws {
+        let tidbit = try openPhone()
+        let (url, token) = try courseServer()
+
+        let metered = CourseUpdatePolicy(wifiOnly: true).settings(onUnmeteredNetwork: false)
+        let waiting = try await tidbit.updateCourses(serverURL: url, token: token, settings: metered)
+        XCTAssertEqual(waiting.offered, 1)
+        XCTAssertEqual(waiting.bytesDownloaded, 0)
+        XCTAssertEqual(waiting.pending.map(\.courseId), [course])
+        XCTAssertEqual(waiting.pending.first?.reason, .unmeteredNetworkOnly)
+        XCTAssertFalse(waiting.interrupted)
+        var catalog = try await tidbit.catalog()
+        XCTAssertTrue(catalog.isEmpty)
+
+        let heard = Heard()
+        let budget = CourseUpdatePolicy(wifiOnly: false, bytesPerRun: 2_000).settings(onUnmeteredNetwork: false)
+        let paused = try await tidbit.updateCourses(
+            serverURL: url, token: token, settings: budget, onDownload: { heard.add($0) })
+        XCTAssertEqual(paused.bytesDownloaded, 2_000)
+        XCTAssertEqual(paused.bytesResumed, 0)
+        let pending = try XCTUnwrap(paused.pending.first)
+        XCTAssertEqual(pending.courseId, course)
+        XCTAssertEqual(pending.reason, .byteBudget)
+        XCTAssertEqual(pending.bytesOnDevice, 2_000)
+        XCTAssertGreaterThan(pending.bytesTotal, 2_000)
+        XCTAssertFalse(paused.interrupted)
+        XCTAssertTrue(paused.installed.isEmpty)
+        XCTAssertFalse(heard.all.isEmpty)
+        XCTAssertEqual(heard.all.last?.bytesOnDevice, 2_000)
+        XCTAssertTrue(heard.all.allSatisfy { $0.courseId == course && $0.bytesTotal == pending.bytesTotal })
+        catalog = try await tidbit.catalog()
+        XCTAssertTrue(catalog.isEmpty)
+
+        try await finish(tidbit, resumed: 2_000, total: pending.bytesTotal)
+        try await tidbit.enroll(course: course, path: "tourist")
+        let steps = try await tidbit.startModule(course: course, module: "tour")
+        XCTAssertFalse(steps.isEmpty)
+
+        let again = try await tidbit.updateCourses(
+            serverURL: url, token: token, settings: CourseUpdatePolicy().settings(onUnmeteredNetwork: true))
+        XCTAssertEqual(again.upToDate, [course])
+        XCTAssertEqual(again.bytesDownloaded, 0)
+        XCTAssertTrue(again.installed.isEmpty && again.pending.isEmpty && again.refused.isEmpty)
+    }
+
+    func testCourseUpdatesWithAWrongTokenOrANonHTTPURLChangeNothing() async throws {
+        let tidbit = try openPhone()
+        let (url, token) = try courseServer()
+        do {
+            _ = try await tidbit.updateCourses(serverURL: url, token: "not-a-token")
+            XCTFail("a wrong token fetched courses")
+        } catch TidbitError.Unauthorized(let message) {
+            XCTAssertTrue(message.contains("new token"), message)
+        }
+        do {
+            _ = try await tidbit.updateCourses(serverURL: try XCTUnwrap(URL(string: "ftp://example.org")), token: token)
+            XCTFail("an ftp URL fetched courses")
+        } catch TidbitError.InvalidSettings {
+        }
+        let catalog = try await tidbit.catalog()
+        XCTAssertTrue(catalog.isEmpty)
+    }
+
+    func testCancellingACourseUpdateStopsItAndThePausedDownloadResumes() async throws {
+        let tidbit = try openPhone()
+        let total = try await pause(tidbit, at: 2_000)
+        let (_, token) = try courseServer()
+        let server = try SilentServer()
+        defer { server.stop() }
+        await fulfillment(of: [server.ready], timeout: guardSeconds)
+        let silent = try XCTUnwrap(server.url)
+        // Cancelled once the server has the catalog's connection: the update is in flight.
+        let update = Task { try await tidbit.updateCourses(serverURL: silent, token: token) }
+        await fulfillment(of: [server.opened], timeout: guardSeconds)
+        update.cancel()
+        do {
+            _ = try await update.value
+            XCTFail("a course update from a silent server succeeded")
+        } catch is CancellationError {
+        }
+        await fulfillment(of: [server.closed], timeout: guardSeconds)
+        XCTAssertEqual(server.accepted, 1)
+        let catalog = try await tidbit.catalog()
+        XCTAssertTrue(catalog.isEmpty)
+        try await finish(tidbit, resumed: 2_000, total: total)
+    }
+
+    func testAPolicyTurnsIntoSettingsAndOnlyAnInterruptedDownloadAsksForARetry() {
+        let wifi = CourseUpdatePolicy().settings(onUnmeteredNetwork: false)
+        XCTAssertEqual(wifi, CourseUpdateSettings(byteBudget: nil, unmeteredOnly: true, onUnmeteredNetwork: false))
+        let capped = CourseUpdatePolicy(wifiOnly: false, bytesPerRun: 50_000_000).settings(onUnmeteredNetwork: true)
+        XCTAssertEqual(capped, CourseUpdateSettings(byteBudget: 50_000_000, unmeteredOnly: false, onUnmeteredNetwork: true))
+
+        func waiting(_ reason: PendingReason) -> CourseUpdateReport {
+            CourseUpdateReport(
+                offered: 1, installed: [], upToDate: [],
+                pending: [PendingDownload(courseId: course, version: "1.0.0", bytesOnDevice: 2_000, bytesTotal: 9_000, reason: reason)],
+                refused: [], bytesDownloaded: 2_000, bytesResumed: 0, retries: 4)
+        }
+        XCTAssertTrue(waiting(.interrupted(lastError: "connection reset")).interrupted)
+        XCTAssertFalse(waiting(.byteBudget).interrupted)
+        XCTAssertFalse(waiting(.unmeteredNetworkOnly).interrupted)
     }
 }

@@ -4,11 +4,12 @@
 //! - **operator**: runs the server; may call every admin endpoint, and is the only role that may
 //!   erase or export a learner, revoke all of a learner's tokens, list every device, or read the
 //!   audit log. An admin endpoint [`ENDPOINTS`] does not name is for operators only.
-//! - **author** (L&D author): writes the courses; triggers interventions, decides reviews, reads
-//!   metrics and runs experiments.
+//! - **author** (L&D author): writes the courses; assigns them, triggers interventions and
+//!   wake-ups, decides reviews, reads metrics and runs experiments.
 //! - **analyst** (L&D analyst): reads metrics, the learning-records outbox and runs experiments.
-//! - **manager**: looks after learners; triggers interventions, decides reviews, reads metrics,
-//!   lists a learner's devices and revokes one (a lost phone).
+//! - **manager**: looks after learners; sets their (job) roles and assigns courses, triggers
+//!   interventions and wake-ups, decides reviews, reads metrics, lists a learner's devices and
+//!   revokes one (a lost phone).
 //!
 //! The table is checked in one place, before any handler runs ([`super::gate`]); it never grants
 //! more than an admin token: a device's token opens no admin endpoint whatever its claims.
@@ -70,6 +71,22 @@ pub const ENDPOINTS: &[(&str, &str, &[Role])] = &[
         "POST",
         "/v1/admin/learners/{learner}/interventions",
         &[Operator, Author, Manager],
+    ),
+    (
+        "POST",
+        "/v1/admin/learners/{learner}/wake",
+        &[Operator, Author, Manager],
+    ),
+    ("GET", "/v1/admin/assignments", &[Operator, Author, Manager]),
+    (
+        "POST",
+        "/v1/admin/assignments",
+        &[Operator, Author, Manager],
+    ),
+    (
+        "PUT",
+        "/v1/admin/learners/{learner}/roles",
+        &[Operator, Manager],
     ),
     ("DELETE", "/v1/admin/learners/{learner}", &[Operator]),
     ("GET", "/v1/admin/learners/{learner}/export", &[Operator]),

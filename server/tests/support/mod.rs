@@ -223,6 +223,10 @@ impl TestServer {
         self.hub.tokens.issue(learner, device, 4_102_444_800)
     }
 
+    pub fn admin_token(&self) -> String {
+        self.token("*", tidbit_server::auth::ADMIN_DEVICE)
+    }
+
     /// Stops serving (connections in flight are cut).
     pub fn stop(self) {
         self.task.abort();
@@ -331,6 +335,8 @@ pub fn hub_digest(hub: &Hub, learner: &str, root: &Path) -> String {
     tidbit.projection_digest().unwrap()
 }
 
+pub mod courses;
+pub mod cutter;
 pub mod lrs;
 pub mod oidc;
 pub mod proxy;

@@ -49,6 +49,9 @@ pub struct CompiledCourse {
     pub course: Course,
     /// `(path inside the pack, bytes)`, sorted by path; paths start with `assets/`.
     pub assets: Vec<(String, Vec<u8>)>,
+    /// `media_on_demand = true` in `[course]`: devices fetch a module's media when it is first
+    /// opened instead of with the course (see `pack::AssetEntry::on_demand`).
+    pub media_on_demand: bool,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -94,6 +97,8 @@ struct CourseSection {
     description: String,
     mastery_threshold: Option<Spanned<f64>>,
     desired_retention: Option<Spanned<f64>>,
+    #[serde(default)]
+    media_on_demand: bool,
 }
 
 #[derive(Deserialize)]
@@ -203,9 +208,10 @@ pub fn compile_course(dir: &Path) -> Result<CompiledCourse, AuthoringErrors> {
     report.errors.sort_by(by_place);
     report.warnings.sort_by(by_place);
     match course {
-        Some((course, assets)) if report.errors.is_empty() => Ok(CompiledCourse {
+        Some((course, assets, media_on_demand)) if report.errors.is_empty() => Ok(CompiledCourse {
             course,
             assets,
+            media_on_demand,
             warnings: report.warnings,
         }),
         _ => Err(AuthoringErrors {
@@ -215,7 +221,8 @@ pub fn compile_course(dir: &Path) -> Result<CompiledCourse, AuthoringErrors> {
     }
 }
 
-type CourseAndAssets = (Course, Vec<(String, Vec<u8>)>);
+/// The course, its assets, and whether its media are fetched on demand.
+type CourseAndAssets = (Course, Vec<(String, Vec<u8>)>, bool);
 
 fn compile_into(dir: &Path, report: &mut Report) -> Option<CourseAndAssets> {
     let course_file = Path::new(COURSE_FILE);
@@ -488,7 +495,7 @@ fn compile_into(dir: &Path, report: &mut Report) -> Option<CourseAndAssets> {
             report.error(course_file, 1, e.to_string());
         }
     }
-    Some((course, assets))
+    Some((course, assets, section.media_on_demand))
 }
 
 fn warn_unlisted_modules(dir: &Path, listed: &BTreeSet<String>, report: &mut Report) {

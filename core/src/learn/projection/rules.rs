@@ -209,6 +209,7 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             EventKind::InterventionTriggered { .. }
             | EventKind::NudgeOutcomeRecorded { .. }
             | EventKind::PushTokenRegistered { .. }
+            | EventKind::PushOutcomeRecorded { .. }
             | EventKind::ExperimentExposed {
                 retention: None, ..
             } => {}

@@ -7,6 +7,7 @@ use super::*;
 use crate::keys::{PublicKey, SigningKey, TrustedKeys};
 
 mod build;
+mod on_demand;
 mod verify;
 
 const COURSE_JSON: &[u8] = br#"{"id":"objections","modules":["acknowledge-first"]}"#;
@@ -20,6 +21,7 @@ fn meta() -> PackMeta {
         created_at: DateTime::parse_from_rfc3339("2025-01-02T03:04:05Z")
             .unwrap()
             .with_timezone(&Utc),
+        media_on_demand: false,
     }
 }
 
@@ -102,6 +104,7 @@ fn entry(path: &str, content: &[u8], encoding: Encoding) -> (AssetEntry, Vec<u8>
         encoding,
         packed_size: packed.len() as u64,
         packed_sha256: sha256_hex(&packed),
+        on_demand: false,
     };
     (entry, packed)
 }

@@ -354,6 +354,7 @@ fn signed_but_undecodable_deflate_is_reported_as_corrupt() {
         encoding: Encoding::Deflate,
         packed_size: 64,
         packed_sha256: sha256_hex(&garbage),
+        on_demand: false,
     };
     let bytes = craft(&key, vec![(entry, garbage)]);
     assert!(matches!(

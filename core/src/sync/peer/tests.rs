@@ -294,3 +294,74 @@ fn document_names_must_fall_in_the_window_of_the_server_clock() {
         assert!(check_new_document(name, AT).is_err(), "{name}");
     }
 }
+
+#[test]
+fn push_outcomes_come_from_the_server_and_name_a_token_only_by_its_hash() {
+    let outcome = |device: &str, token_sha256: String, detail: Option<String>| Event {
+        device: device.into(),
+        kind: EventKind::PushOutcomeRecorded {
+            platform: "apns".into(),
+            token_sha256,
+            registration: Event::make_id("phone", "a1", 1),
+            intervention: Some(Event::make_id(SERVER_DEVICE, "ab", 1)),
+            outcome: crate::events::PushOutcome::Unregistered,
+            detail,
+        },
+        ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
+    };
+    let hash = crate::events::push_token_sha256(&"ab".repeat(32));
+    check_event(
+        &outcome(SERVER_DEVICE, hash.clone(), None),
+        &Policy::device(),
+    )
+    .unwrap();
+    assert!(matches!(
+        check_event(
+            &outcome("phone", hash.clone(), None),
+            &Policy::server("phone", AT)
+        ),
+        Err(Refusal::ServerKindFromDevice {
+            kind: "push_outcome",
+            ..
+        })
+    ));
+    // A token where its hash belongs, an upper-case hash, an endless reason: refused.
+    for bad in [
+        outcome(SERVER_DEVICE, format!("cH4:APA91b{}", "x".repeat(54)), None),
+        outcome(SERVER_DEVICE, hash.to_uppercase(), None),
+        outcome(SERVER_DEVICE, hash.clone(), Some("x".repeat(501))),
+    ] {
+        assert!(
+            check_event(&bad, &Policy::device()).is_err(),
+            "{:?}",
+            bad.kind
+        );
+    }
+}
+
+#[test]
+fn a_push_token_of_the_wrong_shape_is_refused() {
+    let registered = |platform: &str, token: &str| Event {
+        kind: EventKind::PushTokenRegistered {
+            platform: platform.into(),
+            token: token.into(),
+        },
+        ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
+    };
+    check_event(&registered("apns", &"0f".repeat(32)), &Policy::device()).unwrap();
+    check_event(&registered("fcm", "cH4:APA91b_x-y"), &Policy::device()).unwrap();
+    for (platform, token) in [
+        ("apns", "../../3/device/x"),
+        ("apns", "abc"),
+        ("fcm", "two words"),
+        ("sms", "0f0f"),
+    ] {
+        assert!(
+            matches!(
+                check_event(&registered(platform, token), &Policy::device()),
+                Err(Refusal::Field { .. })
+            ),
+            "{platform} {token}"
+        );
+    }
+}

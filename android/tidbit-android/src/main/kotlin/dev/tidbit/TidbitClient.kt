@@ -3,13 +3,16 @@
 // Platform-independent: this file compiles on the JVM (tests/bindings/kotlin.sh runs it there)
 // and on Android. Short calls run on the `io` dispatcher so the main thread never touches
 // SQLite; long work (installing a pack, fitting parameters) reports progress as a Flow, and
-// `sync` suspends on the Rust core's own runtime (cancelling the coroutine stops it).
+// `sync` and `updateCourses` suspend on the Rust core's own runtime (cancelling the coroutine
+// stops them).
 // No learning logic lives here: every decision is the Rust core's.
 
 package dev.tidbit
 
 import dev.tidbit.ffi.Clock
+import dev.tidbit.ffi.CourseUpdateSettings
 import dev.tidbit.ffi.Decision
+import dev.tidbit.ffi.DownloadListener
 import dev.tidbit.ffi.core.Feedback
 import dev.tidbit.ffi.Home
 import dev.tidbit.ffi.core.InstallReport
@@ -29,6 +32,9 @@ import dev.tidbit.ffi.core.ExperimentArm
 import dev.tidbit.ffi.core.HomeMetrics
 import dev.tidbit.ffi.core.NudgeKind
 import dev.tidbit.ffi.core.CourseSummary
+import dev.tidbit.ffi.core.CourseUpdateReport
+import dev.tidbit.ffi.core.DownloadProgress
+import dev.tidbit.ffi.core.ModuleAssetsReport
 import dev.tidbit.ffi.core.Review
 import dev.tidbit.ffi.core.DueCounts
 import dev.tidbit.ffi.core.FitReport
@@ -183,6 +189,58 @@ class TidbitClient private constructor(
      * so the store is never half-synced or left locked, and the next sync picks up from there.
      */
     suspend fun sync(serverUrl: String, token: String): SyncReport = tidbit.sync(serverUrl, token)
+
+    /**
+     * Brings the installed courses up to those the server at [serverUrl] assigns the learner,
+     * with this device's sync [token]: new courses and newer versions are downloaded (a cut
+     * download resumes from the bytes already on the device), verified and installed
+     * atomically. [settings] says what the app allows this update to spend (see
+     * [CourseUpdatePolicy.settings]; null: any network, no byte cap). [onDownload] hears each
+     * download as bytes arrive, on the core's runtime threads: keep it short and hand the
+     * progress over (a `MutableStateFlow`, a channel's `trySend`).
+     *
+     * Runs on the core's runtime like [sync]; the store stays usable meanwhile (it is locked
+     * only to read the installed versions and to install). The report lists what was
+     * installed, what is up to date, what waits (and why: [CourseUpdateReport.interrupted] says
+     * when to retry soon) and the packs the server contradicted. Throws
+     * [dev.tidbit.ffi.TidbitException.Unauthorized] when the token needs renewing,
+     * [dev.tidbit.ffi.TidbitException.Network] when the catalog cannot be fetched,
+     * [dev.tidbit.ffi.TidbitException.Storage] when downloads cannot be written and
+     * [dev.tidbit.ffi.TidbitException.InvalidSettings] for a URL that is not http(s).
+     *
+     * Cancellable: cancelling the calling coroutine (WorkManager stopping
+     * [dev.tidbit.android.CourseUpdateWorker], a closed scope) stops the update at its next
+     * network wait and throws `CancellationException`; what arrived stays on the device and
+     * the next update resumes from there. The installed version of a course is always the old
+     * one or the new one.
+     */
+    suspend fun updateCourses(
+        serverUrl: String,
+        token: String,
+        settings: CourseUpdateSettings? = null,
+        onDownload: ((DownloadProgress) -> Unit)? = null,
+    ): CourseUpdateReport {
+        val listener = onDownload?.let { heard ->
+            object : DownloadListener {
+                override fun onDownload(progress: DownloadProgress) = heard(progress)
+            }
+        }
+        return tidbit.updateCourses(serverUrl, token, settings, listener)
+    }
+
+    /**
+     * Fetches the media of [module] that its course delivers on demand and this device lacks
+     * (call it when the learner opens the module: [assetFile] is null for such media until
+     * then). Each asset is verified against the course's signed manifest before it is placed;
+     * a cut fetch resumes at the next call. Cancellable like [updateCourses].
+     */
+    suspend fun fetchModuleMedia(
+        serverUrl: String,
+        token: String,
+        course: String,
+        module: String,
+        settings: CourseUpdateSettings? = null,
+    ): ModuleAssetsReport = tidbit.fetchModuleMedia(serverUrl, token, course, module, settings)
 
     /** A digest of the learner's projected progress: equal on devices that hold the same events. */
     suspend fun projectionDigest(): String = withContext(io) { tidbit.projectionDigest() }
