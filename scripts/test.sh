@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every Tidbit check: formatting, lints, and all tests.
 # Needs the machine's Rust toolchain, JDK, Python and Node.js; cargo fetches every crate it
-# needs, npm the LRS the learning-records tests deliver to.
+# needs, npm the LRS the learning-records tests deliver to and the OpenID provider the identity
+# tests sign in through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tidbit-target}"
@@ -15,6 +16,8 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== a real xAPI LRS for the learning-records tests (npm: xapi-statements, pinned)"
 bash scripts/lrs.sh install
+echo "== a real OpenID Connect provider for the identity tests (npm: oidc-provider, pinned)"
+bash scripts/oidc.sh install
 echo "== Debian Chromium and playwright-core for the dashboard's browser test"
 bash scripts/browser.sh install
 echo "== cargo test"

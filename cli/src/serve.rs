@@ -2,7 +2,9 @@
 //!
 //! `tidbit serve --data DIR --addr 127.0.0.1:PORT` serves until interrupted; packs offered for
 //! download go in `DIR/packs/`. `tidbit serve token --data DIR --learner ID --device ID` prints
-//! a bearer token signed with the server's key (`--admin` for an admin token). `tidbit serve
+//! a bearer token signed with the server's key (`--admin --role ROLE --actor NAME` for an admin
+//! token). With `--oidc-issuer URL --oidc-client-id ID`, devices sign in through the
+//! organisation's OpenID provider instead (see `tidbit_server::identity`). `tidbit serve
 //! trigger --data DIR --learner ID --module MODULE --reason TEXT --within 48h` appends an
 //! intervention to the learner's documents; their devices get it with their next sync. `tidbit
 //! serve publish PACK --trust KEY.pub` publishes a course version, `tidbit serve assign --course
@@ -156,6 +158,32 @@ pub struct ServeArgs {
         value_name = "KEY.pub"
     )]
     trust: Vec<PathBuf>,
+    /// Let devices sign in through the organisation's OpenID Connect provider, named by its
+    /// issuer URL (such as https://id.example.org): `POST /v1/sign-in` takes the provider's ID
+    /// token and answers with this server's token for the learner and device.
+    #[arg(
+        long,
+        env = "TIDBIT_OIDC_ISSUER",
+        value_name = "URL",
+        requires = "oidc_client_id"
+    )]
+    oidc_issuer: Option<String>,
+    /// The Tidbit app's client id at the provider: the audience every ID token must carry.
+    #[arg(
+        long,
+        env = "TIDBIT_OIDC_CLIENT_ID",
+        value_name = "ID",
+        requires = "oidc_issuer"
+    )]
+    oidc_client_id: Option<String>,
+    /// The ID token claim that holds the learner id (a valid learner id: letters, digits, '-',
+    /// '_', '.', '@').
+    #[arg(long, env = "TIDBIT_OIDC_LEARNER_CLAIM", default_value = "email")]
+    oidc_learner_claim: String,
+    /// Days a token issued at sign-in stays valid (at most --max-token-days).
+    #[arg(long, env = "TIDBIT_SIGN_IN_TOKEN_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    sign_in_token_days: u32,
     #[command(flatten)]
     push: crate::serve_push::PushArgs,
 }
@@ -170,9 +198,16 @@ enum ServeCommand {
         learner: Option<String>,
         #[arg(long, required_unless_present = "admin")]
         device: Option<String>,
-        /// An admin token (for `POST /v1/admin/...`), which can open no learner's documents.
+        /// An admin token (for `/v1/admin/...`), which can open no learner's documents.
         #[arg(long, conflicts_with_all = ["learner", "device"])]
         admin: bool,
+        /// The admin token's role: operator (every admin endpoint), author, analyst or manager
+        /// (see server/OPERATIONS.md for which may call what).
+        #[arg(long, default_value = "operator", conflicts_with_all = ["learner", "device"])]
+        role: tidbit_server::auth::Role,
+        /// Who holds the admin token: the actor the audit log records for its requests.
+        #[arg(long, default_value = "admin", conflicts_with_all = ["learner", "device"])]
+        actor: String,
         /// Days until the token expires.
         #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
@@ -247,10 +282,12 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             learner,
             device,
             admin,
+            role,
+            actor,
             days,
         }) => match (learner, device) {
             (Some(learner), Some(device)) if !admin => token(store, learner, device, *days),
-            _ => token(store, "*", tidbit_server::auth::ADMIN_DEVICE, *days),
+            _ => admin_token(store, actor, *role, *days),
         },
         Some(ServeCommand::Trigger {
             store,
@@ -466,6 +503,23 @@ fn token(store: &StoreArgs, learner: &str, device: &str, days: u32) -> Result<()
     Ok(())
 }
 
+fn admin_token(
+    store: &StoreArgs,
+    actor: &str,
+    role: tidbit_server::auth::Role,
+    days: u32,
+) -> Result<(), String> {
+    if !tidbit_server::auth::valid_id(actor) {
+        return Err(format!(
+            "'{actor}' is not a valid actor name (letters, digits, '-', '_', '.', '@'; at most 128)"
+        ));
+    }
+    let hub = store.open()?;
+    let expires = chrono::Utc::now().timestamp() + i64::from(days) * 86_400;
+    println!("{}", hub.tokens.issue_admin(actor, role, expires));
+    Ok(())
+}
+
 fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
     let addr = args.addr;
     let storage = args.database.config()?;
@@ -499,6 +553,15 @@ fn serve(data: &std::path::Path, args: &ServeArgs) -> Result<(), String> {
     }
     if let Some(url) = &args.advertise_url {
         hub = hub.with_advertised_url(url);
+    }
+    if let (Some(issuer), Some(client_id)) = (&args.oidc_issuer, &args.oidc_client_id) {
+        let mut settings = tidbit_server::identity::oidc::OidcSettings::new(issuer, client_id);
+        settings.learner_claim = args.oidc_learner_claim.clone();
+        settings.token_lifetime =
+            std::time::Duration::from_secs(u64::from(args.sign_in_token_days) * 86_400);
+        hub = hub
+            .with_oidc(settings)
+            .map_err(|e| format!("{}: {e}", data.display()))?;
     }
     if let Some(sender) = push {
         hub = hub.with_push(sender);

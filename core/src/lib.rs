@@ -18,6 +18,8 @@
 //! - [`nudge`]: the notification planner, a pure function of what the projections say;
 //! - [`certificate`]: signed certificates for a finished path, verified offline;
 //! - [`analytics`]: learning records (xAPI) made from the events, for the organisation;
+//! - [`identity`]: signing in through the organisation's OpenID provider (PKCE), for the
+//!   server's token;
 //! - [`runtime`]: the one tokio runtime the core owns;
 //! - [`tidbit`]: the facade the apps, the CLI and the tests drive, with the sync client;
 //! - [`simulate`]: simulated learners driving the facade, for authors and benchmarks.
@@ -28,6 +30,7 @@ pub mod analytics;
 pub mod certificate;
 pub mod content;
 pub mod events;
+pub mod identity;
 pub mod keys;
 pub mod learn;
 pub mod nudge;

@@ -1,14 +1,24 @@
-//! Bearer tokens: HMAC-SHA256 over (learner, device, expiry), issued and checked by the server.
+//! Bearer tokens: HMAC-SHA256 over (learner, device, expiry, issue time, role), issued and
+//! checked by the server.
 //!
-//! A token is `v1.<hex payload>.<hex mac>`; the payload is `learner\ndevice\nexpiry` with the
-//! expiry in Unix seconds. The key is 32 random bytes kept in the server's data directory and
-//! created on first use. A token names exactly one learner: it can never open another's
-//! documents. Admin tokens carry the device `*admin*` and may only call admin endpoints.
+//! A token is `v2.<hex payload>.<hex mac>`; the payload is `learner\ndevice\nexpiry\nissued\nrole`
+//! with the expiry in Unix seconds, the issue time in Unix milliseconds (what revocation compares
+//! against, see [`crate::identity`]) and the role empty for a device's token. The key is 32 random
+//! bytes kept in the server's data directory and created on first use. A token names exactly one
+//! learner: it can never open another's documents. Admin tokens carry the device `*admin*`, name
+//! their holder in the learner field (the actor the audit log records) and a [`Role`]; they may
+//! only call admin endpoints, and only those their role is allowed ([`crate::identity::roles`]).
+//!
+//! Tokens of the first format, `v1.` (`learner\ndevice\nexpiry`), are still accepted: their issue
+//! time counts as 0, so any revocation of their learner or device refuses them, and a `v1` admin
+//! token is an operator's.
 
 use std::path::Path;
 
 use ring::hmac;
 use ring::rand::SecureRandom;
+
+pub use crate::identity::roles::Role;
 
 const KEY_FILE: &str = "token.key";
 /// The device name an admin token carries.
@@ -28,6 +38,8 @@ pub enum TokenError {
     TooLongLived { days: i64, max_days: i64 },
     #[error("the token key could not be read or created: {0}")]
     Key(String),
+    #[error("this token was revoked: {0}; sign in again")]
+    Revoked(String),
 }
 
 /// Who a valid token speaks for.
@@ -36,6 +48,10 @@ pub struct Claims {
     pub learner: String,
     pub device: String,
     pub expires_unix: i64,
+    /// When the token was issued, in Unix milliseconds (0 for a `v1` token).
+    pub issued_ms: i64,
+    /// The role of an admin token; `None` for a device's token.
+    pub role: Option<Role>,
 }
 
 /// The server's token key.
@@ -84,15 +100,43 @@ impl TokenKey {
         })
     }
 
+    /// A device's token for `learner` on `device`, issued now (the system's clock); with the
+    /// device [`ADMIN_DEVICE`], an operator's admin token held by `learner` (as before roles).
     pub fn issue(&self, learner: &str, device: &str, expires_unix: i64) -> String {
-        let payload = format!("{learner}\n{device}\n{expires_unix}");
+        self.issue_claims(&Claims {
+            learner: learner.into(),
+            device: device.into(),
+            expires_unix,
+            issued_ms: chrono::Utc::now().timestamp_millis(),
+            role: (device == ADMIN_DEVICE).then_some(Role::Operator),
+        })
+    }
+
+    /// An admin token for `actor` (the name the audit log records) with `role`, issued now.
+    pub fn issue_admin(&self, actor: &str, role: Role, expires_unix: i64) -> String {
+        self.issue_claims(&Claims {
+            learner: actor.into(),
+            device: ADMIN_DEVICE.into(),
+            expires_unix,
+            issued_ms: chrono::Utc::now().timestamp_millis(),
+            role: Some(role),
+        })
+    }
+
+    /// A token carrying exactly `claims`.
+    pub fn issue_claims(&self, claims: &Claims) -> String {
+        let role = claims.role.map_or("", Role::as_str);
+        let payload = format!(
+            "{}\n{}\n{}\n{}\n{role}",
+            claims.learner, claims.device, claims.expires_unix, claims.issued_ms
+        );
         let tag = hmac::sign(&self.key, payload.as_bytes());
-        format!("v1.{}.{}", hex::encode(payload), hex::encode(tag.as_ref()))
+        format!("v2.{}.{}", hex::encode(payload), hex::encode(tag.as_ref()))
     }
 
     pub fn verify(&self, token: &str, now_unix: i64) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
-        let (Some("v1"), Some(payload), Some(tag), None) =
+        let (Some(version @ ("v1" | "v2")), Some(payload), Some(tag), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
@@ -101,21 +145,35 @@ impl TokenKey {
         let tag = hex::decode(tag).map_err(|_| TokenError::Malformed)?;
         hmac::verify(&self.key, &payload, &tag).map_err(|_| TokenError::BadSignature)?;
         let payload = String::from_utf8(payload).map_err(|_| TokenError::Malformed)?;
-        let mut fields = payload.split('\n');
-        let (Some(learner), Some(device), Some(expiry), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return Err(TokenError::Malformed);
+        let fields: Vec<&str> = payload.split('\n').collect();
+        let claims = match (version, fields.as_slice()) {
+            ("v1", [learner, device, expiry]) => Claims {
+                learner: (*learner).into(),
+                device: (*device).into(),
+                expires_unix: expiry.parse().map_err(|_| TokenError::Malformed)?,
+                issued_ms: 0,
+                role: (*device == ADMIN_DEVICE).then_some(Role::Operator),
+            },
+            ("v2", [learner, device, expiry, issued, role]) => Claims {
+                learner: (*learner).into(),
+                device: (*device).into(),
+                expires_unix: expiry.parse().map_err(|_| TokenError::Malformed)?,
+                issued_ms: issued.parse().map_err(|_| TokenError::Malformed)?,
+                role: match *role {
+                    "" => None,
+                    role => Some(role.parse().map_err(|_| TokenError::Malformed)?),
+                },
+            },
+            _ => return Err(TokenError::Malformed),
         };
-        let expires_unix: i64 = expiry.parse().map_err(|_| TokenError::Malformed)?;
-        if expires_unix <= now_unix {
+        // An admin token has a role, a device's token none.
+        if (claims.device == ADMIN_DEVICE) != claims.role.is_some() {
+            return Err(TokenError::Malformed);
+        }
+        if claims.expires_unix <= now_unix {
             return Err(TokenError::Expired);
         }
-        Ok(Claims {
-            learner: learner.into(),
-            device: device.into(),
-            expires_unix,
-        })
+        Ok(claims)
     }
 }
 
@@ -165,12 +223,54 @@ mod tests {
     }
 
     #[test]
+    fn a_token_carries_its_issue_time_and_an_admin_token_its_role() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = TokenKey::load_or_create(dir.path()).unwrap();
+        let before = chrono::Utc::now().timestamp_millis();
+        let claims = key
+            .verify(&key.issue("ana", "phone", 2_000), 1_000)
+            .unwrap();
+        assert!(claims.issued_ms >= before, "{}", claims.issued_ms);
+        assert_eq!(claims.role, None);
+        let admin = key.issue_admin("lea@example.org", Role::Analyst, 2_000);
+        let claims = key.verify(&admin, 1_000).unwrap();
+        assert_eq!(
+            (claims.learner.as_str(), claims.device.as_str(), claims.role),
+            ("lea@example.org", ADMIN_DEVICE, Some(Role::Analyst))
+        );
+        // A device's token claiming a role is refused, even signed.
+        let forged = key.issue_claims(&Claims {
+            role: Some(Role::Operator),
+            ..key
+                .verify(&key.issue("ana", "phone", 2_000), 1_000)
+                .unwrap()
+        });
+        assert_eq!(key.verify(&forged, 1_000), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn a_first_format_token_still_verifies_with_no_issue_time_and_an_admin_one_as_operator() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = TokenKey::load_or_create(dir.path()).unwrap();
+        let v1 = |payload: &str| {
+            let tag = hmac::sign(&key.key, payload.as_bytes());
+            format!("v1.{}.{}", hex::encode(payload), hex::encode(tag.as_ref()))
+        };
+        let device = key.verify(&v1("ana\nphone\n2000"), 1_000).unwrap();
+        assert_eq!((device.issued_ms, device.role), (0, None));
+        let admin = key.verify(&v1("*\n*admin*\n2000"), 1_000).unwrap();
+        assert_eq!(admin.role, Some(Role::Operator));
+    }
+
+    #[test]
     fn a_token_valid_for_longer_than_the_servers_limit_is_refused() {
         let day = 86_400;
         let claims = |expires_unix| Claims {
             learner: "ana".into(),
             device: "phone".into(),
             expires_unix,
+            issued_ms: 0,
+            role: None,
         };
         let max = std::time::Duration::from_secs(90 * day as u64);
         assert_eq!(

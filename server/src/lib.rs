@@ -12,6 +12,8 @@
 //! - `POST /v1/admin/learners/{learner}/wake`: asks a learner's devices to sync now, by push;
 //! - `DELETE /v1/admin/learners/{learner}`: erases a learner, with an admin token (see
 //!   [`erasure`]; learners' data is sealed under keys of their own, see [`sealing`]);
+//! - sign-in through the organisation's OpenID provider, devices, revocation, admin roles and
+//!   the audit log: see [`identity`];
 //! - `GET /health`.
 //!
 //! What a device token may do and where each part of a request is checked is written down in
@@ -34,6 +36,7 @@ pub mod erasure;
 pub mod exchange;
 pub mod export;
 pub mod files;
+pub mod identity;
 pub mod interventions;
 pub mod lead;
 pub mod metrics;
@@ -87,6 +90,8 @@ pub enum ServerError {
     Records(String),
     #[error("copy: {0}")]
     Copy(String),
+    #[error("sign-in: {0}")]
+    Identity(String),
 }
 
 /// Exchanges a device may make: a burst, then a steady rate.
@@ -167,6 +172,9 @@ pub struct Hub {
     pub content: Arc<content_index::ContentIndex>,
     /// Every learner's engagement summary, for the L&D team's metrics.
     pub summaries: Arc<metrics::Summaries>,
+    /// The organisation's OpenID provider devices sign in through, when one is set up
+    /// ([`identity`]).
+    pub oidc: Option<Arc<identity::oidc::Provider>>,
     /// Wakes learners' devices ([`push`]); only logs unless FCM or APNs is configured.
     push: Arc<dyn push::PushSender>,
 }
@@ -264,6 +272,7 @@ impl Hub {
             max_token_lifetime: None,
             review_retention_days: reviews::DEFAULT_REVIEW_RETENTION_DAYS,
             records: None,
+            oidc: None,
             push: Arc::new(push::LoggingPushSender),
         }
     }
@@ -495,6 +504,12 @@ pub fn router(hub: Arc<Hub>) -> Router {
         )
         .route("/v1/catalog", get(content::get_catalog))
         .route("/v1/packs/{file}", get(content::get_pack))
+        .merge(identity::routes())
+        // Revoked tokens, admin roles and the audit log, before any handler ([`identity`]).
+        .layer(axum::middleware::from_fn_with_state(
+            hub.clone(),
+            identity::gate,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(hub.clone(), shed_load))
         .layer(axum::middleware::from_fn_with_state(

@@ -15,10 +15,12 @@ use crate::sealing::SealError;
 
 mod analytics;
 mod config;
+mod identity;
 pub mod postgres;
 mod sqlite;
 pub use analytics::{OutboxStatement, OutboxStatus, QuarantinedStatement, Settlement};
 pub use config::{Migrations, StorageConfig};
+pub use identity::{AuditEntry, DeviceRecord, Revocation};
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
@@ -58,7 +60,7 @@ impl From<tokio_postgres::Error> for StorageError {
 
 /// The tables a learner's rows live in, in the order an erasure deletes them: the key first,
 /// so from then on no copy of the learner's sealed bytes can be opened.
-pub(crate) const LEARNER_TABLES: [&str; 9] = [
+pub(crate) const LEARNER_TABLES: [&str; 11] = [
     "learner_keys",
     "chunks",
     "documents",
@@ -68,6 +70,8 @@ pub(crate) const LEARNER_TABLES: [&str; 9] = [
     "records_due",
     "summaries_due",
     "lrs_outbox",
+    "devices",
+    "learner_revocations",
 ];
 
 /// A stored document: its last snapshot and the chunks appended since, in order.
@@ -212,6 +216,29 @@ pub trait SyncStorage: Send + Sync + 'static {
     /// A server-wide setting (`server_meta`), such as where the leading process listens.
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError>;
     fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StorageError>;
+    /// Records that `learner` signed in on `device` at `at_ms`, enrolling the device the first
+    /// time ([`StorageError::Erased`] for an erased learner; nothing is written then).
+    fn enrol_device(&self, learner: &str, device: &str, at_ms: i64) -> Result<(), StorageError>;
+    /// The devices of `learner` (`None`: of every learner), by learner and enrolment, at most
+    /// `limit`.
+    fn devices(&self, learner: Option<&str>, limit: u32)
+        -> Result<Vec<DeviceRecord>, StorageError>;
+    /// Refuses from now on every token of `learner` on `device` (`None`: on every device)
+    /// issued at or before `at_ms`, whichever process checks it ([`StorageError::Erased`] for
+    /// an erased learner; nothing is written then).
+    fn revoke_tokens(
+        &self,
+        learner: &str,
+        device: Option<&str>,
+        at_ms: i64,
+    ) -> Result<(), StorageError>;
+    /// The revocation times that apply to `learner`'s tokens on `device`.
+    fn revocation(&self, learner: &str, device: &str) -> Result<Revocation, StorageError>;
+    /// Appends one admin action to the audit log (its learner and target left out if the
+    /// learner is erased).
+    fn record_admin_action(&self, entry: &AuditEntry) -> Result<(), StorageError>;
+    /// The audit log, newest first, at most `limit` entries.
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError>;
 }
 
 /// How one commit moves the review queue.

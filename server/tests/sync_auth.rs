@@ -180,14 +180,14 @@ fn expired_forged_malformed_and_missing_tokens_get_401() {
         (
             "payload swapped",
             Some(bearer(&format!(
-                "v1.{}.{mac}",
-                hex::encode(format!("ana\nana-phone\n{}", FAR_FUTURE + 1))
+                "v2.{}.{mac}",
+                hex::encode(format!("ana\nana-phone\n{}\n0\n", FAR_FUTURE + 1))
             ))),
         ),
         (
             "mac of another token",
             Some(bearer(&format!(
-                "v1.{payload}.{}",
+                "v2.{payload}.{}",
                 keys.issue("ana", "ana-phone", FAR_FUTURE - 1)
                     .rsplit('.')
                     .next()
@@ -202,7 +202,7 @@ fn expired_forged_malformed_and_missing_tokens_get_401() {
         ("not hex", Some(bearer("v1.zz.zz"))),
         (
             "wrong version",
-            Some(bearer(&good.replacen("v1.", "v2.", 1))),
+            Some(bearer(&good.replacen("v2.", "v3.", 1))),
         ),
         ("garbage", Some(bearer("garbage"))),
         ("empty bearer", Some("Bearer ".into())),

@@ -6,7 +6,8 @@
 //! records and enums where they cross unchanged (derived in tidbit-core behind its `ffi`
 //! feature), records of this crate where the FFI needs another shape; one small public error
 //! enum ([`TidbitError`]), and the foreign traits the app implements ([`KeyStore`], [`Logger`],
-//! [`Clock`], [`ProgressListener`]).
+//! [`Clock`], [`ProgressListener`]). Sign-in through the organisation's OpenID provider is
+//! [`begin_sign_in`] and [`SignIn`], with its own error enum ([`SignInError`]).
 //! Long work and sync run off the caller's thread on the core's one tokio runtime; a sync stops
 //! when the app cancels the call or a [`Cancellation`] passed to it.
 //!
@@ -20,6 +21,7 @@ mod error;
 mod logging;
 mod platform;
 mod records;
+mod sign_in;
 mod tidbit;
 
 pub use cancellation::Cancellation;
@@ -28,6 +30,7 @@ pub use error::{KeyStoreError, TidbitError};
 pub use logging::{set_logger, LogLevel, LogRecord, Logger};
 pub use platform::{Clock, KeyStore, ProgressListener};
 pub use records::*;
+pub use sign_in::{begin_sign_in, SignIn, SignInError, SignInSettings, SignedIn};
 pub use tidbit::{CourseUpdateSettings, DownloadListener, Tidbit, TidbitConfig};
 
 uniffi::setup_scaffolding!();

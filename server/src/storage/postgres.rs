@@ -32,13 +32,15 @@ use tidbit_core::sync::exchange::unpack_heads;
 use tokio_postgres::types::ToSql;
 
 use super::{
-    DocumentUpdate, Erasure, ErasureRecord, OutboxStatement, OutboxStatus, QueuedReview,
-    ReviewChange, Settlement, StateUpdate, StorageError, StoredDocument, SyncStorage,
+    AuditEntry, DeviceRecord, DocumentUpdate, Erasure, ErasureRecord, OutboxStatement,
+    OutboxStatus, QueuedReview, ReviewChange, Revocation, Settlement, StateUpdate, StorageError,
+    StoredDocument, SyncStorage,
 };
 use crate::sealing::{nonce_of, Place, SealError, ServerKey};
 
 mod commit;
 mod copy;
+mod identity;
 mod keys;
 mod outbox;
 mod schema;
@@ -662,5 +664,38 @@ impl SyncStorage for PostgresStorage {
             &[&name, &value],
         )?;
         Ok(())
+    }
+
+    fn enrol_device(&self, learner: &str, device: &str, at_ms: i64) -> Result<(), StorageError> {
+        self.db.run(self.enrol_device_async(learner, device, at_ms))
+    }
+
+    fn devices(
+        &self,
+        learner: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DeviceRecord>, StorageError> {
+        self.devices_sync(learner, limit)
+    }
+
+    fn revoke_tokens(
+        &self,
+        learner: &str,
+        device: Option<&str>,
+        at_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.db.run(self.revoke_async(learner, device, at_ms))
+    }
+
+    fn revocation(&self, learner: &str, device: &str) -> Result<Revocation, StorageError> {
+        self.revocation_sync(learner, device)
+    }
+
+    fn record_admin_action(&self, entry: &AuditEntry) -> Result<(), StorageError> {
+        self.record_action_sync(entry)
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError> {
+        self.audit_log_sync(limit)
     }
 }

@@ -9,10 +9,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tidbit_core::sync::exchange::{pack_heads, unpack_heads};
 
 use super::analytics;
+use super::identity;
 use super::{
-    random_id, sorted, DocumentUpdate, DocumentWrite, Erasure, ErasureRecord, OutboxStatement,
-    OutboxStatus, QueuedReview, ReviewChange, Settlement, StateUpdate, StorageError,
-    StoredDocument, SyncStorage,
+    random_id, sorted, AuditEntry, DeviceRecord, DocumentUpdate, DocumentWrite, Erasure,
+    ErasureRecord, OutboxStatement, OutboxStatus, QueuedReview, ReviewChange, Revocation,
+    Settlement, StateUpdate, StorageError, StoredDocument, SyncStorage,
 };
 use crate::sealing::{nonce_of, LearnerKey, Place, SealError, ServerKey};
 
@@ -418,7 +419,8 @@ impl SyncStorage for SqliteStorage {
             sync_states: count("sync_states")?,
             event_ids: count("event_ids")?,
         };
-        let keys = count("learner_keys")?;
+        // Devices and revocations count: a learner who only signed in is held too.
+        let keys = count("learner_keys")? + count("devices")? + count("learner_revocations")?;
         if keys + record.documents + record.chunks + record.sync_states + record.event_ids == 0 {
             return Ok(Erasure::NeverSeen);
         }
@@ -429,6 +431,7 @@ impl SyncStorage for SqliteStorage {
                 [learner],
             )?;
         }
+        tx.execute(identity::FORGET_IN_AUDIT_LOG, [learner])?;
         tx.execute(
             "INSERT INTO erased_learners (tombstone) VALUES (?1)",
             [self.key.tombstone(learner)],
@@ -600,5 +603,38 @@ impl SyncStorage for SqliteStorage {
             )?
             .execute(params![name, value])?;
         Ok(())
+    }
+
+    fn enrol_device(&self, learner: &str, device: &str, at_ms: i64) -> Result<(), StorageError> {
+        identity::enrol_device(&mut *self.conn()?, &self.key, learner, device, at_ms)
+    }
+
+    fn devices(
+        &self,
+        learner: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DeviceRecord>, StorageError> {
+        identity::devices(&*self.conn()?, learner, limit)
+    }
+
+    fn revoke_tokens(
+        &self,
+        learner: &str,
+        device: Option<&str>,
+        at_ms: i64,
+    ) -> Result<(), StorageError> {
+        identity::revoke(&mut *self.conn()?, &self.key, learner, device, at_ms)
+    }
+
+    fn revocation(&self, learner: &str, device: &str) -> Result<Revocation, StorageError> {
+        identity::revocation(&*self.conn()?, learner, device)
+    }
+
+    fn record_admin_action(&self, entry: &AuditEntry) -> Result<(), StorageError> {
+        identity::record_action(&*self.conn()?, &self.key, entry)
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError> {
+        identity::audit_log(&*self.conn()?, limit)
     }
 }

@@ -338,6 +338,7 @@ pub fn hub_digest(hub: &Hub, learner: &str, root: &Path) -> String {
 pub mod courses;
 pub mod cutter;
 pub mod lrs;
+pub mod oidc;
 pub mod proxy;
 pub mod rogue;
 pub mod server_process;

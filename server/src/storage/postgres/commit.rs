@@ -207,6 +207,8 @@ impl PostgresStorage {
             "sync_states",
             "event_ids",
             "learner_keys",
+            "devices",
+            "learner_revocations",
         ] {
             let rows = query(
                 &tx,
@@ -235,6 +237,12 @@ impl PostgresStorage {
             )
             .await?;
         }
+        execute(
+            &tx,
+            "UPDATE audit_log SET learner = NULL, target = NULL WHERE learner = $1",
+            &[&learner],
+        )
+        .await?;
         execute(
             &tx,
             "INSERT INTO erased_learners (tombstone) VALUES ($1)",

@@ -96,10 +96,41 @@ const TABLES: &[(&str, &[(&str, Column)])] = &[
             ("settled_ms", MaybeInt),
         ],
     ),
+    (
+        "devices",
+        &[
+            ("learner", Text),
+            ("device", Text),
+            ("enrolled_ms", Int),
+            ("signed_in_ms", MaybeInt),
+            ("revoked_ms", MaybeInt),
+        ],
+    ),
+    (
+        "learner_revocations",
+        &[("learner", Text), ("revoked_ms", Int)],
+    ),
+    (
+        "audit_log",
+        &[
+            ("seq", Int),
+            ("at_ms", Int),
+            ("actor", Text),
+            ("role", Text),
+            ("action", Text),
+            ("learner", MaybeText),
+            ("target", MaybeText),
+            ("status", Int),
+        ],
+    ),
 ];
 
 /// The tables whose ids come from a sequence, which must continue after the copied ids.
-const SEQUENCES: [(&str, &str); 2] = [("chunks", "id"), ("lrs_outbox", "seq")];
+const SEQUENCES: [(&str, &str); 3] = [
+    ("chunks", "id"),
+    ("lrs_outbox", "seq"),
+    ("audit_log", "seq"),
+];
 
 /// One value read from SQLite, typed for PostgreSQL.
 fn value(

@@ -3,10 +3,11 @@
 
 /// The versioned migrations, in order. A migration is never edited once released: a change is a
 /// new one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "learners' documents, sync states, keys, erasures, review queue, LRS outbox, experiments",
-    r#"
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "learners' documents, sync states, keys, erasures, review queue, LRS outbox, experiments",
+        r#"
 CREATE TABLE documents (
     learner TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -86,7 +87,37 @@ CREATE TABLE server_meta (
     value BYTEA NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        "identity: enrolled devices, token revocations, the admin audit log",
+        r#"
+CREATE TABLE devices (
+    learner TEXT NOT NULL,
+    device TEXT NOT NULL,
+    enrolled_ms BIGINT NOT NULL,
+    signed_in_ms BIGINT,
+    revoked_ms BIGINT,
+    PRIMARY KEY (learner, device)
+);
+CREATE TABLE learner_revocations (
+    learner TEXT PRIMARY KEY,
+    revoked_ms BIGINT NOT NULL
+);
+CREATE TABLE audit_log (
+    seq BIGSERIAL PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    learner TEXT,
+    target TEXT,
+    status BIGINT NOT NULL
+);
+CREATE INDEX audit_log_learner ON audit_log (learner);
+"#,
+    ),
+];
 
 /// The schema version this build writes: the last migration's.
 pub fn latest_migration() -> i64 {

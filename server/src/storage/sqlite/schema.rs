@@ -96,6 +96,32 @@ CREATE TABLE IF NOT EXISTS server_meta (
     name TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+-- Identity (see storage/identity.rs): the devices learners signed in on, and the times before
+-- which a device's or a learner's tokens are refused.
+CREATE TABLE IF NOT EXISTS devices (
+    learner TEXT NOT NULL,
+    device TEXT NOT NULL,
+    enrolled_ms INTEGER NOT NULL,
+    signed_in_ms INTEGER,
+    revoked_ms INTEGER,
+    PRIMARY KEY (learner, device)
+);
+CREATE TABLE IF NOT EXISTS learner_revocations (
+    learner TEXT PRIMARY KEY,
+    revoked_ms INTEGER NOT NULL
+);
+-- Every admin request with its actor and role.
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    learner TEXT,
+    target TEXT,
+    status INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_learner ON audit_log (learner);
 "#;
 
 /// Checks the server key against the store's key check (writing one into a new store), and
