@@ -197,7 +197,7 @@ fn serve_trigger_appends_an_intervention_with_its_deadline_and_admin_tokens_are_
         dir.path(),
         &["serve", "token", "--data", "server", "--admin"],
     );
-    assert!(admin.trim().starts_with("v1."));
+    assert!(admin.trim().starts_with("v2."));
 }
 
 #[test]
