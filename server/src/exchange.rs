@@ -14,8 +14,14 @@
 //! committed in between, the exchange is prepared again from what is stored. Callers hold the
 //! learner's lock in the thread that runs it, so one process never runs two at once.
 
+use std::sync::Arc;
+
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use tidbit_core::events::{Event, EventKind};
 use tidbit_core::sync::documents::{self, DocumentError};
 use tidbit_core::sync::exchange::{
@@ -26,6 +32,7 @@ use tidbit_core::sync::peer::{self, Policy};
 use crate::storage::{
     DocumentUpdate, DocumentWrite, ReviewChange, StateUpdate, StorageError, SyncStorage,
 };
+use crate::Hub;
 
 /// The most documents one reply answers from a listing.
 pub const REPLY_DOCUMENTS: usize = 48;
@@ -432,4 +439,68 @@ pub fn learner_events(
     }
     events.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
     Ok(events)
+}
+
+/// `POST /v1/learners/{learner}/sync`: one exchange, with a token of one of the learner's
+/// devices.
+pub async fn post_sync(
+    State(hub): State<Arc<Hub>>,
+    UrlPath(learner): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let claims = match crate::authorize_learner(&hub, &headers, &learner).await {
+        Ok(claims) => claims,
+        Err(refused) => return refused,
+    };
+    let body = match crate::read_body(&hub, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let bytes_in = body.len();
+    let worker_hub = hub.clone();
+    // Everything from inflating the body to deflating the reply runs on the blocking pool,
+    // holding the learner's lock in that thread: one exchange per learner at a time, even when
+    // the client goes away mid-exchange (the work finishes, then the lock is released).
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, (StatusCode, String)> {
+        let request =
+            Exchange::decode(&body).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
+        let now_ms = worker_hub.now_ms();
+        worker_hub
+            .with_learner(&claims.learner, || {
+                exchange(
+                    worker_hub.storage.as_ref(),
+                    &claims.learner,
+                    &claims.device,
+                    &request,
+                    now_ms,
+                )
+            })
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map(|outcome| outcome.reply.encode())
+            .map_err(|refused| {
+                let status = StatusCode::from_u16(refused.status())
+                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+                (status, refused.to_string())
+            })
+    })
+    .await;
+    match result {
+        Ok(Ok(reply)) => {
+            hub.observer.exchange("ok", bytes_in, reply.len());
+            ([(header::CONTENT_TYPE, "application/octet-stream")], reply).into_response()
+        }
+        Ok(Err((status, reason))) => {
+            hub.observer.exchange(status.as_str(), bytes_in, 0);
+            let mut response = crate::refuse(status, reason);
+            // Another writer committed first every time: worth another try shortly.
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            response
+        }
+        Err(_) => crate::refuse(StatusCode::INTERNAL_SERVER_ERROR, "the exchange failed"),
+    }
 }

@@ -59,14 +59,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tidbit_core::events::{Clock, SystemClock};
-use tidbit_core::sync::exchange::Exchange;
 
 use crate::auth::{Claims, TokenKey, ADMIN_DEVICE};
 use crate::storage::{SqliteStorage, SyncStorage};
@@ -464,7 +463,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/healthz", get(observe::healthz))
         .route("/readyz", get(observe::readyz))
         .route("/metrics", get(observe::metrics))
-        .route("/v1/learners/{learner}/sync", post(sync_exchange))
+        .route("/v1/learners/{learner}/sync", post(exchange::post_sync))
         .route(
             "/v1/admin/learners/{learner}/interventions",
             post(interventions::post_intervention),
@@ -627,68 +626,6 @@ pub async fn read_body(hub: &Hub, body: Body) -> Result<Bytes, Response> {
             StatusCode::REQUEST_TIMEOUT,
             "the body took too long to arrive",
         )),
-    }
-}
-
-async fn sync_exchange(
-    State(hub): State<Arc<Hub>>,
-    UrlPath(learner): UrlPath<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let claims = match authorize_learner(&hub, &headers, &learner).await {
-        Ok(claims) => claims,
-        Err(refused) => return refused,
-    };
-    let body = match read_body(&hub, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let bytes_in = body.len();
-    let worker_hub = hub.clone();
-    // Everything from inflating the body to deflating the reply runs on the blocking pool,
-    // holding the learner's lock in that thread: one exchange per learner at a time, even when
-    // the client goes away mid-exchange (the work finishes, then the lock is released).
-    let result = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, (StatusCode, String)> {
-        let request =
-            Exchange::decode(&body).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
-        let now_ms = worker_hub.now_ms();
-        worker_hub
-            .with_learner(&claims.learner, || {
-                exchange::exchange(
-                    worker_hub.storage.as_ref(),
-                    &claims.learner,
-                    &claims.device,
-                    &request,
-                    now_ms,
-                )
-            })
-            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map(|outcome| outcome.reply.encode())
-            .map_err(|refused| {
-                let status = StatusCode::from_u16(refused.status())
-                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-                (status, refused.to_string())
-            })
-    })
-    .await;
-    match result {
-        Ok(Ok(reply)) => {
-            hub.observer.exchange("ok", bytes_in, reply.len());
-            ([(header::CONTENT_TYPE, "application/octet-stream")], reply).into_response()
-        }
-        Ok(Err((status, reason))) => {
-            hub.observer.exchange(status.as_str(), bytes_in, 0);
-            let mut response = refuse(status, reason);
-            // Another writer committed first every time: worth another try shortly.
-            if status == StatusCode::SERVICE_UNAVAILABLE {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            response
-        }
-        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the exchange failed"),
     }
 }
 
