@@ -103,13 +103,10 @@ fn assign(server: &TestServer, course: &str, learner: &str) {
         .unwrap();
 }
 
-#[test]
-fn cut_and_corrupted_downloads_resume_and_the_device_always_holds_a_whole_version() {
-    let root = tempfile::tempdir().unwrap();
-    let key = SigningKey::generate().unwrap();
-    let trusted = TrustedKeys::from_keys([key.public_key()]);
-    // Hours of a bad link pass in seconds here: the device's requests are not rate limited.
-    let data = root.path().join("server");
+/// A server under `root` whose devices' requests are not rate limited: hours of a bad link
+/// pass in seconds here.
+fn unlimited_server(root: &Path) -> TestServer {
+    let data = root.join("server");
     let hub =
         open_hub(&data)
             .with_clock(server_clock())
@@ -117,7 +114,15 @@ fn cut_and_corrupted_downloads_resume_and_the_device_always_holds_a_whole_versio
                 burst: 1e9,
                 per_second: 1e9,
             });
-    let server = TestServer::start_with(&data, Arc::new(hub));
+    TestServer::start_with(&data, Arc::new(hub))
+}
+
+#[test]
+fn cut_and_corrupted_downloads_resume_and_the_device_always_holds_a_whole_version() {
+    let root = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let trusted = TrustedKeys::from_keys([key.public_key()]);
+    let server = unlimited_server(root.path());
     assign(&server, COURSE, LEARNER);
     let packs = server.data.join("packs");
 
@@ -511,15 +516,7 @@ fn media_on_demand_arrive_when_their_module_is_opened_through_cuts_and_wrong_byt
     let root = tempfile::tempdir().unwrap();
     let key = SigningKey::generate().unwrap();
     let trusted = TrustedKeys::from_keys([key.public_key()]);
-    let data = root.path().join("server");
-    let hub =
-        open_hub(&data)
-            .with_clock(server_clock())
-            .with_rate_limit(tidbit_server::RateLimit {
-                burst: 1e9,
-                per_second: 1e9,
-            });
-    let server = TestServer::start_with(&data, Arc::new(hub));
+    let server = unlimited_server(root.path());
     assign(&server, COURSE, LEARNER);
     let pack = support::courses::course_pack_with(root.path(), &key, COURSE, "1.0.0", "", true);
     let published =
