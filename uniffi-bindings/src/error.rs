@@ -11,6 +11,7 @@
 use tidbit_core::learn::personalise::FitError;
 use tidbit_core::learn::projection::ProjectionError;
 use tidbit_core::learn::schedule::ScheduleError;
+use tidbit_core::learn::voice::AudioError;
 use tidbit_core::pack::PackError;
 use tidbit_core::privacy::at_rest::AtRestError;
 use tidbit_core::privacy::consent::ConsentError;
@@ -18,7 +19,7 @@ use tidbit_core::store::StoreError;
 use tidbit_core::sync::documents::DocumentError;
 use tidbit_core::sync::local::LocalError;
 use tidbit_core::tidbit::sync_client::SyncError;
-use tidbit_core::tidbit::{EraseError, TidbitError as CoreError};
+use tidbit_core::tidbit::{EraseError, TidbitError as CoreError, VoiceError};
 
 /// Why a call failed. Every message tells a person what to do next.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -149,6 +150,20 @@ impl From<CoreError> for TidbitError {
             CoreError::NothingToReview { .. } | CoreError::ReviewReason { .. } => {
                 TidbitError::InvalidRequest(message)
             }
+            CoreError::Voice(voice) => match voice {
+                VoiceError::Audio(
+                    AudioError::Empty
+                    | AudioError::TooLarge { .. }
+                    | AudioError::NotAudio
+                    | AudioError::DamagedWav(_)
+                    | AudioError::NoDuration { .. }
+                    | AudioError::TooLong { .. },
+                ) => TidbitError::InvalidAnswer(message),
+                VoiceError::NotAVoiceItem { .. } | VoiceError::RecordingRequired { .. } => {
+                    TidbitError::WrongStepKind(message)
+                }
+                VoiceError::NoRecording { .. } => TidbitError::UnknownContent(message),
+            },
         }
     }
 }

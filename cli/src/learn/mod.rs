@@ -4,7 +4,8 @@
 //! for a learner not enrolled yet, enrolls them in the course's first path and starts its next
 //! module. Lesson cards print as plain text, one progressive-reveal segment at a time; items are
 //! asked with numbered prompts read line by line from stdin, so a test can drive it through
-//! pipes. Input that does not parse is asked again and never reaches the facade; every answer
+//! pipes; a voice item takes the path of a recording file (and asks for the `voice` consent
+//! first). Input that does not parse is asked again and never reaches the facade; every answer
 //! the facade accepts is committed before the next prompt, so `q` (or the end of input) at any
 //! prompt ends the session cleanly. Scoring, scheduling and unlocks are the facade's: this module
 //! never scores an answer itself.
@@ -27,10 +28,11 @@ use tidbit_core::content::{Course, Interaction, StepBody};
 use tidbit_core::learn::assess::{ItemView, Outcome};
 use tidbit_core::learn::plan::Purpose;
 use tidbit_core::learn::recommend::Activity;
-use tidbit_core::tidbit::{StepView, Tidbit, TidbitError};
+use tidbit_core::privacy::consent::ConsentScope;
+use tidbit_core::tidbit::{StepView, Tidbit, TidbitError, VoiceError};
 
 use crate::learner::{open_learner, resolve_identity};
-use prompt::Console;
+use prompt::{Answer, Console};
 use render::describe_duration;
 
 /// `tidbit learn`'s options, as given on the command line.
@@ -368,16 +370,32 @@ impl<R: BufRead, W: Write> Session<R, W> {
         Ok(())
     }
 
-    /// Asks the item until the facade accepts an answer, then shows the feedback.
+    /// Asks the item until the facade accepts an answer, then shows the feedback. A voice item
+    /// is skipped unless the learner gives (or gave) the `voice` consent scope.
     fn answer_item(&mut self, entry: &Entry, view: &ItemView) -> Result<(), Stop> {
+        if matches!(view, ItemView::Voice { .. }) && !self.consents_to_voice()? {
+            return self
+                .console
+                .say("Skipped: this item is answered by speaking, which needs your consent.");
+        }
         loop {
             let shown = Instant::now();
-            let response = self.ask_response(entry, view)?;
+            let answer = self.ask_response(entry, view)?;
             let response_ms = u32::try_from(shown.elapsed().as_millis()).unwrap_or(u32::MAX);
-            match self
-                .tidbit
-                .answer(&entry.course, &entry.step, response, response_ms)
-            {
+            let (course, step) = (&entry.course, &entry.step);
+            let answered = match answer {
+                Answer::Response(response) => {
+                    self.tidbit.answer(course, step, response, response_ms)
+                }
+                Answer::Voice {
+                    audio,
+                    duration_ms,
+                    criteria_met,
+                } => self
+                    .tidbit
+                    .answer_voice(course, step, &audio, duration_ms, criteria_met),
+            };
+            match answered {
                 Ok(feedback) => {
                     self.answered += 1;
                     if feedback.assessment.outcome == Outcome::Right {
@@ -388,9 +406,36 @@ impl<R: BufRead, W: Write> Session<R, W> {
                 Err(TidbitError::Response(e)) => self.console.say(&format!(
                     "  That answer does not fit this question ({e}). Please answer it again."
                 ))?,
+                Err(TidbitError::Voice(VoiceError::Audio(e))) => self.console.say(&format!(
+                    "  That recording cannot be used: {e}. Please answer it again."
+                ))?,
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Whether the learner gave the `voice` scope, asking them once if they have not.
+    fn consents_to_voice(&mut self) -> Result<bool, Stop> {
+        let voice = self
+            .tidbit
+            .consents()?
+            .into_iter()
+            .find(|state| state.scope == ConsentScope::Voice);
+        if voice.as_ref().is_some_and(|state| state.granted) {
+            return Ok(true);
+        }
+        let purpose = voice.map_or_else(String::new, |state| state.purpose);
+        self.console.say(&format!(
+            "This item is answered by speaking. Consent 'voice': {purpose}"
+        ))?;
+        let granted = self.console.ask_until(
+            "Record spoken answers on this device? (y/n)",
+            prompt::parse_yes_no,
+        )?;
+        if granted {
+            self.tidbit.set_consent(ConsentScope::Voice, true)?;
+        }
+        Ok(granted)
     }
 
     /// Appends a remediation step unless it is already waiting in the queue. Returns whether the

@@ -3,11 +3,13 @@
 //!
 //! Input that does not parse is explained and asked again here, so it never reaches the facade;
 //! `q` and the end of input stop the session at any prompt. Nothing here scores an answer or
-//! writes to the store: it only builds the [`Response`] the session hands to the facade.
+//! writes to the store: it only builds the [`Answer`] the session hands to the facade (a
+//! [`Response`], or for a voice item the recording file's bytes and the learner's rating).
 
 use std::io::{BufRead, Write};
 
 use tidbit_core::learn::assess::{index_of, ItemView, Response, SelfRating};
+use tidbit_core::learn::voice::AudioFormat;
 
 use super::render::{mark_blanks, plain_text};
 use super::{flashcard_back, Entry, Session, Stop};
@@ -65,14 +67,22 @@ impl<R: BufRead, W: Write> Console<R, W> {
     }
 }
 
+/// What the learner answered, for the facade.
+pub(super) enum Answer {
+    Response(Response),
+    /// A spoken answer: the recording, its length as typed (0 for a WAV, which knows its
+    /// own), and the learner's rating against each criterion.
+    Voice {
+        audio: Vec<u8>,
+        duration_ms: u32,
+        criteria_met: Vec<bool>,
+    },
+}
+
 impl<R: BufRead, W: Write> Session<R, W> {
-    pub(super) fn ask_response(
-        &mut self,
-        entry: &Entry,
-        view: &ItemView,
-    ) -> Result<Response, Stop> {
+    pub(super) fn ask_response(&mut self, entry: &Entry, view: &ItemView) -> Result<Answer, Stop> {
         let console = &mut self.console;
-        Ok(match view {
+        Ok(Answer::Response(match view {
             ItemView::SingleChoice { prompt, choices } => {
                 console.say(&plain_text(prompt))?;
                 list(console, choices)?;
@@ -190,21 +200,56 @@ impl<R: BufRead, W: Write> Session<R, W> {
                 console.say(&format!("Reflect: {}", plain_text(prompt)))?;
                 let text = console.ask_until("Your answer (one line)", non_empty)?;
                 console.say("Now check your answer against each point:")?;
-                let mut criteria_met = Vec::with_capacity(criteria.len());
-                for (number, criterion) in criteria.iter().enumerate() {
-                    criteria_met.push(console.ask_until(
-                        &format!(
-                            "  {}. {} Did your answer do this? (y/n)",
-                            number + 1,
-                            plain_text(criterion)
-                        ),
-                        parse_yes_no,
-                    )?);
-                }
+                let criteria_met = ask_criteria(console, criteria, "Did your answer do this?")?;
                 Response::Reflection { text, criteria_met }
             }
-        })
+            ItemView::Voice {
+                prompt,
+                criteria,
+                max_seconds,
+            } => {
+                console.say(&format!("Speak: {}", plain_text(prompt)))?;
+                console.say(&format!(
+                    "Record your answer (at most {max_seconds} seconds) with any recorder, then give the file."
+                ))?;
+                let (audio, format) = console.ask_until(
+                    "Path to your recording (WAV, Ogg, M4A, AMR, WebM or MP3)",
+                    read_recording,
+                )?;
+                let duration_ms = match format {
+                    AudioFormat::Wav => 0,
+                    _ => console.ask_until("How long is it, in seconds?", parse_seconds)?,
+                };
+                console.say("Now listen to it and check it against each point:")?;
+                let criteria_met = ask_criteria(console, criteria, "Did your recording do this?")?;
+                return Ok(Answer::Voice {
+                    audio,
+                    duration_ms,
+                    criteria_met,
+                });
+            }
+        }))
     }
+}
+
+/// Asks `question` (y/n) of every criterion in turn.
+fn ask_criteria<R: BufRead, W: Write>(
+    console: &mut Console<R, W>,
+    criteria: &[String],
+    question: &str,
+) -> Result<Vec<bool>, Stop> {
+    let mut met = Vec::with_capacity(criteria.len());
+    for (number, criterion) in criteria.iter().enumerate() {
+        met.push(console.ask_until(
+            &format!(
+                "  {}. {} {question} (y/n)",
+                number + 1,
+                plain_text(criterion)
+            ),
+            parse_yes_no,
+        )?);
+    }
+    Ok(met)
 }
 
 /// Prints `texts` numbered from 1.
@@ -334,6 +379,33 @@ pub(super) fn parse_rating(text: &str) -> Result<SelfRating, String> {
         "3" | "good" => Ok(SelfRating::Good),
         "4" | "easy" => Ok(SelfRating::Easy),
         _ => Err("Type 1 (again), 2 (hard), 3 (good) or 4 (easy).".to_string()),
+    }
+}
+
+/// The bytes of the recording at the typed path, with the container they start like.
+pub(super) fn read_recording(path: &str) -> Result<(Vec<u8>, AudioFormat), String> {
+    let path = path.trim().trim_matches(|c| c == '"' || c == '\'');
+    if path.is_empty() {
+        return Err("No file yet: type the path of the recording (or q to stop).".into());
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("Cannot read '{path}' ({e}): type the path of the recording."))?;
+    match AudioFormat::of(&bytes) {
+        Some(format) => Ok((bytes, format)),
+        None if bytes.is_empty() => Err(format!("'{path}' is empty: record the answer again.")),
+        None => Err(format!(
+            "'{path}' is not a recording: give a WAV, Ogg, M4A, AMR, WebM or MP3 file."
+        )),
+    }
+}
+
+/// A length in seconds (`45`, `45s`, `1.5`), as whole milliseconds.
+pub(super) fn parse_seconds(text: &str) -> Result<u32, String> {
+    let hint = "type the recording's length in seconds, such as 45";
+    let number = text.trim().trim_end_matches('s').trim();
+    match number.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds < 86_400.0 => Ok((seconds * 1000.0).round() as u32),
+        _ => Err(format!("'{text}' is not a length: {hint}.")),
     }
 }
 

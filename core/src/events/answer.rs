@@ -74,6 +74,14 @@ pub enum Response {
         text: String,
         criteria_met: Vec<bool>,
     },
+    /// A spoken answer: the recording named by its SHA-256 (64 lowercase hex digits; the
+    /// recording itself stays in the device's store and is never part of an event), its length,
+    /// and per criterion in authored order whether the learner says they met it.
+    Voice {
+        audio: String,
+        duration_ms: u32,
+        criteria_met: Vec<bool>,
+    },
 }
 
 impl Response {
@@ -90,8 +98,18 @@ impl Response {
             Response::Scenario { .. } => ItemKind::Scenario,
             Response::Flashcard { .. } => ItemKind::Flashcard,
             Response::Reflection { .. } => ItemKind::Reflection,
+            Response::Voice { .. } => ItemKind::Voice,
         }
     }
+}
+
+/// Whether `name` names a recording as a voice response does: the SHA-256 of its bytes in 64
+/// lowercase hex digits.
+pub fn is_recording_name(name: &str) -> bool {
+    name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Right, partly right or wrong, derived from the credit.

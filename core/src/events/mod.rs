@@ -13,7 +13,7 @@ mod answer;
 mod nudge;
 mod push;
 
-pub use answer::{Outcome, Response, SelfRating, CREDIT_EPSILON};
+pub use answer::{is_recording_name, Outcome, Response, SelfRating, CREDIT_EPSILON};
 pub use nudge::{NudgeKind, NudgeOutcome, NudgeWording};
 pub use push::{check_push_token, push_token_sha256, PushOutcome, MAX_PUSH_TOKEN_BYTES};
 

@@ -3,7 +3,8 @@
 //! The platform keeps a 32-byte key (Android Keystore, iOS Keychain) and hands it over when the
 //! store opens; it is never written to disk or logged. Sealed with AES-256-GCM: every event's
 //! body (the learner's responses and texts, grades, times), every Automerge snapshot and chunk
-//! (the same events, for sync) and the reasons, inputs and outputs of the decision audit trail. Each sealed value is bound to its row (the event id, the
+//! (the same events, for sync), the reasons, inputs and outputs of the decision audit trail, and
+//! the recordings of spoken answers. Each sealed value is bound to its row (the event id, the
 //! document name) as associated data, so values cannot be moved between rows unnoticed. What
 //! indexes and queries need stays in plain form: event ids, times, kinds, course and step ids; so
 //! do the installed course content (public in its signed pack) and the projections derived from

@@ -1,11 +1,15 @@
 //! Answers built from an item's answer key: fully right or clearly wrong, and always well
 //! formed, so the facade accepts them and scores them as intended.
 //!
-//! The simulator answers through it, and tests that drive the engine use it too. It never
-//! decides whether an answer should be right: the caller does.
+//! The simulator answers through it ([`answer_through`], which also records a voice item's
+//! recording), and tests that drive the engine use it too. It never decides whether an answer
+//! should be right: the caller does.
 
 use crate::content::items::{Interaction, Item};
 use crate::learn::assess::{index_of, Response, SelfRating};
+use crate::learn::voice::{pcm_wav, sha256_hex};
+use crate::privacy::consent::ConsentScope;
+use crate::tidbit::{Feedback, Tidbit, TidbitError};
 
 /// A response to `item` that is entirely right (`right`) or entirely wrong.
 pub fn answer_for(item: &Item, right: bool) -> Response {
@@ -115,5 +119,42 @@ pub fn answer_for(item: &Item, right: bool) -> Response {
             text: "What I did, and what I will do next time.".into(),
             criteria_met: vec![right; criteria.len()],
         },
+        Interaction::Voice { criteria, .. } => Response::Voice {
+            audio: sha256_hex(&recording()),
+            duration_ms: RECORDING_MS,
+            criteria_met: vec![right; criteria.len()],
+        },
+    }
+}
+
+/// How long a simulated learner speaks.
+const RECORDING_MS: u32 = 2_000;
+
+/// What a simulated learner records for a voice item: two seconds of 8 kHz 8-bit silence.
+pub fn recording() -> Vec<u8> {
+    pcm_wav(8_000, 1, 8, &[0x80; 16_000])
+}
+
+/// Answers `item` at `step` through the facade, entirely right or wrong: a voice item with
+/// [`recording`] (the learner giving the `voice` scope when first asked), any other with
+/// [`answer_for`].
+pub fn answer_through(
+    tidbit: &mut Tidbit,
+    course: &str,
+    step: &str,
+    item: &Item,
+    right: bool,
+    response_ms: u32,
+) -> Result<Feedback, TidbitError> {
+    match answer_for(item, right) {
+        Response::Voice {
+            duration_ms,
+            criteria_met,
+            ..
+        } => {
+            tidbit.set_consent(ConsentScope::Voice, true)?;
+            tidbit.answer_voice(course, step, &recording(), duration_ms, criteria_met)
+        }
+        response => tidbit.answer(course, step, response, response_ms),
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 
-use super::answers::answer_for;
+use super::answers::answer_through;
 use super::memory::SplitMix64;
 use crate::content::items::Item;
 use crate::content::model::StepBody;
@@ -99,12 +99,7 @@ impl PracticeDevice {
                         let right = self.coin.unit() < self.right_share;
                         let response_ms = 3_000 + (self.coin.unit() * 9_000.0) as u32;
                         clock.advance(Duration::milliseconds(i64::from(response_ms)));
-                        tidbit.answer(
-                            &step.course,
-                            &step.step,
-                            answer_for(item, right),
-                            response_ms,
-                        )?;
+                        answer_through(tidbit, &step.course, &step.step, item, right, response_ms)?;
                         tally.answers += 1;
                         tally.right += u32::from(right);
                     }

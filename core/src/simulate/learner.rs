@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use super::answers::answer_for;
+use super::answers::answer_through;
 use super::memory::{item_difficulty, LearnerTraits, SplitMix64, TrueMemory};
 use super::{round3, LearnerFigures, Setting, SkillFigure, StageFigure};
 use crate::certificate::verify_certificate;
@@ -214,10 +214,12 @@ impl Run<'_, '_> {
                 let response_ms = (seconds * 1000.0) as u32;
                 self.clock
                     .advance(Duration::milliseconds(i64::from(response_ms)));
-                let feedback = self.tidbit.answer(
+                let feedback = answer_through(
+                    &mut self.tidbit,
                     &step.course,
                     &step.step,
-                    answer_for(item, right),
+                    item,
+                    right,
                     response_ms,
                 )?;
                 let answered_ms = self.clock.now().timestamp_millis();

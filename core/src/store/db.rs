@@ -320,6 +320,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         etag TEXT NOT NULL
     );
     "#,
+    // 10: recordings of spoken answers, named by the SHA-256 of their bytes, the bytes sealed
+    // under the at-rest key (see `store::audio`). Not a projection: a replay never touches it.
+    r#"
+    CREATE TABLE voice_audio (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        bytes BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.

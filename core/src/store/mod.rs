@@ -4,9 +4,11 @@
 //! ([`Store::install_pack`]) and answers catalog queries ([`Store::catalog`]). A failed or killed
 //! install leaves the previous state intact: asset files are placed under their hash before the
 //! single SQLite transaction that makes a course version visible commits. The learner's events
-//! enter and leave it through one owner, [`event_log`].
+//! enter and leave it through one owner, [`event_log`]; the recordings of their spoken answers
+//! through another, `audio`.
 
 mod assets;
+pub(crate) mod audio;
 mod catalog;
 mod checkpoint;
 mod db;
@@ -21,6 +23,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+pub use audio::KeptRecording;
 pub use catalog::{
     CourseSummary, InstalledVersion, ModuleSummary, PathSummary, SkillSummary, StageSummary,
 };

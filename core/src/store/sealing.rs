@@ -4,8 +4,9 @@
 //! the document name and its generation, `name@generation`) and `sync_chunks.bytes` (bound to
 //! the name, the generation and the chunk's place in it, `name@generation#position`), so a
 //! sealed chunk or snapshot cannot be moved to another document, reordered, or put back from
-//! an earlier compaction unnoticed; and the decision audit trail's `reason`,
-//! `inputs` and `output`. A store is sealed from its first open with a
+//! an earlier compaction unnoticed; the decision audit trail's `reason`,
+//! `inputs` and `output`; and the recordings of spoken answers, `voice_audio.bytes` (bound to
+//! the recording's name, `audio@sha256`). A store is sealed from its first open with a
 //! key: the key check is written then, and a store that already holds plain rows has them sealed
 //! in one transaction, after which the WAL is truncated so no plain copy stays behind. Freed
 //! pages are zeroed (`secure_delete`) while a key is in use. Opening a sealed store without its
@@ -112,6 +113,10 @@ fn seal_plain_rows(conn: &mut Connection, key: &AtRestKey) -> Result<(), StoreEr
         + tx.execute(
             "UPDATE decisions SET reason = tidbit_seal('decision', reason),
              inputs = tidbit_seal('decision', inputs), output = tidbit_seal('decision', output)",
+            [],
+        )?
+        + tx.execute(
+            "UPDATE voice_audio SET bytes = tidbit_seal('audio@' || sha256, bytes)",
             [],
         )?;
     tx.execute(

@@ -23,9 +23,12 @@ use std::io::Read;
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::content::items::ItemKind;
-use crate::events::{
-    check_push_token, Event, EventKind, Outcome, Response, RetentionSetting, SERVER_DEVICE,
-};
+use crate::events::{check_push_token, Event, EventKind, Outcome, RetentionSetting, SERVER_DEVICE};
+
+mod response;
+
+use response::check_response;
+pub use response::MAX_VOICE_MS;
 
 /// How far ahead of the server's clock an event may be dated (device clocks drift).
 pub const MAX_FUTURE_MS: i64 = 24 * 3_600_000;
@@ -457,57 +460,6 @@ fn check_review(course: &str, path: &str, stage: &str) -> Result<(), Refusal> {
     id("course", course)?;
     id("path", path)?;
     id("stage", stage)
-}
-
-fn check_response(response: &Response, item_kind: &str) -> Result<(), Refusal> {
-    if response.item_kind().name() != item_kind {
-        return Err(field(
-            "response",
-            format!(
-                "a {} response for a '{item_kind}' item",
-                response.item_kind().label()
-            ),
-        ));
-    }
-    let entries = |n: usize| {
-        if n > MAX_RESPONSE_ENTRIES {
-            Err(field(
-                "response",
-                format!("{n} entries, more than {MAX_RESPONSE_ENTRIES}"),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    let indices = |list: &[u32]| {
-        entries(list.len())?;
-        if list.iter().any(|&i| i as usize >= MAX_RESPONSE_ENTRIES) {
-            return Err(field("response", "an index beyond any item's options"));
-        }
-        Ok(())
-    };
-    match response {
-        Response::SingleChoice { choice } => indices(std::slice::from_ref(choice)),
-        Response::MultipleResponse { choices } => indices(choices),
-        Response::Ordering { order } => indices(order),
-        Response::Scenario { path } => indices(path),
-        Response::TrueFalse { .. } | Response::Flashcard { .. } => Ok(()),
-        Response::FillBlanks { answers: texts } | Response::Matching { targets: texts } => {
-            entries(texts.len())?;
-            texts
-                .iter()
-                .try_for_each(|t| text("response", t, MAX_TEXT_BYTES))
-        }
-        Response::Numeric { value } if value.is_finite() => Ok(()),
-        Response::Numeric { .. } => Err(field("response", "a number that is not finite")),
-        Response::Reflection {
-            text: t,
-            criteria_met,
-        } => {
-            entries(criteria_met.len())?;
-            text("response", t, MAX_TEXT_BYTES)
-        }
-    }
 }
 
 /// Checks that a document the server does not hold yet may be created: its month lies within

@@ -38,6 +38,7 @@ mod progress;
 mod rights;
 pub mod sync_client;
 mod sync_session;
+mod voice;
 
 pub use delivery::{
     fetch_module_assets, update_courses, CourseUpdateReport, DeliveryError, DeliveryOptions,
@@ -49,6 +50,7 @@ pub use progress::{StageStatus, Streak};
 pub use rights::{Review, ReviewDecision, MAX_REVIEW_REASON_CHARS};
 pub use sync_client::{sync, SyncError, SyncOptions, SyncReport};
 pub use sync_session::{Incoming, SyncSession};
+pub use voice::VoiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TidbitError {
@@ -106,6 +108,8 @@ pub enum TidbitError {
     InvalidExperiment(String),
     #[error("not a push token: {0}; pass the token the platform's push service gave the app")]
     InvalidPushToken(String),
+    #[error(transparent)]
+    Voice(#[from] VoiceError),
 }
 
 impl From<EventLogError> for TidbitError {
@@ -253,7 +257,18 @@ impl Tidbit {
 
     /// Writes one event and the projections it changes in one transaction.
     fn record(&mut self, kind: EventKind) -> Result<(Event, Applied), TidbitError> {
+        self.record_with(kind, |_| Ok(()))
+    }
+
+    /// [`Tidbit::record`], with `also` written first in the same transaction: everything
+    /// commits together, or nothing does.
+    fn record_with(
+        &mut self,
+        kind: EventKind,
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), TidbitError>,
+    ) -> Result<(Event, Applied), TidbitError> {
         let tx = self.store.conn_mut().transaction()?;
+        also(&tx)?;
         let event = self
             .log
             .append(&tx, self.clock.now().timestamp_millis(), kind)?;
@@ -372,7 +387,8 @@ impl Tidbit {
     }
 
     /// Scores an answer, schedules the card, and records it. A response of the wrong shape is
-    /// refused and records nothing.
+    /// refused and records nothing; so is any answer to a voice item, which takes its recording
+    /// ([`Tidbit::answer_voice`]).
     pub fn answer(
         &mut self,
         course: &str,
@@ -380,10 +396,45 @@ impl Tidbit {
         response: Response,
         response_ms: u32,
     ) -> Result<Feedback, TidbitError> {
-        let (module, body) = self.load_step(course, step)?;
-        let StepBody::Item(item) = &body.body else {
-            return Err(TidbitError::NotAnItem { step: step.into() });
-        };
+        let (module, item) = self.load_item(course, step)?;
+        if let crate::content::items::Interaction::Voice { .. } = item.interaction() {
+            return Err(VoiceError::RecordingRequired { step: step.into() }.into());
+        }
+        self.record_answer(course, step, module, &item, response, response_ms, |_| {
+            Ok(())
+        })
+    }
+
+    /// The item at `step` of `course` and its module.
+    fn load_item(
+        &self,
+        course: &str,
+        step: &str,
+    ) -> Result<(String, crate::content::items::Item), TidbitError> {
+        match self.load_step(course, step)? {
+            (
+                module,
+                Step {
+                    body: StepBody::Item(item),
+                    ..
+                },
+            ) => Ok((module, item)),
+            _ => Err(TidbitError::NotAnItem { step: step.into() }),
+        }
+    }
+
+    /// Scores `response` to `item`, then records the answer with `also` in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn record_answer(
+        &mut self,
+        course: &str,
+        step: &str,
+        module: String,
+        item: &crate::content::items::Item,
+        response: Response,
+        response_ms: u32,
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), TidbitError>,
+    ) -> Result<Feedback, TidbitError> {
         let assessment = assess(item, &response)?;
         let kind = item.interaction().kind().name();
         let usual = crate::learn::projection::read::usual_response_ms(self.store.conn(), kind)?;
@@ -394,7 +445,7 @@ impl Tidbit {
             .consent_gate()?
             .is_granted(ConsentScope::Analytics)
             .then_some(response);
-        let (_, applied) = self.record(EventKind::ItemAnswered {
+        let answered = EventKind::ItemAnswered {
             course: course.into(),
             module,
             step: step.into(),
@@ -405,7 +456,8 @@ impl Tidbit {
             outcome: assessment.outcome,
             grade,
             local_date,
-        })?;
+        };
+        let (_, applied) = self.record_with(answered, also)?;
         Ok(Feedback {
             assessment,
             grade,

@@ -126,6 +126,10 @@ pub(super) fn interaction_definition(item: &Item, locale: &str) -> Definition {
         Interaction::Reflection { .. } => {
             definition.interaction_type = Some("long-fill-in".into());
         }
+        Interaction::Voice { .. } => {
+            // A recording: no xAPI type fits, and the response is its SHA-256.
+            definition.interaction_type = Some("other".into());
+        }
     }
     definition
 }
@@ -168,7 +172,7 @@ pub(super) fn interaction_type_of_name(kind: &str) -> &'static str {
         Some(ItemKind::Scenario) => "performance",
         Some(ItemKind::Flashcard) => "likert",
         Some(ItemKind::Reflection) => "long-fill-in",
-        None => "other",
+        Some(ItemKind::Voice) | None => "other",
     }
 }
 
@@ -225,5 +229,6 @@ pub(super) fn response_string(response: &Response, item: Option<&Item>) -> Strin
         }
         .into(),
         Response::Reflection { text, .. } => text.clone(),
+        Response::Voice { audio, .. } => audio.clone(),
     }
 }

@@ -1,4 +1,4 @@
-//! The ten item kinds, in one vocabulary: the name stored in packs, events and projections,
+//! The eleven item kinds, in one vocabulary: the name stored in packs, events and projections,
 //! the label people read in messages, and the typical time a learner spends on one.
 
 use serde::{Deserialize, Serialize};
@@ -17,10 +17,11 @@ pub enum ItemKind {
     Scenario,
     Flashcard,
     Reflection,
+    Voice,
 }
 
 impl ItemKind {
-    pub const ALL: [ItemKind; 10] = [
+    pub const ALL: [ItemKind; 11] = [
         ItemKind::Single,
         ItemKind::Multiple,
         ItemKind::TrueFalse,
@@ -31,6 +32,7 @@ impl ItemKind {
         ItemKind::Scenario,
         ItemKind::Flashcard,
         ItemKind::Reflection,
+        ItemKind::Voice,
     ];
 
     /// The name authors write after `:::`, and that recorded answers, cards and plans carry.
@@ -46,6 +48,7 @@ impl ItemKind {
             ItemKind::Scenario => "scenario",
             ItemKind::Flashcard => "flashcard",
             ItemKind::Reflection => "reflection",
+            ItemKind::Voice => "voice",
         }
     }
 
@@ -67,6 +70,7 @@ impl ItemKind {
             ItemKind::Scenario => "scenario",
             ItemKind::Flashcard => "flashcard",
             ItemKind::Reflection => "reflection",
+            ItemKind::Voice => "voice",
         }
     }
 
@@ -81,6 +85,8 @@ impl ItemKind {
             ItemKind::Order | ItemKind::Match => 45,
             ItemKind::Scenario => SCENARIO_SECONDS_PER_DECISION * 3,
             ItemKind::Reflection => 90,
+            // Thinking, then speaking for a minute or two.
+            ItemKind::Voice => 120,
         }
     }
 }
@@ -98,7 +104,7 @@ mod tests {
             assert_eq!(ItemKind::from_name(kind.name()), Some(kind));
         }
         let names: std::collections::BTreeSet<_> = ItemKind::ALL.map(ItemKind::name).into();
-        assert_eq!(names.len(), 10);
+        assert_eq!(names.len(), 11);
         assert_eq!(ItemKind::from_name("single-choice"), None);
     }
 

@@ -15,6 +15,12 @@ mod kind;
 
 pub use kind::{ItemKind, SCENARIO_SECONDS_PER_DECISION};
 
+/// The shortest maximum an author may give a voice item's recording, in seconds.
+pub const MIN_VOICE_SECONDS: u32 = 5;
+/// The longest maximum an author may give a voice item's recording, in seconds: no recording a
+/// learner sends, and no duration an answer event carries, is ever longer.
+pub const MAX_VOICE_SECONDS: u32 = 600;
+
 /// Why an item's answer key cannot be right. Messages say what to change in the source.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnswerKeyError {
@@ -64,8 +70,10 @@ pub enum AnswerKeyError {
     ScenarioLoop { node: String },
     #[error("scenario node '{node}' can never be reached from the start: link to it or remove it")]
     ScenarioUnreachable { node: String },
-    #[error("a reflection needs at least one criterion the learner rates their answer against")]
-    NoCriteria,
+    #[error("a {kind} item needs at least one criterion the learner rates their answer against: list them as `- criterion` lines")]
+    NoCriteria { kind: String },
+    #[error("a voice item's max-seconds is {found}: give {MIN_VOICE_SECONDS} to {MAX_VOICE_SECONDS} seconds, the longest recording a learner may send")]
+    VoiceMaxSeconds { found: u32 },
     #[error("a flashcard needs both a front and a back")]
     EmptyFlashcard,
 }
@@ -228,6 +236,12 @@ pub enum Interaction {
     Reflection {
         criteria: Vec<String>,
     },
+    /// A spoken answer: the learner records themselves (at most `max_seconds`), then rates the
+    /// recording against the criteria, as for a reflection.
+    Voice {
+        criteria: Vec<String>,
+        max_seconds: u32,
+    },
 }
 
 impl Interaction {
@@ -244,6 +258,7 @@ impl Interaction {
             Interaction::Scenario { .. } => ItemKind::Scenario,
             Interaction::Flashcard { .. } => ItemKind::Flashcard,
             Interaction::Reflection { .. } => ItemKind::Reflection,
+            Interaction::Voice { .. } => ItemKind::Voice,
         }
     }
 
@@ -292,7 +307,9 @@ impl Interaction {
             Interaction::Scenario { nodes, .. } => nodes
                 .iter()
                 .any(|n| n.choices.iter().any(|c| c.feedback.is_none())),
-            Interaction::Flashcard { .. } | Interaction::Reflection { .. } => false,
+            Interaction::Flashcard { .. }
+            | Interaction::Reflection { .. }
+            | Interaction::Voice { .. } => false,
         }
     }
 }
@@ -415,13 +432,31 @@ fn check_key(prompt: &str, interaction: &Interaction) -> Result<(), AnswerKeyErr
                 Ok(())
             }
         }
-        Interaction::Reflection { criteria } => {
-            if criteria.iter().all(|c| c.trim().is_empty()) {
-                Err(AnswerKeyError::NoCriteria)
-            } else {
+        Interaction::Reflection { criteria } => check_criteria(ItemKind::Reflection, criteria),
+        Interaction::Voice {
+            criteria,
+            max_seconds,
+        } => {
+            check_criteria(ItemKind::Voice, criteria)?;
+            if (MIN_VOICE_SECONDS..=MAX_VOICE_SECONDS).contains(max_seconds) {
                 Ok(())
+            } else {
+                Err(AnswerKeyError::VoiceMaxSeconds {
+                    found: *max_seconds,
+                })
             }
         }
+    }
+}
+
+/// A self-rated item needs at least one criterion to rate against.
+fn check_criteria(kind: ItemKind, criteria: &[String]) -> Result<(), AnswerKeyError> {
+    if criteria.iter().all(|c| c.trim().is_empty()) {
+        Err(AnswerKeyError::NoCriteria {
+            kind: kind.name().to_string(),
+        })
+    } else {
+        Ok(())
     }
 }
 

@@ -257,3 +257,53 @@ fn matching_with_repeated_targets_is_a_categorization() {
     .unwrap();
     assert!(it.interaction().is_categorization());
 }
+
+fn voice(criteria: &[&str], max_seconds: u32) -> Result<Item, AnswerKeyError> {
+    item(Interaction::Voice {
+        criteria: criteria.iter().map(|c| c.to_string()).collect(),
+        max_seconds,
+    })
+}
+
+#[test]
+fn a_voice_item_with_criteria_and_a_maximum_from_5_to_600_seconds_is_accepted() {
+    for max_seconds in [MIN_VOICE_SECONDS, 90, MAX_VOICE_SECONDS] {
+        let item = voice(&["I named the hazard"], max_seconds).unwrap();
+        assert_eq!(item.interaction().kind(), ItemKind::Voice);
+        assert_eq!(item.interaction().typical_seconds(), 120);
+        assert!(!item.interaction().lacks_feedback());
+    }
+}
+
+#[test]
+fn a_voice_item_without_a_criterion_is_refused() {
+    for criteria in [&[][..], &["  "][..]] {
+        assert_eq!(
+            voice(criteria, 60).unwrap_err(),
+            AnswerKeyError::NoCriteria {
+                kind: "voice".into()
+            }
+        );
+    }
+}
+
+#[test]
+fn a_voice_item_whose_maximum_is_outside_5_to_600_seconds_is_refused() {
+    for found in [0, 4, 601, u32::MAX] {
+        let err = voice(&["I named the hazard"], found).unwrap_err();
+        assert_eq!(err, AnswerKeyError::VoiceMaxSeconds { found });
+        assert!(err.to_string().contains("5 to 600 seconds"), "{err}");
+    }
+}
+
+#[test]
+fn a_voice_item_round_trips_through_its_serialised_form() {
+    let item = voice(&["I named the hazard", "I said what I did"], 90).unwrap();
+    let json = serde_json::to_value(&item).unwrap();
+    assert_eq!(json["interaction"]["type"], "voice");
+    assert_eq!(json["interaction"]["max_seconds"], 90);
+    assert_eq!(serde_json::from_value::<Item>(json).unwrap(), item);
+    let too_long = r#"{"prompt":"p","explanation":"e","interaction":{"type":"voice",
+        "criteria":["c"],"max_seconds":3600}}"#;
+    assert!(serde_json::from_str::<Item>(too_long).is_err());
+}

@@ -1,4 +1,4 @@
-//! Turning one block into a step: lesson cards, media cards and the ten item kinds, each with
+//! Turning one block into a step: lesson cards, media cards and the eleven item kinds, each with
 //! the fields its kind allows. Answer keys are checked by [`Item::new`].
 
 use std::collections::BTreeMap;
@@ -44,6 +44,7 @@ const ITEM_FIELDS: &[(&str, &[&str])] = &[
     ("scenario", &["prompt", "explanation", "start"]),
     ("flashcard", &["front", "back", "explanation"]),
     ("reflection", &["prompt", "explanation"]),
+    ("voice", &["prompt", "explanation", "max-seconds"]),
     ("image", &["src", "caption", "text"]),
     (
         "audio",
@@ -473,6 +474,18 @@ fn compile_item(block: &Block<'_>, body: &Body, file: &Path, report: &mut Report
             let criteria = body.entries.iter().map(|e| e.text.clone()).collect();
             (prompt, Interaction::Reflection { criteria })
         }
+        "voice" => {
+            let prompt = require("prompt", report);
+            let criteria = body.entries.iter().map(|e| e.text.clone()).collect();
+            let max_seconds = parse_max_seconds(block, body, file, report);
+            (
+                prompt,
+                Interaction::Voice {
+                    criteria,
+                    max_seconds,
+                },
+            )
+        }
         _ => return None,
     };
     if block.kind != "scenario" && !body.nodes.is_empty() {
@@ -490,6 +503,31 @@ fn compile_item(block: &Block<'_>, body: &Body, file: &Path, report: &mut Report
         Err(e) => {
             report.error(file, block.line, format!("item '{}': {e}", block.id));
             None
+        }
+    }
+}
+
+/// A voice item's `max-seconds:`, in whole seconds (`90` or `90s`); whether it lies in the
+/// allowed range is the item's own check.
+fn parse_max_seconds(block: &Block<'_>, body: &Body, file: &Path, report: &mut Report) -> u32 {
+    let hint = "the longest recording in whole seconds, 5 to 600, e.g. `max-seconds: 90`";
+    match body.get("max-seconds") {
+        Some(f) => f
+            .value
+            .trim_end_matches('s')
+            .trim()
+            .parse::<u32>()
+            .unwrap_or_else(|_| {
+                report.error(file, f.line, format!("max-seconds is {hint}"));
+                0
+            }),
+        None => {
+            report.error(
+                file,
+                block.line,
+                format!("a 'voice' item needs `max-seconds:`, {hint}"),
+            );
+            0
         }
     }
 }

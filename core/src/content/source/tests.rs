@@ -276,6 +276,14 @@ prompt: Recall a time you interrupted.
 - I named what I would do instead
 explanation: e
 :::
+
+::: voice v1 skills=listen
+prompt: Say how you would open the call.
+max-seconds: 90
+- I greeted them by name
+- I asked what they need
+explanation: e
+:::
 "
     );
     write_course(dir.path(), &module);
@@ -296,7 +304,8 @@ explanation: e
             "numeric",
             "scenario",
             "flashcard",
-            "reflection"
+            "reflection",
+            "voice"
         ]
     );
     let scenario = compiled.course.modules[0]
@@ -317,4 +326,124 @@ explanation: e
         .warnings
         .iter()
         .any(|w| w.message.contains("item 'n1' has options")));
+}
+
+/// The errors of GOOD_MODULE followed by `::: voice v1 skills=listen` holding `body`, and the
+/// line the voice block opens on.
+fn voice_block_errors(body: &str) -> (Vec<String>, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let header = GOOD_MODULE.lines().count() + 2;
+    write_course(
+        dir.path(),
+        &format!("{GOOD_MODULE}\n::: voice v1 skills=listen\n{body}:::\n"),
+    );
+    let errors = compile_course(dir.path()).unwrap_err();
+    (
+        errors.errors.iter().map(|e| e.to_string()).collect(),
+        header,
+    )
+}
+
+#[test]
+fn a_voice_block_compiles_to_its_criteria_and_maximum() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = format!(
+        "{GOOD_MODULE}
+::: voice v1 skills=listen
+prompt: Say how you would open the call.
+max-seconds: 45s
+- I greeted them by name
+- I asked what they need
+explanation: Names and questions open a call well.
+:::
+"
+    );
+    write_course(dir.path(), &module);
+    let compiled = compile_course(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let (_, item) = compiled.course.modules[0]
+        .items()
+        .find(|(s, _)| s.id == "v1")
+        .unwrap();
+    assert_eq!(item.prompt(), "Say how you would open the call.");
+    assert_eq!(
+        item.interaction(),
+        &Interaction::Voice {
+            criteria: vec![
+                "I greeted them by name".into(),
+                "I asked what they need".into()
+            ],
+            max_seconds: 45,
+        }
+    );
+    // Criteria carry no feedback to warn about.
+    assert!(
+        !compiled.warnings.iter().any(|w| w.message.contains("'v1'")),
+        "{:?}",
+        compiled.warnings
+    );
+}
+
+#[test]
+fn a_voice_block_without_max_seconds_says_to_add_it() {
+    let (errors, line) = voice_block_errors("prompt: Say it.\n- I said it\nexplanation: e\n");
+    assert_eq!(
+        errors,
+        [format!(
+            "modules/intro.md:{line}: a 'voice' item needs `max-seconds:`, the longest recording in whole seconds, 5 to 600, e.g. `max-seconds: 90`"
+        )]
+    );
+}
+
+#[test]
+fn a_voice_block_whose_max_seconds_is_not_a_number_names_its_line() {
+    let (errors, line) = voice_block_errors(
+        "prompt: Say it.\nmax-seconds: two minutes\n- I said it\nexplanation: e\n",
+    );
+    assert_eq!(
+        errors,
+        [format!(
+            "modules/intro.md:{}: max-seconds is the longest recording in whole seconds, 5 to 600, e.g. `max-seconds: 90`",
+            line + 2
+        )]
+    );
+}
+
+#[test]
+fn a_voice_block_whose_max_seconds_is_out_of_range_is_refused() {
+    for seconds in ["3", "601", "3600"] {
+        let (errors, line) = voice_block_errors(&format!(
+            "prompt: Say it.\nmax-seconds: {seconds}\n- I said it\nexplanation: e\n"
+        ));
+        assert_eq!(
+            errors,
+            [format!(
+                "modules/intro.md:{line}: item 'v1': a voice item's max-seconds is {seconds}: give 5 to 600 seconds, the longest recording a learner may send"
+            )]
+        );
+    }
+}
+
+#[test]
+fn a_voice_block_without_criteria_is_refused() {
+    let (errors, line) = voice_block_errors("prompt: Say it.\nmax-seconds: 60\nexplanation: e\n");
+    assert_eq!(
+        errors,
+        [format!(
+            "modules/intro.md:{line}: item 'v1': a voice item needs at least one criterion the learner rates their answer against: list them as `- criterion` lines"
+        )]
+    );
+}
+
+#[test]
+fn a_voice_block_refuses_fields_of_other_kinds() {
+    let (errors, line) = voice_block_errors(
+        "prompt: Say it.\nmax-seconds: 60\nanswer: true\n- I said it\nexplanation: e\n",
+    );
+    assert_eq!(
+        errors,
+        [format!(
+            "modules/intro.md:{}: 'answer' is not a field of a 'voice' block: use prompt, explanation, max-seconds",
+            line + 3
+        )]
+    );
 }

@@ -95,7 +95,7 @@ pub enum ResponseError {
     },
     #[error("scenario node '{node}' is missing from this item, so its key is inconsistent: rebuild the course pack")]
     ScenarioNodeMissing { node: String },
-    #[error("the response has {found} criterion flag(s) but this reflection has {expected} criteria: send one flag per criterion, in authored order")]
+    #[error("the response has {found} criterion flag(s) but this item has {expected} criteria: send one flag per criterion, in authored order")]
     CriteriaCountMismatch { expected: usize, found: usize },
 }
 
@@ -296,7 +296,8 @@ pub fn assess(item: &Item, response: &Response) -> Result<Assessment, ResponseEr
         (Interaction::Flashcard { .. }, Response::Flashcard { rating }) => {
             (rating.credit(), Vec::new(), Some(*rating))
         }
-        (Interaction::Reflection { criteria }, Response::Reflection { criteria_met, .. }) => {
+        (Interaction::Reflection { criteria }, Response::Reflection { criteria_met, .. })
+        | (Interaction::Voice { criteria, .. }, Response::Voice { criteria_met, .. }) => {
             if criteria_met.len() != criteria.len() {
                 return Err(ResponseError::CriteriaCountMismatch {
                     expected: criteria.len(),

@@ -93,6 +93,13 @@ pub enum ItemView {
         prompt: String,
         criteria: Vec<String>,
     },
+    /// The prompt, the criteria the learner rates their recording against, and the longest
+    /// recording the item takes; answer with `answer_voice` and the recording.
+    Voice {
+        prompt: String,
+        criteria: Vec<String>,
+        max_seconds: u32,
+    },
 }
 
 /// The answer-free view of `item` for the UI.
@@ -166,6 +173,14 @@ pub fn item_view(item: &Item) -> ItemView {
         Interaction::Reflection { criteria } => ItemView::Reflection {
             prompt,
             criteria: criteria.clone(),
+        },
+        Interaction::Voice {
+            criteria,
+            max_seconds,
+        } => ItemView::Voice {
+            prompt,
+            criteria: criteria.clone(),
+            max_seconds: *max_seconds,
         },
     }
 }

@@ -17,7 +17,7 @@ use super::pair_map::PairMap;
 /// Step kinds that are lesson cards rather than assessable items.
 pub(super) const LESSON_KINDS: [&str; 4] = ["lesson", "image", "audio", "video"];
 /// Item kinds a remediation never re-tests with (self-rated or not scored).
-pub(super) const UNSCORED_KINDS: [&str; 2] = ["flashcard", "reflection"];
+pub(super) const UNSCORED_KINDS: [&str; 3] = ["flashcard", "reflection", "voice"];
 /// [`LESSON_KINDS`] as an SQL list.
 const LESSON_KINDS_SQL: &str = "('lesson', 'image', 'audio', 'video')";
 /// The settings of a course that is not installed (any more).

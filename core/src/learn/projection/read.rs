@@ -319,7 +319,8 @@ pub struct SkillItem {
     pub card: Option<(f32, i64, f64)>,
 }
 
-/// The items of `skill` a refresher may use (no lessons, no reflections), in course order.
+/// The items of `skill` a refresher may use (no lessons, no reflections, nothing spoken), in
+/// course order.
 pub fn skill_items(
     conn: &Connection,
     course: &str,
@@ -331,7 +332,7 @@ pub fn skill_items(
          JOIN modules m ON m.course_id = s.course_id AND m.id = s.module_id
          LEFT JOIN cards c ON c.course = s.course_id AND c.step = s.id
          WHERE s.course_id = ?1 AND k.skill_id = ?2
-           AND s.kind NOT IN ('lesson', 'image', 'audio', 'video', 'reflection')
+           AND s.kind NOT IN ('lesson', 'image', 'audio', 'video', 'reflection', 'voice')
          ORDER BY m.position, s.position",
     )?
     .query_map(params![course, skill], |r| {

@@ -1,7 +1,7 @@
 //! The hostile-peer checks, one behaviour each.
 
 use super::*;
-use crate::events::Grade;
+use crate::events::{Grade, Response};
 use automerge::sync::SyncDoc;
 use chrono::NaiveDate;
 

@@ -1,5 +1,5 @@
-//! Scoring the items a learner rates themselves: flashcards (a self-rating) and reflections
-//! (criteria they say they met). Fixtures are shared with the view and wire-format tests.
+//! Scoring the items a learner rates themselves: flashcards (a self-rating), reflections and
+//! voice items (criteria they say they met). Fixtures are shared with the view and wire-format tests.
 
 use super::*;
 
@@ -113,6 +113,75 @@ fn reflection_with_a_flag_count_unlike_the_criteria_is_refused() {
         ResponseError::CriteriaCountMismatch {
             expected: 3,
             found: 2
+        }
+    );
+}
+
+// ---- voice ----
+
+pub(super) fn voice() -> Item {
+    item(
+        "Tell a new colleague how you hand over a casualty.",
+        Interaction::Voice {
+            criteria: strings(&["I said what happened", "I listed what I did"]),
+            max_seconds: 90,
+        },
+    )
+}
+
+fn speak(flags: &[bool]) -> Result<Assessment, ResponseError> {
+    assess(
+        &voice(),
+        &Response::Voice {
+            audio: "ab".repeat(32),
+            duration_ms: 41_000,
+            criteria_met: flags.to_vec(),
+        },
+    )
+}
+
+#[test]
+fn voice_credit_is_the_share_of_criteria_met_like_a_reflection() {
+    assert_credit(&speak(&[true, true]).unwrap(), 1.0, Outcome::Right);
+    assert_credit(&speak(&[true, false]).unwrap(), 0.5, Outcome::Partial);
+    assert_credit(&speak(&[false, false]).unwrap(), 0.0, Outcome::Wrong);
+    assert_eq!(speak(&[true, true]).unwrap().self_rating, None);
+}
+
+#[test]
+fn voice_with_a_flag_count_unlike_the_criteria_is_refused() {
+    assert_eq!(
+        speak(&[true]).unwrap_err(),
+        ResponseError::CriteriaCountMismatch {
+            expected: 2,
+            found: 1
+        }
+    );
+}
+
+#[test]
+fn voice_answered_with_a_reflection_is_refused() {
+    let written = Response::Reflection {
+        text: "I would say what happened.".into(),
+        criteria_met: vec![true, true],
+    };
+    assert_eq!(
+        assess(&voice(), &written).unwrap_err(),
+        ResponseError::WrongKind {
+            item: "voice".into(),
+            response: "reflection".into()
+        }
+    );
+}
+
+#[test]
+fn the_voice_view_shows_the_prompt_criteria_and_maximum() {
+    assert_eq!(
+        item_view(&voice()),
+        ItemView::Voice {
+            prompt: "Tell a new colleague how you hand over a casualty.".into(),
+            criteria: strings(&["I said what happened", "I listed what I did"]),
+            max_seconds: 90,
         }
     );
 }

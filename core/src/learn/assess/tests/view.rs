@@ -4,7 +4,7 @@
 use super::arrangement::{matching, ordering, signs};
 use super::choice::{multiple, single, true_false};
 use super::scenario::scenario;
-use super::self_rated::{flashcard, reflection};
+use super::self_rated::{flashcard, reflection, voice};
 use super::typed::{blanks, numeric};
 use super::*;
 use crate::content::items::{OrderEntry, Tolerance};
@@ -22,6 +22,7 @@ fn item_views_reveal_no_key_feedback_or_explanation() {
         scenario(),
         flashcard(),
         reflection(),
+        voice(),
     ];
     for item in &items {
         let json = serde_json::to_string(&item_view(item)).unwrap();
@@ -70,7 +71,7 @@ fn item_views_reveal_no_key_feedback_or_explanation() {
                 }
             }
             Interaction::Flashcard { back } => secrets.push(back.clone()),
-            Interaction::Reflection { .. } => {}
+            Interaction::Reflection { .. } | Interaction::Voice { .. } => {}
         }
         for secret in secrets {
             assert!(
