@@ -9,9 +9,11 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::sync::Arc;
 
-use common::{build_sample, run, run_ok, tidbit, workdir_with_key};
+use common::{build_sample, repo_root, run, run_ok, tidbit, workdir_with_key};
 use tidbit_core::events::{EventKind, SystemClock};
 use tidbit_core::keys::TrustedKeys;
+use tidbit_core::learn::voice::{pcm_wav, sha256_hex};
+use tidbit_core::privacy::consent::ConsentScope;
 use tidbit_core::tidbit::{Tidbit, TidbitConfig};
 
 const COURSE: &str = "field-safety";
@@ -71,7 +73,16 @@ fn answered(transcript: &str) -> u32 {
 }
 
 fn events(data: &Path) -> Vec<EventKind> {
-    let tidbit = Tidbit::open(
+    open(data)
+        .events()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+fn open(data: &Path) -> Tidbit {
+    Tidbit::open(
         TidbitConfig {
             data_dir: data.to_path_buf(),
             learner_id: "learner".into(),
@@ -82,13 +93,7 @@ fn events(data: &Path) -> Vec<EventKind> {
         },
         Arc::new(SystemClock),
     )
-    .unwrap();
-    tidbit
-        .events()
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect()
+    .unwrap()
 }
 
 #[test]
@@ -204,4 +209,107 @@ fn learning_without_an_installed_course_or_with_an_unknown_one_says_what_to_do()
         message.contains("no installed course 'no-such-course'"),
         "{message}"
     );
+}
+
+/// A scratch directory with the spoken fixture course installed in `<dir>/data`, and three
+/// files to answer with: `answer.wav` (3 s), `long.wav` (31 s, over the item's 30) and
+/// `notes.txt`.
+fn installed_spoken() -> tempfile::TempDir {
+    let dir = workdir_with_key();
+    let source = repo_root().join("tests/bindings/fixtures/spoken");
+    let source = source.to_str().unwrap();
+    run_ok(
+        dir.path(),
+        &[
+            "pack",
+            "build",
+            source,
+            "--key",
+            "author.key",
+            "--out",
+            "spoken.tidbit",
+        ],
+    );
+    run_ok(
+        dir.path(),
+        &[
+            "install",
+            "spoken.tidbit",
+            "--data",
+            "data",
+            "--trust",
+            "author.pub",
+        ],
+    );
+    // 1 kHz 16-bit mono: 2 000 bytes a second.
+    let wav = |seconds: usize| pcm_wav(1_000, 1, 16, &vec![0; 2_000 * seconds]);
+    std::fs::write(dir.path().join("answer.wav"), wav(3)).unwrap();
+    std::fs::write(dir.path().join("long.wav"), wav(31)).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "what I would say").unwrap();
+    dir
+}
+
+/// The lesson card (two parts) and the three items before the voice item, answered.
+const BEFORE_VOICE: &str = "\n\n1\n1 2\nt\n";
+
+#[test]
+fn a_voice_item_takes_a_recording_file_after_the_learner_consents() {
+    let dir = installed_spoken();
+    // Consent, a text file (asked again), a recording too long (refused by the facade, asked
+    // again), then the right one rated against the two criteria.
+    let input = format!("{BEFORE_VOICE}y\nnotes.txt\nlong.wav\ny\ny\nanswer.wav\ny\nn\nq\n");
+    let out = learn(dir.path(), &["--course", "spoken-tour"], &input);
+    let transcript = stdout(&out);
+    assert!(out.status.success(), "{transcript}");
+    for expected in [
+        "Consent 'voice': Record spoken answers.",
+        "Speak: Hand over a casualty who fell from a ladder, out loud.",
+        "'notes.txt' is not a recording",
+        "That recording cannot be used: the recording lasts 31000 ms, longer than the 30 s this item takes",
+        "2. I said what I did Did your recording do this? (y/n)",
+        "Partly right (50% credit)",
+    ] {
+        assert!(transcript.contains(expected), "no '{expected}' in:\n{transcript}");
+    }
+
+    let data = dir.path().join("data");
+    let voice_answers: Vec<EventKind> = events(&data)
+        .into_iter()
+        .filter(|e| matches!(e, EventKind::ItemAnswered { item_kind, .. } if item_kind == "voice"))
+        .collect();
+    assert_eq!(voice_answers.len(), 1, "{voice_answers:?}");
+    assert!(events(&data).iter().any(|e| matches!(
+        e,
+        EventKind::ConsentChanged {
+            scope: ConsentScope::Voice,
+            granted: true
+        }
+    )));
+    let answer = std::fs::read(dir.path().join("answer.wav")).unwrap();
+    let kept = open(&data).kept_recordings().unwrap();
+    assert_eq!(
+        kept.iter().map(|k| k.sha256.as_str()).collect::<Vec<_>>(),
+        [sha256_hex(&answer)]
+    );
+}
+
+#[test]
+fn a_learner_who_declines_to_record_skips_the_voice_item() {
+    let dir = installed_spoken();
+    let out = learn(
+        dir.path(),
+        &["--course", "spoken-tour"],
+        &format!("{BEFORE_VOICE}n\nq\n"),
+    );
+    let transcript = stdout(&out);
+    assert!(out.status.success(), "{transcript}");
+    assert!(
+        transcript.contains("Skipped: this item is answered by speaking"),
+        "{transcript}"
+    );
+    let data = dir.path().join("data");
+    assert!(!events(&data)
+        .iter()
+        .any(|e| matches!(e, EventKind::ItemAnswered { item_kind, .. } if item_kind == "voice")));
+    assert!(open(&data).kept_recordings().unwrap().is_empty());
 }

@@ -7,8 +7,8 @@
 use tidbit_core::learn::assess::SelfRating;
 
 use super::prompt::{
-    parse_choice, parse_choices, parse_number, parse_order, parse_rating, parse_true_false,
-    parse_yes_no, Console,
+    parse_choice, parse_choices, parse_number, parse_order, parse_rating, parse_seconds,
+    parse_true_false, parse_yes_no, read_recording, Console,
 };
 use super::render::{describe_return, mark_blanks, plain_text};
 use super::Stop;
@@ -130,4 +130,32 @@ fn q_and_the_end_of_input_stop_at_any_prompt() {
         echo: false,
     };
     assert!(matches!(ended.ask("Blank 1"), Err(Stop::Quit)));
+}
+
+#[test]
+fn a_recording_length_is_typed_in_seconds_and_kept_in_milliseconds() {
+    assert_eq!(parse_seconds("45"), Ok(45_000));
+    assert_eq!(parse_seconds("1.5s"), Ok(1_500));
+    assert_eq!(parse_seconds(" 12 s "), Ok(12_000));
+    for garbage in ["", "0", "-3", "abc", "inf"] {
+        let refusal = parse_seconds(garbage).unwrap_err();
+        assert!(refusal.contains("length in seconds"), "{refusal}");
+    }
+}
+
+#[test]
+fn a_recording_path_must_name_a_readable_audio_file() {
+    use tidbit_core::learn::voice::{pcm_wav, AudioFormat};
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("answer.wav");
+    std::fs::write(&wav, pcm_wav(8_000, 1, 8, &[0x80; 800])).unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "what I would say").unwrap();
+    let (bytes, format) = read_recording(&format!("\"{}\"", wav.display())).unwrap();
+    assert_eq!((bytes.len(), format), (844, AudioFormat::Wav));
+    let refusal = read_recording(text.to_str().unwrap()).unwrap_err();
+    assert!(refusal.contains("is not a recording"), "{refusal}");
+    let missing = read_recording(dir.path().join("gone.wav").to_str().unwrap()).unwrap_err();
+    assert!(missing.contains("Cannot read"), "{missing}");
+    assert!(read_recording("  ").unwrap_err().contains("No file yet"));
 }

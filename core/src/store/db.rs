@@ -470,6 +470,29 @@ mod tests {
     }
 
     #[test]
+    fn migrating_to_version_10_adds_the_recordings_and_keeps_what_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite3");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_to(&mut conn, 9).unwrap();
+        conn.execute_batch(
+            "INSERT INTO course_sources VALUES ('c', '1.0.0', 'c.tidbit', 'etag-1');",
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open_connection(&path).unwrap();
+        let kept: (String, i64) = conn
+            .query_row(
+                "SELECT etag, (SELECT count(*) FROM voice_audio) FROM course_sources",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, ("etag-1".to_string(), 0));
+        assert!(!PROJECTIONS.contains(&"voice_audio"));
+    }
+
+    #[test]
     fn a_store_from_a_newer_tidbit_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.sqlite3");
