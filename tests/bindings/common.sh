@@ -26,7 +26,8 @@ build_library() {
   cargo build --locked -q -p tidbit-ffi --features test-hooks -p tidbit-cli
 }
 
-# A work directory removed on exit, holding the signed fixture pack and the issuer's keys.
+# A work directory removed on exit, holding the signed fixture packs (every item kind, and the
+# spoken course for the voice tests) and the issuer's keys.
 make_fixture() {
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/tidbit-bindings.XXXXXX")"
   trap 'rm -rf "$WORK"' EXIT
@@ -34,7 +35,10 @@ make_fixture() {
   "$TIDBIT" keygen "$WORK/issuer" >/dev/null
   "$TIDBIT" pack build tests/bindings/fixtures/every-kind --key "$WORK/author.key" \
     --out "$WORK/tour.tidbit" --deny-warnings >/dev/null
+  "$TIDBIT" pack build tests/bindings/fixtures/spoken --key "$WORK/author.key" \
+    --out "$WORK/spoken.tidbit" --deny-warnings >/dev/null
   export TIDBIT_PACK="$WORK/tour.tidbit"
+  export TIDBIT_VOICE_PACK="$WORK/spoken.tidbit"
   export TIDBIT_AUTHOR_PUB="$WORK/author.pub"
   export TIDBIT_ISSUER_KEY="$WORK/issuer.key"
   export TIDBIT_ISSUER_PUB="$WORK/issuer.pub"

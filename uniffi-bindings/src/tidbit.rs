@@ -28,6 +28,7 @@ use crate::records::*;
 mod delivery;
 pub use delivery::{CourseUpdateSettings, DownloadListener};
 mod erase;
+mod voice;
 
 /// How to open a learner's Tidbit.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]

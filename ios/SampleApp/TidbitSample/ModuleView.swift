@@ -112,6 +112,7 @@ struct ItemForm: View {
         case .scenario(let form): ScenarioForm(form: form, submit: send)
         case .flashcard(let form): FlashcardForm(form: form, reveal: reveal, submit: submit)
         case .reflection(let form): ReflectionForm(form: form, submit: send)
+        case .voice(let form): VoiceForm(form: form)
         }
     }
 
@@ -414,6 +415,24 @@ struct ReflectionForm: View {
             Toggle(criterion, isOn: Binding(get: { form.met[index] }, set: { form.check(index, met: $0) }))
         }
         CheckButton(form: form, submit: submit)
+    }
+}
+
+/// A voice item. The sample holds no recorder: an app records with AVAudioRecorder (after the
+/// microphone permission and the learner's `.voice` consent), attaches the file with
+/// `form.record(_:durationMs:)` and sends it with `TidbitClient.answerVoice(course:step:form:)`.
+struct VoiceForm: View {
+    @State var form: VoiceAnswer
+
+    var body: some View {
+        Prompt(text: form.prompt)
+        Text("Record your answer (at most \(form.maxSeconds) seconds). This sample does not record.")
+            .font(.subheadline)
+        Text("Tick each statement your recording meets.").font(.subheadline)
+        ForEach(Array(form.criteria.enumerated()), id: \.offset) { index, criterion in
+            Toggle(criterion, isOn: Binding(get: { form.met[index] }, set: { form.check(index, met: $0) }))
+        }
+        if let missing = form.missing { Text(missing).font(.footnote) }
     }
 }
 

@@ -1,11 +1,12 @@
-// What a screen needs to answer an item of any of the ten kinds, and to show how it went: the
+// What a screen needs to answer an item of any of the eleven kinds, and to show how it went: the
 // Swift twin of android/tidbit-android/src/main/kotlin/dev/tidbit/ItemViewModels.kt.
 //
 // `ItemAnswer(view)` turns the core's answer-free `ItemView` into the state of one answer form, a
 // value type per kind; the learner's edits (select, toggle, fill a blank, move an entry, pair,
-// type a number, pick a scenario branch, reveal and rate a flashcard, tick a criterion) are
-// mutating methods; `missing` says in words what is still needed, and `response` is the
-// `Response` for `TidbitClient.answer` once nothing is. `ItemFeedback(feedback, nowMs:)` turns the
+// type a number, pick a scenario branch, reveal and rate a flashcard, tick a criterion, attach a
+// recording) are mutating methods; `missing` says in words what is still needed, and `response`
+// is the `Response` for `TidbitClient.answer` once nothing is (a voice item's form goes to
+// `TidbitClient.answerVoice` instead, with its recording). `ItemFeedback(feedback, nowMs:)` turns the
 // core's `Feedback` into what the learner reads afterwards: the verdict, the feedback texts, the
 // explanation and when the item comes back. An edit with an index outside the form changes
 // nothing. Nothing here scores or schedules: those are the core's decisions.
@@ -15,6 +16,7 @@
 // models in Kotlin are compiled and run against the real core by tests/bindings/kotlin.sh.
 // The texts are English, like the sample app; a real app localises them.
 
+import CryptoKit
 import Foundation
 import TidbitFFI
 
@@ -44,6 +46,7 @@ public enum ItemAnswer: Equatable {
     case scenario(ScenarioAnswer)
     case flashcard(FlashcardAnswer)
     case reflection(ReflectionAnswer)
+    case voice(VoiceAnswer)
 
     /// The empty answer form for `view`.
     public init(_ view: ItemView) {
@@ -68,6 +71,8 @@ public enum ItemAnswer: Equatable {
             self = .flashcard(FlashcardAnswer(prompt: front))
         case .reflection(let prompt, let criteria):
             self = .reflection(ReflectionAnswer(prompt: prompt, criteria: criteria))
+        case .voice(let prompt, let criteria, let maxSeconds):
+            self = .voice(VoiceAnswer(prompt: prompt, criteria: criteria, maxSeconds: Int(maxSeconds)))
         }
     }
 
@@ -84,6 +89,7 @@ public enum ItemAnswer: Equatable {
         case .scenario(let form): return form
         case .flashcard(let form): return form
         case .reflection(let form): return form
+        case .voice(let form): return form
         }
     }
 }
@@ -478,6 +484,59 @@ public struct ReflectionAnswer: ItemAnswerForm, Equatable {
 
     public var response: Response? {
         missing == nil ? .reflection(text: text, criteriaMet: met) : nil
+    }
+}
+
+/// A spoken answer: the learner records themselves (at most `maxSeconds`; the app's recorder
+/// makes the file), then ticks each criterion the recording meets. Send it with
+/// `TidbitClient.answerVoice(course:step:form:)`, which carries the recording; `response` is what
+/// the core records of it (the recording named by its SHA-256, never its bytes).
+public struct VoiceAnswer: ItemAnswerForm, Equatable {
+    public let prompt: String
+    public let criteria: [String]
+    public let maxSeconds: Int
+    /// The recorder's file (WAV, Ogg, MP4/M4A, AMR, WebM or MP3), once recorded.
+    public private(set) var recording: Data?
+    /// The recording's length as the recorder reported it.
+    public private(set) var durationMs: UInt32 = 0
+    /// Per criterion, in authored order: whether the learner says their recording meets it.
+    public private(set) var met: [Bool]
+
+    public init(prompt: String, criteria: [String], maxSeconds: Int) {
+        self.prompt = prompt
+        self.criteria = criteria
+        self.maxSeconds = maxSeconds
+        met = Array(repeating: false, count: criteria.count)
+    }
+
+    /// Attaches a (new) recording; the ticks stay.
+    public mutating func record(_ audio: Data, durationMs: UInt32) {
+        recording = audio
+        self.durationMs = durationMs
+    }
+
+    public mutating func check(_ criterion: Int, met isMet: Bool) {
+        if met.indices.contains(criterion) { met[criterion] = isMet }
+    }
+
+    public mutating func toggle(_ criterion: Int) {
+        if met.indices.contains(criterion) { met[criterion].toggle() }
+    }
+
+    public var missing: String? {
+        guard let recording, !recording.isEmpty else {
+            return "Record your answer (at most \(maxSeconds) seconds), then tick each point it meets."
+        }
+        if Int(durationMs) > maxSeconds * 1000 {
+            return "The recording is longer than \(maxSeconds) seconds: record a shorter answer."
+        }
+        return nil
+    }
+
+    public var response: Response? {
+        guard missing == nil, let recording else { return nil }
+        let sha256 = SHA256.hash(data: recording).map { String(format: "%02x", $0) }.joined()
+        return .voice(audio: sha256, durationMs: durationMs, criteriaMet: met)
     }
 }
 

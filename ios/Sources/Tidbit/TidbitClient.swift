@@ -94,6 +94,24 @@ public actor TidbitClient {
         try tidbit.answer(course: course, step: step, response: response, responseMs: responseMs)
     }
 
+    /// Records the learner's spoken answer to the voice item `step`: `audio` is the recorder's
+    /// file (WAV, Ogg, MP4/M4A, AMR, WebM or MP3), `durationMs` the length it reported (a WAV's
+    /// own header counts instead), `criteriaMet` the learner's ticks in the item's order. Needs
+    /// the `.voice` consent scope (else `TidbitError.ConsentRequired`, and nothing is kept); a
+    /// file that is not audio, or longer than the item allows, is `InvalidAnswer`. The recording
+    /// is kept sealed on this device; the answer names it by its SHA-256.
+    public func answerVoice(course: String, step: String, audio: Data, durationMs: UInt32, criteriaMet: [Bool]) throws -> Feedback {
+        try tidbit.answerVoice(course: course, step: step, audio: audio, durationMs: durationMs, criteriaMet: criteriaMet)
+    }
+
+    /// Sends a ready `VoiceAnswer` form with its recording.
+    public func answerVoice(course: String, step: String, form: VoiceAnswer) throws -> Feedback {
+        try answerVoice(course: course, step: step, audio: form.recording ?? Data(), durationMs: form.durationMs, criteriaMet: form.met)
+    }
+
+    /// The recording a voice answer names by its SHA-256, for playback.
+    public func voiceAudio(sha256: String) throws -> Data { try tidbit.voiceAudio(sha256: sha256) }
+
     public func mastery(course: String) throws -> [SkillMastery] { try tidbit.mastery(course: course) }
 
     public func stages(course: String) throws -> [StageStatus] { try tidbit.stages(course: course) }

@@ -19,6 +19,7 @@ import dev.tidbit.ScenarioAnswer
 import dev.tidbit.SingleChoiceAnswer
 import dev.tidbit.TidbitClient
 import dev.tidbit.TrueFalseAnswer
+import dev.tidbit.VoiceAnswer
 import dev.tidbit.ffi.core.ItemView
 import dev.tidbit.ffi.core.Outcome
 import dev.tidbit.ffi.core.SelfRating
@@ -227,6 +228,7 @@ val itemKindsTests: List<Pair<String, () -> Unit>> = listOf(
                             is ScenarioAnswer -> form.pick(0).pick(0)
                             is FlashcardAnswer -> form.reveal(tour.tidbit.flashcardBack(COURSE, step.id)).rate(SelfRating.EASY)
                             is ReflectionAnswer -> form.write("The Sun's nearest planet.").toggle(0).toggle(1)
+                            is VoiceAnswer -> throw AssertionError("${step.id}: the tour holds no voice item (VoiceSuite.kt answers one)")
                         }
                         val feedback = tour.submit(step.id, answer)
                         check(feedback.outcome == Outcome.RIGHT) { "${step.id}: $feedback" }

@@ -1,10 +1,11 @@
-// What a screen needs to answer an item of any of the ten kinds, and to show how it went.
+// What a screen needs to answer an item of any of the eleven kinds, and to show how it went.
 //
 // [ItemAnswer.of] turns the core's answer-free `ItemView` into the state of one answer form; the
 // learner's edits (select, toggle, fill a blank, move an entry, pair, type a number, pick a
-// scenario branch, reveal and rate a flashcard, tick a criterion) each return the next state;
-// [ItemAnswer.missing] says in words what is still needed, and [ItemAnswer.response] builds the
-// `Response` for `TidbitClient.answer` once nothing is. [ItemFeedback.of] turns the core's
+// scenario branch, reveal and rate a flashcard, tick a criterion, attach a recording) each return
+// the next state; [ItemAnswer.missing] says in words what is still needed, and
+// [ItemAnswer.response] builds the `Response` for `TidbitClient.answer` once nothing is (a voice
+// item's form goes to `TidbitClient.answerVoice` instead, with its recording). [ItemFeedback.of] turns the core's
 // `Feedback` into what the learner reads afterwards: the verdict, the feedback texts, the
 // explanation and when the item comes back.
 //
@@ -56,6 +57,7 @@ sealed class ItemAnswer {
             is ItemView.Scenario -> ScenarioAnswer(view.prompt, view.start, view.nodes)
             is ItemView.Flashcard -> FlashcardAnswer(view.front)
             is ItemView.Reflection -> ReflectionAnswer(view.prompt, view.criteria)
+            is ItemView.Voice -> VoiceAnswer(view.prompt, view.criteria, view.maxSeconds.toInt())
         }
     }
 }
@@ -364,6 +366,66 @@ data class ReflectionAnswer(
         get() = if (text.isBlank()) "Write your answer, then tick each criterion it meets." else null
 
     override fun build(): Response = Response.Reflection(text, met)
+}
+
+/**
+ * A spoken answer: the learner records themselves (at most [maxSeconds]; the app's recorder
+ * makes the file), then ticks each criterion the recording meets. Send it with
+ * `TidbitClient.answerVoice(course, step, form)`, which carries the recording; [response] is what
+ * the core records of it (the recording named by its SHA-256, never its bytes).
+ */
+class VoiceAnswer(
+    override val prompt: String,
+    val criteria: List<String>,
+    val maxSeconds: Int,
+    /** The recorder's file (WAV, Ogg, MP4/M4A, AMR, WebM or MP3), once recorded. */
+    val recording: ByteArray? = null,
+    /** The recording's length as the recorder reported it. */
+    val durationMillis: Int = 0,
+    /** Per criterion, in authored order: whether the learner says their recording meets it. */
+    val met: List<Boolean> = List(criteria.size) { false },
+) : ItemAnswer() {
+    private fun copy(
+        recording: ByteArray? = this.recording,
+        durationMillis: Int = this.durationMillis,
+        met: List<Boolean> = this.met,
+    ) = VoiceAnswer(prompt, criteria, maxSeconds, recording, durationMillis, met)
+
+    /** Attaches a (new) recording; the ticks stay. */
+    fun record(audio: ByteArray, durationMillis: Int) = copy(recording = audio, durationMillis = durationMillis)
+
+    fun check(criterion: Int, met: Boolean): VoiceAnswer {
+        require(criterion in criteria.indices) { "criterion $criterion is not one of the ${criteria.size} criteria" }
+        return copy(met = this.met.toMutableList().also { it[criterion] = met })
+    }
+
+    fun toggle(criterion: Int) = check(criterion, !met[criterion])
+
+    override val missing: String?
+        get() = when {
+            recording == null || recording.isEmpty() -> "Record your answer (at most $maxSeconds seconds), then tick each point it meets."
+            durationMillis > maxSeconds * 1000 -> "The recording is longer than $maxSeconds seconds: record a shorter answer."
+            else -> null
+        }
+
+    override fun build(): Response = Response.Voice(sha256Hex(recording ?: ByteArray(0)), durationMillis.toUInt(), met)
+
+    override fun equals(other: Any?): Boolean = other is VoiceAnswer && prompt == other.prompt &&
+        criteria == other.criteria && maxSeconds == other.maxSeconds && durationMillis == other.durationMillis &&
+        met == other.met && recording.contentEqualsOrBothNull(other.recording)
+
+    override fun hashCode(): Int = listOf(prompt, criteria, maxSeconds, durationMillis, met, recording?.contentHashCode()).hashCode()
+
+    override fun toString(): String =
+        "VoiceAnswer(prompt=$prompt, criteria=$criteria, maxSeconds=$maxSeconds, recording=${recording?.size} bytes, durationMillis=$durationMillis, met=$met)"
+
+    private companion object {
+        fun ByteArray?.contentEqualsOrBothNull(other: ByteArray?) =
+            if (this == null || other == null) this === other else contentEquals(other)
+
+        fun sha256Hex(bytes: ByteArray): String =
+            java.security.MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
+    }
 }
 
 /** What the learner reads after answering, from the core's `Feedback`. */

@@ -128,6 +128,33 @@ class TidbitClient private constructor(
     suspend fun answer(course: String, step: String, response: Response, responseMillis: Int): Feedback =
         withContext(io) { tidbit.answer(course, step, response, responseMillis.toUInt()) }
 
+    /**
+     * Records the learner's spoken answer to the voice item [step]: [audio] is the recorder's
+     * file (WAV, Ogg, MP4/M4A, AMR, WebM or MP3), [durationMillis] the length it reported (a
+     * WAV's own header counts instead), [criteriaMet] the learner's ticks in the item's order.
+     * Needs [ConsentScope.VOICE]: without it this throws `TidbitException.ConsentRequired` and
+     * nothing is kept. A file that is not audio, or longer than the item allows, throws
+     * `InvalidAnswer`. The recording is kept sealed on this device; the answer names it by its
+     * SHA-256 ([voiceAudio] gives it back).
+     */
+    suspend fun answerVoice(
+        course: String,
+        step: String,
+        audio: ByteArray,
+        durationMillis: Int,
+        criteriaMet: List<Boolean>,
+    ): Feedback = withContext(io) { tidbit.answerVoice(course, step, audio, durationMillis.toUInt(), criteriaMet) }
+
+    /** Sends a ready [VoiceAnswer] form with its recording (see the other [answerVoice]). */
+    suspend fun answerVoice(course: String, step: String, form: VoiceAnswer): Feedback {
+        val recording = form.recording
+        require(form.ready && recording != null) { "the voice answer is not ready: ${form.missing}" }
+        return answerVoice(course, step, recording, form.durationMillis, form.met)
+    }
+
+    /** The recording a voice answer names by its SHA-256, for playback. */
+    suspend fun voiceAudio(sha256: String): ByteArray = withContext(io) { tidbit.voiceAudio(sha256) }
+
     suspend fun mastery(course: String): List<SkillMastery> = withContext(io) { tidbit.mastery(course) }
 
     suspend fun stages(course: String): List<StageStatus> = withContext(io) { tidbit.stages(course) }

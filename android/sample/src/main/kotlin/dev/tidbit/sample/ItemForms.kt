@@ -76,6 +76,7 @@ import dev.tidbit.ScenarioAnswer
 import dev.tidbit.SingleChoiceAnswer
 import dev.tidbit.TidbitClient
 import dev.tidbit.TrueFalseAnswer
+import dev.tidbit.VoiceAnswer
 import dev.tidbit.ffi.TidbitException
 import dev.tidbit.ffi.core.StepView
 import kotlinx.coroutines.launch
@@ -95,7 +96,9 @@ fun ItemScreen(tidbit: TidbitClient, course: String, step: StepView.Item, onNext
         scope.launch {
             try {
                 val millis = (System.currentTimeMillis() - shownAt).coerceIn(0, Int.MAX_VALUE.toLong()).toInt()
-                val result = tidbit.answer(course, step.id, response, millis)
+                val spoken = answer as? VoiceAnswer
+                val result = if (spoken != null) tidbit.answerVoice(course, step.id, spoken)
+                else tidbit.answer(course, step.id, response, millis)
                 feedback = ItemFeedback.of(result, System.currentTimeMillis(), shown)
             } catch (e: TidbitException) {
                 error = e.message
@@ -168,6 +171,20 @@ fun ItemForm(answer: ItemAnswer, onChange: (ItemAnswer) -> Unit, reveal: suspend
                 modifier = Modifier.fillMaxWidth(),
             )
             Text("Tick each statement your answer meets.", style = MaterialTheme.typography.bodyMedium)
+            answer.criteria.forEachIndexed { i, criterion ->
+                OptionRow(criterion, answer.met[i], Role.Checkbox) { onChange(answer.toggle(i)) }
+            }
+        }
+        is VoiceAnswer -> {
+            // The sample holds no recorder: an app records with MediaRecorder (after asking for
+            // RECORD_AUDIO and the learner's `voice` consent) and passes the file to
+            // `answer.record(bytes, durationMillis)`.
+            Text(
+                if (answer.recording == null) "Record your answer (at most ${answer.maxSeconds} seconds)."
+                else "Recorded: ${answer.durationMillis / 1000} seconds.",
+                style = MaterialTheme.typography.bodyMedium,
+            )
+            Text("Tick each statement your recording meets.", style = MaterialTheme.typography.bodyMedium)
             answer.criteria.forEachIndexed { i, criterion ->
                 OptionRow(criterion, answer.met[i], Role.Checkbox) { onChange(answer.toggle(i)) }
             }
