@@ -5,7 +5,7 @@
 //! - [`time_zone`]: every IANA time zone, embedded, for the learner's local days and times;
 //! - [`keys`]: Ed25519 keys that sign packs and certificates, and the set a device trusts;
 //! - [`pack`]: the signed `.tidbit` container and its streaming verifier;
-//! - [`content`]: the course model, the ten item kinds, the author's source format and its
+//! - [`content`]: the course model, the eleven item kinds, the author's source format and its
 //!   compiler;
 //! - [`privacy`]: the learner's data kept theirs (encryption at rest, consent scopes);
 //! - [`events`]: what an event is: the learner's actions, their ids and their total order;
