@@ -454,9 +454,7 @@ impl<'c> StatementMaker<'c> {
         let mut extensions = BTreeMap::new();
         let response = match (self.analytics, answer.response) {
             (true, Some(response)) => {
-                if let Response::Reflection { criteria_met, .. }
-                | Response::Voice { criteria_met, .. } = response
-                {
+                if let Some(criteria_met) = response.criteria_met() {
                     extensions.insert(
                         self.settings.iri("extensions/criteria-met"),
                         serde_json::json!(criteria_met),

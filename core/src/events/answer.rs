@@ -101,6 +101,16 @@ impl Response {
             Response::Voice { .. } => ItemKind::Voice,
         }
     }
+
+    /// The learner's rating against each criterion, for the kinds they rate that way.
+    pub fn criteria_met(&self) -> Option<&[bool]> {
+        match self {
+            Response::Reflection { criteria_met, .. } | Response::Voice { criteria_met, .. } => {
+                Some(criteria_met)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Whether `name` names a recording as a voice response does: the SHA-256 of its bytes in 64
