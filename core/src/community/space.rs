@@ -82,6 +82,40 @@ pub struct IgnoredEntry {
     pub reason: String,
 }
 
+/// Why an entry does not fit a space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misfit {
+    pub reason: String,
+    /// It can never fit, whatever else arrives (its target is not in the space, it rates the
+    /// reviewer's own answer): the server refuses such an entry. Otherwise it may not fit only
+    /// as the space stands (the answer was hidden meanwhile, the rota turned otherwise offline),
+    /// and an honest device may have written it: the server keeps it and every view leaves it
+    /// out.
+    pub permanent: bool,
+}
+
+impl Misfit {
+    fn never(reason: impl Into<String>) -> Misfit {
+        Misfit {
+            reason: reason.into(),
+            permanent: true,
+        }
+    }
+
+    fn now(reason: impl Into<String>) -> Misfit {
+        Misfit {
+            reason: reason.into(),
+            permanent: false,
+        }
+    }
+}
+
+impl std::fmt::Display for Misfit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// One member as the space knows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
@@ -134,10 +168,10 @@ impl CohortSpace {
         for entry in entries {
             match space.admits(&entry) {
                 Ok(()) => space.apply(entry),
-                Err(reason) => space.ignored.push(IgnoredEntry {
+                Err(misfit) => space.ignored.push(IgnoredEntry {
                     id: entry.id.clone(),
                     kind: entry.kind.name().into(),
-                    reason,
+                    reason: misfit.reason,
                 }),
             }
         }
@@ -159,15 +193,18 @@ impl CohortSpace {
     }
 
     /// Why `entry` does not fit the space as it stands, if it does not.
-    pub fn admits(&mut self, entry: &Entry) -> Result<(), String> {
+    pub fn admits(&mut self, entry: &Entry) -> Result<(), Misfit> {
         if self.index.contains_key(&entry.id) {
-            return Err("its id is already in the space".into());
+            return Err(Misfit::never("its id is already in the space"));
         }
         let from_server = entry.author == SERVER_DEVICE;
         if !from_server && !self.is_member(&entry.author) {
-            return Err(format!("{} is not a member of this cohort", entry.author));
+            return Err(Misfit::never(format!(
+                "{} is not a member of this cohort",
+                entry.author
+            )));
         }
-        let content = |space: &CohortSpace, id: &str| -> Result<Entry, String> {
+        let content = |space: &CohortSpace, id: &str| -> Result<Entry, Misfit> {
             match space.entry(id) {
                 Some(
                     target @ Entry {
@@ -178,8 +215,10 @@ impl CohortSpace {
                         ..
                     },
                 ) => Ok(target.clone()),
-                Some(_) => Err("its target is not a post, a share or feedback".into()),
-                None => Err("its target is not in the space".into()),
+                Some(_) => Err(Misfit::never(
+                    "its target is not a post, a share or feedback",
+                )),
+                None => Err(Misfit::never("its target is not in the space")),
             }
         };
         match &entry.kind {
@@ -190,43 +229,45 @@ impl CohortSpace {
             } => {
                 let target = self
                     .entry(share)
-                    .ok_or("it rates an answer that is not shared")?;
+                    .ok_or_else(|| Misfit::never("it rates an answer that is not shared"))?;
                 let EntryKind::Share { criteria, .. } = &target.kind else {
-                    return Err("it rates an entry that is not a shared answer".into());
+                    return Err(Misfit::never(
+                        "it rates an entry that is not a shared answer",
+                    ));
                 };
                 if self.hidden.contains(share) {
-                    return Err("it rates an answer that was hidden".into());
+                    return Err(Misfit::now("it rates an answer that was hidden"));
                 }
                 if target.author == entry.author {
-                    return Err("it rates the reviewer's own answer".into());
+                    return Err(Misfit::never("it rates the reviewer's own answer"));
                 }
                 if criteria_met.len() != criteria.len() {
-                    return Err(format!(
+                    return Err(Misfit::never(format!(
                         "it rates {} criteria; the answer has {}",
                         criteria_met.len(),
                         criteria.len()
-                    ));
+                    )));
                 }
                 let already = self.accepted.iter().any(|e| {
                     e.author == entry.author
                         && matches!(&e.kind, EntryKind::Feedback { share: s, .. } if s == share)
                 });
                 if already {
-                    return Err("the reviewer already rated this answer".into());
+                    return Err(Misfit::now("the reviewer already rated this answer"));
                 }
                 Ok(())
             }
             EntryKind::Reaction { target, reaction } => {
                 content(self, target)?;
                 if self.hidden.contains(target) {
-                    return Err("it reacts to hidden content".into());
+                    return Err(Misfit::now("it reacts to hidden content"));
                 }
                 let already = self.accepted.iter().any(|e| {
                     e.author == entry.author
                         && matches!(&e.kind, EntryKind::Reaction { target: t, reaction: r } if t == target && r == reaction)
                 });
                 if already {
-                    return Err("the member already left this reaction".into());
+                    return Err(Misfit::now("the member already left this reaction"));
                 }
                 Ok(())
             }
@@ -239,28 +280,31 @@ impl CohortSpace {
                 if self.rota(week).holder("facilitator") == Some(entry.author.as_str()) {
                     Ok(())
                 } else {
-                    Err(
-                        "only its author, the week's facilitator or the organisation may hide it"
-                            .into(),
-                    )
+                    Err(Misfit::now(
+                        "only its author, the week's facilitator or the organisation may hide it",
+                    ))
                 }
             }
             EntryKind::Report { target, .. } => {
                 let target = content(self, target)?;
                 if target.author == entry.author {
-                    return Err("a member hides their own content; they do not report it".into());
+                    return Err(Misfit::never(
+                        "a member hides their own content; they do not report it",
+                    ));
                 }
                 Ok(())
             }
             EntryKind::RoleDone { week, role } => {
                 if *week > rota::week_of(entry.at_ms) {
-                    return Err("it reports a duty of a week that has not begun".into());
+                    return Err(Misfit::never(
+                        "it reports a duty of a week that has not begun",
+                    ));
                 }
                 if self.rota(*week).holder(role) != Some(entry.author.as_str()) {
-                    return Err(format!(
+                    return Err(Misfit::now(format!(
                         "{} was not the {role} of week {week}",
                         entry.author
-                    ));
+                    )));
                 }
                 Ok(())
             }

@@ -29,6 +29,7 @@ use crate::store::event_log::{self, EventLog, EventLogError};
 use crate::store::{InstallReport, Store, StoreError};
 use crate::time_zone::Zone;
 
+mod community;
 pub mod delivery;
 mod erase;
 pub mod export;
@@ -39,6 +40,7 @@ mod rights;
 pub mod sync_client;
 mod sync_session;
 
+pub use community::CommunityError;
 pub use delivery::{
     fetch_module_assets, update_courses, CourseUpdateReport, DeliveryError, DeliveryOptions,
     DownloadProgress, MissingMedia, ModuleAssetsReport, PendingDownload, PendingReason,
@@ -106,6 +108,8 @@ pub enum TidbitError {
     InvalidExperiment(String),
     #[error("not a push token: {0}; pass the token the platform's push service gave the app")]
     InvalidPushToken(String),
+    #[error(transparent)]
+    Community(#[from] CommunityError),
 }
 
 impl From<EventLogError> for TidbitError {
