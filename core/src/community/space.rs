@@ -80,6 +80,8 @@ pub struct IgnoredEntry {
     pub id: String,
     pub kind: String,
     pub reason: String,
+    /// It can never fit (see [`Misfit::permanent`]).
+    pub permanent: bool,
 }
 
 /// Why an entry does not fit a space.
@@ -172,6 +174,7 @@ impl CohortSpace {
                     id: entry.id.clone(),
                     kind: entry.kind.name().into(),
                     reason: misfit.reason,
+                    permanent: misfit.permanent,
                 }),
             }
         }
