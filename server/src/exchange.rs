@@ -290,7 +290,7 @@ fn exchange_once(
 
     let mut updates = Vec::new();
     let mut states = Vec::new();
-    let mut owned = Vec::new();
+    let mut owners_touched = Vec::new();
     for mut work in working {
         if let Some(mut message) = work.doc.sync().generate_sync_message(&mut work.state) {
             // Changes whose dependencies are missing die with this exchange: the device must
@@ -322,12 +322,15 @@ fn exchange_once(
                     .map_err(ExchangeRefused::BadDocument)?
                     .get_heads())
         {
-            updates.push(DocumentUpdate {
-                doc: work.name.clone(),
-                expected: (!work.is_new).then(|| work.loaded_heads.clone()),
-                write,
-                heads,
-            });
+            updates.push((
+                work.owner.clone(),
+                DocumentUpdate {
+                    doc: work.name.clone(),
+                    expected: (!work.is_new).then(|| work.loaded_heads.clone()),
+                    write,
+                    heads,
+                },
+            ));
         }
         states.push((
             work.owner.clone(),
@@ -337,7 +340,7 @@ fn exchange_once(
                 state: work.state.encode(),
             },
         ));
-        owned.push(work.owner);
+        owners_touched.push(work.owner);
     }
     // The learner's documents first, then each cohort space's, each a compare-and-swap: a
     // retry after a conflict finds what was committed already and adds nothing twice.
@@ -345,9 +348,8 @@ fn exchange_once(
         (
             updates
                 .iter()
-                .zip(&owned)
-                .filter(|(_, o)| o.as_str() == owner)
-                .map(|(u, _)| u.clone())
+                .filter(|(o, _)| o == owner)
+                .map(|(_, u)| u.clone())
                 .collect(),
             states
                 .iter()
@@ -365,7 +367,10 @@ fn exchange_once(
         &new_events,
         &reviews,
     )?;
-    let mut cohort_owners: Vec<&String> = owned.iter().filter(|o| o.as_str() != learner).collect();
+    let mut cohort_owners: Vec<&String> = owners_touched
+        .iter()
+        .filter(|o| o.as_str() != learner)
+        .collect();
     cohort_owners.sort();
     cohort_owners.dedup();
     for owner in cohort_owners {

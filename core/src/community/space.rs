@@ -145,6 +145,8 @@ pub struct CohortSpace {
     pub ignored: Vec<IgnoredEntry>,
     /// Members who left (their shared content withdrawn).
     pub left: BTreeSet<String>,
+    /// Everyone any roster in the space names, whenever it was written.
+    rostered: BTreeSet<String>,
     unavailable: BTreeSet<String>,
     last_active: BTreeMap<String, i64>,
     index: HashMap<String, usize>,
@@ -162,9 +164,21 @@ impl CohortSpace {
     pub fn fold(cohort: &str, mut entries: Vec<Entry>) -> CohortSpace {
         entries.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         entries.dedup_by(|a, b| a.id == b.id);
+        // A member's entries count whether the device that wrote them was behind the
+        // server's clock or not: a roster vouches for its members from the space's start.
+        let rostered = entries
+            .iter()
+            .filter(|e| e.author == SERVER_DEVICE)
+            .filter_map(|e| match &e.kind {
+                EntryKind::Roster { members, .. } => Some(members.iter().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         let mut space = CohortSpace {
             cohort: cohort.to_string(),
             roles: DEFAULT_ROLES.iter().map(|r| r.to_string()).collect(),
+            rostered,
             ..CohortSpace::default()
         };
         for entry in entries {
@@ -201,7 +215,9 @@ impl CohortSpace {
             return Err(Misfit::never("its id is already in the space"));
         }
         let from_server = entry.author == SERVER_DEVICE;
-        if !from_server && !self.is_member(&entry.author) {
+        if !from_server
+            && (!self.rostered.contains(&entry.author) || self.left.contains(&entry.author))
+        {
             return Err(Misfit::never(format!(
                 "{} is not a member of this cohort",
                 entry.author
@@ -251,13 +267,8 @@ impl CohortSpace {
                         criteria.len()
                     )));
                 }
-                let already = self.accepted.iter().any(|e| {
-                    e.author == entry.author
-                        && matches!(&e.kind, EntryKind::Feedback { share: s, .. } if s == share)
-                });
-                if already {
-                    return Err(Misfit::now("the reviewer already rated this answer"));
-                }
+                // A reviewer who rates again (on another device, or having changed their
+                // mind) replaces their earlier rating: see `feedback_on`.
                 Ok(())
             }
             EntryKind::Reaction { target, reaction } => {
@@ -520,9 +531,15 @@ impl CohortSpace {
             .collect()
     }
 
-    /// Visible feedback on share `id`, oldest first.
+    /// Visible feedback on share `id`, oldest first: each reviewer's latest.
     pub fn feedback_on(&self, id: &str) -> Vec<FeedbackView> {
+        let latest: BTreeMap<&str, &str> = self
+            .visible()
+            .filter(|f| matches!(&f.kind, EntryKind::Feedback { share, .. } if share == id))
+            .map(|f| (f.author.as_str(), f.id.as_str()))
+            .collect();
         self.visible()
+            .filter(|f| latest.get(f.author.as_str()) == Some(&f.id.as_str()))
             .filter_map(|f| match &f.kind {
                 EntryKind::Feedback {
                     share,

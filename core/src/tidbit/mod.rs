@@ -140,6 +140,8 @@ pub struct TidbitConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct Feedback {
+    /// The id of the answer's event (to share the answer with a cohort).
+    pub answer_event: String,
     pub assessment: Assessment,
     pub grade: Grade,
     pub next_due_ms: Option<i64>,
@@ -398,7 +400,7 @@ impl Tidbit {
             .consent_gate()?
             .is_granted(ConsentScope::Analytics)
             .then_some(response);
-        let (_, applied) = self.record(EventKind::ItemAnswered {
+        let (event, applied) = self.record(EventKind::ItemAnswered {
             course: course.into(),
             module,
             step: step.into(),
@@ -411,6 +413,7 @@ impl Tidbit {
             local_date,
         })?;
         Ok(Feedback {
+            answer_event: event.id,
             assessment,
             grade,
             next_due_ms: applied.card_due_ms,
