@@ -410,7 +410,18 @@ impl CohortSpace {
         let mut roles: &[String] = &self.roles;
         let default_roles: Vec<String> = DEFAULT_ROLES.iter().map(|r| r.to_string()).collect();
         let mut roster_seen = false;
-        for entry in self.accepted.iter().take_while(|e| e.at_ms < starts) {
+        // A cohort formed during a week has its rota from its roster on, not from next week.
+        let first_roster = self
+            .accepted
+            .iter()
+            .find(|e| matches!(e.kind, EntryKind::Roster { .. }))
+            .map_or(i64::MAX, |e| e.at_ms);
+        let cutoff = if first_roster >= starts && rota::week_of(first_roster) == week {
+            first_roster.saturating_add(1)
+        } else {
+            starts
+        };
+        for entry in self.accepted.iter().take_while(|e| e.at_ms < cutoff) {
             match &entry.kind {
                 EntryKind::Roster {
                     members: listed,

@@ -298,6 +298,22 @@ impl Tidbit {
         if !space.is_member(self.learner_id()) {
             return Err(CommunityError::NotAMember(cohort.into()).into());
         }
+        // An entry about another comes after it, whatever this device's clock says (another
+        // device's may be ahead): every device folds it after its target.
+        let at_ms = match kind.target().and_then(|target| space.entry(target)) {
+            Some(target) => at_ms.max(target.at_ms.saturating_add(1)),
+            None => at_ms,
+        };
+        // Leaving comes after everything the learner wrote there, so it withdraws all of it.
+        let at_ms = match kind {
+            EntryKind::Leave {} => space
+                .accepted
+                .iter()
+                .filter(|e| e.author == self.learner_id())
+                .map(|e| e.at_ms.saturating_add(1))
+                .fold(at_ms, i64::max),
+            _ => at_ms,
+        };
         let author = self.learner_id().to_string();
         let device = self.device_id().to_string();
         let documents = self.log.documents();

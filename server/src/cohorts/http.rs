@@ -57,16 +57,18 @@ impl Hub {
             return Err(CohortError::Unknown(id.chars().take(64).collect()));
         }
         let space = CohortSpace::fold(id, super::entries(storage, id)?);
-        if !space
+        let Some(hidden) = space
             .entry(target)
-            .is_some_and(|e| tidbit_core::community::space::is_content(&e.kind))
-        {
+            .filter(|e| tidbit_core::community::space::is_content(&e.kind))
+        else {
             return Err(CohortError::Unknown(format!(
                 "{}: no post, share or feedback {}",
                 id,
                 target.chars().take(64).collect::<String>()
             )));
-        }
+        };
+        // After what it hides, whatever the writer's clock said.
+        let at_ms = self.now_ms().max(hidden.at_ms.saturating_add(1));
         super::append_server_entry(
             storage,
             id,
@@ -74,7 +76,7 @@ impl Hub {
                 target: target.to_string(),
                 reason: reason.chars().take(500).collect(),
             },
-            self.now_ms(),
+            at_ms,
         )?;
         super::audio::forget_hidden(self, id)?;
         Ok(())

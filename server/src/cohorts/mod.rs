@@ -506,7 +506,7 @@ impl Hub {
                             target: entry.id.clone(),
                             reason: "the learner's data was erased".into(),
                         },
-                        self.now_ms(),
+                        self.now_ms().max(entry.at_ms.saturating_add(1)),
                     )?;
                 }
             }
