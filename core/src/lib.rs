@@ -17,6 +17,7 @@
 //!   events, plans and the recommendation;
 //! - [`nudge`]: the notification planner, a pure function of what the projections say;
 //! - [`certificate`]: signed certificates for a finished path, verified offline;
+//! - [`community`]: learning together: a cohort's shared space, its weekly rota and metrics;
 //! - [`analytics`]: learning records (xAPI) made from the events, for the organisation;
 //! - [`identity`]: signing in through the organisation's OpenID provider (PKCE), for the
 //!   server's token;
@@ -28,6 +29,7 @@
 
 pub mod analytics;
 pub mod certificate;
+pub mod community;
 pub mod content;
 pub mod events;
 pub mod identity;

@@ -83,6 +83,9 @@ pub fn erase(hub: &Hub, learner: &str) -> Result<Receipt, ErasureError> {
     // erase again, never an erased learner still named in the assignments.
     hub.forget_assignee(learner)
         .map_err(|e| ErasureError::Assignments(e.to_string()))?;
+    // So do their cohorts: what they wrote there is hidden, and they leave every roster.
+    hub.forget_cohort_member(learner)
+        .map_err(|e| ErasureError::Assignments(e.to_string()))?;
     let erased = hub.with_learner(learner, || {
         let erased = hub.storage.erase(learner, at_ms);
         // The learner's engagement summary goes with their data.

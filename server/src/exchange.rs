@@ -22,6 +22,7 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tidbit_core::community::{self, EntryKind};
 use tidbit_core::events::{Event, EventKind};
 use tidbit_core::sync::documents::{self, DocumentError};
 use tidbit_core::sync::exchange::{
@@ -85,6 +86,10 @@ pub const DOCUMENTS_PER_EXCHANGE: usize = 64;
 
 struct Working {
     name: String,
+    /// Whose document it is: the learner's, or a cohort's (`cohort:<id>`), and the key of the
+    /// device's sync state under that owner.
+    owner: String,
+    state_device: String,
     /// What the stored document took (snapshot and chunks), as a guide to a whole-document
     /// reply's size.
     size_hint: usize,
@@ -112,6 +117,10 @@ impl Working {
 pub struct Outcome {
     pub reply: Exchange,
     pub events_received: usize,
+    /// Cohorts whose spaces took a hide or a leave (their withdrawn audio goes).
+    pub cohorts_hidden: Vec<String>,
+    /// Cohorts the learner left in this exchange.
+    pub cohorts_left: Vec<String>,
 }
 
 /// Runs one exchange of `device` of `learner` at the server's time `now_ms`, preparing it
@@ -161,8 +170,30 @@ fn exchange_once(
             return Err(ExchangeRefused::OutsideListing(outside.doc.clone()));
         }
     }
-    let stored = storage.documents(learner)?;
+    let memberships = crate::cohorts::cohorts_of(storage, learner)
+        .map_err(|e| ExchangeRefused::Unloadable(e.to_string()))?;
+    let mut stored = storage.documents(learner)?;
+    // The spaces of the learner's cohorts are listed with their own documents.
+    for cohort in &memberships {
+        let name = documents::cohort_document(cohort);
+        stored.extend(
+            storage
+                .documents(&crate::cohorts::owner(cohort))?
+                .into_iter()
+                .filter(|(stored, _)| *stored == name),
+        );
+    }
+    stored.sort();
+    let owners = Owners {
+        learner,
+        device,
+        memberships: &memberships,
+    };
     let policy = Policy::server(device, now_ms);
+    let sender = community::Sender {
+        learner: learner.to_string(),
+        device: device.to_string(),
+    };
     let mut budget = peer::MAX_INFLATED_BYTES;
     let mut working: Vec<Working> = Vec::new();
     let mut outcome = Outcome::default();
@@ -171,6 +202,32 @@ fn exchange_once(
 
     for DocumentMessage { doc: name, message } in &request.messages {
         let known = stored.iter().any(|(stored, _)| stored == name);
+        if let Some(cohort) = documents::cohort_of(name) {
+            if !known || !memberships.iter().any(|c| c == cohort) {
+                outcome.reply.refused.push(refused(
+                    name,
+                    format!("this learner is not a member of cohort '{cohort}'"),
+                ));
+                continue;
+            }
+            let mut work = open(storage, &owners, name)?;
+            match receive_entries(&mut work, name, message, &policy, &sender, &mut budget) {
+                Ok(added) => {
+                    if added
+                        .iter()
+                        .any(|e| matches!(e.kind, EntryKind::Hide { .. } | EntryKind::Leave {}))
+                    {
+                        outcome.cohorts_hidden.push(cohort.to_string());
+                    }
+                    if added.iter().any(|e| matches!(e.kind, EntryKind::Leave {})) {
+                        outcome.cohorts_left.push(cohort.to_string());
+                    }
+                    working.push(work);
+                }
+                Err(reason) => outcome.reply.refused.push(refused(name, reason)),
+            }
+            continue;
+        }
         if !known {
             if let Err(refusal) = peer::check_new_document(name, now_ms) {
                 outcome
@@ -180,7 +237,7 @@ fn exchange_once(
                 continue;
             }
         }
-        let mut work = open(storage, learner, device, name)?;
+        let mut work = open(storage, &owners, name)?;
         let received = match documents::receive_message(
             &mut work.doc,
             name,
@@ -221,8 +278,7 @@ fn exchange_once(
     if let Some(listing) = listing {
         answer_listing(
             storage,
-            learner,
-            device,
+            &owners,
             request,
             listing,
             &stored,
@@ -234,6 +290,7 @@ fn exchange_once(
 
     let mut updates = Vec::new();
     let mut states = Vec::new();
+    let mut owners_touched = Vec::new();
     for mut work in working {
         if let Some(mut message) = work.doc.sync().generate_sync_message(&mut work.state) {
             // Changes whose dependencies are missing die with this exchange: the device must
@@ -265,20 +322,130 @@ fn exchange_once(
                     .map_err(ExchangeRefused::BadDocument)?
                     .get_heads())
         {
-            updates.push(DocumentUpdate {
-                doc: work.name.clone(),
-                expected: (!work.is_new).then(|| work.loaded_heads.clone()),
-                write,
-                heads,
-            });
+            updates.push((
+                work.owner.clone(),
+                DocumentUpdate {
+                    doc: work.name.clone(),
+                    expected: (!work.is_new).then(|| work.loaded_heads.clone()),
+                    write,
+                    heads,
+                },
+            ));
         }
-        states.push(StateUpdate {
-            doc: work.name,
-            state: work.state.encode(),
-        });
+        states.push((
+            work.owner.clone(),
+            work.state_device.clone(),
+            StateUpdate {
+                doc: work.name,
+                state: work.state.encode(),
+            },
+        ));
+        owners_touched.push(work.owner);
     }
-    storage.commit_with_reviews(learner, device, &updates, &states, &new_events, &reviews)?;
+    // The learner's documents first, then each cohort space's, each a compare-and-swap: a
+    // retry after a conflict finds what was committed already and adds nothing twice.
+    let of = |owner: &str| -> (Vec<DocumentUpdate>, Vec<StateUpdate>) {
+        (
+            updates
+                .iter()
+                .filter(|(o, _)| o == owner)
+                .map(|(_, u)| u.clone())
+                .collect(),
+            states
+                .iter()
+                .filter(|(o, _, _)| o == owner)
+                .map(|(_, _, s)| s.clone())
+                .collect(),
+        )
+    };
+    let (learner_updates, learner_states) = of(learner);
+    storage.commit_with_reviews(
+        learner,
+        device,
+        &learner_updates,
+        &learner_states,
+        &new_events,
+        &reviews,
+    )?;
+    let mut cohort_owners: Vec<&String> = owners_touched
+        .iter()
+        .filter(|o| o.as_str() != learner)
+        .collect();
+    cohort_owners.sort();
+    cohort_owners.dedup();
+    for owner in cohort_owners {
+        let (cohort_updates, cohort_states) = of(owner);
+        let state_device = crate::cohorts::state_key(learner, device);
+        storage.commit(owner, &state_device, &cohort_updates, &cohort_states, &[])?;
+    }
     Ok(outcome)
+}
+
+/// Whose documents an exchange touches: the learner's, and their cohorts' spaces.
+struct Owners<'a> {
+    learner: &'a str,
+    device: &'a str,
+    memberships: &'a [String],
+}
+
+impl Owners<'_> {
+    /// The owner of document `name` and the key of this device's sync state under it; `None`
+    /// for a cohort space the learner is not in.
+    fn of(&self, name: &str) -> Option<(String, String)> {
+        match documents::cohort_of(name) {
+            None => Some((self.learner.to_string(), self.device.to_string())),
+            Some(cohort) if self.memberships.iter().any(|c| c == cohort) => Some((
+                crate::cohorts::owner(cohort),
+                crate::cohorts::state_key(self.learner, self.device),
+            )),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Applies a member's message to a cohort space: every entry must be their own and well
+/// formed, and none may be one that can never fit the space (see
+/// `tidbit_core::community::space::Misfit`); else nothing of it is kept.
+fn receive_entries(
+    work: &mut Working,
+    name: &str,
+    message: &[u8],
+    policy: &Policy,
+    sender: &community::Sender,
+    budget: &mut usize,
+) -> Result<Vec<community::Entry>, String> {
+    let received = community::receive(
+        &mut work.doc,
+        name,
+        &mut work.state,
+        message,
+        policy,
+        Some(sender),
+        budget,
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(first) = received.refused.first() {
+        return Err(format!(
+            "{} entr(ies) refused, nothing of this message was stored; first: {first}",
+            received.refused.len()
+        ));
+    }
+    if !received.added.is_empty() {
+        let cohort = documents::cohort_of(name).unwrap_or_default();
+        let (entries, _) = community::entries(&work.doc, name).map_err(|e| e.to_string())?;
+        let space = community::CohortSpace::fold(cohort, entries);
+        if let Some(misfit) = space
+            .ignored
+            .iter()
+            .find(|i| i.permanent && received.added.iter().any(|a| a.id == i.id))
+        {
+            return Err(format!(
+                "a {} entry can never fit this space ({}); nothing of this message was stored",
+                misfit.kind, misfit.reason
+            ));
+        }
+    }
+    Ok(received.added)
 }
 
 /// Answers the page of heads a device listed: in name order, the documents of its range that
@@ -286,8 +453,7 @@ fn exchange_once(
 #[allow(clippy::too_many_arguments)]
 fn answer_listing(
     storage: &dyn SyncStorage,
-    learner: &str,
-    device: &str,
+    owners: &Owners,
     request: &Exchange,
     listing: &Listing,
     stored: &[(String, Vec<ChangeHash>)],
@@ -322,12 +488,18 @@ fn answer_listing(
         {
             continue;
         }
+        // A cohort space the learner is not in (any more) is not answered.
+        if owners.of(name).is_none() {
+            continue;
+        }
         let ours = stored.iter().find(|(stored, _)| stored == name);
         let theirs = request.heads.iter().find(|h| h.doc == name);
         let work = match (ours, theirs) {
             (Some((_, ours)), Some(theirs)) if sorted(ours) == sorted(&theirs.heads) => continue,
             // The device holds a document the server does not: ask for it, if its month could
             // hold events at all; else let the device know it will not be taken.
+            // A device never creates a cohort space: the server forms cohorts.
+            (None, Some(_)) if documents::cohort_of(name).is_some() => continue,
             (None, Some(_)) => {
                 if let Err(refusal) = peer::check_new_document(name, now_ms) {
                     outcome
@@ -336,13 +508,13 @@ fn answer_listing(
                         .push(refused(name, refusal.to_string()));
                     continue;
                 }
-                open(storage, learner, device, name)?
+                open(storage, owners, name)?
             }
-            (Some(_), Some(_)) => open(storage, learner, device, name)?,
+            (Some(_), Some(_)) => open(storage, owners, name)?,
             // The device has never seen this document: answer as to an empty peer, which makes
             // Automerge send the whole document in one compressed message.
             (Some(_), None) => {
-                let mut work = open(storage, learner, device, name)?;
+                let mut work = open(storage, owners, name)?;
                 let mut empty_state = sync::State::new();
                 if let Some(hello) =
                     automerge::Automerge::new().generate_sync_message(&mut empty_state)
@@ -373,10 +545,13 @@ fn refused(doc: &str, reason: String) -> RefusedDocument {
 
 fn open(
     storage: &dyn SyncStorage,
-    learner: &str,
-    device: &str,
+    owners: &Owners,
     name: &str,
 ) -> Result<Working, ExchangeRefused> {
+    let (owner, state_device) = owners
+        .of(name)
+        .ok_or_else(|| ExchangeRefused::Unloadable(format!("{name}: not this learner's")))?;
+    let (learner, device) = (owner.as_str(), state_device.as_str());
     let unloadable =
         |e: automerge::AutomergeError| ExchangeRefused::Unloadable(format!("{name}: {e}"));
     let (doc, chunks, is_new, snapshot_bytes, chunk_bytes) = match storage.load(learner, name)? {
@@ -410,6 +585,8 @@ fn open(
     let loaded_heads = doc.get_heads();
     Ok(Working {
         name: name.to_string(),
+        owner: owner.clone(),
+        state_device: state_device.clone(),
         size_hint: snapshot_bytes + chunk_bytes,
         doc,
         loaded_heads,
@@ -433,8 +610,13 @@ pub fn learner_events(
     learner: &str,
 ) -> Result<Vec<Event>, ExchangeRefused> {
     let mut events = Vec::new();
+    let owners = Owners {
+        learner,
+        device: "",
+        memberships: &[],
+    };
     for (name, _) in storage.documents(learner)? {
-        let work = open(storage, learner, "", &name)?;
+        let work = open(storage, &owners, &name)?;
         events.extend(documents::events(&work.doc, &name).map_err(ExchangeRefused::BadDocument)?);
     }
     events.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
@@ -477,7 +659,24 @@ pub async fn post_sync(
                 )
             })
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map(|outcome| outcome.reply.encode())
+            .map(|outcome| {
+                // What the committed entries ask of the server: a leave takes the cohort off
+                // the learner's list; a hide or leave deletes withdrawn audio. Both are done
+                // again by the next such entry if this fails.
+                for cohort in &outcome.cohorts_left {
+                    if let Err(e) = worker_hub.cohort_left(cohort, &claims.learner) {
+                        eprintln!("tidbit-server: a cohort leave could not be recorded: {e}");
+                    }
+                }
+                for cohort in &outcome.cohorts_hidden {
+                    if let Err(e) = crate::cohorts::audio::forget_hidden(&worker_hub, cohort) {
+                        eprintln!(
+                            "tidbit-server: withdrawn cohort audio could not be deleted: {e}"
+                        );
+                    }
+                }
+                outcome.reply.encode()
+            })
             .map_err(|refused| {
                 let status = StatusCode::from_u16(refused.status())
                     .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);

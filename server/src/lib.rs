@@ -29,6 +29,7 @@
 pub mod access_log;
 pub mod assignments;
 pub mod auth;
+pub mod cohorts;
 pub mod content;
 pub mod content_index;
 pub mod copy;
@@ -144,6 +145,8 @@ pub struct Hub {
     pub storage: Arc<dyn SyncStorage>,
     pub tokens: TokenKey,
     pub packs_dir: PathBuf,
+    /// Spoken answers shared with cohorts ([`cohorts::audio`]).
+    pub audio_dir: PathBuf,
     pub limits: Limits,
     clock: Arc<dyn Clock>,
     rate: RateLimit,
@@ -239,6 +242,9 @@ impl Hub {
             || PathBuf::from("content-index"),
             |p| p.join("content-index"),
         );
+        let audio_dir = packs_dir
+            .parent()
+            .map_or_else(|| PathBuf::from("cohort-audio"), |p| p.join("cohort-audio"));
         Hub {
             content: Arc::new(content_index::ContentIndex::new(
                 index_dir,
@@ -248,6 +254,7 @@ impl Hub {
             storage,
             tokens,
             packs_dir,
+            audio_dir,
             limits,
             clock: Arc::new(SystemClock),
             rate: RateLimit::default(),
@@ -500,6 +507,22 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route(
             "/v1/learners/{learner}/catalog",
             get(assignments::get_learner_catalog),
+        )
+        .route(
+            "/v1/admin/cohorts",
+            get(cohorts::http::get_cohorts).post(cohorts::http::post_cohort),
+        )
+        .route("/v1/admin/cohorts/auto", post(cohorts::http::post_auto))
+        .route("/v1/admin/cohorts/{cohort}", get(cohorts::http::get_cohort))
+        .route(
+            "/v1/admin/cohorts/{cohort}/hide",
+            post(cohorts::http::post_hide),
+        )
+        .route(
+            "/v1/cohorts/{cohort}/audio/{sha}",
+            get(cohorts::audio::get_audio)
+                .head(cohorts::audio::head_audio)
+                .put(cohorts::audio::put_audio),
         )
         .route("/v1/catalog", get(content::get_catalog))
         .route("/v1/packs/{file}", get(content::get_pack))

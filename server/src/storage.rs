@@ -158,7 +158,8 @@ pub trait SyncStorage: Send + Sync + 'static {
     ) -> Result<Option<QueuedReview>, StorageError>;
     /// Takes the reviews decided before `before_ms` off the queue; returns how many.
     fn prune_reviews(&self, before_ms: i64) -> Result<usize, StorageError>;
-    /// Every learner with at least one document.
+    /// Every learner with at least one document (cohort spaces, owned by `cohort:<id>`, are not
+    /// learners).
     fn learners(&self) -> Result<Vec<String>, StorageError>;
     /// Erases everything held for `learner` at the server's time `at_ms`, all or nothing: their
     /// key, documents, sync states and event ids; records a tombstone (so their tokens are

@@ -19,7 +19,7 @@ use tidbit_core::store::StoreError;
 use tidbit_core::sync::documents::DocumentError;
 use tidbit_core::sync::local::LocalError;
 use tidbit_core::tidbit::sync_client::SyncError;
-use tidbit_core::tidbit::{EraseError, TidbitError as CoreError, VoiceError};
+use tidbit_core::tidbit::{CommunityError, EraseError, TidbitError as CoreError, VoiceError};
 
 /// Why a call failed. Every message tells a person what to do next.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -77,6 +77,13 @@ pub enum TidbitError {
     /// that is empty or too long.
     #[error("{0}")]
     InvalidRequest(String),
+    /// A cohort refused the call, and nothing was written: a cohort this device does not hold
+    /// (sync first) or that the learner is no longer in, an entry the space does not take
+    /// (feedback on something that is not a shared answer, a reaction given twice, a hide the
+    /// learner may not make, a duty that is not theirs), an answer that is not the learner's or
+    /// not shareable, or an entry that is malformed. The message says which.
+    #[error("{0}")]
+    Community(String),
     /// The object was closed; open a new one.
     #[error("this Tidbit was closed: open a new one to continue")]
     Closed,
@@ -164,7 +171,22 @@ impl From<CoreError> for TidbitError {
                 }
                 VoiceError::NoRecording { .. } => TidbitError::UnknownContent(message),
             },
+            CoreError::Community(community) => from_community(community, message),
         }
+    }
+}
+
+/// A cohort's refusal. Every kind is the app's `Community` (the UI shows the message); each is
+/// named so a kind added in the core is given its variant here on purpose.
+fn from_community(error: CommunityError, message: String) -> TidbitError {
+    match error {
+        CommunityError::UnknownCohort(_)
+        | CommunityError::NotAMember(_)
+        | CommunityError::Refused { .. }
+        | CommunityError::UnknownAnswer(_)
+        | CommunityError::NotShareable { .. }
+        | CommunityError::AnswerMismatch(_)
+        | CommunityError::Invalid(_) => TidbitError::Community(message),
     }
 }
 
@@ -310,6 +332,26 @@ mod tests {
         assert!(
             matches!(&on_device, TidbitError::Erased(m) if m.contains("open a new one")),
             "{on_device:?}"
+        );
+    }
+
+    #[test]
+    fn a_cohort_refusal_is_community_with_the_cores_sentence() {
+        let unknown = TidbitError::from(CoreError::from(CommunityError::UnknownCohort(
+            "north-9".into(),
+        )));
+        let refused = TidbitError::from(CoreError::from(CommunityError::Refused {
+            cohort: "north-1".into(),
+            reason: "it rates an entry that is not a shared answer".into(),
+        }));
+
+        assert!(
+            matches!(&unknown, TidbitError::Community(m) if m.contains("'north-9'") && m.contains("sync first")),
+            "{unknown:?}"
+        );
+        assert!(
+            matches!(&refused, TidbitError::Community(m) if m.contains("not a shared answer")),
+            "{refused:?}"
         );
     }
 

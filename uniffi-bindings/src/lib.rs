@@ -2,7 +2,7 @@
 //!
 //! It exposes `tidbit_core::tidbit::Tidbit` through UniFFI proc-macros as one object, [`Tidbit`],
 //! opened with a [`TidbitConfig`], plus what a UI needs (catalog, home, module steps, answer-free
-//! item views, feedback, plans, progress, certificates) and sync ([`SyncReport`]): the core's own
+//! item views, feedback, plans, progress, certificates, the learner's cohorts) and sync ([`SyncReport`]): the core's own
 //! records and enums where they cross unchanged (derived in tidbit-core behind its `ffi`
 //! feature), records of this crate where the FFI needs another shape; one small public error
 //! enum ([`TidbitError`]), and the foreign traits the app implements ([`KeyStore`], [`Logger`],

@@ -25,6 +25,7 @@ use crate::error::TidbitError;
 use crate::platform::{run_blocking, Clock, ForeignClock, KeyStore, ProgressListener};
 use crate::records::*;
 
+mod community;
 mod delivery;
 pub use delivery::{CourseUpdateSettings, DownloadListener};
 mod erase;

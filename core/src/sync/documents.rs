@@ -11,6 +11,11 @@
 //! ever edits or removes an element, so merging two devices' lists keeps every event exactly
 //! once. An event is stored without its id, which is derived from its device, the writer's
 //! incarnation and sequence number, so the wire never carries 32 random hex digits per review.
+//!
+//! A cohort's shared space (`cohort-<id>`, see [`crate::community`]) is laid out the same way:
+//! one append-only list, `entries`, of encoded entries, started from a genesis of its own.
+//! [`receive_appends`] checks a peer's message against that shape for both kinds of document;
+//! what an element may hold is then each kind's own business.
 
 use automerge::patches::{PatchAction, PatchLog};
 use automerge::sync::{self, SyncDoc};
@@ -25,12 +30,17 @@ use crate::events::{Event, EventKind};
 /// The key of the events list at the root of a period document.
 const EVENTS: &str = "events";
 const PERIOD_PREFIX: &str = "events-";
+/// The key of the entries list at the root of a cohort space.
+const ENTRIES: &str = "entries";
+const COHORT_PREFIX: &str = "cohort-";
+/// The longest cohort id: letters, digits and `-`.
+pub const MAX_COHORT_ID_BYTES: usize = 40;
 /// The longest encoded event accepted from a peer.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
-    #[error("'{0}' is not a Tidbit document name (expected events-YYYY-MM)")]
+    #[error("'{0}' is not a Tidbit document name (expected events-YYYY-MM or cohort-<id>)")]
     BadName(String),
     #[error("document '{doc}' is damaged: {message}")]
     Damaged { doc: String, message: String },
@@ -79,6 +89,9 @@ pub fn period_of(at_ms: i64) -> String {
 
 /// Checks that `name` is a document name this version understands: peers may only create these.
 pub fn check_name(name: &str) -> Result<(), DocumentError> {
+    if cohort_of(name).is_some() {
+        return Ok(());
+    }
     let bad = || DocumentError::BadName(name.chars().take(64).collect());
     let rest = name.strip_prefix(PERIOD_PREFIX).ok_or_else(bad)?;
     let (year, month) = rest.split_once('-').ok_or_else(bad)?;
@@ -89,12 +102,42 @@ pub fn check_name(name: &str) -> Result<(), DocumentError> {
     Ok(())
 }
 
-/// A new period document: its genesis change only, identical on every device.
+/// A cohort id: 1 to [`MAX_COHORT_ID_BYTES`] lowercase letters, digits and `-`.
+pub fn valid_cohort_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_COHORT_ID_BYTES
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The cohort whose space `name` is, if it names one.
+pub fn cohort_of(name: &str) -> Option<&str> {
+    name.strip_prefix(COHORT_PREFIX)
+        .filter(|id| valid_cohort_id(id))
+}
+
+/// The name of cohort `cohort`'s space.
+pub fn cohort_document(cohort: &str) -> String {
+    format!("{COHORT_PREFIX}{cohort}")
+}
+
+/// The key of the list a document holds: events, or a cohort's entries.
+fn list_key(name: &str) -> &'static str {
+    if cohort_of(name).is_some() {
+        ENTRIES
+    } else {
+        EVENTS
+    }
+}
+
+/// A new document (a period's or a cohort's): its genesis change only, identical on every
+/// device.
 pub fn genesis(name: &str) -> Result<AutoCommit, DocumentError> {
     check_name(name)?;
     let actor = ring::digest::digest(&ring::digest::SHA256, name.as_bytes());
     let mut doc = AutoCommit::new().with_actor(ActorId::from(&actor.as_ref()[..16]));
-    doc.put_object(ROOT, EVENTS, ObjType::List)?;
+    doc.put_object(ROOT, list_key(name), ObjType::List)?;
     doc.commit_with(CommitOptions::default().with_time(0));
     Ok(doc)
 }
@@ -133,21 +176,48 @@ pub fn append(
         doc: period_of(event.at_ms),
         message: e.to_string(),
     })?;
-    let list = events_list(doc, &period_of(event.at_ms))?;
+    append_element(doc, &period_of(event.at_ms), bytes, event.at_ms)
+}
+
+/// Appends one encoded element (an event or a cohort entry) to the list of document `name`.
+pub fn append_element(
+    doc: &mut AutoCommit,
+    name: &str,
+    bytes: Vec<u8>,
+    at_ms: i64,
+) -> Result<(), DocumentError> {
+    let list = events_list(doc, name)?;
     let end = doc.length(&list);
     doc.insert(&list, end, ScalarValue::Bytes(bytes))?;
-    doc.commit_with(CommitOptions::default().with_time(event.at_ms / 1000));
+    doc.commit_with(CommitOptions::default().with_time(at_ms / 1000));
     Ok(())
 }
 
 fn events_list(doc: &AutoCommit, name: &str) -> Result<automerge::ObjId, DocumentError> {
-    match doc.get(ROOT, EVENTS)? {
+    let key = list_key(name);
+    match doc.get(ROOT, key)? {
         Some((Value::Object(ObjType::List), id)) => Ok(id),
         _ => Err(DocumentError::Damaged {
             doc: name.into(),
-            message: "it has no events list".into(),
+            message: format!("it has no {key} list"),
         }),
     }
+}
+
+/// Every element of a document's list (events or entries), encoded, in list order.
+pub fn elements(doc: &AutoCommit, name: &str) -> Result<Vec<Vec<u8>>, DocumentError> {
+    let list = events_list(doc, name)?;
+    doc.list_range(&list, ..)
+        .map(|item| match item.value {
+            automerge::ValueRef::Scalar(automerge::ScalarValueRef::Bytes(bytes)) => {
+                Ok(bytes.to_vec())
+            }
+            other => Err(DocumentError::BadEvent {
+                doc: name.into(),
+                message: format!("an element is {other:?}, not an encoded element"),
+            }),
+        })
+        .collect()
 }
 
 /// Decodes one stored event, deriving its id.
@@ -178,31 +248,21 @@ pub fn decode(doc_name: &str, bytes: &[u8]) -> Result<Event, DocumentError> {
 
 /// Every event in a period document, in list order.
 pub fn events(doc: &AutoCommit, name: &str) -> Result<Vec<Event>, DocumentError> {
-    let list = events_list(doc, name)?;
-    doc.list_range(&list, ..)
-        .map(|item| match item.value {
-            automerge::ValueRef::Scalar(automerge::ScalarValueRef::Bytes(bytes)) => {
-                decode(name, &bytes)
-            }
-            other => Err(DocumentError::BadEvent {
-                doc: name.into(),
-                message: format!("an element is {other:?}, not an encoded event"),
-            }),
-        })
+    elements(doc, name)?
+        .iter()
+        .map(|bytes| decode(name, bytes))
         .collect()
 }
 
-/// Applies a peer's sync message to `doc` and returns the events it added and refused.
+/// Applies a peer's sync message to a period document and returns the events it added and
+/// refused.
 ///
-/// Before Automerge sees the message, its chunks are checked against `budget` (bytes the
-/// exchange may still inflate to; see [`peer::check_message`]). A message may only append
-/// encoded events to the events list: one that would edit or delete an element, touch any other
-/// key, or record one id twice is an error. Each appended element is then decoded and checked
-/// against `policy` ([`peer::check_event`]); what fails is returned in [`Received::refused`],
-/// never applied by the caller: the server refuses the whole message, a device applies the rest
-/// and reports it. On an error `doc` and `state` may hold part of the message: the caller must
-/// discard both (reload them from storage), which is what makes a hostile message change
-/// nothing.
+/// The message must pass [`receive_appends`]. Each appended element is then decoded and
+/// checked against `policy` ([`peer::check_event`]); what fails is returned in
+/// [`Received::refused`], never applied by the caller: the server refuses the whole message, a
+/// device applies the rest and reports it. On an error `doc` and `state` may hold part of the
+/// message: the caller must discard both (reload them from storage), which is what makes a
+/// hostile message change nothing.
 pub fn receive_message(
     doc: &mut AutoCommit,
     name: &str,
@@ -211,6 +271,51 @@ pub fn receive_message(
     policy: &Policy,
     budget: &mut usize,
 ) -> Result<Received, DocumentError> {
+    let appended = receive_appends(doc, name, state, message, budget)?;
+    let mut received = Received::default();
+    let mut ids = std::collections::HashSet::new();
+    for bytes in appended {
+        let refused = |id: Option<&str>, reason: String| RefusedEvent {
+            doc: name.into(),
+            id: id.map(str::to_string),
+            reason,
+        };
+        match decode(name, &bytes) {
+            Err(e) => received.refused.push(refused(None, e.to_string())),
+            Ok(event) => {
+                if !ids.insert(event.id.clone()) {
+                    return Err(DocumentError::NotAnAppend {
+                        doc: name.into(),
+                        action: "record one event id twice",
+                    });
+                }
+                match peer::check_event(&event, policy) {
+                    Ok(()) => received.added.push(event),
+                    Err(why) => received
+                        .refused
+                        .push(refused(Some(&event.id), why.to_string())),
+                }
+            }
+        }
+    }
+    Ok(received)
+}
+
+/// Applies a peer's sync message to `doc` (a period's or a cohort's) and returns the encoded
+/// elements it appended, in list order.
+///
+/// Before Automerge sees the message, its chunks are checked against `budget` (bytes the
+/// exchange may still inflate to; see [`peer::check_message`]). A message may only append
+/// byte elements to the document's list: one that would edit or delete an element, or touch
+/// any other key, is an error. On an error `doc` and `state` may hold part of the message: the
+/// caller discards both.
+pub fn receive_appends(
+    doc: &mut AutoCommit,
+    name: &str,
+    state: &mut sync::State,
+    message: &[u8],
+    budget: &mut usize,
+) -> Result<Vec<Vec<u8>>, DocumentError> {
     let bad_message = |message: String| DocumentError::BadMessage {
         doc: name.into(),
         message,
@@ -236,49 +341,29 @@ pub fn receive_message(
         doc: name.into(),
         action,
     };
-    let mut received = Received::default();
-    let mut ids = std::collections::HashSet::new();
+    let mut appended = Vec::new();
     for patch in doc.make_patches(&mut log) {
         if patch.obj != list {
-            return Err(refuse("change something other than the events list"));
+            return Err(refuse("change something other than its list"));
         }
         let PatchAction::Insert { values, .. } = patch.action else {
-            return Err(refuse("edit or delete a recorded event"));
+            return Err(refuse("edit or delete a recorded element"));
         };
         for (value, _, conflict) in values.iter() {
-            let bytes = match value {
+            match value {
                 Value::Scalar(scalar) if !*conflict => match scalar.as_ref() {
-                    ScalarValue::Bytes(bytes) => bytes.clone(),
-                    _ => return Err(refuse("insert something that is not an event")),
+                    ScalarValue::Bytes(bytes) => appended.push(bytes.clone()),
+                    _ => return Err(refuse("insert something that is not an encoded element")),
                 },
-                _ => return Err(refuse("insert something that is not an event")),
-            };
-            let refused = |id: Option<&str>, reason: String| RefusedEvent {
-                doc: name.into(),
-                id: id.map(str::to_string),
-                reason,
-            };
-            match decode(name, &bytes) {
-                Err(e) => received.refused.push(refused(None, e.to_string())),
-                Ok(event) => {
-                    if !ids.insert(event.id.clone()) {
-                        return Err(refuse("record one event id twice"));
-                    }
-                    match peer::check_event(&event, policy) {
-                        Ok(()) => received.added.push(event),
-                        Err(why) => received
-                            .refused
-                            .push(refused(Some(&event.id), why.to_string())),
-                    }
-                }
+                _ => return Err(refuse("insert something that is not an encoded element")),
             }
         }
     }
     // The list must still be exactly what it was plus the additions.
     if events_list(doc, name)? != list {
-        return Err(refuse("replace the events list"));
+        return Err(refuse("replace its list"));
     }
-    Ok(received)
+    Ok(appended)
 }
 
 /// Refuses `refusal` for document `doc`.

@@ -53,6 +53,8 @@ pub struct LocalDocuments {
     actor: ActorId,
     incarnation: String,
     open: HashMap<String, OpenDocument>,
+    /// The sequence of this incarnation's last cohort entry (entries' ids are derived from it).
+    entries_written: u64,
 }
 
 impl LocalDocuments {
@@ -65,6 +67,7 @@ impl LocalDocuments {
             actor: ActorId::from(bytes.as_slice()),
             incarnation: hex::encode(bytes),
             open: HashMap::new(),
+            entries_written: 0,
         })
     }
 
@@ -138,6 +141,28 @@ impl LocalDocuments {
         let open = self.open_document(conn, &name)?;
         documents::append(&mut open.doc, &incarnation, sequence, event)?;
         self.save(conn, &name, COMPACT_WHEN_RECORDING)
+    }
+
+    /// The sequence for this incarnation's next cohort entry: never the same twice in a process,
+    /// and a new process writes under a new incarnation.
+    pub fn next_entry_sequence(&mut self) -> u64 {
+        self.entries_written += 1;
+        self.entries_written
+    }
+
+    /// Appends one encoded element to the stored document `name` (a cohort's space) and writes
+    /// the change in the caller's transaction; if it does not commit, the caller calls
+    /// [`LocalDocuments::forget`].
+    pub fn append_element(
+        &mut self,
+        conn: &Connection,
+        name: &str,
+        bytes: Vec<u8>,
+        at_ms: i64,
+    ) -> Result<(), LocalError> {
+        let open = self.open_document(conn, name)?;
+        documents::append_element(&mut open.doc, name, bytes, at_ms)?;
+        self.save(conn, name, COMPACT_WHEN_RECORDING)
     }
 
     /// Writes what changed in `name` since it was last saved: a chunk, or a new snapshot when

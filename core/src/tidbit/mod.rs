@@ -29,6 +29,7 @@ use crate::store::event_log::{self, EventLog, EventLogError};
 use crate::store::{InstallReport, Store, StoreError};
 use crate::time_zone::Zone;
 
+mod community;
 pub mod delivery;
 mod erase;
 pub mod export;
@@ -40,6 +41,7 @@ pub mod sync_client;
 mod sync_session;
 mod voice;
 
+pub use community::CommunityError;
 pub use delivery::{
     fetch_module_assets, update_courses, CourseUpdateReport, DeliveryError, DeliveryOptions,
     DownloadProgress, MissingMedia, ModuleAssetsReport, PendingDownload, PendingReason,
@@ -110,6 +112,8 @@ pub enum TidbitError {
     InvalidPushToken(String),
     #[error(transparent)]
     Voice(#[from] VoiceError),
+    #[error(transparent)]
+    Community(#[from] CommunityError),
 }
 
 impl From<EventLogError> for TidbitError {
@@ -140,6 +144,8 @@ pub struct TidbitConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct Feedback {
+    /// The id of the answer's event (to share the answer with a cohort).
+    pub answer_event: String,
     pub assessment: Assessment,
     pub grade: Grade,
     pub next_due_ms: Option<i64>,
@@ -457,8 +463,9 @@ impl Tidbit {
             grade,
             local_date,
         };
-        let (_, applied) = self.record_with(answered, also)?;
+        let (event, applied) = self.record_with(answered, also)?;
         Ok(Feedback {
+            answer_event: event.id,
             assessment,
             grade,
             next_due_ms: applied.card_due_ms,

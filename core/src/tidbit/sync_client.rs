@@ -129,6 +129,8 @@ pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncR
         .timeout(options.request_timeout)
         .build()
         .map_err(|e| SyncError::Runtime(e.to_string()))?;
+    // The cohorts see who practised since the last sync (with the community scope only).
+    lock(tidbit)?.record_practice_days()?;
     let mut report = SyncReport::default();
     let mut session = SyncSession::new(&options.server);
     let mut failures = 0u32;

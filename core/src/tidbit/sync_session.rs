@@ -207,17 +207,32 @@ impl Tidbit {
             };
             let mut state = state;
             let doc = self.log.documents().document(&tx, &name)?;
-            let incoming = documents::receive_message(
-                doc,
-                &name,
-                &mut state,
-                &message,
-                &Policy::device(),
-                &mut budget,
-            )
-            .map_err(crate::sync::local::LocalError::from)?;
-            received.extend(incoming.added);
-            refused.extend(incoming.refused);
+            if documents::cohort_of(&name).is_some() {
+                // A cohort's space: its entries are folded when it is read, never logged.
+                let incoming = crate::community::receive(
+                    doc,
+                    &name,
+                    &mut state,
+                    &message,
+                    &Policy::device(),
+                    None,
+                    &mut budget,
+                )
+                .map_err(crate::sync::local::LocalError::from)?;
+                refused.extend(incoming.refused);
+            } else {
+                let incoming = documents::receive_message(
+                    doc,
+                    &name,
+                    &mut state,
+                    &message,
+                    &Policy::device(),
+                    &mut budget,
+                )
+                .map_err(crate::sync::local::LocalError::from)?;
+                received.extend(incoming.added);
+                refused.extend(incoming.refused);
+            }
             self.log
                 .documents()
                 .save(&tx, &name, crate::sync::local::COMPACT_DURING_SYNC)?;

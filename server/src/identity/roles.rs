@@ -121,6 +121,27 @@ pub const ENDPOINTS: &[(&str, &str, &[Role])] = &[
     ),
     ("POST", "/v1/admin/learners/{learner}/revoke", &[Operator]),
     ("GET", "/v1/admin/audit", &[Operator]),
+    (
+        "GET",
+        "/v1/admin/cohorts",
+        &[Operator, Author, Analyst, Manager],
+    ),
+    ("POST", "/v1/admin/cohorts", &[Operator, Author, Manager]),
+    (
+        "POST",
+        "/v1/admin/cohorts/auto",
+        &[Operator, Author, Manager],
+    ),
+    (
+        "GET",
+        "/v1/admin/cohorts/{cohort}",
+        &[Operator, Author, Manager],
+    ),
+    (
+        "POST",
+        "/v1/admin/cohorts/{cohort}/hide",
+        &[Operator, Author, Manager],
+    ),
 ];
 
 /// The roles that may call `method` on `route` (the router's pattern, such as

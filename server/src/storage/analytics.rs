@@ -137,7 +137,7 @@ pub(super) fn mark_all(conn: &Connection, marks: Marks) -> rusqlite::Result<u64>
     let marked = conn.execute(
         &format!(
             "INSERT INTO {} (learner, generation)
-             SELECT DISTINCT learner, 1 FROM documents WHERE true
+             SELECT DISTINCT learner, 1 FROM documents WHERE learner NOT LIKE 'cohort:%'
              ON CONFLICT (learner) DO UPDATE SET generation = generation + 1",
             marks.table()
         ),

@@ -495,7 +495,7 @@ impl SyncStorage for PostgresStorage {
     fn learners(&self) -> Result<Vec<String>, StorageError> {
         Ok(self
             .query(
-                "SELECT DISTINCT learner FROM documents ORDER BY learner",
+                "SELECT DISTINCT learner FROM documents WHERE learner NOT LIKE 'cohort:%' ORDER BY learner",
                 &[],
             )?
             .into_iter()

@@ -393,7 +393,7 @@ impl SyncStorage for SqliteStorage {
     fn learners(&self) -> Result<Vec<String>, StorageError> {
         Ok(self
             .conn()?
-            .prepare("SELECT DISTINCT learner FROM documents ORDER BY learner")?
+            .prepare("SELECT DISTINCT learner FROM documents WHERE learner NOT LIKE 'cohort:%' ORDER BY learner")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?)
     }

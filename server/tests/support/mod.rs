@@ -335,6 +335,7 @@ pub fn hub_digest(hub: &Hub, learner: &str, root: &Path) -> String {
     tidbit.projection_digest().unwrap()
 }
 
+pub mod cohort;
 pub mod courses;
 pub mod cutter;
 pub mod lrs;

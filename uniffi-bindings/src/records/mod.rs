@@ -10,12 +10,14 @@
 
 mod answers;
 mod catalog;
+mod community;
 mod nudges;
 mod plans;
 mod steps;
 
 pub use answers::*;
 pub use catalog::*;
+pub use community::*;
 pub use nudges::*;
 pub use plans::*;
 pub use steps::*;

@@ -157,7 +157,7 @@ impl PostgresStorage {
         self.execute(
             &format!(
                 "INSERT INTO {table} (learner, generation)
-                 SELECT DISTINCT learner, 1 FROM documents
+                 SELECT DISTINCT learner, 1 FROM documents WHERE learner NOT LIKE 'cohort:%'
                  ON CONFLICT (learner) DO UPDATE SET generation = {table}.generation + 1"
             ),
             &[],
