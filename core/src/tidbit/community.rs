@@ -61,7 +61,7 @@ impl Tidbit {
     /// The space of `cohort` as this device holds it now: members, this week's rota, posts,
     /// shared answers with their feedback, open reports and metrics.
     pub fn cohort(&mut self, cohort: &str) -> Result<CohortView, TidbitError> {
-        let entries = self.entries(cohort)?;
+        let entries = self.entries_of(cohort)?;
         Ok(CohortView::of(
             cohort,
             entries,
@@ -111,6 +111,21 @@ impl Tidbit {
             return Err(TidbitError::NotAnItem { step: step.clone() });
         };
         let criteria = shareable(step, item.interaction(), &answer)?;
+        if let SharedAnswer::Voice { audio, bytes, .. } = &answer {
+            // The recording must be the learner's own, kept here (it is uploaded from here).
+            let kept = self.voice_audio(audio).map_err(|_| {
+                CommunityError::AnswerMismatch(format!(
+                    "no recording {audio} is kept on this device"
+                ))
+            })?;
+            if kept.len() as u64 != *bytes {
+                return Err(CommunityError::AnswerMismatch(format!(
+                    "recording {audio} has {} bytes, not {bytes}",
+                    kept.len()
+                ))
+                .into());
+            }
+        }
         self.write_entry(
             cohort,
             EntryKind::Share {
@@ -256,7 +271,7 @@ impl Tidbit {
     }
 
     /// The entries of `cohort`'s space that pass the field checks.
-    fn entries(&mut self, cohort: &str) -> Result<Vec<Entry>, TidbitError> {
+    pub(super) fn entries_of(&mut self, cohort: &str) -> Result<Vec<Entry>, TidbitError> {
         let name = cohort_document(cohort);
         let held = event_log::document_heads(self.store.conn())?
             .iter()
@@ -271,7 +286,7 @@ impl Tidbit {
     }
 
     fn space(&mut self, cohort: &str) -> Result<CohortSpace, TidbitError> {
-        let entries = self.entries(cohort)?;
+        let entries = self.entries_of(cohort)?;
         Ok(CohortSpace::fold(cohort, entries))
     }
 
@@ -375,12 +390,29 @@ fn shareable(
                 None => Ok(Vec::new()),
             }
         }
-        (Interaction::Reflection { .. } | Interaction::Scenario { .. }, _) => {
-            Err(CommunityError::AnswerMismatch(format!(
-                "step '{step}' is a {} item",
-                interaction.kind().label()
-            )))
+        (
+            Interaction::Voice {
+                criteria,
+                max_seconds,
+            },
+            SharedAnswer::Voice { duration_ms, .. },
+        ) => {
+            if *duration_ms > max_seconds.saturating_mul(1000) {
+                return Err(CommunityError::AnswerMismatch(format!(
+                    "the recording lasts {duration_ms} ms; this item takes {max_seconds} s"
+                )));
+            }
+            Ok(criteria.clone())
         }
+        (
+            Interaction::Reflection { .. }
+            | Interaction::Scenario { .. }
+            | Interaction::Voice { .. },
+            _,
+        ) => Err(CommunityError::AnswerMismatch(format!(
+            "step '{step}' is a {} item",
+            interaction.kind().label()
+        ))),
         (other, _) => Err(CommunityError::NotShareable {
             step: step.into(),
             kind: other.kind().label().into(),

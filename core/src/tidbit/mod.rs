@@ -29,6 +29,7 @@ use crate::store::event_log::{self, EventLog, EventLogError};
 use crate::store::{InstallReport, Store, StoreError};
 use crate::time_zone::Zone;
 
+mod cohort_audio;
 mod community;
 pub mod delivery;
 mod erase;
@@ -41,6 +42,7 @@ pub mod sync_client;
 mod sync_session;
 mod voice;
 
+pub use cohort_audio::{fetch_shared_audio, upload_shared_audio};
 pub use community::CommunityError;
 pub use delivery::{
     fetch_module_assets, update_courses, CourseUpdateReport, DeliveryError, DeliveryOptions,

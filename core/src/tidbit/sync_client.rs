@@ -108,6 +108,8 @@ pub struct SyncReport {
     pub documents_refused: u32,
     /// Why, for the first few refused events and documents.
     pub refusals: Vec<String>,
+    /// Recordings of spoken answers shared with a cohort that this sync finished uploading.
+    pub audio_uploaded: u32,
 }
 
 /// The most refusal reasons a report lists.
@@ -183,6 +185,8 @@ pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncR
             Err(error) => retry(&mut failures, &mut report, &mut session, options, error).await?,
         }
     }
+    // The recordings of spoken answers shared with a cohort follow their shares.
+    report.audio_uploaded = super::cohort_audio::upload_shared_audio(tidbit, options).await?;
     report.documents = session.documents.len() as u32;
     report.documents_refused = session.refused.len() as u32;
     for refused in &session.refused {

@@ -215,10 +215,6 @@ pub async fn put_audio(
     }
 }
 
-// MERGE: replaced by the core's audio check once the voice kind lands.
-#[allow(non_upper_case_globals, clippy::type_complexity)]
-const AUDIO_CHECK: fn(&[u8]) -> Result<(), String> = |_| Ok(());
-
 #[derive(Debug)]
 enum Appended {
     Complete,
@@ -268,7 +264,9 @@ fn append(
     let checked = if digest != sha {
         Err(format!("the bytes hash to {digest}, not to the name {sha}"))
     } else {
-        AUDIO_CHECK(&whole)
+        tidbit_core::learn::voice::recognise(&whole, 0)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     };
     if let Err(reason) = checked {
         let _ = std::fs::remove_file(&part);

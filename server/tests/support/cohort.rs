@@ -19,22 +19,36 @@ pub const PATH: &str = "sales-executive";
 /// A reflection of the course, with three criteria.
 pub const REFLECTION: &str = "comp-reflect";
 
-/// The customer-objections sample course, signed once per test process.
-pub fn pack() -> &'static (PathBuf, TrustedKeys) {
-    static PACK: OnceLock<(PathBuf, TrustedKeys)> = OnceLock::new();
-    PACK.get_or_init(|| {
+/// The customer-objections sample course and the spoken fixture course (its voice item is
+/// `speak-voice`), signed once per test process by one key.
+pub fn packs() -> &'static (Vec<PathBuf>, TrustedKeys) {
+    static PACKS: OnceLock<(Vec<PathBuf>, TrustedKeys)> = OnceLock::new();
+    PACKS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
         let key = SigningKey::generate().unwrap();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../content")
-            .join(COURSE);
-        let compiled = compile_course(&source).unwrap();
-        let path = dir.join(format!("{COURSE}.tidbit"));
-        let mut out = std::fs::File::create(&path).unwrap();
-        write_course_pack(&compiled, &key, start(), &mut out, &mut |_, _| {}).unwrap();
-        (path, TrustedKeys::from_keys([key.public_key()]))
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let sources = [
+            root.join("content").join(COURSE),
+            root.join("tests/bindings/fixtures/spoken"),
+        ];
+        let paths = sources
+            .iter()
+            .enumerate()
+            .map(|(i, source)| {
+                let compiled = compile_course(source).unwrap();
+                let path = dir.join(format!("course-{i}.tidbit"));
+                let mut out = std::fs::File::create(&path).unwrap();
+                write_course_pack(&compiled, &key, start(), &mut out, &mut |_, _| {}).unwrap();
+                path
+            })
+            .collect();
+        (paths, TrustedKeys::from_keys([key.public_key()]))
     })
 }
+
+/// The spoken fixture course and its voice item.
+pub const SPOKEN: &str = "spoken-tour";
+pub const VOICE_ITEM: &str = "speak-voice";
 
 /// One member's device.
 pub struct Member {
@@ -55,7 +69,7 @@ impl Member {
         device: &str,
         community: bool,
     ) -> Member {
-        let (pack, trusted) = pack();
+        let (packs, trusted) = packs();
         let clock = Arc::new(ManualClock::new(start()));
         let dir = root.join(device);
         let mut tidbit = Tidbit::open(
@@ -65,12 +79,17 @@ impl Member {
                 device_id: device.into(),
                 time_zone: "Europe/Berlin".into(),
                 trusted_keys: trusted.clone(),
-                at_rest_key: None,
+                // As the apps do: the store sealed under a key from the platform's keystore.
+                at_rest_key: Some(Arc::new(
+                    tidbit_core::privacy::at_rest::AtRestKey::from_bytes(&[7; 32]).unwrap(),
+                )),
             },
             clock.clone(),
         )
         .unwrap();
-        tidbit.install_pack(pack, &mut |_, _| {}).unwrap();
+        for pack in packs {
+            tidbit.install_pack(pack, &mut |_, _| {}).unwrap();
+        }
         tidbit.enroll(COURSE, PATH).unwrap();
         if community {
             tidbit.set_consent(ConsentScope::Community, true).unwrap();
