@@ -340,3 +340,87 @@ fn hidden_and_withdrawn_content_is_gone_from_every_device_after_sync() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn the_weeks_reviewer_is_nudged_to_review_a_peers_answer_outside_quiet_hours() {
+    let root = tempfile::tempdir().unwrap();
+    let server = server(root.path());
+    assert_eq!(form(&server, "north", &["ana", "ben"]).0, 200);
+    let devices: Vec<Member> = ["ana", "ben"]
+        .iter()
+        .map(|l| Member::new(root.path(), &server, l, &format!("{l}-phone"), true))
+        .collect();
+    for device in &devices {
+        device.sync(&server);
+    }
+    let view = devices[0].tidbit.lock().unwrap().cohort("north").unwrap();
+    let reviewer_name = view.rota.holder("reviewer").unwrap().to_string();
+    let (reviewer, author) = if devices[0].learner == reviewer_name {
+        (&devices[0], &devices[1])
+    } else {
+        (&devices[1], &devices[0])
+    };
+    let answer = author.reflect("Criteria first, then a fair test");
+    let share = author
+        .tidbit
+        .lock()
+        .unwrap()
+        .share_answer(
+            "north",
+            &answer,
+            tidbit_core::community::SharedAnswer::Reflection {
+                text: "Criteria first, then a fair test".into(),
+            },
+        )
+        .unwrap();
+    author.sync(&server);
+    reviewer.sync(&server);
+    let prefs = tidbit_core::nudge::NudgePreferences::consented();
+    let prompts = |device: &Member| -> Vec<tidbit_core::nudge::Nudge> {
+        device
+            .tidbit
+            .lock()
+            .unwrap()
+            .plan_nudges(&prefs)
+            .unwrap()
+            .nudges
+            .into_iter()
+            .filter(|n| n.kind == tidbit_core::events::NudgeKind::CohortPrompt)
+            .collect()
+    };
+    let nudged = prompts(reviewer);
+    assert_eq!(nudged.len(), 1, "{nudged:?}");
+    assert_eq!(
+        nudged[0].body.text,
+        format!(
+            "Your turn to review {}'s answer to '{}'.",
+            author.learner,
+            view_prompt(reviewer, &share)
+        )
+    );
+    assert_eq!(
+        nudged[0].deep_link,
+        format!("tidbit://cohort/north/share/{share}")
+    );
+    // Quiet hours (21:00 to 08:00, Berlin) hold.
+    let hour = chrono::Timelike::hour(&nudged[0].fire_at_local);
+    assert!((8..21).contains(&hour), "at {hour}:00");
+    // The author is not nudged; once the reviewer has rated it, neither are they.
+    assert!(prompts(author).is_empty());
+    reviewer
+        .tidbit
+        .lock()
+        .unwrap()
+        .give_feedback("north", &share, vec![true, true, false], "Good start")
+        .unwrap();
+    assert!(prompts(reviewer).is_empty());
+}
+
+fn view_prompt(device: &Member, share: &str) -> String {
+    let view = device.tidbit.lock().unwrap().cohort("north").unwrap();
+    view.shares
+        .into_iter()
+        .find(|s| s.id == share)
+        .map(|s| s.prompt)
+        .unwrap()
+}

@@ -19,6 +19,7 @@ pub(super) enum Content {
         days: u32,
     },
     Intervention(Intervention),
+    CohortDuty(super::CohortDuty),
 }
 
 #[derive(Debug, Clone)]

@@ -189,6 +189,29 @@ pub(super) fn compose(
                 ),
             }
         }
+        Content::CohortDuty(duty) => {
+            let args = [
+                ("author", duty.author.clone()),
+                ("prompt", duty.prompt.clone()),
+                ("role", duty.role.clone()),
+            ];
+            (
+                message(
+                    "nudge.cohort_prompt.title",
+                    &args,
+                    "Your turn to review".into(),
+                ),
+                message(
+                    "nudge.cohort_prompt.body",
+                    &args,
+                    format!(
+                        "Your turn to review {}'s answer to '{}'.",
+                        duty.author, duty.prompt
+                    ),
+                ),
+                format!("tidbit://cohort/{}/share/{}", duty.cohort, duty.share),
+            )
+        }
         Content::Intervention(intervention) => {
             let deadline = intervention
                 .deadline

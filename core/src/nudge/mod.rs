@@ -281,4 +281,22 @@ pub struct PlanningState {
     /// Wordings experiments assigned the learner, by nudge kind (the latest exposure wins).
     #[serde(default)]
     pub wording: std::collections::BTreeMap<NudgeKind, String>,
+    /// This week's cohort duties waiting for the learner (with the `community` scope only).
+    #[serde(default)]
+    pub cohort_duties: Vec<CohortDuty>,
+}
+
+/// A duty of the learner's role in a cohort this week: a peer's answer waiting for their review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CohortDuty {
+    pub cohort: String,
+    pub role: String,
+    /// The shared answer waiting for the learner's feedback.
+    pub share: String,
+    /// Whose answer it is.
+    pub author: String,
+    /// The item's prompt.
+    pub prompt: String,
+    /// When the week, and so the duty, ends.
+    pub until: DateTime<Utc>,
 }

@@ -263,6 +263,29 @@ fn candidates(
         });
     }
 
+    // Cohort duties: "your turn to review Ana's answer", once per answer, within the week.
+    let cohort_fatigue = fatigue.kind(NudgeKind::CohortPrompt);
+    for duty in &state.cohort_duties {
+        let subject = format!("{}/{}", duty.cohort, duty.share);
+        if duty.until <= now
+            || fatigue
+                .shown_subjects
+                .contains(&(NudgeKind::CohortPrompt, subject.clone()))
+        {
+            continue;
+        }
+        out.push(Candidate {
+            kind: NudgeKind::CohortPrompt,
+            subject,
+            earliest: now,
+            latest: duty.until.min(horizon),
+            // Below an intervention, above routine reinforcement: a peer is waiting.
+            value: 20.0,
+            fatigue: cohort_fatigue.clone(),
+            content: Content::CohortDuty(duty.clone()),
+        });
+    }
+
     let follow_fatigue = fatigue.kind(NudgeKind::ModuleFollowUp);
     for module in &state.finished_modules {
         let at = module.completed_at + Duration::days(FOLLOW_UP_AFTER_DAYS);
@@ -409,6 +432,10 @@ fn placed_reason(candidate: &Candidate, nudge: &Nudge, gap: u32) -> String {
         }
         Content::Streak { days } => format!("a {days}-day streak with no activity yet that day"),
         Content::Intervention(i) => format!("intervention '{}' ({})", i.reason, i.module),
+        Content::CohortDuty(duty) => format!(
+            "the learner is this week's {} in cohort '{}' and {}'s answer waits for their feedback",
+            duty.role, duty.cohort, duty.author
+        ),
     };
     let mut reason = format!(
         "{}: {what}; value {:.2}; at {} local ({}), the {} free slot",

@@ -13,6 +13,7 @@ use crate::community::{self, rota, CohortSpace, CohortView};
 use crate::content::items::Interaction;
 use crate::content::model::StepBody;
 use crate::events::EventKind;
+use crate::nudge::CohortDuty;
 use crate::privacy::consent::ConsentScope;
 use crate::store::event_log;
 use crate::sync::documents::{cohort_document, cohort_of};
@@ -231,6 +232,38 @@ impl Tidbit {
     /// at its next sync, and the server stops syncing the space to them.
     pub fn leave_cohort(&mut self, cohort: &str) -> Result<String, TidbitError> {
         self.write_entry(cohort, EntryKind::Leave {})
+    }
+
+    /// This week's duties waiting for the learner in their cohorts: as reviewer, each peer's
+    /// shared answer they have not rated yet. None without the `community` scope.
+    pub(super) fn cohort_duties(&mut self) -> Result<Vec<CohortDuty>, TidbitError> {
+        if self.require_consent(ConsentScope::Community).is_err() {
+            return Ok(Vec::new());
+        }
+        let me = self.learner_id().to_string();
+        let mut duties = Vec::new();
+        for cohort in self.cohorts()? {
+            let view = self.cohort(&cohort)?;
+            if view.rota.holder("reviewer") != Some(me.as_str()) {
+                continue;
+            }
+            let until =
+                chrono::DateTime::from_timestamp_millis(rota::week_start_ms(view.rota.week + 1))
+                    .unwrap_or_default();
+            for share in view.shares {
+                if share.author != me && share.feedback.iter().all(|f| f.reviewer != me) {
+                    duties.push(CohortDuty {
+                        cohort: cohort.clone(),
+                        role: "reviewer".into(),
+                        share: share.id,
+                        author: share.author,
+                        prompt: share.prompt,
+                        until,
+                    });
+                }
+            }
+        }
+        Ok(duties)
     }
 
     /// Tells each of the learner's cohorts on which of the last 7 days they practised (answered

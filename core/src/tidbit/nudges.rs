@@ -27,7 +27,8 @@ impl Tidbit {
     /// `nudge_missed`, `nudge_withheld`).
     pub fn plan_nudges(&mut self, prefs: &NudgePreferences) -> Result<NudgePlan, TidbitError> {
         let now = self.now();
-        let state = self.nudge_state(now, prefs)?;
+        let mut state = self.nudge_state(now, prefs)?;
+        state.cohort_duties = self.cohort_duties()?;
         let plan = nudge::plan_nudges(now, self.time_zone, prefs, &state);
         let tx = self.store.conn_mut().transaction()?;
         {
@@ -276,6 +277,7 @@ impl Tidbit {
             outcomes,
             personalised: consents.is_granted(ConsentScope::Personalisation),
             wording,
+            cohort_duties: Vec::new(),
         })
     }
 }
