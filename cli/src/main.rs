@@ -14,6 +14,7 @@ mod nudges;
 mod progress;
 mod report;
 mod serve;
+mod serve_cohorts;
 mod serve_courses;
 mod serve_push;
 mod simulate;

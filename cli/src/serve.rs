@@ -270,6 +270,8 @@ enum ServeCommand {
     Assign(crate::serve_courses::AssignArgs),
     /// Set a learner's roles (the courses assigned to a role reach every learner holding it).
     Roles(crate::serve_courses::RolesArgs),
+    /// Form cohorts (by hand or automatically), list them, show one's space, hide an entry.
+    Cohort(crate::serve_cohorts::CohortArgs),
     /// Print the L&D team's metrics and experiment results from a server's data directory:
     /// the numbers of `GET /v1/admin/metrics` and of the dashboard.
     Report(crate::report::ReportArgs),
@@ -319,6 +321,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
         Some(ServeCommand::Publish(publish)) => crate::serve_courses::publish(publish),
         Some(ServeCommand::Assign(assign)) => crate::serve_courses::assign(assign),
         Some(ServeCommand::Roles(roles)) => crate::serve_courses::roles(roles),
+        Some(ServeCommand::Cohort(cohort)) => crate::serve_cohorts::run(cohort),
         None => {
             let data = args
                 .data
