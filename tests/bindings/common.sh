@@ -37,8 +37,13 @@ make_fixture() {
     --out "$WORK/tour.tidbit" --deny-warnings >/dev/null
   "$TIDBIT" pack build tests/bindings/fixtures/spoken --key "$WORK/author.key" \
     --out "$WORK/spoken.tidbit" --deny-warnings >/dev/null
+  # The customer-objections sample course, for the cohort tests (its reflections have criteria
+  # peers rate).
+  "$TIDBIT" pack build content/customer-objections --key "$WORK/author.key" \
+    --out "$WORK/customer-objections.tidbit" --deny-warnings >/dev/null
   export TIDBIT_PACK="$WORK/tour.tidbit"
   export TIDBIT_VOICE_PACK="$WORK/spoken.tidbit"
+  export TIDBIT_COHORT_PACK="$WORK/customer-objections.tidbit"
   export TIDBIT_AUTHOR_PUB="$WORK/author.pub"
   export TIDBIT_ISSUER_KEY="$WORK/issuer.key"
   export TIDBIT_ISSUER_PUB="$WORK/issuer.pub"
@@ -47,7 +52,10 @@ make_fixture() {
 # A `tidbit serve` on 127.0.0.1 (a free port) with a data directory in $WORK, and bearer tokens
 # for two devices of the suites' learner and for an L&D report store, with the fixture course
 # published and assigned to the learner; the server is killed on exit. Exports
-# TIDBIT_SYNC_URL, TIDBIT_PHONE_TOKEN, TIDBIT_TABLET_TOKEN and TIDBIT_REPORT_TOKEN.
+# TIDBIT_SYNC_URL, TIDBIT_PHONE_TOKEN, TIDBIT_TABLET_TOKEN and TIDBIT_REPORT_TOKEN, the admin
+# token TIDBIT_ADMIN_TOKEN, and for the cohort tests the phones of two other learners, ana and
+# ben (TIDBIT_ANA_TOKEN for ana-phone, TIDBIT_BEN_TOKEN for ben-phone) and ana's tablet
+# (TIDBIT_ANA_TABLET_TOKEN).
 start_sync_server() {
   local data="$WORK/server" log="$WORK/server.log" learner="ada@example.org"
   step "tidbit serve --addr 127.0.0.1:0"
@@ -59,6 +67,10 @@ start_sync_server() {
   # A learner the suites erase on the server (DELETE /v1/admin/learners/...), with the admin token.
   TIDBIT_ERASED_TOKEN="$("$TIDBIT" serve token --data "$data" --learner erased@example.org --device phone)"
   TIDBIT_ADMIN_TOKEN="$("$TIDBIT" serve token --data "$data" --admin)"
+  # Two members of a cohort the cohort tests form with the admin token (POST /v1/admin/cohorts).
+  TIDBIT_ANA_TOKEN="$("$TIDBIT" serve token --data "$data" --learner ana --device ana-phone)"
+  TIDBIT_ANA_TABLET_TOKEN="$("$TIDBIT" serve token --data "$data" --learner ana --device ana-tablet)"
+  TIDBIT_BEN_TOKEN="$("$TIDBIT" serve token --data "$data" --learner ben --device ben-phone)"
   # The fixture course, published and assigned to the suites' learner, for the course-update
   # tests (Tidbit.update_courses).
   "$TIDBIT" serve publish "$TIDBIT_PACK" --data "$data" --trust "$TIDBIT_AUTHOR_PUB" >/dev/null
@@ -84,7 +96,7 @@ start_sync_server() {
     fi
   done
   export TIDBIT_SYNC_URL="$url" TIDBIT_PHONE_TOKEN TIDBIT_TABLET_TOKEN TIDBIT_REPORT_TOKEN \
-    TIDBIT_ERASED_TOKEN TIDBIT_ADMIN_TOKEN
+    TIDBIT_ERASED_TOKEN TIDBIT_ADMIN_TOKEN TIDBIT_ANA_TOKEN TIDBIT_ANA_TABLET_TOKEN TIDBIT_BEN_TOKEN
 }
 
 # A Python virtual environment in the tools directory with the given PyPI packages.

@@ -262,6 +262,78 @@ public actor TidbitClient {
     /// A digest of the learner's projected progress: equal on devices that hold the same events.
     public func projectionDigest() throws -> String { try tidbit.projectionDigest() }
 
+    // Learning together. A cohort's space arrives with `sync` and what the learner writes
+    // leaves with the next one. Writes return the new entry's id; what the space does not take
+    // throws `TidbitError.Community` and writes nothing. Sharing needs the `.community` consent
+    // scope (`setConsent`); hiding one's own entry, stepping out of the rota and leaving never do.
+
+    /// The ids of the cohorts the learner is in, as this device last synced them.
+    public func cohorts() throws -> [String] { try tidbit.cohorts() }
+
+    /// The space of `cohort` now: members, this week's rota, visible posts, shared answers with
+    /// their feedback, open reports, metrics, and the entries left out (and why).
+    public func cohort(_ cohort: String) throws -> CohortView { try tidbit.cohort(cohort: cohort) }
+
+    /// Posts `text`, optionally about a `module` or a `step`; a `summary` is the week's round-up.
+    @discardableResult
+    public func postToCohort(
+        _ cohort: String, text: String, module: String? = nil, step: String? = nil, summary: Bool = false
+    ) throws -> String {
+        try tidbit.postToCohort(cohort: cohort, text: text, module: module, step: step, summary: summary)
+    }
+
+    /// Shares the learner's answer `answerEvent` (`Feedback.answerEvent` of a reflection, a
+    /// scenario or a spoken answer) for peers to rate; `answer` is what the learner answered.
+    @discardableResult
+    public func shareAnswer(_ cohort: String, answerEvent: String, answer: SharedAnswer) throws -> String {
+        try tidbit.shareAnswer(cohort: cohort, answerEvent: answerEvent, answer: answer)
+    }
+
+    /// Rates a peer's `share`: one verdict per criterion, in their order, and a comment.
+    @discardableResult
+    public func giveFeedback(_ cohort: String, share: String, criteriaMet: [Bool], comment: String) throws -> String {
+        try tidbit.giveFeedback(cohort: cohort, share: share, criteriaMet: criteriaMet, comment: comment)
+    }
+
+    /// Leaves `reaction` on a post, a share or feedback (once per kind).
+    @discardableResult
+    public func react(_ cohort: String, target: String, reaction: Reaction) throws -> String {
+        try tidbit.react(cohort: cohort, target: target, reaction: reaction)
+    }
+
+    /// Hides a post, share or feedback from everyone: the learner's own, or any as facilitator.
+    @discardableResult
+    public func hideInCohort(_ cohort: String, target: String, reason: String) throws -> String {
+        try tidbit.hideInCohort(cohort: cohort, target: target, reason: reason)
+    }
+
+    /// Asks the week's facilitator and the organisation to look at another member's entry.
+    @discardableResult
+    public func reportInCohort(_ cohort: String, target: String, reason: String) throws -> String {
+        try tidbit.reportInCohort(cohort: cohort, target: target, reason: reason)
+    }
+
+    /// Takes the learner out of the role rota from next week (`available` false), or back in.
+    @discardableResult
+    public func setRotaAvailability(_ cohort: String, available: Bool) throws -> String {
+        try tidbit.setRotaAvailability(cohort: cohort, available: available)
+    }
+
+    /// Reports this week's duty `role` (one the learner holds in the rota) done.
+    @discardableResult
+    public func markDutyDone(_ cohort: String, role: String) throws -> String {
+        try tidbit.markDutyDone(cohort: cohort, role: role)
+    }
+
+    /// Leaves `cohort`; what the learner shared there is withdrawn at every device's next sync.
+    @discardableResult
+    public func leaveCohort(_ cohort: String) throws -> String { try tidbit.leaveCohort(cohort: cohort) }
+
+    /// Tells the learner's cohorts on which of the last 7 days they practised (never how much);
+    /// nothing without the `.community` scope. Returns the days recorded now.
+    @discardableResult
+    public func recordPracticeDays() throws -> UInt32 { try tidbit.recordPracticeDays() }
+
     /// Erases the learner from this device: closes the store, has the key store destroy its
     /// at-rest key and removes its files. The server's copy is the organisation's to erase.
     /// Later calls throw `TidbitError.Erased`; while a sync runs this throws `NotYet`.

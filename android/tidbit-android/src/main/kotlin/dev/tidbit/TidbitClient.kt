@@ -26,6 +26,7 @@ import dev.tidbit.ffi.core.Response
 import dev.tidbit.ffi.core.StepView
 import dev.tidbit.ffi.Tidbit
 import dev.tidbit.ffi.TidbitConfig
+import dev.tidbit.ffi.core.CohortView
 import dev.tidbit.ffi.core.ConsentScope
 import dev.tidbit.ffi.core.ConsentState
 import dev.tidbit.ffi.core.ExperimentArm
@@ -39,7 +40,9 @@ import dev.tidbit.ffi.core.Review
 import dev.tidbit.ffi.core.DueCounts
 import dev.tidbit.ffi.core.FitReport
 import dev.tidbit.ffi.core.NudgeOutcome
+import dev.tidbit.ffi.core.Reaction
 import dev.tidbit.ffi.core.SessionPlan
+import dev.tidbit.ffi.core.SharedAnswer
 import dev.tidbit.ffi.core.SkillMastery
 import dev.tidbit.ffi.core.StageStatus
 import dev.tidbit.ffi.core.Streak
@@ -300,6 +303,70 @@ class TidbitClient private constructor(
      * app registers its first token at sign-in).
      */
     suspend fun pushTokenNeeded(): Boolean = withContext(io) { tidbit.pushTokenNeeded() }
+
+    // Learning together. A cohort's space arrives with [sync] and what the learner writes leaves
+    // with the next one. Writes return the new entry's id; what the space does not take throws
+    // [dev.tidbit.ffi.TidbitException.Community] and writes nothing. Sharing needs the
+    // `COMMUNITY` consent scope ([setConsent]); hiding one's own entry, stepping out of the rota
+    // and leaving never do.
+
+    /** The ids of the cohorts the learner is in, as this device last synced them. */
+    suspend fun cohorts(): List<String> = withContext(io) { tidbit.cohorts() }
+
+    /**
+     * The space of [cohort] now: members, this week's rota, visible posts, shared answers with
+     * their feedback, open reports, metrics, and the entries left out (and why).
+     */
+    suspend fun cohort(cohort: String): CohortView = withContext(io) { tidbit.cohort(cohort) }
+
+    /** Posts [text], optionally about a [module] or a [step]; a [summary] is the week's round-up. */
+    suspend fun postToCohort(
+        cohort: String,
+        text: String,
+        module: String? = null,
+        step: String? = null,
+        summary: Boolean = false,
+    ): String = withContext(io) { tidbit.postToCohort(cohort, text, module, step, summary) }
+
+    /**
+     * Shares the learner's answer [answerEvent] (`Feedback.answerEvent` of a reflection, a
+     * scenario or a spoken answer) for peers to rate; [answer] is what the learner answered.
+     */
+    suspend fun shareAnswer(cohort: String, answerEvent: String, answer: SharedAnswer): String =
+        withContext(io) { tidbit.shareAnswer(cohort, answerEvent, answer) }
+
+    /** Rates a peer's [share]: one verdict per criterion, in their order, and a comment. */
+    suspend fun giveFeedback(cohort: String, share: String, criteriaMet: List<Boolean>, comment: String): String =
+        withContext(io) { tidbit.giveFeedback(cohort, share, criteriaMet, comment) }
+
+    /** Leaves [reaction] on a post, a share or feedback (once per kind). */
+    suspend fun react(cohort: String, target: String, reaction: Reaction): String =
+        withContext(io) { tidbit.react(cohort, target, reaction) }
+
+    /** Hides a post, share or feedback from everyone: the learner's own, or any as facilitator. */
+    suspend fun hideInCohort(cohort: String, target: String, reason: String): String =
+        withContext(io) { tidbit.hideInCohort(cohort, target, reason) }
+
+    /** Asks the week's facilitator and the organisation to look at another member's entry. */
+    suspend fun reportInCohort(cohort: String, target: String, reason: String): String =
+        withContext(io) { tidbit.reportInCohort(cohort, target, reason) }
+
+    /** Takes the learner out of the role rota from next week ([available] false), or back in. */
+    suspend fun setRotaAvailability(cohort: String, available: Boolean): String =
+        withContext(io) { tidbit.setRotaAvailability(cohort, available) }
+
+    /** Reports this week's duty [role] (one the learner holds in the rota) done. */
+    suspend fun markDutyDone(cohort: String, role: String): String =
+        withContext(io) { tidbit.markDutyDone(cohort, role) }
+
+    /** Leaves [cohort]; what the learner shared there is withdrawn at every device's next sync. */
+    suspend fun leaveCohort(cohort: String): String = withContext(io) { tidbit.leaveCohort(cohort) }
+
+    /**
+     * Tells the learner's cohorts on which of the last 7 days they practised (never how much);
+     * nothing without the `COMMUNITY` scope. Returns the days recorded now.
+     */
+    suspend fun recordPracticeDays(): Int = withContext(io) { tidbit.recordPracticeDays().toInt() }
 
     /**
      * Erases the learner from this device: closes the store, has the key store destroy its
