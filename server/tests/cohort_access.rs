@@ -424,3 +424,143 @@ fn view_prompt(device: &Member, share: &str) -> String {
         .map(|s| s.prompt)
         .unwrap()
 }
+
+/// Sends what `change` does to `cohort`'s stored space as a message of ana's phone; whether the
+/// server refused the space's message.
+fn send_change(
+    server: &TestServer,
+    cohort: &str,
+    change: impl FnOnce(&mut AutoCommit, &str),
+) -> bool {
+    let name = cohort_document(cohort);
+    let mut doc = stored_space(server, cohort);
+    let before = doc.get_heads();
+    change(&mut doc, &name);
+    let token = server.token("ana", "ana-phone");
+    let (status, body) = post_sync(
+        &server.url(),
+        "ana",
+        Some(&format!("Bearer {token}")),
+        exchange_with(&name, message_after(&mut doc, &before)),
+    );
+    assert_eq!(status, 200);
+    Exchange::decode(&body)
+        .unwrap()
+        .refused
+        .iter()
+        .any(|r| r.doc == name)
+}
+
+fn ana_writes(at_ms: i64, sequence: u64, kind: EntryKind) -> Entry {
+    Entry {
+        id: Entry::make_id("ana", "ana-phone", "abc123", sequence),
+        author: "ana".into(),
+        device: "ana-phone".into(),
+        incarnation: "abc123".into(),
+        sequence,
+        at_ms,
+        kind,
+    }
+}
+
+#[test]
+fn a_hostile_message_to_a_cohort_space_is_refused_and_changes_nothing() {
+    use automerge::transaction::Transactable;
+    use automerge::{ReadDoc, ROOT};
+    let root = tempfile::tempdir().unwrap();
+    let server = server(root.path());
+    assert_eq!(form(&server, "north", &["ana", "ben"]).0, 200);
+    let at = start().timestamp_millis() + 1000;
+    let post = ana_writes(
+        at,
+        1,
+        EntryKind::Post {
+            text: "a fair post".into(),
+            module: None,
+            step: None,
+            summary: false,
+        },
+    );
+    assert!(!send_change(&server, "north", |doc, name| {
+        community::append(doc, name, &post).unwrap()
+    }));
+    let stored = stored_space(&server, "north").get_heads();
+    let list = |doc: &AutoCommit| doc.get(ROOT, "entries").unwrap().unwrap().1;
+    let hostile: Vec<(&str, Box<dyn FnOnce(&mut AutoCommit, &str)>)> = vec![
+        (
+            "delete the roster",
+            Box::new(move |doc: &mut AutoCommit, _: &str| {
+                let l = list(doc);
+                doc.delete(&l, 0).unwrap();
+            }),
+        ),
+        (
+            "write another root key",
+            Box::new(|doc: &mut AutoCommit, _: &str| doc.put(ROOT, "roster", "mine").unwrap()),
+        ),
+        (
+            "insert bytes that are not an entry",
+            Box::new(move |doc: &mut AutoCommit, _: &str| {
+                let l = list(doc);
+                let end = doc.length(&l);
+                doc.insert(&l, end, automerge::ScalarValue::Bytes(b"\xff".to_vec()))
+                    .unwrap();
+            }),
+        ),
+        (
+            "rate a post as if it were a shared answer",
+            Box::new(move |doc: &mut AutoCommit, name: &str| {
+                let rating = ana_writes(
+                    at + 10,
+                    2,
+                    EntryKind::Feedback {
+                        share: post.id.clone(),
+                        criteria_met: vec![],
+                        comment: String::new(),
+                    },
+                );
+                community::append(doc, name, &rating).unwrap()
+            }),
+        ),
+        (
+            "post 5 KiB of text",
+            Box::new(move |doc: &mut AutoCommit, name: &str| {
+                let long = ana_writes(
+                    at + 20,
+                    3,
+                    EntryKind::Post {
+                        text: "x".repeat(5 * 1024),
+                        module: None,
+                        step: None,
+                        summary: false,
+                    },
+                );
+                community::append(doc, name, &long).unwrap()
+            }),
+        ),
+        (
+            "write the server's roster",
+            Box::new(move |doc: &mut AutoCommit, name: &str| {
+                let roster = ana_writes(
+                    at + 30,
+                    4,
+                    EntryKind::Roster {
+                        course: "c".into(),
+                        path: "p".into(),
+                        roles: vec![],
+                        members: vec!["ana".into()],
+                    },
+                );
+                community::append(doc, name, &roster).unwrap()
+            }),
+        ),
+    ];
+    for (what, change) in hostile {
+        assert!(send_change(&server, "north", change), "{what} was taken");
+        assert_eq!(
+            stored_space(&server, "north").get_heads(),
+            stored,
+            "{what} changed the space"
+        );
+    }
+}
