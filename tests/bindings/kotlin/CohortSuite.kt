@@ -187,6 +187,60 @@ val cohortTests: List<Pair<String, () -> Unit>> = listOf(
             }
         }
     },
+    "the facilitator's duty is done, a post is reported, a member steps out of the rota and another leaves" to {
+        withCohortDir { dir ->
+            val server = env("TIDBIT_SYNC_URL")
+            formCohort("north-3", listOf("ana", "ben"))
+            val clock = ManualClock(System.currentTimeMillis())
+            // Fresh stores for devices the first test used: the server starts them over.
+            openMember(dir, "ana", "ana-phone", clock).use { ana ->
+                openMember(dir, "ben", "ben-phone", clock).use { ben ->
+                    suspend fun anaSyncs() = ana.sync(server, env("TIDBIT_ANA_TOKEN"))
+                    suspend fun benSyncs() = ben.sync(server, env("TIDBIT_BEN_TOKEN"))
+                    anaSyncs()
+                    benSyncs()
+                    val devices = mapOf("ana" to ana, "ben" to ben)
+                    val rota = ana.cohort("north-3").rota
+                    val facilitator = rota.duties.single { it.role == "facilitator" }.learner
+                    clock.ms += 60_000
+                    devices.getValue(facilitator).markDutyDone("north-3", "facilitator")
+                    val notTheirs = expectThrows<TidbitException.Community> {
+                        runBlocking { devices.getValue(facilitator).markDutyDone("north-3", "summariser") }
+                    }
+                    check(notTheirs.message!!.contains("$facilitator was not the summariser of week ${rota.week}")) {
+                        "${notTheirs.message}"
+                    }
+
+                    val post = ben.postToCohort("north-3", "Discount first, then value: worked for me")
+                    benSyncs()
+                    anaSyncs()
+                    clock.ms += 60_000
+                    val report = ana.reportInCohort("north-3", post, "advice against the course's method")
+                    ben.setRotaAvailability("north-3", false)
+                    anaSyncs()
+                    benSyncs()
+                    val reports = ben.cohort("north-3").openReports
+                    check(reports.map { Triple(it.id, it.target, it.reporter) } == listOf(Triple(report, post, "ana"))) { "$reports" }
+                    check(reports[0].reason == "advice against the course's method") { "${reports[0]}" }
+                    val members = ben.cohort("north-3").members
+                    check(members.map { it.learner to it.available } == listOf("ana" to true, "ben" to false)) { "$members" }
+
+                    clock.ms += 60_000
+                    ana.leaveCohort("north-3")
+                    anaSyncs()
+                    benSyncs()
+                    val anaCohorts = ana.cohorts()
+                    check("north-3" !in anaCohorts && "north-1" in anaCohorts) { "ana's cohorts after leaving: $anaCohorts" }
+                    val left = ben.cohort("north-3").members
+                    check(left.map { it.learner } == listOf("ben")) { "members after ana left: $left" }
+                    val gone = expectThrows<TidbitException.Community> {
+                        runBlocking { ana.postToCohort("north-3", "one more thing") }
+                    }
+                    check(gone.message!!.contains("not a member of cohort 'north-3'")) { "${gone.message}" }
+                }
+            }
+        }
+    },
     "what a space does not take is TidbitException.Community and writes nothing" to {
         withCohortDir { dir ->
             formCohort("north-2", listOf("ana"))

@@ -228,3 +228,50 @@ def test_cohort_without_the_community_scope_nothing_is_shared_but_a_post_is_take
     ana_tablet.hide_in_cohort("north-2", post, "asked in the wrong place")
 
     assert post not in [p.id for p in ana_tablet.cohort("north-2").posts]
+
+
+def test_cohort_a_duty_is_done_a_post_reported_a_member_steps_out_and_another_leaves(
+    tmp_path, fixture_files, now_clock
+):
+    form_cohort("north-3", ["ana", "ben"])
+    # Fresh stores for devices the first test used: the server starts them over.
+    ana = open_member(tmp_path, fixture_files, "ana", "ana-phone", now_clock)
+    ben = open_member(tmp_path, fixture_files, "ben", "ben-phone", now_clock)
+    try:
+        sync(ana, "TIDBIT_ANA_TOKEN")
+        sync(ben, "TIDBIT_BEN_TOKEN")
+        devices = {"ana": ana, "ben": ben}
+        rota = ana.cohort("north-3").rota
+        (facilitator,) = [duty.learner for duty in rota.duties if duty.role == "facilitator"]
+        now_clock.ms += 60_000
+        devices[facilitator].mark_duty_done("north-3", "facilitator")
+        with pytest.raises(tb.TidbitError.Community) as not_theirs:
+            devices[facilitator].mark_duty_done("north-3", "summariser")
+        assert f"{facilitator} was not the summariser of week {rota.week}" in str(not_theirs.value)
+
+        post = ben.post_to_cohort("north-3", "Discount first, then value: worked for me")
+        sync(ben, "TIDBIT_BEN_TOKEN")
+        sync(ana, "TIDBIT_ANA_TOKEN")
+        now_clock.ms += 60_000
+        report = ana.report_in_cohort("north-3", post, "advice against the course's method")
+        ben.set_rota_availability("north-3", False)
+        sync(ana, "TIDBIT_ANA_TOKEN")
+        sync(ben, "TIDBIT_BEN_TOKEN")
+        (reported,) = ben.cohort("north-3").open_reports
+        assert (reported.id, reported.target, reported.reporter) == (report, post, "ana")
+        assert reported.reason == "advice against the course's method"
+        members = ben.cohort("north-3").members
+        assert [(m.learner, m.available) for m in members] == [("ana", True), ("ben", False)]
+
+        now_clock.ms += 60_000
+        ana.leave_cohort("north-3")
+        sync(ana, "TIDBIT_ANA_TOKEN")
+        sync(ben, "TIDBIT_BEN_TOKEN")
+        assert "north-3" not in ana.cohorts() and "north-1" in ana.cohorts()
+        assert [m.learner for m in ben.cohort("north-3").members] == ["ben"]
+        with pytest.raises(tb.TidbitError.Community) as gone:
+            ana.post_to_cohort("north-3", "one more thing")
+        assert "not a member of cohort 'north-3'" in str(gone.value)
+    finally:
+        ana.close_store()
+        ben.close_store()
