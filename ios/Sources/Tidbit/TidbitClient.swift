@@ -329,6 +329,28 @@ public actor TidbitClient {
     @discardableResult
     public func leaveCohort(_ cohort: String) throws -> String { try tidbit.leaveCohort(cohort: cohort) }
 
+    /// The recording `audio` (its SHA-256, as `SharedAnswer.voice` names it) a member of
+    /// `cohort` shared, for playback: kept on this device already, or fetched from the server
+    /// at `serverURL` with this device's sync token, checked against its name and kept sealed.
+    /// The learner's own recordings reach the server with `sync`. Runs on the core's runtime
+    /// like `sync`; cancelling the calling `Task` stops it and throws `CancellationError`.
+    public nonisolated func fetchSharedAudio(
+        serverURL: URL, token: String, cohort: String, audio: String
+    ) async throws -> Data {
+        let cancellation = Cancellation()
+        do {
+            return try await withTaskCancellationHandler {
+                try await tidbit.fetchSharedAudio(
+                    serverUrl: serverURL.absoluteString, token: token, cohort: cohort, audio: audio,
+                    cancellation: cancellation)
+            } onCancel: {
+                cancellation.cancel()
+            }
+        } catch TidbitError.Cancelled {
+            throw CancellationError()
+        }
+    }
+
     /// Tells the learner's cohorts on which of the last 7 days they practised (never how much);
     /// nothing without the `.community` scope. Returns the days recorded now.
     @discardableResult

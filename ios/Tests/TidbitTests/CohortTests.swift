@@ -1,16 +1,18 @@
 // Learning together, mirroring tests/bindings/kotlin/CohortSuite.kt: two learners of a cohort,
 // each on a phone of their own, share an answer, rate it, post, react and hide through the
 // server `start_sync_server` in tests/bindings/common.sh starts, and see the same space and the
-// same rota of the week; what a space does not take is `TidbitError.Community` and writes
-// nothing. Needs TIDBIT_SYNC_URL, TIDBIT_ADMIN_TOKEN (to form the cohorts), TIDBIT_ANA_TOKEN,
-// TIDBIT_BEN_TOKEN, TIDBIT_ANA_TABLET_TOKEN, TIDBIT_COHORT_PACK (the customer-objections sample
-// course) and TIDBIT_AUTHOR_PUB from there. Parsed here by tests/bindings/swift.sh; run with
-// `swift test` on macOS.
+// same rota of the week; a spoken answer shared is uploaded by sync and fetched whole by a peer;
+// what a space does not take is `TidbitError.Community` and writes nothing. Needs
+// TIDBIT_SYNC_URL, TIDBIT_ADMIN_TOKEN (to form the cohorts), TIDBIT_ANA_TOKEN, TIDBIT_BEN_TOKEN,
+// TIDBIT_ANA_TABLET_TOKEN, TIDBIT_COHORT_PACK (the customer-objections sample course),
+// TIDBIT_VOICE_PACK (the spoken fixture course) and TIDBIT_AUTHOR_PUB from there. Parsed here by
+// tests/bindings/swift.sh; run with `swift test` on macOS.
 //
 // The members' clocks start at the real time: the server dates the roster by its own clock and
 // takes no entry dated a day ahead of it. The two phones share one clock moved forward between
 // steps, so each entry follows the one it answers.
 
+import CryptoKit
 import Foundation
 import XCTest
 @testable import Tidbit
@@ -165,6 +167,55 @@ final class CohortTests: XCTestCase {
         // Both devices show the same space: rota, members, shares, metrics.
         XCTAssertEqual(benView.rota, anaView.rota)
         XCTAssertEqual(benView, anaView)
+    }
+
+    /// A mono 16-bit PCM WAV of `seconds` at 8 kHz, as a recorder writes it.
+    private func wav(seconds: Int) -> Data {
+        let samples = Data((0..<(16_000 * seconds)).map { UInt8(($0 * 37) % 251) })
+        func le<T: FixedWidthInteger>(_ value: T) -> Data { withUnsafeBytes(of: value.littleEndian) { Data($0) } }
+        var data = Data("RIFF".utf8) + le(UInt32(36 + samples.count)) + Data("WAVEfmt ".utf8)
+        data += le(UInt32(16)) + le(UInt16(1)) + le(UInt16(1)) + le(UInt32(8_000)) + le(UInt32(16_000))
+        data += le(UInt16(2)) + le(UInt16(16)) + Data("data".utf8) + le(UInt32(samples.count)) + samples
+        return data
+    }
+
+    func testASpokenAnswerSharedIsUploadedBySyncAndFetchedWholeByAPeer() async throws {
+        _ = try await formCohort("north-1", ["ana", "ben"])
+        let clock = clockNow()
+        let ana = try await openMember("ana", "ana-phone", clock: clock)
+        let ben = try await openMember("ben", "ben-phone", clock: clock)
+        let url = try server()
+        let anaToken = try fixture("TIDBIT_ANA_TOKEN")
+        let benToken = try fixture("TIDBIT_BEN_TOKEN")
+        _ = try await ana.sync(serverURL: url, token: anaToken)
+        _ = try await ben.sync(serverURL: url, token: benToken)
+        for try await _ in ana.installPack(at: URL(fileURLWithPath: try fixture("TIDBIT_VOICE_PACK"))) {}
+        try await ana.enroll(course: "spoken-tour", path: "speaker")
+        try await ana.setConsent(.voice, granted: true)
+
+        clock.ms += 60_000
+        let recording = wav(seconds: 3)
+        let sha = SHA256.hash(data: recording).map { String(format: "%02x", $0) }.joined()
+        let answered = try await ana.answerVoice(
+            course: "spoken-tour", step: "speak-voice", audio: recording, durationMs: 3_000, criteriaMet: [true, false])
+        let spoken = SharedAnswer.voice(audio: sha, durationMs: 3_000, bytes: UInt64(recording.count))
+        let share = try await ana.shareAnswer("north-1", answerEvent: answered.answerEvent, answer: spoken)
+        let uploaded = try await ana.sync(serverURL: url, token: anaToken)
+        XCTAssertEqual(uploaded.audioUploaded, 1)
+
+        clock.ms += 60_000
+        _ = try await ben.sync(serverURL: url, token: benToken)
+        let heard = try await ben.cohort("north-1").shares.first { $0.id == share }
+        XCTAssertEqual(heard?.answer, spoken)
+        let fetched = try await ben.fetchSharedAudio(serverURL: url, token: benToken, cohort: "north-1", audio: sha)
+        XCTAssertEqual(fetched, recording)
+        do {
+            _ = try await ben.fetchSharedAudio(
+                serverURL: url, token: benToken, cohort: "north-1", audio: String(repeating: "0", count: 64))
+            XCTFail("a recording nobody shared was fetched")
+        } catch TidbitError.Community(let message) {
+            XCTAssertTrue(message.contains("no member shared this recording"), message)
+        }
     }
 
     func testWhatASpaceDoesNotTakeIsACommunityErrorAndWritesNothing() async throws {

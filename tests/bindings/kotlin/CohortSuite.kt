@@ -1,7 +1,8 @@
 // Learning together from Kotlin: two learners of a cohort, each on a phone of their own, share
 // an answer, rate it, post, react and hide through the suites' server (tests/bindings/common.sh),
-// and see the same space and the same rota of the week; what a space does not take is
-// TidbitException.Community and writes nothing.
+// and see the same space and the same rota of the week; a spoken answer shared is uploaded by
+// sync and fetched whole by a peer; what a space does not take is TidbitException.Community and
+// writes nothing.
 //
 // The cohorts are formed as the L&D team forms them, `POST /v1/admin/cohorts` with the admin
 // token; the members' devices have the customer-objections sample course (its reflection
@@ -22,6 +23,7 @@ import java.io.File
 import java.net.HttpURLConnection
 import java.net.URI
 import java.nio.file.Files
+import java.security.MessageDigest
 import kotlinx.coroutines.runBlocking
 
 const val COHORT_COURSE = "customer-objections"
@@ -183,6 +185,44 @@ val cohortTests: List<Pair<String, () -> Unit>> = listOf(
                     // Both devices show the same space: rota, members, shares, metrics.
                     check(benView.rota == rota) { "ben's rota ${benView.rota} differs from ana's $rota" }
                     check(benView == anaView) { "the views differ:\n$anaView\n$benView" }
+                }
+            }
+        }
+    },
+    "a spoken answer shared with the cohort is uploaded by sync and fetched whole by a peer" to {
+        withCohortDir { dir ->
+            val server = env("TIDBIT_SYNC_URL")
+            formCohort("north-1", listOf("ana", "ben"))
+            val clock = ManualClock(System.currentTimeMillis())
+            // Fresh stores for devices the first test used: the server starts them over.
+            openMember(dir, "ana", "ana-phone", clock).use { ana ->
+                openMember(dir, "ben", "ben-phone", clock).use { ben ->
+                    ana.sync(server, env("TIDBIT_ANA_TOKEN"))
+                    ben.sync(server, env("TIDBIT_BEN_TOKEN"))
+                    ana.installPack(voicePack.path).collect {}
+                    ana.enroll(SPOKEN, "speaker")
+                    ana.setConsent(ConsentScope.VOICE, true)
+
+                    clock.ms += 60_000
+                    val recording = wav(3)
+                    val sha = MessageDigest.getInstance("SHA-256").digest(recording).joinToString("") { "%02x".format(it) }
+                    val answered = ana.answerVoice(SPOKEN, "speak-voice", recording, 3_000, listOf(true, false))
+                    val spoken = SharedAnswer.Voice(sha, 3_000u, recording.size.toULong())
+                    val share = ana.shareAnswer("north-1", answered.answerEvent, spoken)
+                    val uploaded = ana.sync(server, env("TIDBIT_ANA_TOKEN"))
+                    check(uploaded.audioUploaded == 1u) { "$uploaded" }
+
+                    clock.ms += 60_000
+                    ben.sync(server, env("TIDBIT_BEN_TOKEN"))
+                    val heard = ben.cohort("north-1").shares.single { it.id == share }
+                    check(heard.answer == spoken && heard.author == "ana" && heard.criteria.size == 2) { "$heard" }
+                    val fetched = ben.fetchSharedAudio(server, env("TIDBIT_BEN_TOKEN"), "north-1", sha)
+                    check(fetched.contentEquals(recording)) { "fetched ${fetched.size} bytes, shared ${recording.size}" }
+                    check(ben.voiceAudio(sha).contentEquals(recording)) { "ben's device did not keep the recording" }
+                    val unshared = expectThrows<TidbitException.Community> {
+                        runBlocking { ben.fetchSharedAudio(server, env("TIDBIT_BEN_TOKEN"), "north-1", "0".repeat(64)) }
+                    }
+                    check(unshared.message!!.contains("no member shared this recording")) { "${unshared.message}" }
                 }
             }
         }

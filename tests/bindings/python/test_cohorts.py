@@ -1,7 +1,8 @@
 """Learning together from Python: two learners of a cohort, each on a phone of their own, share
 an answer, rate it, post, react and hide through the suites' server (tests/bindings/common.sh),
-and see the same space and the same rota of the week; what a space does not take is
-`TidbitError.Community` and writes nothing.
+and see the same space and the same rota of the week; a spoken answer shared is uploaded by sync
+and fetched whole by a peer; what a space does not take is `TidbitError.Community` and writes
+nothing.
 
 The cohorts are formed as the L&D team forms them, `POST /v1/admin/cohorts` with the admin token;
 the members' devices have the customer-objections sample course (its reflection `comp-reflect`
@@ -10,6 +11,7 @@ server dates the roster by its own clock and takes no entry dated a day ahead of
 phones share one clock moved forward between steps, so each entry follows the one it answers."""
 
 import asyncio
+import hashlib
 import json
 import os
 import time
@@ -20,6 +22,8 @@ import pytest
 
 import tidbit as tb
 from conftest import ManualClock, MemoryKeyStore
+from test_voice import COURSE as SPOKEN
+from test_voice import recording
 
 COURSE = "customer-objections"
 PATH = "sales-executive"
@@ -181,6 +185,42 @@ def test_cohort_two_members_share_rate_post_react_hide_and_see_one_space_and_rot
     # Both devices show the same space: rota, members, shares, metrics.
     assert ben_view.rota == rota
     assert ben_view == ana_view
+
+
+def test_cohort_a_spoken_answer_is_uploaded_by_sync_and_fetched_whole_by_a_peer(
+    ana_and_ben, now_clock
+):
+    ana, ben = ana_and_ben
+    sync(ana, "TIDBIT_ANA_TOKEN")
+    sync(ben, "TIDBIT_BEN_TOKEN")
+    asyncio.run(ana.install_pack(env("TIDBIT_VOICE_PACK"), None))
+    ana.enroll(SPOKEN, "speaker")
+    ana.set_consent(tb.ConsentScope.VOICE, True)
+
+    now_clock.ms += 60_000
+    audio = recording(3)
+    sha = hashlib.sha256(audio).hexdigest()
+    answered = ana.answer_voice(SPOKEN, "speak-voice", audio, 3_000, [True, False])
+    spoken = tb.SharedAnswer.VOICE(sha, 3_000, len(audio))
+    share = ana.share_answer("north-1", answered.answer_event, spoken)
+    assert sync(ana, "TIDBIT_ANA_TOKEN").audio_uploaded == 1
+
+    now_clock.ms += 60_000
+    sync(ben, "TIDBIT_BEN_TOKEN")
+    (heard,) = [s for s in ben.cohort("north-1").shares if s.id == share]
+    assert heard.answer == spoken and heard.author == "ana" and len(heard.criteria) == 2
+    fetched = asyncio.run(
+        ben.fetch_shared_audio(env("TIDBIT_SYNC_URL"), env("TIDBIT_BEN_TOKEN"), "north-1", sha)
+    )
+    assert fetched == audio
+    assert ben.voice_audio(sha) == audio
+    with pytest.raises(tb.TidbitError.Community) as unshared:
+        asyncio.run(
+            ben.fetch_shared_audio(
+                env("TIDBIT_SYNC_URL"), env("TIDBIT_BEN_TOKEN"), "north-1", "0" * 64
+            )
+        )
+    assert "no member shared this recording" in str(unshared.value)
 
 
 @pytest.fixture

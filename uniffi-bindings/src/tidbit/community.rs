@@ -8,8 +8,17 @@
 //! reactions, reports, duties, practice days) needs the `community` consent scope
 //! (`ConsentRequired` without it); taking something back (hiding one's own entry, stepping out
 //! of the rota, leaving) never does. Each write returns the new entry's id.
+//!
+//! A spoken answer shared with a cohort travels beside its space: `sync` uploads the learner's
+//! recordings (resuming a cut upload), and a peer fetches one with `fetch_shared_audio` when
+//! they open the share; like `sync` it runs on the core's runtime and is cancellable.
 
-use super::Tidbit;
+use std::sync::Arc;
+
+use tidbit_core::tidbit::sync_client::SyncOptions;
+
+use super::{guarded, Tidbit};
+use crate::cancellation::{run_cancellable, Cancellation};
 use crate::error::TidbitError;
 use crate::records::{CohortView, Reaction, SharedAnswer};
 
@@ -132,6 +141,39 @@ impl Tidbit {
     pub fn leave_cohort(&self, cohort: String) -> Result<String, TidbitError> {
         self.session
             .run("leave_cohort", |core| Ok(core.leave_cohort(&cohort)?))
+    }
+
+    /// The recording `audio` (its SHA-256, as `SharedAnswer::Voice` names it) that a member of
+    /// `cohort` shared: kept on this device already, or fetched from the server at
+    /// `server_url` with this device's `token`, checked against its name and kept sealed.
+    /// Needs the `community` scope; a recording no member of the cohort shared is `Community`.
+    /// Cancelling the call or `cancellation` stops it at its next network wait.
+    #[uniffi::method(default(cancellation = None))]
+    pub async fn fetch_shared_audio(
+        &self,
+        server_url: String,
+        token: String,
+        cohort: String,
+        audio: String,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> Result<Vec<u8>, TidbitError> {
+        let session = Arc::clone(&self.session);
+        let options = SyncOptions::new(&server_url, &token);
+        let work = async move {
+            let core = guarded("fetch_shared_audio", || {
+                let core = session.core()?;
+                drop(session.lock(&core)?);
+                Ok(core)
+            })?;
+            let result =
+                tidbit_core::tidbit::fetch_shared_audio(&core, &options, &cohort, &audio).await;
+            let result = result.map_err(TidbitError::from);
+            if let Err(error) = &result {
+                tracing::warn!(operation = "fetch_shared_audio", %error, "call failed");
+            }
+            result
+        };
+        run_cancellable("fetch_shared_audio", work, cancellation).await
     }
 
     /// Tells each of the learner's cohorts on which of the last 7 days they practised, once

@@ -363,6 +363,16 @@ class TidbitClient private constructor(
     suspend fun leaveCohort(cohort: String): String = withContext(io) { tidbit.leaveCohort(cohort) }
 
     /**
+     * The recording [audio] (its SHA-256, as `SharedAnswer.Voice` names it) a member of [cohort]
+     * shared, for playback: kept on this device already, or fetched from the server at
+     * [serverUrl] with this device's sync [token], checked against its name and kept sealed.
+     * The learner's own recordings reach the server with [sync]. Runs on the core's runtime
+     * like [sync] and stops when the coroutine is cancelled.
+     */
+    suspend fun fetchSharedAudio(serverUrl: String, token: String, cohort: String, audio: String): ByteArray =
+        tidbit.fetchSharedAudio(serverUrl, token, cohort, audio)
+
+    /**
      * Tells the learner's cohorts on which of the last 7 days they practised (never how much);
      * nothing without the `COMMUNITY` scope. Returns the days recorded now.
      */
