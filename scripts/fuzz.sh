@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
-FUZZ_TARGETS="${FUZZ_TARGETS:-pack_verify source_compile exchange_decode document_apply certificate_verify server_request}"
+FUZZ_TARGETS="${FUZZ_TARGETS:-pack_verify source_compile exchange_decode document_apply certificate_verify server_request cohort_space}"
 # More codegen units build the instrumented crates in parallel, at some cost in runs per second.
 FUZZ_CODEGEN_UNITS="${FUZZ_CODEGEN_UNITS:-16}"
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${FUZZ_OPT_LEVEL:-1}"

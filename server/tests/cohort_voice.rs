@@ -197,3 +197,97 @@ fn a_spoken_answer_is_shared_resumed_rated_kept_sealed_and_deleted_when_hidden()
         .unwrap();
     assert_eq!(gone.status().as_u16(), 404);
 }
+
+#[test]
+fn a_peers_rating_counts_towards_mastery_where_the_course_says_so_and_below_an_answer() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("server");
+    let clock = Arc::new(ManualClock::new(start()));
+    let server = TestServer::start_with(&data, Arc::new(open_hub(&data).with_clock(clock)));
+    assert_eq!(form(&server, "pairs", &["ana", "ben"]).0, 200);
+    let ana = Member::new(root.path(), &server, "ana", "ana-phone", true);
+    let tablet = Member::new(root.path(), &server, "ana", "ana-tablet", true);
+    let ben = Member::new(root.path(), &server, "ben", "ben-phone", true);
+    for device in [&ana, &tablet, &ben] {
+        device.sync(&server);
+    }
+    // Ana meets every criterion of the reflection (customer-objections: ratings count 0.4) and
+    // of the spoken item (spoken-tour: they do not count), and shares both.
+    let text = "Outcomes, one honest weakness, a trial on their data";
+    let reflection = ana.reflect(text);
+    let audio = recording();
+    let (reflection_share, voice_share) = {
+        let mut tidbit = ana.tidbit.lock().unwrap();
+        tidbit.set_consent(ConsentScope::Voice, true).unwrap();
+        tidbit.enroll(SPOKEN, "speaker").unwrap();
+        let spoken = tidbit
+            .answer_voice(SPOKEN, VOICE_ITEM, &audio, 3_000, vec![true, true])
+            .unwrap();
+        let shared = SharedAnswer::Reflection { text: text.into() };
+        let voice = SharedAnswer::Voice {
+            audio: sha256_hex(&audio),
+            duration_ms: 3_000,
+            bytes: audio.len() as u64,
+        };
+        (
+            tidbit.share_answer("pairs", &reflection, shared).unwrap(),
+            tidbit
+                .share_answer("pairs", &spoken.answer_event, voice)
+                .unwrap(),
+        )
+    };
+    let credit_of = |device: &Member, course: &str, step: &str| -> f64 {
+        device
+            .tidbit
+            .lock()
+            .unwrap()
+            .mastery(course)
+            .unwrap()
+            .into_iter()
+            .flat_map(|m| m.evidence)
+            .find(|e| e.step == step)
+            .map(|e| e.credit)
+            .unwrap()
+    };
+    assert_eq!(
+        credit_of(&ana, support::cohort::COURSE, "comp-reflect"),
+        1.0
+    );
+    ana.sync(&server);
+    ben.sync(&server);
+    {
+        let mut tidbit = ben.tidbit.lock().unwrap();
+        tidbit
+            .give_feedback(
+                "pairs",
+                &reflection_share,
+                vec![false, false, false],
+                "Name the criteria",
+            )
+            .unwrap();
+        tidbit
+            .give_feedback("pairs", &voice_share, vec![false, false], "Too fast")
+            .unwrap();
+    }
+    ben.sync(&server);
+    // The sharing device records the one rating that counts; the tablet records none.
+    assert_eq!(ana.sync(&server).peer_ratings, 1);
+    assert_eq!(tablet.sync(&server).peer_ratings, 0);
+    ana.sync(&server);
+    tablet.sync(&server);
+    // A rating of 0 pulls the credit 0.2 of the way (half an answer's pull, times 0.4): 0.8,
+    // where an automatic wrong answer would have made it 0.5. Once, on both devices.
+    for device in [&ana, &tablet] {
+        let credit = credit_of(device, support::cohort::COURSE, "comp-reflect");
+        assert!((credit - 0.8).abs() < 1e-9, "{}: {credit}", device.device);
+        assert_eq!(credit_of(device, SPOKEN, VOICE_ITEM), 1.0);
+    }
+    assert_eq!(ana.sync(&server).peer_ratings, 0, "counted once");
+    // Replaying the log gives the same projections.
+    let before = ana.tidbit.lock().unwrap().projection_digest().unwrap();
+    ana.tidbit.lock().unwrap().rebuild_projections().unwrap();
+    assert_eq!(
+        ana.tidbit.lock().unwrap().projection_digest().unwrap(),
+        before
+    );
+}

@@ -13,6 +13,8 @@ use super::items::Item;
 
 pub const DEFAULT_MASTERY_THRESHOLD: f64 = 0.8;
 pub const DEFAULT_DESIRED_RETENTION: f64 = 0.9;
+/// A peer's rating counts for at most half of an automatically scored answer.
+pub const MAX_PEER_FEEDBACK_WEIGHT: f64 = 0.5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Course {
@@ -24,6 +26,11 @@ pub struct Course {
     pub description: String,
     pub mastery_threshold: f64,
     pub desired_retention: f64,
+    /// How much a peer's rating of a shared answer counts towards the author's mastery, next to
+    /// an answer scored automatically (which counts 1): 0 (the default) not at all, at most
+    /// [`MAX_PEER_FEEDBACK_WEIGHT`].
+    #[serde(default)]
+    pub peer_feedback_weight: f64,
     pub skills: Vec<Skill>,
     pub paths: Vec<LearningPath>,
     pub modules: Vec<Module>,
@@ -246,6 +253,12 @@ impl Course {
             if !(value > 0.0 && value < 1.0 || what == "mastery_threshold" && value == 1.0) {
                 return Err(CourseError::OutOfRange { what, value });
             }
+        }
+        if !(0.0..=MAX_PEER_FEEDBACK_WEIGHT).contains(&self.peer_feedback_weight) {
+            return Err(CourseError::OutOfRange {
+                what: "peer_feedback_weight",
+                value: self.peer_feedback_weight,
+            });
         }
         check_id(&self.id)?;
         let skills = unique_ids("skill", self.skills.iter().map(|s| s.id.as_str()))?;

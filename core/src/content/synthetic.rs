@@ -121,6 +121,7 @@ pub fn synthetic_course(
             description: String::new(),
             mastery_threshold: super::model::DEFAULT_MASTERY_THRESHOLD,
             desired_retention: super::model::DEFAULT_DESIRED_RETENTION,
+            peer_feedback_weight: 0.0,
             skills,
             paths: vec![LearningPath {
                 id: "everyone".into(),

@@ -205,6 +205,18 @@ pub enum EventKind {
     /// The learner gave (`granted`) or withdrew a consent scope. The later change in the log's
     /// order wins.
     ConsentChanged { scope: ConsentScope, granted: bool },
+    /// A peer rated the learner's shared answer against the item's criteria (`credit`: the
+    /// share of them met). It counts towards mastery as the course says (its
+    /// `peer_feedback_weight`), each rating once; the device the answer was shared from
+    /// records it when a sync brings the rating in.
+    PeerRated {
+        course: String,
+        step: String,
+        cohort: String,
+        /// The rating's entry id in the cohort's space.
+        feedback: String,
+        credit: f64,
+    },
     /// The learner asked a person to review the automated decision that keeps `stage` of their
     /// path locked (or its check failed). The event's id names the review.
     ReviewRequested {
@@ -267,6 +279,7 @@ impl EventKind {
             EventKind::PushTokenRegistered { .. } => "push_token_registered",
             EventKind::PushOutcomeRecorded { .. } => "push_outcome",
             EventKind::ConsentChanged { .. } => "consent_changed",
+            EventKind::PeerRated { .. } => "peer_rated",
             EventKind::ReviewRequested { .. } => "review_requested",
             EventKind::ReviewDecided { .. } => "review_decided",
             EventKind::ExperimentExposed { .. } => "experiment_exposed",

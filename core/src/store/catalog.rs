@@ -314,7 +314,8 @@ impl Store {
         let head = self
             .conn
             .query_row(
-                "SELECT version, title, locale, description, mastery_threshold, desired_retention
+                "SELECT version, title, locale, description, mastery_threshold, desired_retention,
+                        peer_feedback_weight
                  FROM courses WHERE id = ?1",
                 [id],
                 |row| {
@@ -325,6 +326,7 @@ impl Store {
                         row.get::<_, String>(3)?,
                         row.get::<_, f64>(4)?,
                         row.get::<_, f64>(5)?,
+                        row.get::<_, f64>(6)?,
                     ))
                 },
             )
@@ -367,6 +369,7 @@ impl Store {
             description: head.3,
             mastery_threshold: head.4,
             desired_retention: head.5,
+            peer_feedback_weight: head.6,
             skills: self.skills(id)?,
             paths: self.paths(id)?,
             modules,

@@ -329,6 +329,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         bytes BLOB NOT NULL
     );
     "#,
+    // 11: how much peers' ratings count towards mastery in a course, and which ratings of the
+    // learner's shared answers the projections have counted (one rating arrives once per device
+    // of the learner; it counts once).
+    r#"
+    ALTER TABLE courses ADD COLUMN peer_feedback_weight REAL NOT NULL DEFAULT 0;
+    CREATE TABLE peer_ratings (
+        feedback TEXT PRIMARY KEY,
+        course TEXT NOT NULL,
+        step TEXT NOT NULL,
+        credit REAL NOT NULL
+    );
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.
@@ -348,6 +360,7 @@ pub const PROJECTIONS: &[&str] = &[
     "reviews",
     "due_load",
     "retention_settings",
+    "peer_ratings",
 ];
 
 /// The schema version this build writes.

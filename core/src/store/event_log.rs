@@ -272,7 +272,8 @@ fn decode(id: &str, body: &str) -> Result<Event, EventLogError> {
 fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
     let (course, step): (Option<&str>, Option<&str>) = match &event.kind {
         EventKind::ItemAnswered { course, step, .. }
-        | EventKind::StepViewed { course, step, .. } => (Some(course), Some(step)),
+        | EventKind::StepViewed { course, step, .. }
+        | EventKind::PeerRated { course, step, .. } => (Some(course), Some(step)),
         EventKind::Enrolled { course, .. } | EventKind::ModuleStarted { course, .. } => {
             (Some(course), None)
         }

@@ -201,8 +201,9 @@ fn write_course(
 ) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO courses (id, version, title, locale, description, mastery_threshold,
-            desired_retention, signer_key_id, manifest_sha256, manifest_json, created_at, installed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            desired_retention, signer_key_id, manifest_sha256, manifest_json, created_at, installed_at,
+            peer_feedback_weight)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             course.id,
             course.version.to_string(),
@@ -216,6 +217,7 @@ fn write_course(
             to_json(manifest)?,
             manifest.created_at,
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            course.peer_feedback_weight,
         ],
     )?;
     for (position, skill) in course.skills.iter().enumerate() {

@@ -359,6 +359,22 @@ fn check_kind(event: &Event) -> Result<(), Refusal> {
             Ok(())
         }
         EventKind::ConsentChanged { .. } => Ok(()),
+        EventKind::PeerRated {
+            course,
+            step,
+            cohort,
+            feedback,
+            credit,
+        } => {
+            id("course", course)?;
+            id("step", step)?;
+            id("cohort", cohort)?;
+            id("feedback", feedback)?;
+            if !(0.0..=1.0).contains(credit) {
+                return Err(field("credit", "not a number from 0 to 1"));
+            }
+            Ok(())
+        }
         EventKind::ReviewRequested {
             course,
             path,

@@ -266,6 +266,67 @@ impl Tidbit {
         Ok(duties)
     }
 
+    /// Records, as `PeerRated` events, the peers' ratings of answers this device shared (in
+    /// courses whose ratings count towards mastery: `peer_feedback_weight` above 0) that it has
+    /// not recorded yet. Only the sharing device records a rating, so the learner's other
+    /// devices never count it twice; the projections count each rating once besides. Returns
+    /// how many were recorded.
+    pub fn record_peer_ratings(&mut self) -> Result<u32, TidbitError> {
+        let device = self.device_id().to_string();
+        let recorded: std::collections::HashSet<String> =
+            event_log::of_kinds(self.store.conn(), &["peer_rated"])?
+                .into_iter()
+                .filter_map(|e| match e.kind {
+                    EventKind::PeerRated { feedback, .. } => Some(feedback),
+                    _ => None,
+                })
+                .collect();
+        let mut ratings = Vec::new();
+        for cohort in self.cohorts()? {
+            let shared_here: std::collections::HashSet<String> = self
+                .entries_of(&cohort)?
+                .into_iter()
+                .filter(|e| e.device == device && matches!(e.kind, EntryKind::Share { .. }))
+                .map(|e| e.id)
+                .collect();
+            for share in self.cohort(&cohort)?.shares {
+                if !shared_here.contains(&share.id) || share.criteria.is_empty() {
+                    continue;
+                }
+                let weight: f64 = self
+                    .store
+                    .conn()
+                    .query_row(
+                        "SELECT peer_feedback_weight FROM courses WHERE id = ?1",
+                        [&share.course],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or(0.0);
+                if weight <= 0.0 {
+                    continue;
+                }
+                for feedback in share.feedback {
+                    if recorded.contains(&feedback.id) || feedback.criteria_met.is_empty() {
+                        continue;
+                    }
+                    let met = feedback.criteria_met.iter().filter(|m| **m).count();
+                    ratings.push(EventKind::PeerRated {
+                        course: share.course.clone(),
+                        step: share.step.clone(),
+                        cohort: cohort.clone(),
+                        feedback: feedback.id,
+                        credit: met as f64 / feedback.criteria_met.len() as f64,
+                    });
+                }
+            }
+        }
+        let count = ratings.len() as u32;
+        for rating in ratings {
+            self.record(rating)?;
+        }
+        Ok(count)
+    }
+
     /// Tells each of the learner's cohorts on which of the last 7 days they practised (answered
     /// anything), once per day: the cohort sees who practised, never how much. Needs the
     /// `community` scope; without it, nothing is written. Returns the days recorded.

@@ -110,6 +110,9 @@ pub struct SyncReport {
     pub refusals: Vec<String>,
     /// Recordings of spoken answers shared with a cohort that this sync finished uploading.
     pub audio_uploaded: u32,
+    /// Peers' ratings of the learner's shared answers this sync recorded (see
+    /// `Tidbit::record_peer_ratings`).
+    pub peer_ratings: u32,
 }
 
 /// The most refusal reasons a report lists.
@@ -185,6 +188,8 @@ pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncR
             Err(error) => retry(&mut failures, &mut report, &mut session, options, error).await?,
         }
     }
+    // Peers' ratings that came in count towards mastery where the course says so.
+    report.peer_ratings = lock(tidbit)?.record_peer_ratings()?;
     // The recordings of spoken answers shared with a cohort follow their shares.
     report.audio_uploaded = super::cohort_audio::upload_shared_audio(tidbit, options).await?;
     report.documents = session.documents.len() as u32;

@@ -31,6 +31,15 @@ pub fn packs() -> &'static (Vec<PathBuf>, TrustedKeys) {
             root.join("content").join(COURSE),
             root.join("tests/bindings/fixtures/spoken"),
         ];
+        // Peers' ratings count in customer-objections (0.4 of an answer), not in the other.
+        let rated = dir.join("customer-objections-source");
+        super::courses::copy_tree(&sources[0], &rated);
+        let toml = rated.join("course.toml");
+        let text = std::fs::read_to_string(&toml).unwrap();
+        let text = text.replacen("[course]\n", "[course]\npeer_feedback_weight = 0.4\n", 1);
+        assert!(text.contains("peer_feedback_weight"));
+        std::fs::write(&toml, text).unwrap();
+        let sources = [rated, sources[1].clone()];
         let paths = sources
             .iter()
             .enumerate()

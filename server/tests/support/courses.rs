@@ -9,7 +9,7 @@ use tidbit_core::keys::SigningKey;
 use super::{start, COURSE};
 
 /// Copies `from` into `to`, recursively.
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

@@ -17,7 +17,7 @@ use crate::pack::{check_asset_path, check_unique};
 
 use super::model::{
     is_valid_id, Course, LearningPath, Skill, Stage, StageKind, DEFAULT_DESIRED_RETENTION,
-    DEFAULT_MASTERY_THRESHOLD,
+    DEFAULT_MASTERY_THRESHOLD, MAX_PEER_FEEDBACK_WEIGHT,
 };
 
 /// A message about one place in the source.
@@ -97,6 +97,7 @@ struct CourseSection {
     description: String,
     mastery_threshold: Option<Spanned<f64>>,
     desired_retention: Option<Spanned<f64>>,
+    peer_feedback_weight: Option<Spanned<f64>>,
     #[serde(default)]
     media_on_demand: bool,
 }
@@ -296,6 +297,20 @@ fn compile_into(dir: &Path, report: &mut Report) -> Option<CourseAndAssets> {
         "desired_retention",
         DEFAULT_DESIRED_RETENTION,
     );
+    let peer_feedback_weight = match &section.peer_feedback_weight {
+        Some(v) if !(0.0..=MAX_PEER_FEEDBACK_WEIGHT).contains(v.get_ref()) => {
+            report.error(
+                course_file,
+                at(v.span()),
+                format!(
+                    "peer_feedback_weight must be between 0 and {MAX_PEER_FEEDBACK_WEIGHT}: a peer's rating counts for at most half of an answer scored automatically"
+                ),
+            );
+            0.0
+        }
+        Some(v) => *v.get_ref(),
+        None => 0.0,
+    };
 
     let mut skills = Vec::new();
     let mut skill_ids = BTreeSet::new();
@@ -485,6 +500,7 @@ fn compile_into(dir: &Path, report: &mut Report) -> Option<CourseAndAssets> {
         description: section.description.clone(),
         mastery_threshold,
         desired_retention,
+        peer_feedback_weight,
         skills,
         paths,
         modules,

@@ -24,12 +24,14 @@ const LESSON_KINDS_SQL: &str = "('lesson', 'image', 'audio', 'video')";
 const DEFAULT_SETTINGS: CourseSettings = CourseSettings {
     mastery_threshold: 0.8,
     desired_retention: 0.9,
+    peer_feedback_weight: 0.0,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct CourseSettings {
     pub mastery_threshold: f64,
     pub desired_retention: f64,
+    pub peer_feedback_weight: f64,
 }
 
 /// A stage of one of a course's paths.
@@ -123,12 +125,14 @@ impl<'c> ContentReader<'c> {
         let settings = self
             .conn
             .prepare_cached(
-                "SELECT mastery_threshold, desired_retention FROM courses WHERE id = ?1",
+                "SELECT mastery_threshold, desired_retention, peer_feedback_weight FROM courses
+                 WHERE id = ?1",
             )?
             .query_row([course], |r| {
                 Ok(CourseSettings {
                     mastery_threshold: r.get(0)?,
                     desired_retention: r.get(1)?,
+                    peer_feedback_weight: r.get(2)?,
                 })
             })
             .optional()?

@@ -541,6 +541,23 @@ impl ProjectionTables for LiveTables<'_> {
         Ok(())
     }
 
+    fn count_peer_rating(
+        &mut self,
+        feedback: &str,
+        course: &str,
+        step: &str,
+        credit: f64,
+    ) -> rusqlite::Result<bool> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO peer_ratings (feedback, course, step, credit) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (feedback) DO NOTHING",
+            )?
+            .execute(params![feedback, course, step, credit])?;
+        Ok(inserted == 1)
+    }
+
     fn review(&mut self, id: &str) -> rusqlite::Result<Option<ReviewRow>> {
         self.conn
             .prepare_cached(

@@ -47,6 +47,9 @@ pub(super) struct ReplayTables<'c> {
     pending_by_skill: PairMap<Vec<i64>>,
     parameters: Option<(String, i64)>,
     consents: HashMap<ConsentScope, (bool, i64)>,
+    /// Peer ratings counted, in the order they were: (feedback, course, step, credit).
+    peer_ratings: Vec<(String, String, String, f64)>,
+    counted_ratings: std::collections::HashSet<String>,
     retention: HashMap<String, (f64, i64)>,
     reviews: HashMap<String, ReviewRow>,
 }
@@ -70,6 +73,8 @@ impl<'c> ReplayTables<'c> {
             pending_by_skill: PairMap::default(),
             parameters: None,
             consents: HashMap::new(),
+            peer_ratings: Vec::new(),
+            counted_ratings: std::collections::HashSet::new(),
             retention: HashMap::new(),
             reviews: HashMap::new(),
         }
@@ -121,6 +126,9 @@ impl<'c> ReplayTables<'c> {
         }
         for (scope, (granted, at_ms)) in &self.consents {
             live.put_consent(*scope, *granted, *at_ms)?;
+        }
+        for (feedback, course, step, credit) in &self.peer_ratings {
+            live.count_peer_rating(feedback, course, step, *credit)?;
         }
         for (id, review) in self.reviews {
             live.put_review(&id, review)?;
@@ -416,6 +424,21 @@ impl ProjectionTables for ReplayTables<'_> {
     ) -> rusqlite::Result<()> {
         self.consents.insert(scope, (granted, at_ms));
         Ok(())
+    }
+
+    fn count_peer_rating(
+        &mut self,
+        feedback: &str,
+        course: &str,
+        step: &str,
+        credit: f64,
+    ) -> rusqlite::Result<bool> {
+        if !self.counted_ratings.insert(feedback.to_string()) {
+            return Ok(false);
+        }
+        self.peer_ratings
+            .push((feedback.into(), course.into(), step.into(), credit));
+        Ok(true)
     }
 
     fn review(&mut self, id: &str) -> rusqlite::Result<Option<ReviewRow>> {

@@ -150,6 +150,34 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
                 *self.schedulers = SchedulerCache::from_parameters(Some(json.clone()))?;
                 self.tables.put_parameters(&json, at_ms)?;
             }
+            EventKind::PeerRated {
+                course,
+                step,
+                feedback,
+                credit,
+                ..
+            } => {
+                if !(0.0..=1.0).contains(credit) {
+                    return Err(ProjectionError::BadEvent {
+                        id: event.id.clone(),
+                        message: format!("credit {credit} is outside 0 to 1"),
+                    });
+                }
+                let weight = self.content.course_settings(course)?.peer_feedback_weight;
+                if weight > 0.0
+                    && self
+                        .tables
+                        .count_peer_rating(feedback, course, step, *credit)?
+                {
+                    if let Some(mut card) = self.tables.card(course, step)? {
+                        // An answer scored automatically moves the running credit half way to
+                        // its own; a peer's rating moves it `weight` of that.
+                        let pull = 0.5 * weight;
+                        card.credit_avg = card.credit_avg * (1.0 - pull) + credit * pull;
+                        self.tables.put_card(course, step, card)?;
+                    }
+                }
+            }
             EventKind::ConsentChanged { scope, granted } => {
                 self.tables.put_consent(*scope, *granted, at_ms)?;
                 // Withdrawn personalisation: the learner's fitted parameters go out of use.

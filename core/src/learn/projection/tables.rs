@@ -228,6 +228,15 @@ pub(super) trait ProjectionTables {
         at_ms: i64,
     ) -> rusqlite::Result<()>;
 
+    /// Notes that peer rating `feedback` was counted; false when it already was.
+    fn count_peer_rating(
+        &mut self,
+        feedback: &str,
+        course: &str,
+        step: &str,
+        credit: f64,
+    ) -> rusqlite::Result<bool>;
+
     /// The desired retention an experiment set for `course`, if one did.
     fn retention(&mut self, course: &str) -> rusqlite::Result<Option<f64>>;
     fn put_retention(&mut self, course: &str, retention: f64, at_ms: i64) -> rusqlite::Result<()>;
