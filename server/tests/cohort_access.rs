@@ -451,6 +451,9 @@ fn send_change(
         .any(|r| r.doc == name)
 }
 
+/// A change a hostile device makes to a space's document before sending it.
+type Change = Box<dyn FnOnce(&mut AutoCommit, &str)>;
+
 fn ana_writes(at_ms: i64, sequence: u64, kind: EntryKind) -> Entry {
     Entry {
         id: Entry::make_id("ana", "ana-phone", "abc123", sequence),
@@ -486,7 +489,7 @@ fn a_hostile_message_to_a_cohort_space_is_refused_and_changes_nothing() {
     }));
     let stored = stored_space(&server, "north").get_heads();
     let list = |doc: &AutoCommit| doc.get(ROOT, "entries").unwrap().unwrap().1;
-    let hostile: Vec<(&str, Box<dyn FnOnce(&mut AutoCommit, &str)>)> = vec![
+    let hostile: Vec<(&str, Change)> = vec![
         (
             "delete the roster",
             Box::new(move |doc: &mut AutoCommit, _: &str| {

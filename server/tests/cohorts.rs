@@ -45,7 +45,7 @@ fn twelve_members_over_a_month_end_with_the_same_space_and_nothing_lost() {
         .iter()
         .all(|d| d.tidbit.lock().unwrap().cohorts().unwrap() == vec![COHORT.to_string()]));
 
-    let mut coin = Coin::new(0x5eed_c0_4047);
+    let mut coin = Coin::new(0x005e_edc0_4047);
     let mut written: BTreeSet<String> = BTreeSet::new();
     let mut syncs = 0;
     let mut practisers: Vec<PracticeDevice> = devices
