@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::events::SERVER_DEVICE;
-use crate::sync::peer::{self, Policy, Refusal, MAX_ID_BYTES};
+use crate::sync::peer::{self, field, id, text, Policy, Refusal};
 
 /// The longest post text.
 pub const MAX_POST_BYTES: usize = 4 * 1024;
@@ -386,7 +386,7 @@ fn check_answer(answer: &SharedAnswer) -> Result<(), Refusal> {
             duration_ms,
             bytes,
         } => {
-            if !is_sha256_hex(audio) {
+            if !crate::events::is_recording_name(audio) {
                 return Err(field("audio", "not 64 lowercase hex digits"));
             }
             if *duration_ms == 0 || *duration_ms > MAX_VOICE_MS {
@@ -398,14 +398,6 @@ fn check_answer(answer: &SharedAnswer) -> Result<(), Refusal> {
             Ok(())
         }
     }
-}
-
-/// True for 64 lowercase hex digits (a SHA-256 as Tidbit names audio).
-pub fn is_sha256_hex(value: &str) -> bool {
-    value.len() == 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A role's name: 1 to 40 lowercase letters, digits, `-` or `_`.
@@ -440,32 +432,11 @@ fn entry_id(name: &'static str, value: &str) -> Result<(), Refusal> {
     }
 }
 
-fn id(name: &'static str, value: &str) -> Result<(), Refusal> {
-    if value.is_empty() || value.len() > MAX_ID_BYTES || value.chars().any(char::is_control) {
-        return Err(field(name, "not 1 to 128 bytes without control characters"));
-    }
-    Ok(())
-}
-
-fn text(name: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
-    if value.len() > max {
-        return Err(field(name, format!("longer than {max} bytes")));
-    }
-    Ok(())
-}
-
 fn non_empty(name: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
     if value.trim().is_empty() {
         return Err(field(name, "empty"));
     }
     text(name, value, max)
-}
-
-fn field(field: &'static str, why: impl Into<String>) -> Refusal {
-    Refusal::Field {
-        field,
-        why: why.into(),
-    }
 }
 
 #[cfg(test)]

@@ -430,21 +430,23 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn field(field: &'static str, why: impl Into<String>) -> Refusal {
+pub(crate) fn field(field: &'static str, why: impl Into<String>) -> Refusal {
     Refusal::Field {
         field,
         why: why.into(),
     }
 }
 
-fn id(name: &'static str, value: &str) -> Result<(), Refusal> {
+/// Checks an id a peer sent: 1 to [`MAX_ID_BYTES`] bytes without control characters.
+pub(crate) fn id(name: &'static str, value: &str) -> Result<(), Refusal> {
     if value.is_empty() || value.len() > MAX_ID_BYTES || value.chars().any(char::is_control) {
         return Err(field(name, "not 1 to 128 bytes without control characters"));
     }
     Ok(())
 }
 
-fn text(name: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
+/// Checks a text a peer sent: at most `max` bytes.
+pub(crate) fn text(name: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
     if value.len() > max {
         return Err(field(name, format!("longer than {max} bytes")));
     }

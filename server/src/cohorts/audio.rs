@@ -21,8 +21,9 @@ use std::sync::Arc;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tidbit_core::community::entry::{is_sha256_hex, MAX_VOICE_BYTES};
+use tidbit_core::community::entry::MAX_VOICE_BYTES;
 use tidbit_core::community::{CohortSpace, EntryKind, SharedAnswer};
+use tidbit_core::events::is_recording_name;
 
 use super::CohortError;
 use crate::{refuse, Hub};
@@ -81,7 +82,7 @@ async fn member(
     };
     // Through the learner's own checks: rate, erasure, not an admin token.
     let claims = crate::authorize_learner(hub, headers, &claims.learner).await?;
-    if !is_sha256_hex(sha) {
+    if !is_recording_name(sha) {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             "audio is named by its SHA-256: 64 lowercase hex digits",
