@@ -211,15 +211,17 @@ fn exchange_once(
                 continue;
             }
             let mut work = open(storage, &owners, name)?;
-            match receive_entries(&mut work, name, message, &policy, &sender, &mut budget) {
-                Ok(added) => {
-                    if added
+            let checks = (&policy, &sender, now_ms);
+            match receive_entries(&mut work, name, message, checks, &mut budget) {
+                Ok(change) => {
+                    if change
+                        .added
                         .iter()
                         .any(|e| matches!(e.kind, EntryKind::Hide { .. } | EntryKind::Leave {}))
                     {
                         outcome.cohorts_hidden.push(cohort.to_string());
                     }
-                    if added.iter().any(|e| matches!(e.kind, EntryKind::Leave {})) {
+                    if change.sender_left {
                         outcome.cohorts_left.push(cohort.to_string());
                     }
                     working.push(work);
@@ -403,17 +405,24 @@ impl Owners<'_> {
     }
 }
 
-/// Applies a member's message to a cohort space: every entry must be their own and well
-/// formed, and none may be one that can never fit the space (see
-/// `tidbit_core::community::space::Misfit`); else nothing of it is kept.
+/// What a member's message did to a cohort space.
+struct SpaceChange {
+    added: Vec<community::Entry>,
+    /// The sender has left the space (now, or in an earlier exchange whose follow-up failed).
+    sender_left: bool,
+}
+
+/// Applies a member's message to a cohort space: every entry must be their own, well formed,
+/// new to the space, and none may be one that can never fit it (see
+/// `tidbit_core::community::space::Misfit`); else nothing of it is kept. The first exchange
+/// of a week that touches the space also fixes the week's rota in it, as it stands then.
 fn receive_entries(
     work: &mut Working,
     name: &str,
     message: &[u8],
-    policy: &Policy,
-    sender: &community::Sender,
+    (policy, sender, now_ms): (&Policy, &community::Sender, i64),
     budget: &mut usize,
-) -> Result<Vec<community::Entry>, String> {
+) -> Result<SpaceChange, String> {
     let received = community::receive(
         &mut work.doc,
         name,
@@ -430,22 +439,38 @@ fn receive_entries(
             received.refused.len()
         ));
     }
-    if !received.added.is_empty() {
-        let cohort = documents::cohort_of(name).unwrap_or_default();
-        let (entries, _) = community::entries(&work.doc, name).map_err(|e| e.to_string())?;
-        let space = community::CohortSpace::fold(cohort, entries);
-        if let Some(misfit) = space
-            .ignored
-            .iter()
-            .find(|i| i.permanent && received.added.iter().any(|a| a.id == i.id))
-        {
-            return Err(format!(
-                "a {} entry can never fit this space ({}); nothing of this message was stored",
-                misfit.kind, misfit.reason
-            ));
-        }
+    let cohort = documents::cohort_of(name).unwrap_or_default();
+    let (entries, _) = community::entries(&work.doc, name).map_err(|e| e.to_string())?;
+    let mut space = community::CohortSpace::fold(cohort, entries);
+    if let Some(misfit) = space
+        .ignored
+        .iter()
+        .find(|i| i.permanent && received.added.iter().any(|a| a.id == i.id))
+    {
+        return Err(format!(
+            "a {} entry can never fit this space ({}); nothing of this message was stored",
+            misfit.kind, misfit.reason
+        ));
     }
-    Ok(received.added)
+    let week = community::rota::week_of(now_ms);
+    let formed = space
+        .accepted
+        .iter()
+        .any(|e| matches!(e.kind, EntryKind::Roster { .. }) && e.at_ms <= now_ms);
+    if formed && !space.is_rota_fixed(week) {
+        let duties = space.rota(week).duties;
+        crate::cohorts::write_server_entry(
+            &mut work.doc,
+            name,
+            EntryKind::RotaFixed { week, duties },
+            now_ms,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(SpaceChange {
+        added: received.added,
+        sender_left: space.left.contains(&sender.learner),
+    })
 }
 
 /// Answers the page of heads a device listed: in name order, the documents of its range that

@@ -83,10 +83,13 @@ fn append_as(
     (status, refused)
 }
 
+/// The members' entries in `cohort`'s space (the server adds its own: rosters, rotas).
 fn entries(server: &TestServer, cohort: &str) -> usize {
     tidbit_server::cohorts::entries(server.hub.storage.as_ref(), cohort)
         .unwrap()
-        .len()
+        .iter()
+        .filter(|e| e.author != tidbit_core::events::SERVER_DEVICE)
+        .count()
 }
 
 fn audio_status(server: &TestServer, method: &str, cohort: &str, token: &str) -> u16 {
@@ -523,6 +526,23 @@ fn a_hostile_message_to_a_cohort_space_is_refused_and_changes_nothing() {
                     },
                 );
                 community::append(doc, name, &rating).unwrap()
+            }),
+        ),
+        (
+            "send again an entry the space holds, with other text",
+            Box::new(move |doc: &mut AutoCommit, name: &str| {
+                let mut again = ana_writes(
+                    at + 5,
+                    1,
+                    EntryKind::Post {
+                        text: "a fair post, edited".into(),
+                        module: None,
+                        step: None,
+                        summary: false,
+                    },
+                );
+                again.at_ms = at + 40;
+                community::append(doc, name, &again).unwrap()
             }),
         ),
         (

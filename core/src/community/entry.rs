@@ -69,6 +69,12 @@ pub enum EntryKind {
         roles: Vec<String>,
         members: Vec<String>,
     },
+    /// The server's record of a week's rota as it stood when the server first synced the space
+    /// that week; entries arriving later never turn it. Only the server writes one.
+    RotaFixed {
+        week: i64,
+        duties: Vec<crate::community::rota::Duty>,
+    },
     /// A message to the cohort, optionally about a module or one of its steps. A summary is the
     /// summariser's round-up of the week.
     Post {
@@ -164,6 +170,7 @@ impl EntryKind {
     pub fn name(&self) -> &'static str {
         match self {
             EntryKind::Roster { .. } => "roster",
+            EntryKind::RotaFixed { .. } => "rota_fixed",
             EntryKind::Post { .. } => "post",
             EntryKind::Share { .. } => "share",
             EntryKind::Feedback { .. } => "feedback",
@@ -253,13 +260,14 @@ pub fn check_entry(entry: &Entry, policy: &Policy, sender: Option<&Sender>) -> R
     }
     let from_server = entry.device == SERVER_DEVICE;
     match (&entry.kind, from_server) {
-        (EntryKind::Roster { .. }, false) => {
+        (EntryKind::Roster { .. } | EntryKind::RotaFixed { .. }, false) => {
             return Err(Refusal::ServerKindFromDevice {
-                kind: "roster",
+                kind: entry.kind.name(),
                 device: entry.device.clone(),
             })
         }
-        (EntryKind::Roster { .. } | EntryKind::Hide { .. }, true) => {}
+        (EntryKind::Roster { .. } | EntryKind::RotaFixed { .. } | EntryKind::Hide { .. }, true) => {
+        }
         (_, true) => return Err(Refusal::ServerImpersonated(entry.device.clone())),
         _ => {}
     }
@@ -298,6 +306,21 @@ fn check_kind(kind: &EntryKind) -> Result<(), Refusal> {
             }
             if members.iter().any(|m| !peer::valid_device_id(m)) {
                 return Err(field("members", "a member id is malformed"));
+            }
+            Ok(())
+        }
+        EntryKind::RotaFixed { week, duties } => {
+            if !(0..=10_000).contains(week) {
+                return Err(field("week", "not a week of this era"));
+            }
+            if duties.len() > MAX_ROLES {
+                return Err(field("duties", format!("more than {MAX_ROLES}")));
+            }
+            for duty in duties {
+                role_name(&duty.role)?;
+                if !peer::valid_device_id(&duty.learner) {
+                    return Err(field("duties", "a member id is malformed"));
+                }
             }
             Ok(())
         }

@@ -79,6 +79,10 @@ pub fn receive(
 ) -> Result<ReceivedEntries, DocumentError> {
     let mut received = ReceivedEntries::default();
     let mut ids = std::collections::HashSet::new();
+    let held: std::collections::HashSet<String> = documents::elements(doc, name)?
+        .iter()
+        .filter_map(|bytes| Entry::decode(bytes).ok().map(|e| e.id))
+        .collect();
     for bytes in documents::receive_appends(doc, name, state, message, budget)? {
         match Entry::decode(&bytes) {
             Err(why) => received.refused.push(RefusedEvent {
@@ -87,11 +91,15 @@ pub fn receive(
                 reason: why.to_string(),
             }),
             Ok(entry) => {
-                if !ids.insert(entry.id.clone()) {
-                    return Err(DocumentError::NotAnAppend {
+                // A copy of an id already written (in this message or before) is refused alone:
+                // every fold counts the first in the space's order.
+                if !ids.insert(entry.id.clone()) || held.contains(&entry.id) {
+                    received.refused.push(RefusedEvent {
                         doc: name.into(),
-                        action: "record one entry id twice",
+                        id: Some(entry.id.clone()),
+                        reason: "its id is already in the space".into(),
                     });
+                    continue;
                 }
                 match check_entry(&entry, policy, sender) {
                     Ok(()) => received.added.push(entry),

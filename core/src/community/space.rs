@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::entry::{Entry, EntryKind, Reaction, SharedAnswer};
-use super::rota::{self, Rota, RotaInputs, DEFAULT_ROLES};
+use super::rota::{self, Duty, Rota, RotaInputs, DEFAULT_ROLES};
 use crate::events::SERVER_DEVICE;
 
 /// A reaction and how many members left it.
@@ -147,10 +147,13 @@ pub struct CohortSpace {
     pub left: BTreeSet<String>,
     /// Everyone any roster in the space names, whenever it was written.
     rostered: BTreeSet<String>,
+    /// The id of every entry the space holds, kept or not.
+    written: std::collections::HashSet<String>,
+    /// The rotas the server fixed, by week.
+    fixed: HashMap<i64, Vec<Duty>>,
     unavailable: BTreeSet<String>,
     last_active: BTreeMap<String, i64>,
     index: HashMap<String, usize>,
-    rotas: HashMap<i64, Rota>,
 }
 
 /// A current member.
@@ -163,7 +166,18 @@ impl CohortSpace {
     /// Folds `entries` (in any order; duplicates by id count once) into the space of `cohort`.
     pub fn fold(cohort: &str, mut entries: Vec<Entry>) -> CohortSpace {
         entries.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
-        entries.dedup_by(|a, b| a.id == b.id);
+        // One id counts once, wherever its copies sort: the first in the space's order.
+        let mut seen = std::collections::HashSet::new();
+        entries.retain(|e| seen.insert(e.id.clone()));
+        // The server fixes each week's rota as it stands when it first syncs the space that
+        // week: entries that arrive later (dated earlier, from a device that was offline) never
+        // turn it after the fact.
+        let mut fixed: HashMap<i64, Vec<Duty>> = HashMap::new();
+        for entry in entries.iter().filter(|e| e.author == SERVER_DEVICE) {
+            if let EntryKind::RotaFixed { week, duties } = &entry.kind {
+                fixed.entry(*week).or_insert_with(|| duties.clone());
+            }
+        }
         // A member's entries count whether the device that wrote them was behind the
         // server's clock or not: a roster vouches for its members from the space's start.
         let rostered = entries
@@ -179,6 +193,8 @@ impl CohortSpace {
             cohort: cohort.to_string(),
             roles: DEFAULT_ROLES.iter().map(|r| r.to_string()).collect(),
             rostered,
+            written: seen,
+            fixed,
             ..CohortSpace::default()
         };
         for entry in entries {
@@ -215,13 +231,16 @@ impl CohortSpace {
             return Err(Misfit::never("its id is already in the space"));
         }
         let from_server = entry.author == SERVER_DEVICE;
-        if !from_server
-            && (!self.rostered.contains(&entry.author) || self.left.contains(&entry.author))
-        {
+        if !from_server && !self.rostered.contains(&entry.author) {
             return Err(Misfit::never(format!(
                 "{} is not a member of this cohort",
                 entry.author
             )));
+        }
+        // A member who left may have written this on a device whose clock was behind: it does
+        // not count, but an honest device may hold it.
+        if !from_server && self.left.contains(&entry.author) {
+            return Err(Misfit::now(format!("{} left this cohort", entry.author)));
         }
         let content = |space: &CohortSpace, id: &str| -> Result<Entry, Misfit> {
             match space.entry(id) {
@@ -237,6 +256,10 @@ impl CohortSpace {
                 Some(_) => Err(Misfit::never(
                     "its target is not a post, a share or feedback",
                 )),
+                // Held but left out (by another entry's misfit): it may fit on another device.
+                None if space.written.contains(id) => {
+                    Err(Misfit::now("its target was left out of the space"))
+                }
                 None => Err(Misfit::never("its target is not in the space")),
             }
         };
@@ -246,9 +269,15 @@ impl CohortSpace {
                 criteria_met,
                 ..
             } => {
-                let target = self
-                    .entry(share)
-                    .ok_or_else(|| Misfit::never("it rates an answer that is not shared"))?;
+                let target = match self.entry(share) {
+                    Some(target) => target,
+                    None if self.written.contains(share) => {
+                        return Err(Misfit::now(
+                            "it rates an answer that was left out of the space",
+                        ))
+                    }
+                    None => return Err(Misfit::never("it rates an answer that is not shared")),
+                };
                 let EntryKind::Share { criteria, .. } = &target.kind else {
                     return Err(Misfit::never(
                         "it rates an entry that is not a shared answer",
@@ -323,6 +352,7 @@ impl CohortSpace {
                 Ok(())
             }
             EntryKind::Roster { .. }
+            | EntryKind::RotaFixed { .. }
             | EntryKind::Post { .. }
             | EntryKind::Share { .. }
             | EntryKind::Availability { .. }
@@ -393,13 +423,26 @@ impl CohortSpace {
 
     /// The rota of `week`, as the space stood when it began (entries fold in time order, so a
     /// week's rota is fixed by the time an entry of that week is folded).
+    /// The server's fixed rota of the week wins over the one computed here.
     pub fn rota(&mut self, week: i64) -> Rota {
-        if let Some(rota) = self.rotas.get(&week) {
-            return rota.clone();
+        let mut rota = self.rota_at(week);
+        if let Some(duties) = self.fixed.get(&week) {
+            rota.open_roles = self
+                .roles
+                .iter()
+                .filter(|r| duties.iter().all(|d| &d.role != *r))
+                .cloned()
+                .collect();
+            rota.skipped
+                .retain(|s| duties.iter().all(|d| d.learner != s.learner));
+            rota.duties = duties.clone();
         }
-        let rota = self.rota_at(week);
-        self.rotas.insert(week, rota.clone());
         rota
+    }
+
+    /// Whether the server fixed the rota of `week`.
+    pub fn is_rota_fixed(&self, week: i64) -> bool {
+        self.fixed.contains_key(&week)
     }
 
     fn rota_at(&self, week: i64) -> Rota {

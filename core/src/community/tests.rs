@@ -1,4 +1,4 @@
-use super::rota::{week_of, week_start_ms, DAY_MS};
+use super::rota::{week_of, week_start_ms, Duty, DAY_MS};
 use super::*;
 use crate::events::SERVER_DEVICE;
 
@@ -278,4 +278,114 @@ fn duties_done_count_only_for_their_holder() {
     assert!(view.ignored[0].reason.contains("was not the summariser"));
     assert_eq!(view.metrics.duties_assigned, 3);
     assert_eq!(view.metrics.duties_fulfilled, 1);
+}
+
+#[test]
+fn copies_of_one_id_count_once_and_a_target_left_out_may_fit_elsewhere() {
+    let mut ana = Writer::new("ana");
+    let mut ben = Writer::new("ben");
+    let shared = ana.write(MONDAY + 10, share());
+    let rating = ben.write(
+        MONDAY + 20,
+        EntryKind::Feedback {
+            share: shared.id.clone(),
+            criteria_met: vec![true, true],
+            comment: "clear".into(),
+        },
+    );
+    // A copy of ben's rating with other content, sorted far from the first.
+    let mut copy = rating.clone();
+    copy.at_ms = MONDAY + 5_000;
+    copy.kind = EntryKind::Feedback {
+        share: shared.id.clone(),
+        criteria_met: vec![false, false],
+        comment: "changed".into(),
+    };
+    // Ana hides her share before ben's rating (her clock ran behind); chi reacts to the rating.
+    let hide = ana.write(
+        MONDAY + 15,
+        EntryKind::Hide {
+            target: shared.id.clone(),
+            reason: String::new(),
+        },
+    );
+    let mut chi = Writer::new("chi");
+    let thanks = chi.write(
+        MONDAY + 30,
+        EntryKind::Reaction {
+            target: rating.id.clone(),
+            reaction: Reaction::Thanks,
+        },
+    );
+    let entries = vec![
+        roster(MONDAY, &["ana", "ben", "chi"]),
+        shared,
+        rating.clone(),
+        copy,
+        hide,
+        thanks,
+    ];
+    let space = CohortSpace::fold("north", entries);
+    assert_eq!(
+        space.accepted.iter().filter(|e| e.id == rating.id).count(),
+        0,
+        "the rating of a hidden share is left out"
+    );
+    // Left out, not unknown: an honest device may hold it, so the server must not refuse it.
+    let ignored: Vec<(&str, bool)> = space
+        .ignored
+        .iter()
+        .map(|i| (i.reason.as_str(), i.permanent))
+        .collect();
+    assert_eq!(
+        ignored,
+        vec![
+            ("it rates an answer that was hidden", false),
+            ("its target was left out of the space", false),
+        ]
+    );
+}
+
+#[test]
+fn a_rota_the_server_fixed_stands_whatever_arrives_later() {
+    let members = ["ana", "ben", "chi", "dev"];
+    let start = MONDAY - 7 * DAY_MS;
+    let mut entries = vec![roster(start, &members)];
+    let week = week_of(MONDAY);
+    let fixed = vec![
+        Duty {
+            role: "facilitator".into(),
+            learner: "dev".into(),
+        },
+        Duty {
+            role: "reviewer".into(),
+            learner: "ana".into(),
+        },
+    ];
+    // Another of the server's writes than the roster (another sequence, another id).
+    let mut server = Writer::new(SERVER_DEVICE);
+    server.sequence = 10;
+    entries.push(server.write(
+        MONDAY + 3 * DAY_MS,
+        EntryKind::RotaFixed {
+            week,
+            duties: fixed.clone(),
+        },
+    ));
+    // Dev hides a post on Monday, before the server fixed the rota on Thursday.
+    let mut ben = Writer::new("ben");
+    let post = ben.write(MONDAY + 1000, post("off topic"));
+    let mut dev = Writer::new("dev");
+    let hide = dev.write(
+        MONDAY + 2000,
+        EntryKind::Hide {
+            target: post.id.clone(),
+            reason: "off topic".into(),
+        },
+    );
+    entries.extend([post.clone(), hide]);
+    let mut space = CohortSpace::fold("north", entries);
+    assert_eq!(space.rota(week).duties, fixed);
+    assert_eq!(space.rota(week).open_roles, vec!["summariser"]);
+    assert!(space.hidden.contains(&post.id));
 }

@@ -207,14 +207,17 @@ pub enum EventKind {
     ConsentChanged { scope: ConsentScope, granted: bool },
     /// A peer rated the learner's shared answer against the item's criteria (`credit`: the
     /// share of them met). It counts towards mastery as the course says (its
-    /// `peer_feedback_weight`), each rating once; the device the answer was shared from
-    /// records it when a sync brings the rating in.
+    /// `peer_feedback_weight`), once per reviewer and answer (a reviewer who rates again does
+    /// not count twice); the device the answer was shared from records it when a sync brings
+    /// the rating in.
     PeerRated {
         course: String,
         step: String,
         cohort: String,
-        /// The rating's entry id in the cohort's space.
+        /// The shared answer's and the rating's entry ids in the cohort's space.
+        share: String,
         feedback: String,
+        reviewer: String,
         credit: f64,
     },
     /// The learner asked a person to review the automated decision that keeps `stage` of their

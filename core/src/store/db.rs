@@ -335,7 +335,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE courses ADD COLUMN peer_feedback_weight REAL NOT NULL DEFAULT 0;
     CREATE TABLE peer_ratings (
-        feedback TEXT PRIMARY KEY,
+        rating TEXT PRIMARY KEY,
         course TEXT NOT NULL,
         step TEXT NOT NULL,
         credit REAL NOT NULL

@@ -170,16 +170,18 @@ pub async fn fetch_shared_audio(
     if !response.status().is_success() {
         return Err(refused(&response, "fetching a shared recording"));
     }
-    if response
-        .content_length()
-        .is_some_and(|n| n > crate::learn::voice::MAX_AUDIO_BYTES as u64)
-    {
-        return Err(SyncError::Refused {
-            status: 200,
-            message: "the shared recording is larger than any Tidbit keeps".into(),
-        });
+    // Read with a bound whatever the server says of the length: a recording is at most 16 MiB.
+    let mut response = response;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if bytes.len() + chunk.len() > crate::learn::voice::MAX_AUDIO_BYTES {
+            return Err(SyncError::Refused {
+                status: 200,
+                message: "the shared recording is larger than any Tidbit keeps".into(),
+            });
+        }
+        bytes.extend_from_slice(&chunk);
     }
-    let bytes = response.bytes().await.map_err(unreachable)?.to_vec();
     if crate::learn::voice::sha256_hex(&bytes) != audio {
         return Err(TidbitError::RefusedPeerData(format!(
             "the recording fetched for {audio} has other bytes"

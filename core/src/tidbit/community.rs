@@ -273,11 +273,13 @@ impl Tidbit {
     /// how many were recorded.
     pub fn record_peer_ratings(&mut self) -> Result<u32, TidbitError> {
         let device = self.device_id().to_string();
-        let recorded: std::collections::HashSet<String> =
+        let recorded: std::collections::HashSet<(String, String)> =
             event_log::of_kinds(self.store.conn(), &["peer_rated"])?
                 .into_iter()
                 .filter_map(|e| match e.kind {
-                    EventKind::PeerRated { feedback, .. } => Some(feedback),
+                    EventKind::PeerRated {
+                        share, reviewer, ..
+                    } => Some((share, reviewer)),
                     _ => None,
                 })
                 .collect();
@@ -306,7 +308,8 @@ impl Tidbit {
                     continue;
                 }
                 for feedback in share.feedback {
-                    if recorded.contains(&feedback.id) || feedback.criteria_met.is_empty() {
+                    let key = (share.id.clone(), feedback.reviewer.clone());
+                    if recorded.contains(&key) || feedback.criteria_met.is_empty() {
                         continue;
                     }
                     let met = feedback.criteria_met.iter().filter(|m| **m).count();
@@ -314,7 +317,9 @@ impl Tidbit {
                         course: share.course.clone(),
                         step: share.step.clone(),
                         cohort: cohort.clone(),
+                        share: share.id.clone(),
                         feedback: feedback.id,
+                        reviewer: feedback.reviewer,
                         credit: met as f64 / feedback.criteria_met.len() as f64,
                     });
                 }

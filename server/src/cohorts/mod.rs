@@ -288,23 +288,7 @@ fn try_append(
         None => documents::genesis(&name)?,
     };
     let loaded_heads = doc.get_heads();
-    // A fresh incarnation per entry: its actor and its entry id are new every time.
-    let mut bytes = [0u8; 16];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| CohortError::NoRandomness)?;
-    let incarnation = hex::encode(bytes);
-    doc.set_actor(ActorId::from(&bytes[..]));
-    let entry = Entry {
-        id: Entry::make_id(SERVER_DEVICE, SERVER_DEVICE, &incarnation, 1),
-        author: SERVER_DEVICE.into(),
-        device: SERVER_DEVICE.into(),
-        incarnation,
-        sequence: 1,
-        at_ms: now_ms,
-        kind,
-    };
-    community::append(&mut doc, &name, &entry)?;
+    let entry = write_server_entry(&mut doc, &name, kind, now_ms)?;
     let write = if is_new {
         DocumentWrite::Snapshot(doc.save())
     } else {
@@ -325,8 +309,36 @@ fn try_append(
     Ok(entry)
 }
 
+/// Appends a server entry (a roster, a rota, a hide) to the space `doc` (named `name`), under
+/// a fresh incarnation: its actor and its entry id are new every time.
+pub fn write_server_entry(
+    doc: &mut AutoCommit,
+    name: &str,
+    kind: EntryKind,
+    at_ms: i64,
+) -> Result<Entry, CohortError> {
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CohortError::NoRandomness)?;
+    let incarnation = hex::encode(bytes);
+    doc.set_actor(ActorId::from(&bytes[..]));
+    let entry = Entry {
+        id: Entry::make_id(SERVER_DEVICE, SERVER_DEVICE, &incarnation, 1),
+        author: SERVER_DEVICE.into(),
+        device: SERVER_DEVICE.into(),
+        incarnation,
+        sequence: 1,
+        at_ms,
+        kind,
+    };
+    community::append(doc, name, &entry)?;
+    Ok(entry)
+}
+
 fn check_learner_id(storage: &dyn SyncStorage, learner: &str) -> Result<(), CohortError> {
-    if !crate::auth::valid_id(learner) {
+    // The server's own name is never a member's: the space reads its entries as the server's.
+    if !crate::auth::valid_id(learner) || learner == SERVER_DEVICE {
         return Err(CohortError::BadName(
             learner.chars().take(64).collect(),
             "learner",

@@ -543,7 +543,7 @@ impl ProjectionTables for LiveTables<'_> {
 
     fn count_peer_rating(
         &mut self,
-        feedback: &str,
+        rating: &str,
         course: &str,
         step: &str,
         credit: f64,
@@ -551,10 +551,10 @@ impl ProjectionTables for LiveTables<'_> {
         let inserted = self
             .conn
             .prepare_cached(
-                "INSERT INTO peer_ratings (feedback, course, step, credit) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (feedback) DO NOTHING",
+                "INSERT INTO peer_ratings (rating, course, step, credit) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (rating) DO NOTHING",
             )?
-            .execute(params![feedback, course, step, credit])?;
+            .execute(params![rating, course, step, credit])?;
         Ok(inserted == 1)
     }
 

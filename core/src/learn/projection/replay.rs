@@ -47,7 +47,7 @@ pub(super) struct ReplayTables<'c> {
     pending_by_skill: PairMap<Vec<i64>>,
     parameters: Option<(String, i64)>,
     consents: HashMap<ConsentScope, (bool, i64)>,
-    /// Peer ratings counted, in the order they were: (feedback, course, step, credit).
+    /// Peer ratings counted, in the order they were: (rating, course, step, credit).
     peer_ratings: Vec<(String, String, String, f64)>,
     counted_ratings: std::collections::HashSet<String>,
     retention: HashMap<String, (f64, i64)>,
@@ -127,8 +127,8 @@ impl<'c> ReplayTables<'c> {
         for (scope, (granted, at_ms)) in &self.consents {
             live.put_consent(*scope, *granted, *at_ms)?;
         }
-        for (feedback, course, step, credit) in &self.peer_ratings {
-            live.count_peer_rating(feedback, course, step, *credit)?;
+        for (rating, course, step, credit) in &self.peer_ratings {
+            live.count_peer_rating(rating, course, step, *credit)?;
         }
         for (id, review) in self.reviews {
             live.put_review(&id, review)?;
@@ -428,16 +428,16 @@ impl ProjectionTables for ReplayTables<'_> {
 
     fn count_peer_rating(
         &mut self,
-        feedback: &str,
+        rating: &str,
         course: &str,
         step: &str,
         credit: f64,
     ) -> rusqlite::Result<bool> {
-        if !self.counted_ratings.insert(feedback.to_string()) {
+        if !self.counted_ratings.insert(rating.to_string()) {
             return Ok(false);
         }
         self.peer_ratings
-            .push((feedback.into(), course.into(), step.into(), credit));
+            .push((rating.into(), course.into(), step.into(), credit));
         Ok(true)
     }
 

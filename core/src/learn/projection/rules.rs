@@ -153,7 +153,8 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             EventKind::PeerRated {
                 course,
                 step,
-                feedback,
+                share,
+                reviewer,
                 credit,
                 ..
             } => {
@@ -164,10 +165,12 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
                     });
                 }
                 let weight = self.content.course_settings(course)?.peer_feedback_weight;
+                // Once per reviewer and answer, whichever of their ratings came first.
+                let rating = format!("{share}/{reviewer}");
                 if weight > 0.0
                     && self
                         .tables
-                        .count_peer_rating(feedback, course, step, *credit)?
+                        .count_peer_rating(&rating, course, step, *credit)?
                 {
                     if let Some(mut card) = self.tables.card(course, step)? {
                         // An answer scored automatically moves the running credit half way to

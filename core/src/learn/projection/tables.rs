@@ -228,10 +228,11 @@ pub(super) trait ProjectionTables {
         at_ms: i64,
     ) -> rusqlite::Result<()>;
 
-    /// Notes that peer rating `feedback` was counted; false when it already was.
+    /// Notes that peer rating `rating` (an answer and its reviewer) was counted; false when it
+    /// already was.
     fn count_peer_rating(
         &mut self,
-        feedback: &str,
+        rating: &str,
         course: &str,
         step: &str,
         credit: f64,

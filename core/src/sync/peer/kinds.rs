@@ -143,13 +143,21 @@ pub(super) fn check_kind(event: &Event) -> Result<(), Refusal> {
             course,
             step,
             cohort,
+            share,
             feedback,
+            reviewer,
             credit,
         } => {
-            id("course", course)?;
-            id("step", step)?;
-            id("cohort", cohort)?;
-            id("feedback", feedback)?;
+            for (name, value) in [
+                ("course", course),
+                ("step", step),
+                ("cohort", cohort),
+                ("share", share),
+                ("feedback", feedback),
+                ("reviewer", reviewer),
+            ] {
+                id(name, value)?;
+            }
             if !(0.0..=1.0).contains(credit) {
                 return Err(field("credit", "not a number from 0 to 1"));
             }
