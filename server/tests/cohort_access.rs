@@ -164,8 +164,9 @@ fn a_member_reads_and_appends_to_their_cohorts_space_and_nothing_else() {
                 audio_status(&server, "PUT", cohort, &token),
             );
             if member {
-                // Nothing uploaded yet: HEAD and GET find nothing; a first chunk is taken.
-                assert_eq!((head, get, put), (404, 404, 202), "{learner} in {cohort}");
+                // Nothing uploaded: HEAD and GET find nothing; an upload of a recording no share
+                // of theirs names is refused.
+                assert_eq!((head, get, put), (404, 404, 409), "{learner} in {cohort}");
             } else {
                 assert_eq!((head, get, put), (403, 403, 403), "{learner} in {cohort}");
             }
@@ -543,6 +544,20 @@ fn a_hostile_message_to_a_cohort_space_is_refused_and_changes_nothing() {
                 );
                 again.at_ms = at + 40;
                 community::append(doc, name, &again).unwrap()
+            }),
+        ),
+        (
+            "write more entries than a member may",
+            Box::new(move |doc: &mut AutoCommit, name: &str| {
+                let limit = tidbit_core::community::entry::MAX_ENTRIES_PER_MEMBER as u64;
+                for sequence in 10..=10 + limit {
+                    let day = ana_writes(
+                        at + sequence as i64,
+                        sequence,
+                        EntryKind::Practised { day: 20_000 },
+                    );
+                    community::append(doc, name, &day).unwrap();
+                }
             }),
         ),
         (

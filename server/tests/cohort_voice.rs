@@ -54,6 +54,86 @@ fn files_holding_bytes(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
     found
 }
 
+/// Syncs `member`'s documents and spaces, round trip by round trip, without the uploads that
+/// follow a sync.
+fn exchange_only(member: &Member, server: &TestServer) {
+    let mut session = tidbit_core::tidbit::SyncSession::new(&server.url());
+    for _ in 0..32 {
+        let request = member
+            .tidbit
+            .lock()
+            .unwrap()
+            .sync_outgoing(&mut session)
+            .unwrap();
+        if request.listing.is_none() && request.messages.is_empty() {
+            return;
+        }
+        let (status, body) = support::post_sync(
+            &server.url(),
+            &member.learner,
+            Some(&format!("Bearer {}", member.token)),
+            request.encode(),
+        );
+        assert_eq!(status, 200);
+        let reply = tidbit_core::sync::exchange::Exchange::decode(&body).unwrap();
+        member
+            .tidbit
+            .lock()
+            .unwrap()
+            .sync_incoming(&mut session, reply)
+            .unwrap();
+    }
+    panic!("the exchange did not settle");
+}
+
+/// Sends a share of "recording" `sha` (`bytes` long) into the space `voices` as `member`'s
+/// phone, the way a modified app would, without any recording kept behind it.
+fn share_crafted(server: &TestServer, member: &Member, sha: &str, bytes: u64) {
+    use tidbit_core::community::{self, Entry, EntryKind};
+    let name = tidbit_core::sync::documents::cohort_document("voices");
+    let stored = server
+        .hub
+        .storage
+        .load(&tidbit_server::cohorts::owner("voices"), &name)
+        .unwrap()
+        .unwrap();
+    let mut doc = automerge::AutoCommit::load(&stored.snapshot).unwrap();
+    for chunk in &stored.chunks {
+        doc.load_incremental(chunk).unwrap();
+    }
+    let before = doc.get_heads();
+    let entry = Entry {
+        id: String::new(),
+        author: member.learner.clone(),
+        device: member.device.clone(),
+        incarnation: "c0ffee".into(),
+        sequence: 1,
+        at_ms: start().timestamp_millis() + 3_600_000,
+        kind: EntryKind::Share {
+            course: SPOKEN.into(),
+            step: VOICE_ITEM.into(),
+            answer_event: "e".into(),
+            prompt: "Hand over".into(),
+            criteria: vec!["said what happened".into()],
+            answer: SharedAnswer::Voice {
+                audio: sha.into(),
+                duration_ms: 1_000,
+                bytes,
+            },
+        },
+    };
+    community::append(&mut doc, &name, &entry).unwrap();
+    let (status, body) = support::post_sync(
+        &server.url(),
+        &member.learner,
+        Some(&format!("Bearer {}", member.token)),
+        support::exchange_with(&name, support::message_after(&mut doc, &before)),
+    );
+    assert_eq!(status, 200);
+    let reply = tidbit_core::sync::exchange::Exchange::decode(&body).unwrap();
+    assert!(reply.refused.is_empty(), "{:?}", reply.refused);
+}
+
 fn audio_url(server: &TestServer, cohort: &str, sha: &str) -> String {
     format!("{}/v1/cohorts/{cohort}/audio/{sha}", server.url())
 }
@@ -110,7 +190,9 @@ fn a_spoken_answer_is_shared_resumed_rated_kept_sealed_and_deleted_when_hidden()
             .unwrap()
     };
 
-    // An earlier upload was cut after 1,000 bytes: the sync resumes from there.
+    // The share reaches the server; its recording's upload is cut after 1,000 bytes; the next
+    // sync resumes from there.
+    exchange_only(&ana, &server);
     let http = reqwest::blocking::Client::new();
     let cut = http
         .put(audio_url(&server, "voices", &sha))
@@ -159,9 +241,20 @@ fn a_spoken_answer_is_shared_resumed_rated_kept_sealed_and_deleted_when_hidden()
     let mine = ana.tidbit.lock().unwrap().cohort("voices").unwrap();
     assert_eq!(mine.shares[0].feedback[0].criteria_met, vec![true, true]);
 
-    // Bytes that are not audio are refused when the upload completes, and nothing is kept.
+    // Bytes that are not audio are refused when the upload completes, and nothing is kept: a
+    // modified app shares a "recording" that is text, then uploads it.
     let text = b"not a recording at all".to_vec();
     let text_sha = sha256_hex(&text);
+    let unshared = http
+        .put(audio_url(&server, "voices", &text_sha))
+        .bearer_auth(&ana.token)
+        .header("upload-offset", "0")
+        .header("upload-length", text.len().to_string())
+        .body(text.clone())
+        .send()
+        .unwrap();
+    assert_eq!(unshared.status().as_u16(), 409, "no share names it yet");
+    share_crafted(&server, &ana, &text_sha, text.len() as u64);
     let refused = http
         .put(audio_url(&server, "voices", &text_sha))
         .bearer_auth(&ana.token)
@@ -181,14 +274,11 @@ fn a_spoken_answer_is_shared_resumed_rated_kept_sealed_and_deleted_when_hidden()
         .unwrap();
     ana.sync(&server);
     ben.sync(&server);
-    assert!(ben
-        .tidbit
-        .lock()
-        .unwrap()
-        .cohort("voices")
-        .unwrap()
-        .shares
-        .is_empty());
+    let shares = ben.tidbit.lock().unwrap().cohort("voices").unwrap().shares;
+    assert!(
+        shares.iter().all(|s| s.id != share),
+        "the hidden share still shows"
+    );
     assert!(!stored.exists());
     let gone = http
         .get(audio_url(&server, "voices", &sha))

@@ -21,6 +21,10 @@ pub const MAX_POST_BYTES: usize = 4 * 1024;
 pub const MAX_COMMENT_BYTES: usize = 2 * 1024;
 /// The longest reason given for a hide or a report.
 pub const MAX_REASON_BYTES: usize = 500;
+/// The most entries one member writes to a space (the server refuses more): years of daily
+/// posts, shares, ratings and practice days, and a bound on what one member can make every
+/// device fold.
+pub const MAX_ENTRIES_PER_MEMBER: usize = 5_000;
 /// The most members one roster lists (cohorts are formed of 10 to 12).
 pub const MAX_MEMBERS: usize = 64;
 /// The most roles that rotate in one cohort.

@@ -87,10 +87,22 @@ pub async fn upload_shared_audio(
             return Err(refused(&head, "an audio upload"));
         }
         let mut offset = upload_offset(&head).unwrap_or(0);
-        // Unsealed only for the upload; the bytes never touch the disk in plain form.
-        let bytes = lock(tidbit)?.voice_audio(&audio)?;
+        // Unsealed only for the upload; the bytes never touch the disk in plain form. A share
+        // made on another of the learner's devices is uploaded from there.
+        let Ok(bytes) = lock(tidbit)?.voice_audio(&audio) else {
+            continue;
+        };
         let total = bytes.len() as u64;
-        loop {
+        // Every round moves the upload on, or the server says where it stands: a bound on the
+        // rounds keeps a server that says otherwise from holding the sync.
+        let rounds = bytes.len() / UPLOAD_CHUNK + 8;
+        for round in 0.. {
+            if round == rounds {
+                return Err(SyncError::Refused {
+                    status: 409,
+                    message: "the audio upload made no progress".into(),
+                });
+            }
             let start = offset.min(total) as usize;
             let end = (start + UPLOAD_CHUNK).min(bytes.len());
             let response = client
@@ -102,22 +114,13 @@ pub async fn upload_shared_audio(
                 .send()
                 .await
                 .map_err(unreachable)?;
-            match response.status().as_u16() {
-                200 => {
+            match (response.status().as_u16(), upload_offset(&response)) {
+                (200, _) => {
                     completed += 1;
                     break;
                 }
                 // Where the upload stands now (after this chunk, or elsewhere after a cut).
-                202 | 409 => {
-                    let next = upload_offset(&response).unwrap_or(0);
-                    if next <= offset && response.status().as_u16() == 202 {
-                        return Err(SyncError::Refused {
-                            status: 202,
-                            message: "the audio upload made no progress".into(),
-                        });
-                    }
-                    offset = next;
-                }
+                (202 | 409, Some(next)) => offset = next,
                 _ => return Err(refused(&response, "an audio upload")),
             }
         }

@@ -5,7 +5,8 @@
 //!   else `404` with `Upload-Offset`, the bytes received so far (where to resume).
 //! - `PUT /v1/cohorts/{cohort}/audio/{sha256}` with `Upload-Offset` and `Upload-Length`
 //!   headers and the bytes from that offset: appended when the offset is where the upload
-//!   stands (else `409` with the right `Upload-Offset`). When the last byte arrives the file is
+//!   stands (else `409` with the right `Upload-Offset`), for a recording a visible share of the
+//!   uploader names (else `409`). When the last byte arrives the file is
 //!   checked (its SHA-256 is its name, and it is audio) and kept; a file that fails is dropped
 //!   (`422`), and the upload starts again.
 //! - `GET /v1/cohorts/{cohort}/audio/{sha256}`: the file.
@@ -75,7 +76,7 @@ async fn member(
     headers: &HeaderMap,
     cohort: &str,
     sha: &str,
-) -> Result<(), Response> {
+) -> Result<String, Response> {
     let claims = match crate::authenticate(hub, headers) {
         Ok(claims) => claims,
         Err(e) => return Err(refuse(StatusCode::UNAUTHORIZED, e.to_string())),
@@ -106,7 +107,7 @@ async fn member(
             "this learner is not a member of this cohort",
         ));
     }
-    Ok(())
+    Ok(claims.learner)
 }
 
 fn offset_header(received: u64) -> [(header::HeaderName, HeaderValue); 1] {
@@ -160,9 +161,10 @@ pub async fn put_audio(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    if let Err(refused) = member(&hub, &headers, &cohort, &sha).await {
-        return refused;
-    }
+    let learner = match member(&hub, &headers, &cohort, &sha).await {
+        Ok(learner) => learner,
+        Err(refused) => return refused,
+    };
     let (Some(offset), Some(total)) = (
         number(&headers, UPLOAD_OFFSET),
         number(&headers, UPLOAD_LENGTH),
@@ -187,6 +189,7 @@ pub async fn put_audio(
     let result = tokio::task::spawn_blocking(move || {
         worker
             .with_learner(&owner, || {
+                shared_by(&worker, &cohort, &learner, &sha, total)?;
                 append(&worker, &cohort, &sha, offset, total, &body)
             })
             .map_err(|e| Appended::Failed(e.to_string()))
@@ -205,6 +208,10 @@ pub async fn put_audio(
         )
             .into_response(),
         Ok(Err(Appended::Refused(reason))) => refuse(StatusCode::UNPROCESSABLE_ENTITY, reason),
+        Ok(Err(Appended::Unshared)) => refuse(
+            StatusCode::CONFLICT,
+            "no answer this learner shared in this cohort names this recording (of this size): share it, sync, then upload",
+        ),
         Ok(Err(Appended::Failed(reason))) | Ok(Ok(Appended::Failed(reason))) => {
             refuse(StatusCode::INTERNAL_SERVER_ERROR, reason)
         }
@@ -216,6 +223,31 @@ pub async fn put_audio(
     }
 }
 
+/// Whether `learner` shared, in `cohort`'s space, a spoken answer whose recording is `sha` of
+/// `total` bytes (still visible): only such a recording is taken, so nothing the server keeps is
+/// unnamed, and the share's hide deletes it.
+fn shared_by(
+    hub: &Hub,
+    cohort: &str,
+    learner: &str,
+    sha: &str,
+    total: u64,
+) -> Result<(), Appended> {
+    let entries = super::entries(hub.storage.as_ref(), cohort)
+        .map_err(|e| Appended::Failed(e.to_string()))?;
+    let space = CohortSpace::fold(cohort, entries);
+    let shared = space.accepted.iter().any(|e| {
+        e.author == learner
+            && !space.hidden.contains(&e.id)
+            && matches!(&e.kind, EntryKind::Share { answer: SharedAnswer::Voice { audio, bytes, .. }, .. } if audio == sha && *bytes == total)
+    });
+    if shared {
+        Ok(())
+    } else {
+        Err(Appended::Unshared)
+    }
+}
+
 #[derive(Debug)]
 enum Appended {
     Complete,
@@ -223,6 +255,8 @@ enum Appended {
     Elsewhere(u64),
     Refused(String),
     Failed(String),
+    /// No visible share of the uploader names the recording.
+    Unshared,
 }
 
 fn append(

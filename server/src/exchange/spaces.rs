@@ -1,6 +1,7 @@
 //! The cohort spaces in a learner's exchange: whose each document is, and what the server
 //! checks and adds when a member's message reaches a space (see `tidbit_core::community`).
 
+use tidbit_core::community::entry::MAX_ENTRIES_PER_MEMBER;
 use tidbit_core::community::{self, EntryKind};
 use tidbit_core::sync::documents;
 use tidbit_core::sync::peer::Policy;
@@ -65,6 +66,15 @@ pub(super) fn receive_entries(
     }
     let cohort = documents::cohort_of(name).unwrap_or_default();
     let (entries, _) = community::entries(&work.doc, name).map_err(|e| e.to_string())?;
+    let written = entries
+        .iter()
+        .filter(|e| e.author == sender.learner)
+        .count();
+    if !received.added.is_empty() && written > MAX_ENTRIES_PER_MEMBER {
+        return Err(format!(
+            "a member writes at most {MAX_ENTRIES_PER_MEMBER} entries to a space; nothing of this message was stored"
+        ));
+    }
     let mut space = community::CohortSpace::fold(cohort, entries);
     if let Some(misfit) = space
         .ignored
