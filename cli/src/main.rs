@@ -17,6 +17,7 @@ mod serve;
 mod serve_cohorts;
 mod serve_courses;
 mod serve_push;
+mod serve_storage;
 mod simulate;
 mod syncing;
 

@@ -10,7 +10,8 @@
 //! serve publish PACK --trust KEY.pub` publishes a course version, `tidbit serve assign --course
 //! ID --everyone|--role R|--learner L` offers it (see `serve_courses`). `tidbit
 //! serve erase --data DIR --learner ID` erases a learner (see `tidbit_server::erasure`), beside a
-//! running server or without one.
+//! running server or without one. `tidbit serve migrate` and `tidbit serve copy` work on the
+//! storage (see `serve_storage`).
 //!
 //! With `--fcm-service-account FILE` and/or `--apns-key FILE.p8 --apns-key-id ID --apns-team-id
 //! ID --apns-topic BUNDLE` (see `serve_push`) the server and `trigger` wake learners' devices
@@ -315,8 +316,8 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             learner,
             json,
         }) => erase(store, learner, *json),
-        Some(ServeCommand::Migrate { store }) => migrate(store),
-        Some(ServeCommand::Copy { from, to, json }) => copy(from, to, *json),
+        Some(ServeCommand::Migrate { store }) => crate::serve_storage::migrate(store),
+        Some(ServeCommand::Copy { from, to, json }) => crate::serve_storage::copy(from, to, *json),
         Some(ServeCommand::Report(report)) => crate::report::run(report),
         Some(ServeCommand::Publish(publish)) => crate::serve_courses::publish(publish),
         Some(ServeCommand::Assign(assign)) => crate::serve_courses::assign(assign),
@@ -330,80 +331,6 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             serve(data, args)
         }
     }
-}
-
-fn migrate(store: &StoreArgs) -> Result<(), String> {
-    let where_ = |e: String| format!("{}: {e}", store.data.display());
-    match store.database.config()? {
-        tidbit_server::StorageConfig::Sqlite => {
-            store.open()?;
-            println!("the SQLite store is at this build's schema");
-        }
-        tidbit_server::StorageConfig::Postgres { url, pool_size } => {
-            let database = tidbit_server::storage::postgres::Database::connect(&url, pool_size)
-                .map_err(|e| where_(e.to_string()))?;
-            let applied = database.migrate().map_err(|e| where_(e.to_string()))?;
-            let version = database
-                .schema_version()
-                .map_err(|e| where_(e.to_string()))?;
-            match applied.as_slice() {
-                [] => println!("the database is at schema {version}; nothing to apply"),
-                applied => println!(
-                    "applied migrations {}; the database is at schema {version}",
-                    applied
-                        .iter()
-                        .map(|v| v.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            }
-        }
-    }
-    Ok(())
-}
-
-fn copy(from: &str, to: &str, json: bool) -> Result<(), String> {
-    let dir = from
-        .strip_prefix("sqlite:")
-        .ok_or("--from takes sqlite:DIR, the SQLite server's data directory")?;
-    let dir = std::path::Path::new(dir);
-    if !dir.join(tidbit_server::DATABASE_FILE).is_file() {
-        return Err(format!(
-            "{} holds no SQLite server store ({}): --from takes the data directory of a SQLite server",
-            dir.display(),
-            tidbit_server::DATABASE_FILE
-        ));
-    }
-    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
-        return Err(
-            "--to takes a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)".into(),
-        );
-    }
-    let key = tidbit_server::sealing::ServerKey::load_or_create(
-        dir,
-        std::env::var(tidbit_server::sealing::SERVER_KEY_ENV)
-            .ok()
-            .as_deref(),
-        true,
-    )
-    .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let report = tidbit_server::copy::copy_sqlite_to_postgres(dir, to, Arc::new(key))
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-        return Ok(());
-    }
-    for (table, rows) in &report.tables {
-        println!("{table:>16}  {rows} rows");
-    }
-    println!(
-        "copied and verified: {} learners, every digest equal (all learners: {})",
-        report.learners, report.digest
-    );
-    Ok(())
 }
 
 /// For `tidbit serve`: reads the settings file (`--config FILE` or `TIDBIT_CONFIG`) and puts

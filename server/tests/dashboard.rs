@@ -243,8 +243,20 @@ fn metrics_through_the_api_and_the_dashboard_in_a_real_browser() {
         .unwrap();
     assert!(verdict.starts_with("Not enough data yet"), "{verdict}");
 
-    // The dashboard in a real browser: the API's numbers, a filter that changes them, a
-    // screenshot.
+    // A cohort of two, so the dashboard's Cohorts table has a row to show.
+    server
+        .hub
+        .form_cohort(&tidbit_server::cohorts::CohortRequest {
+            id: "sales-1".into(),
+            course: SALES.into(),
+            path: "sales-executive".into(),
+            roles: Vec::new(),
+            members: vec!["fay".into(), "hal".into()],
+        })
+        .unwrap();
+
+    // The dashboard in a real browser: the API's numbers, a filter that changes them, the
+    // cohorts, a screenshot.
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tidbit-dashboard.png");
     let _ = std::fs::remove_file(&screenshot);
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -257,6 +269,7 @@ fn metrics_through_the_api_and_the_dashboard_in_a_real_browser() {
         .env("SCREENSHOT", &screenshot)
         .env("FILTER_COURSE", SALES)
         .env("FILTER_LEARNERS", "fay,hal")
+        .env("EXPECT_COHORTS", "1")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

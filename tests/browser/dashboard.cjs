@@ -160,6 +160,21 @@ async function checkAtRisk(page, api, label) {
   return rows;
 }
 
+// The Cohorts table: one row per cohort of GET /v1/admin/cohorts (of the selected course, when
+// one is), each with the cohort's id and its member count.
+async function checkCohorts(page, base, token, course, label) {
+  const res = await fetch(`${base}/v1/admin/cohorts`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!res.ok) fail(`GET /v1/admin/cohorts -> HTTP ${res.status}`);
+  const cohorts = (await res.json()).filter((c) => !course || c.course === course);
+  const rows = await page.$$eval('#cohorts tbody tr', (trs) =>
+    trs.map((tr) => [tr.getAttribute('data-cohort'), tr.cells[1].textContent]));
+  const want = cohorts.map((c) => [c.id, String(c.metrics.members)]);
+  if (JSON.stringify(rows) !== JSON.stringify(want)) {
+    fail(`${label}: #cohorts rows ${JSON.stringify(rows)}, expected ${JSON.stringify(want)}`);
+  }
+  return rows.length;
+}
+
 function changedMetrics(a, b) {
   return Object.keys(a).filter((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] !== b[k]);
 }
@@ -217,6 +232,10 @@ async function main() {
     const metricCount = compareMetrics('all courses', pageAll, apiAll.summary);
     await checkCharts(page);
     await checkAtRisk(page, apiAll, 'all courses');
+    const cohortRows = await checkCohorts(page, base, token, '', 'all courses');
+    if (process.env.EXPECT_COHORTS && cohortRows !== Number(process.env.EXPECT_COHORTS)) {
+      fail(`#cohorts has ${cohortRows} rows, expected ${process.env.EXPECT_COHORTS}`);
+    }
 
     const options = await page.$$eval('#course option', (os) => os.map((o) => o.value));
     if (!options.includes('')) fail('#course has no empty-valued "All courses" option');
@@ -227,6 +246,7 @@ async function main() {
     compareMetrics(`course ${course}`, await readPageMetrics(page), apiCourse.summary);
     await checkCharts(page);
     await checkAtRisk(page, apiCourse, `course ${course}`);
+    await checkCohorts(page, base, token, course, `course ${course}`);
 
     // A cohort within the course: FILTER_LEARNERS (comma-separated ids), when given.
     const learners = process.env.FILTER_LEARNERS || '';
