@@ -51,9 +51,8 @@ pub fn metrics(space: &mut CohortSpace, now_ms: i64) -> CohortMetrics {
             .keys()
             .filter(|m| {
                 space
-                    .accepted
-                    .iter()
-                    .any(|e| &e.author == *m && e.at_ms >= since && e.at_ms <= now_ms)
+                    .entries_by(m)
+                    .any(|e| e.at_ms >= since && e.at_ms <= now_ms)
             })
             .count() as u32
     };
@@ -132,20 +131,16 @@ fn duties(space: &mut CohortSpace, this_week: i64) -> (u32, u32) {
         let rota = space.rota(week);
         for duty in &rota.duties {
             assigned += 1;
-            let done = space.accepted.iter().any(|e| {
-                e.author == duty.learner
-                    && match &e.kind {
-                        EntryKind::RoleDone { week: w, role } => *w == week && role == &duty.role,
-                        EntryKind::Post { summary, .. } => {
-                            rota::week_of(e.at_ms) == week
-                                && (duty.role == "facilitator"
-                                    || (duty.role == "summariser" && *summary))
-                        }
-                        EntryKind::Feedback { .. } => {
-                            rota::week_of(e.at_ms) == week && duty.role == "reviewer"
-                        }
-                        _ => false,
-                    }
+            let done = space.entries_by(&duty.learner).any(|e| match &e.kind {
+                EntryKind::RoleDone { week: w, role } => *w == week && role == &duty.role,
+                EntryKind::Post { summary, .. } => {
+                    rota::week_of(e.at_ms) == week
+                        && (duty.role == "facilitator" || (duty.role == "summariser" && *summary))
+                }
+                EntryKind::Feedback { .. } => {
+                    rota::week_of(e.at_ms) == week && duty.role == "reviewer"
+                }
+                _ => false,
             });
             if done {
                 fulfilled += 1;

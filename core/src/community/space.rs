@@ -154,6 +154,16 @@ pub struct CohortSpace {
     unavailable: BTreeSet<String>,
     last_active: BTreeMap<String, i64>,
     index: HashMap<String, usize>,
+    /// Indexes kept as the fold goes, so no check or view scans the whole space per entry
+    /// (a member may write thousands): each target's reactions by kind and member, each
+    /// share's ratings, each member's entries (positions in `accepted`).
+    reactions_to: HashMap<String, BTreeMap<Reaction, BTreeSet<String>>>,
+    ratings_of: HashMap<String, Vec<usize>>,
+    by_author: HashMap<String, Vec<usize>>,
+    /// Rotas computed once everything before their cutoff was folded.
+    rotas: HashMap<i64, Rota>,
+    /// The time of the entry being folded (`i64::MAX` once the fold is done).
+    folded_to: i64,
 }
 
 /// A current member.
@@ -198,6 +208,7 @@ impl CohortSpace {
             ..CohortSpace::default()
         };
         for entry in entries {
+            space.folded_to = entry.at_ms;
             match space.admits(&entry) {
                 Ok(()) => space.apply(entry),
                 Err(misfit) => space.ignored.push(IgnoredEntry {
@@ -208,7 +219,17 @@ impl CohortSpace {
                 }),
             }
         }
+        space.folded_to = i64::MAX;
         space
+    }
+
+    /// `learner`'s entries the fold kept, in the space's order.
+    pub fn entries_by(&self, learner: &str) -> impl Iterator<Item = &Entry> {
+        self.by_author
+            .get(learner)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.accepted[i])
     }
 
     /// The entry `id`, if the fold kept it.
@@ -305,10 +326,11 @@ impl CohortSpace {
                 if self.hidden.contains(target) {
                     return Err(Misfit::now("it reacts to hidden content"));
                 }
-                let already = self.accepted.iter().any(|e| {
-                    e.author == entry.author
-                        && matches!(&e.kind, EntryKind::Reaction { target: t, reaction: r } if t == target && r == reaction)
-                });
+                let already = self
+                    .reactions_to
+                    .get(target)
+                    .and_then(|by_kind| by_kind.get(reaction))
+                    .is_some_and(|members| members.contains(&entry.author));
                 if already {
                     return Err(Misfit::now("the member already left this reaction"));
                 }
@@ -417,7 +439,29 @@ impl CohortSpace {
         if entry.author != SERVER_DEVICE {
             self.last_active.insert(entry.author.clone(), entry.at_ms);
         }
-        self.index.insert(entry.id.clone(), self.accepted.len());
+        let position = self.accepted.len();
+        match &entry.kind {
+            EntryKind::Reaction { target, reaction } => {
+                self.reactions_to
+                    .entry(target.clone())
+                    .or_default()
+                    .entry(*reaction)
+                    .or_default()
+                    .insert(entry.author.clone());
+            }
+            EntryKind::Feedback { share, .. } => {
+                self.ratings_of
+                    .entry(share.clone())
+                    .or_default()
+                    .push(position);
+            }
+            _ => {}
+        }
+        self.by_author
+            .entry(entry.author.clone())
+            .or_default()
+            .push(position);
+        self.index.insert(entry.id.clone(), position);
         self.accepted.push(entry);
     }
 
@@ -425,6 +469,9 @@ impl CohortSpace {
     /// week's rota is fixed by the time an entry of that week is folded).
     /// The server's fixed rota of the week wins over the one computed here.
     pub fn rota(&mut self, week: i64) -> Rota {
+        if let Some(rota) = self.rotas.get(&week) {
+            return rota.clone();
+        }
         let mut rota = self.rota_at(week);
         if let Some(duties) = self.fixed.get(&week) {
             rota.open_roles = self
@@ -437,6 +484,10 @@ impl CohortSpace {
                 .retain(|s| duties.iter().all(|d| d.learner != s.learner));
             rota.duties = duties.clone();
         }
+        // Final once the fold has passed everything the week's rota is computed from.
+        if self.rota_cutoff(week) <= self.folded_to {
+            self.rotas.insert(week, rota.clone());
+        }
         rota
     }
 
@@ -445,8 +496,23 @@ impl CohortSpace {
         self.fixed.contains_key(&week)
     }
 
-    fn rota_at(&self, week: i64) -> Rota {
+    /// The time before which entries decide `week`'s rota: the week's start, or, for the
+    /// week a cohort was formed in, just after its first roster.
+    fn rota_cutoff(&self, week: i64) -> i64 {
         let starts = rota::week_start_ms(week);
+        let first_roster = self
+            .accepted
+            .iter()
+            .find(|e| matches!(e.kind, EntryKind::Roster { .. }))
+            .map_or(i64::MAX, |e| e.at_ms);
+        if first_roster >= starts && rota::week_of(first_roster) == week {
+            first_roster.saturating_add(1)
+        } else {
+            starts
+        }
+    }
+
+    fn rota_at(&self, week: i64) -> Rota {
         let mut members: BTreeMap<&str, i64> = BTreeMap::new();
         let mut unavailable: BTreeSet<&str> = BTreeSet::new();
         let mut last_active: BTreeMap<&str, i64> = BTreeMap::new();
@@ -454,16 +520,7 @@ impl CohortSpace {
         let default_roles: Vec<String> = DEFAULT_ROLES.iter().map(|r| r.to_string()).collect();
         let mut roster_seen = false;
         // A cohort formed during a week has its rota from its roster on, not from next week.
-        let first_roster = self
-            .accepted
-            .iter()
-            .find(|e| matches!(e.kind, EntryKind::Roster { .. }))
-            .map_or(i64::MAX, |e| e.at_ms);
-        let cutoff = if first_roster >= starts && rota::week_of(first_roster) == week {
-            first_roster.saturating_add(1)
-        } else {
-            starts
-        };
+        let cutoff = self.rota_cutoff(week);
         for entry in self.accepted.iter().take_while(|e| e.at_ms < cutoff) {
             match &entry.kind {
                 EntryKind::Roster {
@@ -523,10 +580,8 @@ impl CohortSpace {
                 learner: learner.clone(),
                 joined_ms: member.joined_ms,
                 available: !self.unavailable.contains(learner),
-                practised_this_week: self.accepted.iter().any(|e| {
-                    &e.author == learner
-                        && matches!(e.kind, EntryKind::Practised { .. })
-                        && rota::week_of(e.at_ms) == week
+                practised_this_week: self.entries_by(learner).any(|e| {
+                    matches!(e.kind, EntryKind::Practised { .. }) && rota::week_of(e.at_ms) == week
                 }),
             })
             .collect()
@@ -587,12 +642,20 @@ impl CohortSpace {
 
     /// Visible feedback on share `id`, oldest first: each reviewer's latest.
     pub fn feedback_on(&self, id: &str) -> Vec<FeedbackView> {
-        let latest: BTreeMap<&str, &str> = self
-            .visible()
-            .filter(|f| matches!(&f.kind, EntryKind::Feedback { share, .. } if share == id))
+        let ratings: Vec<&Entry> = self
+            .ratings_of
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.accepted[i])
+            .filter(|f| !self.hidden.contains(&f.id))
+            .collect();
+        let latest: BTreeMap<&str, &str> = ratings
+            .iter()
             .map(|f| (f.author.as_str(), f.id.as_str()))
             .collect();
-        self.visible()
+        ratings
+            .into_iter()
             .filter(|f| latest.get(f.author.as_str()) == Some(&f.id.as_str()))
             .filter_map(|f| match &f.kind {
                 EntryKind::Feedback {
@@ -637,17 +700,15 @@ impl CohortSpace {
     }
 
     fn reactions(&self, id: &str) -> Vec<ReactionCount> {
-        let mut counts: BTreeMap<Reaction, u32> = BTreeMap::new();
-        for e in &self.accepted {
-            if let EntryKind::Reaction { target, reaction } = &e.kind {
-                if target == id && !self.left.contains(&e.author) {
-                    *counts.entry(*reaction).or_default() += 1;
-                }
-            }
-        }
-        counts
+        self.reactions_to
+            .get(id)
             .into_iter()
-            .map(|(reaction, count)| ReactionCount { reaction, count })
+            .flatten()
+            .map(|(reaction, members)| ReactionCount {
+                reaction: *reaction,
+                count: members.iter().filter(|m| !self.left.contains(*m)).count() as u32,
+            })
+            .filter(|r| r.count > 0)
             .collect()
     }
 }
