@@ -10,10 +10,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 mod answer;
+mod goal;
 mod nudge;
 mod push;
 
 pub use answer::{is_recording_name, Outcome, Response, SelfRating, CREDIT_EPSILON};
+pub use goal::{check_goal, check_study_time, GoalFieldError, MAX_GOAL_PARTS, MAX_STUDY_MINUTES};
 pub use nudge::{NudgeKind, NudgeOutcome, NudgeWording};
 pub use push::{check_push_token, push_token_sha256, PushOutcome, MAX_PUSH_TOKEN_BYTES};
 
@@ -257,6 +259,32 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retention: Option<RetentionSetting>,
     },
+    /// A goal: the stages of `path` (all of them when `stages` and `skills` are empty), and the
+    /// modules teaching `skills` with each skill at the course's mastery threshold, reached by
+    /// `due`, the learner's local date. Set by the L&D team (written by the server) or by the
+    /// learner; a later `GoalSet` with the same `goal` replaces it, and a learner's device never
+    /// replaces or withdraws a goal the server set.
+    GoalSet {
+        goal: String,
+        title: String,
+        course: String,
+        path: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        stages: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skills: Vec<String>,
+        due: NaiveDate,
+        /// The goal no longer applies.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        withdrawn: bool,
+    },
+    /// The time the learner gives learning: minutes on a learning day, and the days of the week
+    /// (ISO numbers, 1 = Monday to 7 = Sunday) they do not learn. The planner paces goals on it.
+    StudyTimeSet {
+        minutes_per_day: u32,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        days_off: Vec<u8>,
+    },
 }
 
 impl EventKind {
@@ -268,6 +296,11 @@ impl EventKind {
                 | EventKind::ReviewDecided { .. }
                 | EventKind::PushOutcomeRecorded { .. }
         )
+    }
+
+    /// Kinds both the server and the learner's devices write.
+    pub fn is_from_either(&self) -> bool {
+        matches!(self, EventKind::GoalSet { .. })
     }
 
     pub fn name(&self) -> &'static str {
@@ -286,6 +319,8 @@ impl EventKind {
             EventKind::ReviewRequested { .. } => "review_requested",
             EventKind::ReviewDecided { .. } => "review_decided",
             EventKind::ExperimentExposed { .. } => "experiment_exposed",
+            EventKind::GoalSet { .. } => "goal_set",
+            EventKind::StudyTimeSet { .. } => "study_time_set",
         }
     }
 }

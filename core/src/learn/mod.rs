@@ -4,6 +4,7 @@
 //! answers ([`voice`]).
 
 pub mod assess;
+pub mod goal;
 pub mod mastery;
 pub mod personalise;
 pub mod plan;

@@ -12,6 +12,7 @@ pub use super::projection::read::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::goal::Pacing;
 use super::mastery::{expected_success, TARGET_SUCCESS};
 use super::schedule::Scheduler;
 use crate::content::estimate::estimate_step_seconds;
@@ -114,7 +115,7 @@ const SHORTEST_ITEM_SECONDS: u32 = 5;
 const UNKNOWN_KIND_SECONDS: u32 = 30;
 
 /// The learner's own typical time for an item kind, once they have answered a few.
-fn learner_seconds(conn: &Connection, kind: &str) -> rusqlite::Result<u32> {
+pub(super) fn learner_seconds(conn: &Connection, kind: &str) -> rusqlite::Result<u32> {
     Ok(match read::usual_response_ms(conn, kind)? {
         Some(ms) => ((ms / 1000.0).round() as u32).max(SHORTEST_ITEM_SECONDS),
         None => ItemKind::from_name(kind).map_or(UNKNOWN_KIND_SECONDS, ItemKind::typical_seconds),
@@ -225,11 +226,16 @@ pub(super) fn planned(
 }
 
 /// A plan that fits `budget_seconds`: due reinforcement, then remediation, then new steps.
+///
+/// A course with a goal on the path the learner follows takes new steps only from the goal's
+/// modules, and only as many as the goal's pace asks for today ([`Pacing`]): the goal is met
+/// with a steady daily load rather than as fast as the budget allows.
 pub fn plan_session(
     conn: &Connection,
     scheduler: &Scheduler,
     now_ms: i64,
     budget_seconds: u32,
+    pacing: &Pacing,
 ) -> rusqlite::Result<SessionPlan> {
     let mut plan = SessionPlan::new(budget_seconds);
     let mut due = due_cards(conn, scheduler, now_ms, None, 400)?;
@@ -251,19 +257,66 @@ pub fn plan_session(
     if !plan.has_room() {
         return Ok(plan);
     }
-    'courses: for (course, path) in enrollments(conn)? {
-        for module in next_modules(conn, &course, &path)? {
-            for step in remaining_steps(conn, &course, &module)? {
-                let expected = new_item_success(conn, &course, &step)?;
-                if let Some(p) = planned(conn, &course, &step, Purpose::New, expected)? {
-                    if !plan.push(p) {
-                        break 'courses;
-                    }
-                }
-            }
+    // Goals first, each paced to today's quota; then the courses no goal paces.
+    let enrolled = enrollments(conn)?;
+    for quota in &pacing.quotas {
+        if !enrolled
+            .iter()
+            .any(|(c, p)| *c == quota.course && *p == quota.path)
+        {
+            continue;
+        }
+        let modules: Vec<String> = next_modules(conn, &quota.course, &quota.path)?
+            .into_iter()
+            .filter(|m| quota.modules.contains(m))
+            .collect();
+        if push_new_steps(conn, &mut plan, &quota.course, &modules, quota.steps_today)? {
+            return Ok(plan);
+        }
+    }
+    for (course, path) in &enrolled {
+        if pacing.paces(course, path) {
+            continue;
+        }
+        let next = next_modules(conn, course, path)?;
+        if push_new_steps(conn, &mut plan, course, &next, u32::MAX)? {
+            break;
         }
     }
     Ok(plan)
+}
+
+/// Adds up to `limit` new steps of `modules` not already planned; true once the plan is full.
+fn push_new_steps(
+    conn: &Connection,
+    plan: &mut SessionPlan,
+    course: &str,
+    modules: &[String],
+    limit: u32,
+) -> rusqlite::Result<bool> {
+    let mut added = 0;
+    for module in modules {
+        for step in remaining_steps(conn, course, module)? {
+            if added >= limit {
+                return Ok(false);
+            }
+            if plan
+                .steps
+                .iter()
+                .any(|s| s.course == course && s.step == step)
+            {
+                continue;
+            }
+            let expected = new_item_success(conn, course, &step)?;
+            if let Some(p) = planned(conn, course, &step, Purpose::New, expected)? {
+                if !plan.push(p) {
+                    return Ok(true);
+                }
+                added += 1;
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Expected success on an item never answered, from the learner's ability on its skills.

@@ -8,6 +8,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use super::goal::{Pace, Pacing, Quota};
 use super::plan::{
     due_counts, enrollments, next_modules, pending_remediations, plan_session, planned,
     PendingRemediation, PlannedStep, Purpose, SessionPlan,
@@ -47,6 +48,12 @@ pub enum Activity {
         course: String,
         path: String,
     },
+    /// Today's new steps for a goal are done; reviews will appear as they fall due.
+    GoalPaced {
+        course: String,
+        goal: String,
+        pace: Pace,
+    },
     NothingInstalled,
 }
 
@@ -74,6 +81,7 @@ pub fn next_activity(
     conn: &Connection,
     scheduler: &Scheduler,
     now_ms: i64,
+    pacing: &Pacing,
 ) -> rusqlite::Result<Recommendation> {
     let remediations = pending_remediations(conn)?;
     let due = due_counts(conn, now_ms, now_ms)?;
@@ -103,7 +111,7 @@ pub fn next_activity(
         });
     }
     if due.due_now > 0 {
-        let plan = plan_session(conn, scheduler, now_ms, 120)?;
+        let plan = plan_session(conn, scheduler, now_ms, 120, pacing)?;
         let reinforcement: Vec<&PlannedStep> = plan
             .steps
             .iter()
@@ -173,8 +181,37 @@ pub fn next_activity(
         });
     }
     let enrolled = enrollments(conn)?;
-    for (course, path) in &enrolled {
-        if let Some(module) = next_modules(conn, course, path)?.into_iter().next() {
+    if let Some(recommendation) = goal_to_start(conn, pacing, &enrolled)? {
+        return Ok(recommendation);
+    }
+    let mut paced: Option<&Quota> = None;
+    // Goals first (by due date), each while today's quota lasts; then courses no goal paces.
+    let mut candidates: Vec<(&str, &str, Option<&Quota>)> = pacing
+        .quotas
+        .iter()
+        .filter(|q| enrolled.iter().any(|(c, p)| *c == q.course && *p == q.path))
+        .map(|q| (q.course.as_str(), q.path.as_str(), Some(q)))
+        .collect();
+    candidates.extend(
+        enrolled
+            .iter()
+            .filter(|(c, p)| !pacing.paces(c, p))
+            .map(|(c, p)| (c.as_str(), p.as_str(), None)),
+    );
+    for (course, path, goal) in candidates {
+        let next = next_modules(conn, course, path)?;
+        let module = match goal {
+            None => next.into_iter().next(),
+            Some(quota) => {
+                let open = next.into_iter().find(|m| quota.modules.contains(m));
+                if quota.steps_today == 0 && open.is_some() {
+                    paced = paced.or(Some(quota));
+                    continue;
+                }
+                open
+            }
+        };
+        if let Some(module) = module {
             let stage: Option<(String, String, bool)> = conn
                 .query_row(
                     "SELECT st.kind, st.title, st.check_module = ?3 FROM stages st
@@ -197,11 +234,21 @@ pub fn next_activity(
                 )
                 .unwrap_or(0);
             let minutes = (f64::from(seconds) / 60.0).round().max(1.0);
-            let reason = if is_check {
+            let mut reason = if is_check {
                 format!("All of '{stage_title}' is done: take its check '{title}' (about {minutes} minutes) to unlock the next stage")
             } else {
                 format!("Next in '{stage_title}': '{title}' (about {minutes} minutes); nothing is due for review")
             };
+            if let Some(quota) = goal {
+                reason.push_str(&format!(
+                    ". Your goal '{}' is {}: {} new step{} today keep{} it steady",
+                    quota.title,
+                    quota.pace.describe(),
+                    quota.steps_today,
+                    if quota.steps_today == 1 { "" } else { "s" },
+                    if quota.steps_today == 1 { "s" } else { "" },
+                ));
+            }
             return Ok(Recommendation {
                 inputs: serde_json::json!({
                     "due_now": 0,
@@ -210,15 +257,33 @@ pub fn next_activity(
                     "stage": stage_kind,
                     "module": module,
                     "stage_check": is_check,
+                    "goal": goal.map(|q| &q.goal),
+                    "goal_pace": goal.map(|q| q.pace.describe()),
+                    "goal_steps_today": goal.map(|q| q.steps_today),
                 }),
                 activity: Activity::Module {
-                    course: course.clone(),
+                    course: course.to_string(),
                     module,
                     stage_check: is_check,
                 },
                 reason,
             });
         }
+    }
+    if let Some(quota) = paced {
+        return Ok(Recommendation {
+            reason: format!(
+                "Today's new steps for your goal '{}' are done and it is {}: come back tomorrow; reviews will appear as they fall due",
+                quota.title,
+                quota.pace.describe()
+            ),
+            activity: Activity::GoalPaced {
+                course: quota.course.clone(),
+                goal: quota.goal.clone(),
+                pace: quota.pace,
+            },
+            inputs: serde_json::json!({"goal": quota.goal, "goal_pace": quota.pace.describe(), "goal_steps_today": 0, "due_now": 0}),
+        });
     }
     if let Some((course, path)) = enrolled.first() {
         let title = title_of(conn, "paths", course, path);
@@ -251,6 +316,37 @@ pub fn next_activity(
             inputs: serde_json::json!({"courses": 0}),
         },
     })
+}
+
+/// A goal on an installed path the learner does not follow yet: start it.
+fn goal_to_start(
+    conn: &Connection,
+    pacing: &Pacing,
+    enrolled: &[(String, String)],
+) -> rusqlite::Result<Option<Recommendation>> {
+    for quota in &pacing.quotas {
+        if enrolled.iter().any(|(course, _)| *course == quota.course) || quota.pace == Pace::Met {
+            continue;
+        }
+        let installed: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM paths WHERE course_id = ?1 AND id = ?2)")?
+            .query_row(params![quota.course, quota.path], |r| r.get(0))?;
+        if installed {
+            let title = title_of(conn, "paths", &quota.course, &quota.path);
+            return Ok(Some(Recommendation {
+                reason: format!(
+                    "Your goal '{}' is on the '{title}' path: start it",
+                    quota.title
+                ),
+                activity: Activity::Enroll {
+                    course: quota.course.clone(),
+                    path: quota.path.clone(),
+                },
+                inputs: serde_json::json!({"goal": quota.goal, "enrollments": enrolled.len()}),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 fn plan_session_for_remediation(

@@ -84,6 +84,7 @@ impl PracticeDevice {
                         .collect()
                 }
                 Activity::PathComplete { .. }
+                | Activity::GoalPaced { .. }
                 | Activity::Enroll { .. }
                 | Activity::NothingInstalled => Vec::new(),
             };

@@ -140,6 +140,7 @@ impl Run<'_, '_> {
                     self.module_steps(&course, &module, minutes_left)?
                 }
                 Activity::PathComplete { .. }
+                | Activity::GoalPaced { .. }
                 | Activity::Enroll { .. }
                 | Activity::NothingInstalled => Vec::new(),
             };

@@ -341,6 +341,27 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         credit REAL NOT NULL
     );
     "#,
+    // 12: the learner's goals (the latest `GoalSet` of each) and the time they give learning.
+    r#"
+    CREATE TABLE goals (
+        goal TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        course TEXT NOT NULL,
+        path TEXT NOT NULL,
+        stages_json TEXT NOT NULL,
+        skills_json TEXT NOT NULL,
+        due TEXT NOT NULL,
+        set_by_server INTEGER NOT NULL,
+        set_ms INTEGER NOT NULL,
+        withdrawn INTEGER NOT NULL
+    );
+    CREATE TABLE study_time (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        minutes_per_day INTEGER NOT NULL,
+        days_off_json TEXT NOT NULL,
+        set_ms INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.
@@ -361,6 +382,8 @@ pub const PROJECTIONS: &[&str] = &[
     "due_load",
     "retention_settings",
     "peer_ratings",
+    "goals",
+    "study_time",
 ];
 
 /// The schema version this build writes.

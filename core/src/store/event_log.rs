@@ -277,10 +277,12 @@ fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
         EventKind::Enrolled { course, .. } | EventKind::ModuleStarted { course, .. } => {
             (Some(course), None)
         }
-        EventKind::ReviewRequested { course, .. } | EventKind::ReviewDecided { course, .. } => {
-            (Some(course), None)
-        }
-        EventKind::ParametersAdopted { .. } | EventKind::ConsentChanged { .. } => (None, None),
+        EventKind::ReviewRequested { course, .. }
+        | EventKind::ReviewDecided { course, .. }
+        | EventKind::GoalSet { course, .. } => (Some(course), None),
+        EventKind::ParametersAdopted { .. }
+        | EventKind::ConsentChanged { .. }
+        | EventKind::StudyTimeSet { .. } => (None, None),
         // Filed under a name no course can have, so the planner finds them through the index.
         EventKind::InterventionTriggered { .. }
         | EventKind::NudgeOutcomeRecorded { .. }

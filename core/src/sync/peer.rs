@@ -23,7 +23,10 @@ use std::io::Read;
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::content::items::ItemKind;
-use crate::events::{check_push_token, Event, EventKind, Outcome, RetentionSetting, SERVER_DEVICE};
+use crate::events::{
+    check_goal, check_push_token, check_study_time, Event, EventKind, Outcome, RetentionSetting,
+    SERVER_DEVICE,
+};
 
 mod kinds;
 mod response;
@@ -210,7 +213,7 @@ pub fn check_event(event: &Event, policy: &Policy) -> Result<(), Refusal> {
             device: event.device.clone(),
         });
     }
-    if !from_server && event.device == SERVER_DEVICE {
+    if !from_server && !event.kind.is_from_either() && event.device == SERVER_DEVICE {
         return Err(Refusal::ServerImpersonated(event.device.clone()));
     }
     if let Some(sender) = &policy.sender {

@@ -34,6 +34,7 @@ mod community;
 pub mod delivery;
 mod erase;
 pub mod export;
+mod goals;
 mod nudges;
 mod outcomes;
 mod progress;
@@ -50,6 +51,7 @@ pub use delivery::{
     RefusedPack,
 };
 pub use erase::EraseError;
+pub use goals::GoalError;
 pub use progress::{StageStatus, Streak};
 pub use rights::{Review, ReviewDecision, MAX_REVIEW_REASON_CHARS};
 pub use sync_client::{sync, SyncError, SyncOptions, SyncReport};
@@ -116,6 +118,8 @@ pub enum TidbitError {
     Voice(#[from] VoiceError),
     #[error(transparent)]
     Community(#[from] CommunityError),
+    #[error(transparent)]
+    Goal(#[from] GoalError),
 }
 
 impl From<EventLogError> for TidbitError {
@@ -493,12 +497,15 @@ impl Tidbit {
             .unwrap_or(now.timestamp_millis() + crate::learn::schedule::DAY_MS)
     }
 
+    /// A plan for `minutes`, goals paced (see [`plan::plan_session`]).
     pub fn plan_session(&self, minutes: u32) -> Result<SessionPlan, TidbitError> {
+        let pacing = self.pacing()?;
         Ok(plan::plan_session(
             self.store.conn(),
             self.schedulers.scheduler(),
             self.now().timestamp_millis(),
             minutes.saturating_mul(60),
+            &pacing,
         )?)
     }
 
@@ -538,8 +545,13 @@ impl Tidbit {
     /// The next best activity with its reason; the decision and its inputs are recorded.
     pub fn next_activity(&mut self) -> Result<Recommendation, TidbitError> {
         let now_ms = self.now().timestamp_millis();
-        let recommendation =
-            recommend::next_activity(self.store.conn(), self.schedulers.scheduler(), now_ms)?;
+        let pacing = self.pacing()?;
+        let recommendation = recommend::next_activity(
+            self.store.conn(),
+            self.schedulers.scheduler(),
+            now_ms,
+            &pacing,
+        )?;
         let output = serde_json::to_string(&recommendation.activity)
             .map_err(|e| TidbitError::Corrupt(e.to_string()))?;
         self.store
@@ -556,28 +568,6 @@ impl Tidbit {
                 output
             ])?;
         Ok(recommendation)
-    }
-
-    /// Recorded decisions, newest first.
-    pub fn decisions(&self, limit: u32) -> Result<Vec<Decision>, TidbitError> {
-        Ok(self
-            .store
-            .conn()
-            .prepare(
-                "SELECT at_ms, kind, tidbit_open('decision', reason), tidbit_open('decision', inputs),
-                        tidbit_open('decision', output)
-                 FROM decisions ORDER BY id DESC LIMIT ?1",
-            )?
-            .query_map([limit], |r| {
-                Ok(Decision {
-                    at_ms: r.get(0)?,
-                    kind: r.get(1)?,
-                    reason: r.get(2)?,
-                    inputs: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
-                    output: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?)
     }
 
     /// Drops every projection and replays the log. Returns the number of events applied.

@@ -7,7 +7,7 @@
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::{Tidbit, TidbitError};
+use super::{Decision, Tidbit, TidbitError};
 use crate::events::{Event, EventKind};
 use crate::privacy::consent::{ConsentScope, ConsentState, Consents};
 use crate::store::event_log;
@@ -54,6 +54,28 @@ struct StageChecks {
 pub const MAX_REVIEW_REASON_CHARS: usize = 2000;
 
 impl Tidbit {
+    /// Recorded decisions, newest first.
+    pub fn decisions(&self, limit: u32) -> Result<Vec<Decision>, TidbitError> {
+        Ok(self
+            .store
+            .conn()
+            .prepare(
+                "SELECT at_ms, kind, tidbit_open('decision', reason), tidbit_open('decision', inputs),
+                        tidbit_open('decision', output)
+                 FROM decisions ORDER BY id DESC LIMIT ?1",
+            )?
+            .query_map([limit], |r| {
+                Ok(Decision {
+                    at_ms: r.get(0)?,
+                    kind: r.get(1)?,
+                    reason: r.get(2)?,
+                    inputs: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                    output: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Every consent scope with its purpose text and whether the learner gave it.
     pub fn consents(&self) -> Result<Vec<ConsentState>, TidbitError> {
         let mut statement = self

@@ -9,8 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::content::ContentReader;
 use super::tables::{
-    AttemptMiss, AttemptStep, CardRow, ModuleProgress, PendingRemediation, ProjectionTables,
-    RemediationRow, ResponseTime, ReviewRow, SkillRating, StageProgress,
+    AttemptMiss, AttemptStep, CardRow, GoalRow, ModuleProgress, PendingRemediation,
+    ProjectionTables, RemediationRow, ResponseTime, ReviewRow, SkillRating, StageProgress,
 };
 use crate::learn::mastery::CardEvidence;
 use crate::learn::schedule::{CardState, Phase, DAY_MS};
@@ -495,6 +495,59 @@ impl ProjectionTables for LiveTables<'_> {
         self.conn
             .prepare_cached("DELETE FROM fsrs_parameters")?
             .execute([])?;
+        Ok(())
+    }
+
+    fn goal_set_by_server(&mut self, goal: &str) -> rusqlite::Result<Option<bool>> {
+        self.conn
+            .prepare_cached("SELECT set_by_server FROM goals WHERE goal = ?1")?
+            .query_row([goal], |r| r.get(0))
+            .optional()
+    }
+
+    fn put_goal(&mut self, row: GoalRow) -> rusqlite::Result<()> {
+        let json = |parts: &[String]| serde_json::to_string(parts).unwrap_or_else(|_| "[]".into());
+        self.conn
+            .prepare_cached(
+                "INSERT INTO goals (goal, title, course, path, stages_json, skills_json, due,
+                                    set_by_server, set_ms, withdrawn)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (goal) DO UPDATE SET title = excluded.title, course = excluded.course,
+                    path = excluded.path, stages_json = excluded.stages_json,
+                    skills_json = excluded.skills_json, due = excluded.due,
+                    set_by_server = excluded.set_by_server, set_ms = excluded.set_ms,
+                    withdrawn = excluded.withdrawn",
+            )?
+            .execute(params![
+                row.goal.spec.goal,
+                row.goal.spec.title,
+                row.goal.spec.course,
+                row.goal.spec.path,
+                json(&row.goal.spec.stages),
+                json(&row.goal.spec.skills),
+                row.goal.spec.due,
+                row.goal.set_by_server,
+                row.goal.set_ms,
+                row.withdrawn
+            ])?;
+        Ok(())
+    }
+
+    fn put_study_time(
+        &mut self,
+        minutes: u32,
+        days_off: &[u8],
+        at_ms: i64,
+    ) -> rusqlite::Result<()> {
+        let days_off = serde_json::to_string(days_off).unwrap_or_else(|_| "[]".into());
+        self.conn
+            .prepare_cached(
+                "INSERT INTO study_time (id, minutes_per_day, days_off_json, set_ms)
+                 VALUES (1, ?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET minutes_per_day = excluded.minutes_per_day,
+                    days_off_json = excluded.days_off_json, set_ms = excluded.set_ms",
+            )?
+            .execute(params![minutes, days_off, at_ms])?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 //! one except through the typed reads of [`read`].
 
 mod content;
+mod goals;
 mod live;
 mod pair_map;
 pub mod read;

@@ -7,7 +7,7 @@
 //! ([`super::live::LiveTables`]); a mastery measurement reads the cards held here.
 //! Like every [`ProjectionTables`], it stores what it is given and decides nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::Connection;
 
@@ -15,8 +15,8 @@ use super::content::ContentReader;
 use super::live::LiveTables;
 use super::pair_map::PairMap;
 use super::tables::{
-    AttemptMiss, AttemptStep, CardRow, ModuleProgress, PendingRemediation, ProjectionTables,
-    RemediationRow, ResponseTime, ReviewRow, SkillRating, StageProgress,
+    AttemptMiss, AttemptStep, CardRow, GoalRow, ModuleProgress, PendingRemediation,
+    ProjectionTables, RemediationRow, ResponseTime, ReviewRow, SkillRating, StageProgress,
 };
 use crate::learn::mastery::CardEvidence;
 use crate::privacy::consent::ConsentScope;
@@ -51,6 +51,8 @@ pub(super) struct ReplayTables<'c> {
     peer_ratings: Vec<(String, String, String, f64)>,
     counted_ratings: std::collections::HashSet<String>,
     retention: HashMap<String, (f64, i64)>,
+    goals: BTreeMap<String, GoalRow>,
+    study_time: Option<(u32, Vec<u8>, i64)>,
     reviews: HashMap<String, ReviewRow>,
 }
 
@@ -76,6 +78,8 @@ impl<'c> ReplayTables<'c> {
             peer_ratings: Vec::new(),
             counted_ratings: std::collections::HashSet::new(),
             retention: HashMap::new(),
+            goals: BTreeMap::new(),
+            study_time: None,
             reviews: HashMap::new(),
         }
     }
@@ -132,6 +136,12 @@ impl<'c> ReplayTables<'c> {
         }
         for (id, review) in self.reviews {
             live.put_review(&id, review)?;
+        }
+        for goal in self.goals.into_values() {
+            live.put_goal(goal)?;
+        }
+        if let Some((minutes, days_off, at_ms)) = &self.study_time {
+            live.put_study_time(*minutes, days_off, *at_ms)?;
         }
         Ok(())
     }
@@ -396,6 +406,25 @@ impl ProjectionTables for ReplayTables<'_> {
 
     fn clear_parameters(&mut self) -> rusqlite::Result<()> {
         self.parameters = None;
+        Ok(())
+    }
+
+    fn goal_set_by_server(&mut self, goal: &str) -> rusqlite::Result<Option<bool>> {
+        Ok(self.goals.get(goal).map(|g| g.goal.set_by_server))
+    }
+
+    fn put_goal(&mut self, row: GoalRow) -> rusqlite::Result<()> {
+        self.goals.insert(row.goal.spec.goal.clone(), row);
+        Ok(())
+    }
+
+    fn put_study_time(
+        &mut self,
+        minutes: u32,
+        days_off: &[u8],
+        at_ms: i64,
+    ) -> rusqlite::Result<()> {
+        self.study_time = Some((minutes, days_off.to_vec(), at_ms));
         Ok(())
     }
 

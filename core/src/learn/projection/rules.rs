@@ -244,6 +244,9 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             | EventKind::ExperimentExposed {
                 retention: None, ..
             } => {}
+            EventKind::GoalSet { .. } | EventKind::StudyTimeSet { .. } => {
+                super::goals::apply(&mut *self.tables, event)?;
+            }
             EventKind::ExperimentExposed {
                 retention: Some(setting),
                 ..

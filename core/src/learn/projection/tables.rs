@@ -40,6 +40,13 @@ impl CardRow {
     }
 }
 
+/// A goal as its latest `GoalSet` left it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct GoalRow {
+    pub goal: crate::learn::goal::Goal,
+    pub withdrawn: bool,
+}
+
 /// The learner's Elo-style ability on a skill.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct SkillRating {
@@ -244,6 +251,13 @@ pub(super) trait ProjectionTables {
 
     fn review(&mut self, id: &str) -> rusqlite::Result<Option<ReviewRow>>;
     fn put_review(&mut self, id: &str, review: ReviewRow) -> rusqlite::Result<()>;
+
+    /// Whether goal `goal` was set by the server, if it is known.
+    fn goal_set_by_server(&mut self, goal: &str) -> rusqlite::Result<Option<bool>>;
+    fn put_goal(&mut self, goal: GoalRow) -> rusqlite::Result<()>;
+    /// The learner's study time: minutes on a learning day and the ISO weekdays off.
+    fn put_study_time(&mut self, minutes: u32, days_off: &[u8], at_ms: i64)
+        -> rusqlite::Result<()>;
 
     /// The cards of `skill` as they stand now, in step id order: the evidence a mastery
     /// measurement ([`crate::learn::mastery::measure`]) reads.

@@ -257,6 +257,21 @@ pub(super) fn check_kind(event: &Event) -> Result<(), Refusal> {
             }
             Ok(())
         }
+        EventKind::GoalSet {
+            goal,
+            title,
+            course,
+            path,
+            stages,
+            skills,
+            due,
+            withdrawn: _,
+        } => check_goal(goal, title, course, path, stages, skills, *due)
+            .map_err(|e| field(e.field, e.why)),
+        EventKind::StudyTimeSet {
+            minutes_per_day,
+            days_off,
+        } => check_study_time(*minutes_per_day, days_off).map_err(|e| field(e.field, e.why)),
     }
 }
 
