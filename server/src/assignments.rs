@@ -105,6 +105,8 @@ pub enum AssignmentError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Poisoned(#[from] crate::Poisoned),
+    #[error("the roles are set, but their goals could not be given: {0}")]
+    Goals(String),
 }
 
 impl AssignmentError {
@@ -205,7 +207,7 @@ impl Hub {
         for role in roles {
             check_id(role, "role")?;
         }
-        self.edit_assignments(|assignments| {
+        let assignments = self.edit_assignments(|assignments| {
             if roles.is_empty() {
                 assignments.learner_roles.remove(learner);
             } else {
@@ -214,7 +216,11 @@ impl Hub {
                     .insert(learner.to_string(), roles.clone());
             }
             Ok(())
-        })
+        })?;
+        // The goals of a role come with it.
+        self.give_role_goals(learner)
+            .map_err(|e| AssignmentError::Goals(e.to_string()))?;
+        Ok(assignments)
     }
 
     /// Removes `learner` from every assignment (their erasure).

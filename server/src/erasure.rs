@@ -86,6 +86,9 @@ pub fn erase(hub: &Hub, learner: &str) -> Result<Receipt, ErasureError> {
     // So do their cohorts: what they wrote there is hidden, and they leave every roster.
     hub.forget_cohort_member(learner)
         .map_err(|e| ErasureError::Assignments(e.to_string()))?;
+    // And the goals set for them.
+    hub.forget_goals_of(learner)
+        .map_err(|e| ErasureError::Assignments(e.to_string()))?;
     let erased = hub.with_learner(learner, || {
         let erased = hub.storage.erase(learner, at_ms);
         // The learner's engagement summary goes with their data.

@@ -37,6 +37,7 @@ pub mod erasure;
 pub mod exchange;
 pub mod export;
 pub mod files;
+pub mod goals;
 pub mod identity;
 pub mod interventions;
 pub mod lead;
@@ -156,6 +157,7 @@ pub struct Hub {
     pack_tags: content::PackTags,
     /// Held while this process rewrites the course assignments ([`assignments`]).
     assignments_lock: Mutex<()>,
+    goals_lock: Mutex<()>,
     /// The key of the pseudonyms logs print instead of learner ids.
     pseudonyms: ring::hmac::Key,
     access_log: Option<access_log::AccessLogSink>,
@@ -263,6 +265,7 @@ impl Hub {
             in_flight: Arc::new(tokio::sync::Semaphore::new(limits.requests_in_flight)),
             pack_tags: content::PackTags::default(),
             assignments_lock: Mutex::new(()),
+            goals_lock: Mutex::new(()),
             // Replaced by the server key's in `Hub::open`; a hub on other storage gets a key of
             // its own, so its pseudonyms are stable while it runs.
             pseudonyms: ring::hmac::Key::generate(
@@ -471,6 +474,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/readyz", get(observe::readyz))
         .route("/metrics", get(observe::metrics))
         .route("/v1/learners/{learner}/sync", post(exchange::post_sync))
+        .merge(goals::routes())
         .route(
             "/v1/admin/learners/{learner}/interventions",
             post(interventions::post_intervention),

@@ -128,6 +128,31 @@ pub const ENDPOINTS: &[(&str, &str, &[Role])] = &[
     ),
     ("POST", "/v1/admin/cohorts", &[Operator, Author, Manager]),
     (
+        "GET",
+        "/v1/admin/goals",
+        &[Operator, Author, Analyst, Manager],
+    ),
+    (
+        "PUT",
+        "/v1/admin/learners/{learner}/goals/{goal}",
+        &[Operator, Author, Manager],
+    ),
+    (
+        "DELETE",
+        "/v1/admin/learners/{learner}/goals/{goal}",
+        &[Operator, Author, Manager],
+    ),
+    (
+        "PUT",
+        "/v1/admin/roles/{role}/goals/{goal}",
+        &[Operator, Author, Manager],
+    ),
+    (
+        "DELETE",
+        "/v1/admin/roles/{role}/goals/{goal}",
+        &[Operator, Author, Manager],
+    ),
+    (
         "POST",
         "/v1/admin/cohorts/auto",
         &[Operator, Author, Manager],
