@@ -146,9 +146,14 @@ fn a_goal_paces_the_plan_and_skipped_days_put_the_learner_behind() {
     assert_eq!(status.set_by, "learner");
     assert!(status.feasible, "{}", status.summary);
     let total = status.total_steps;
-    let per_day = f64::from(total) / 10.0;
-    assert_eq!(status.steps_today, per_day.ceil() as u32);
     assert!(total > 10, "the foundation stage has {total} steps");
+    // The stage's minutes and their reviews spread over the nine days before the reserve.
+    let first_day = status.minutes_today;
+    assert!(
+        first_day >= 1 && first_day * 9 <= status.minutes_needed + 9,
+        "{first_day} minutes of {} over nine days",
+        status.minutes_needed
+    );
 
     // An hour's plan holds only today's quota of new steps, all of the goal's stage.
     let foundation: BTreeSet<String> = {
@@ -163,15 +168,27 @@ fn a_goal_paces_the_plan_and_skipped_days_put_the_learner_behind() {
         .iter()
         .filter(|s| s.purpose == Purpose::New)
         .collect();
-    assert_eq!(new.len() as u32, status.steps_today);
+    // Steps are added while any of the allowance is left.
+    let seconds: Vec<u32> = new.iter().map(|s| s.estimated_seconds).collect();
+    let all: u32 = seconds.iter().sum();
+    assert!(
+        all >= (first_day - 1) * 60,
+        "{seconds:?} for {first_day} minutes"
+    );
+    assert!(
+        all - seconds.last().unwrap() < first_day * 60,
+        "{seconds:?}"
+    );
+    assert!(new.len() < 20, "an unpaced hour would hold the whole stage");
     assert!(new.iter().all(|s| foundation.contains(&s.module)));
 
     // Three days without learning: on the fourth morning the learner is three days behind,
-    // and today's quota holds the missed days and today's.
+    // and the work spreads over the six days left before the reserve (with the learner's
+    // attendance so far, none of three days, counted as half).
     l.clock.set(start() + Duration::days(3));
-    let behind = &l.tidbit.goals().unwrap()[0];
+    let behind = l.tidbit.goals().unwrap().remove(0);
     assert_eq!(behind.pace, Pace::Behind { days: 3 }, "{}", behind.summary);
-    assert_eq!(behind.steps_today, (per_day * 4.0 - 1e-9).ceil() as u32);
+    assert!(behind.minutes_today > first_day, "{}", behind.minutes_today);
     let next = l.tidbit.next_activity().unwrap();
     assert!(
         next.reason.contains("behind by 3 days"),
@@ -179,8 +196,10 @@ fn a_goal_paces_the_plan_and_skipped_days_put_the_learner_behind() {
         next.reason
     );
 
-    // Doing the quota catches up (a module opens the next once completed, so plan again until
-    // the plan holds no new step); then the goal gives no more new steps today.
+    // Doing today's share leaves the learner no longer three days behind (having learnt on none
+    // of the days so far, they are given twice a day's share); then the goal gives no more new
+    // steps today (a module opens the next once completed, so plan again until the plan holds
+    // no new step).
     let mut done = 0;
     loop {
         let did = l.do_new_steps(120);
@@ -189,17 +208,21 @@ fn a_goal_paces_the_plan_and_skipped_days_put_the_learner_behind() {
         }
         done += did;
     }
-    assert_eq!(done as u32, behind.steps_today);
-    let caught_up = &l.tidbit.goals().unwrap()[0];
-    assert_eq!(caught_up.pace, Pace::OnTrack, "{}", caught_up.summary);
-    assert_eq!(caught_up.done_steps, done as u32);
-    assert_eq!(caught_up.steps_today, 0);
+    assert!(done > 0);
+    let later = &l.tidbit.goals().unwrap()[0];
+    assert!(
+        !matches!(later.pace, Pace::Behind { days } if days >= 3),
+        "{}",
+        later.summary
+    );
+    assert_eq!(later.done_steps, done as u32);
+    assert_eq!(later.minutes_today, 0);
     let plan = l.tidbit.plan_session(60).unwrap();
     assert!(plan.steps.iter().all(|s| s.purpose != Purpose::New));
     match l.tidbit.next_activity().unwrap().activity {
         Activity::GoalPaced { goal, pace, .. } => {
             assert_eq!(goal, "foundation");
-            assert_eq!(pace, Pace::OnTrack);
+            assert_eq!(pace, later.pace);
         }
         // Items answered minutes ago may be due again for their learning steps.
         Activity::Reinforcement { .. } | Activity::Booster { .. } => {}

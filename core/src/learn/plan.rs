@@ -270,7 +270,13 @@ pub fn plan_session(
             .into_iter()
             .filter(|m| quota.modules.contains(m))
             .collect();
-        if push_new_steps(conn, &mut plan, &quota.course, &modules, quota.steps_today)? {
+        if push_new_steps(
+            conn,
+            &mut plan,
+            &quota.course,
+            &modules,
+            quota.seconds_today,
+        )? {
             return Ok(plan);
         }
     }
@@ -286,18 +292,20 @@ pub fn plan_session(
     Ok(plan)
 }
 
-/// Adds up to `limit` new steps of `modules` not already planned; true once the plan is full.
+/// Adds new steps of `modules` not already planned while their seconds stay under
+/// `limit_seconds` (a step is added while any of the limit is left); true once the plan is
+/// full.
 fn push_new_steps(
     conn: &Connection,
     plan: &mut SessionPlan,
     course: &str,
     modules: &[String],
-    limit: u32,
+    limit_seconds: u32,
 ) -> rusqlite::Result<bool> {
-    let mut added = 0;
+    let mut added = 0u32;
     for module in modules {
         for step in remaining_steps(conn, course, module)? {
-            if added >= limit {
+            if added >= limit_seconds {
                 return Ok(false);
             }
             if plan
@@ -309,10 +317,11 @@ fn push_new_steps(
             }
             let expected = new_item_success(conn, course, &step)?;
             if let Some(p) = planned(conn, course, &step, Purpose::New, expected)? {
+                let seconds = p.estimated_seconds;
                 if !plan.push(p) {
                     return Ok(true);
                 }
-                added += 1;
+                added = added.saturating_add(seconds);
             }
         }
     }

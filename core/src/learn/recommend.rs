@@ -204,7 +204,7 @@ pub fn next_activity(
             None => next.into_iter().next(),
             Some(quota) => {
                 let open = next.into_iter().find(|m| quota.modules.contains(m));
-                if quota.steps_today == 0 && open.is_some() {
+                if quota.seconds_today == 0 && open.is_some() {
                     paced = paced.or(Some(quota));
                     continue;
                 }
@@ -240,13 +240,13 @@ pub fn next_activity(
                 format!("Next in '{stage_title}': '{title}' (about {minutes} minutes); nothing is due for review")
             };
             if let Some(quota) = goal {
+                let minutes = quota.seconds_today.div_ceil(60);
                 reason.push_str(&format!(
-                    ". Your goal '{}' is {}: {} new step{} today keep{} it steady",
+                    ". Your goal '{}' is {}: about {minutes} minute{} of new material today keep{} it steady",
                     quota.title,
                     quota.pace.describe(),
-                    quota.steps_today,
-                    if quota.steps_today == 1 { "" } else { "s" },
-                    if quota.steps_today == 1 { "s" } else { "" },
+                    if minutes == 1 { "" } else { "s" },
+                    if minutes == 1 { "s" } else { "" },
                 ));
             }
             return Ok(Recommendation {
@@ -259,7 +259,7 @@ pub fn next_activity(
                     "stage_check": is_check,
                     "goal": goal.map(|q| &q.goal),
                     "goal_pace": goal.map(|q| q.pace.describe()),
-                    "goal_steps_today": goal.map(|q| q.steps_today),
+                    "goal_seconds_today": goal.map(|q| q.seconds_today),
                 }),
                 activity: Activity::Module {
                     course: course.to_string(),
@@ -282,7 +282,7 @@ pub fn next_activity(
                 goal: quota.goal.clone(),
                 pace: quota.pace,
             },
-            inputs: serde_json::json!({"goal": quota.goal, "goal_pace": quota.pace.describe(), "goal_steps_today": 0, "due_now": 0}),
+            inputs: serde_json::json!({"goal": quota.goal, "goal_pace": quota.pace.describe(), "goal_seconds_today": 0, "due_now": 0}),
         });
     }
     if let Some((course, path)) = enrolled.first() {

@@ -18,6 +18,7 @@ use crate::content::items::Item;
 use crate::events::{Clock, ManualClock};
 use crate::keys::TrustedKeys;
 use crate::learn::assess::Outcome;
+use crate::learn::goal::{GoalSpec, Pace};
 use crate::learn::plan::{PlannedStep, Purpose};
 use crate::learn::recommend::Activity;
 use crate::learn::schedule::DAY_MS;
@@ -40,6 +41,9 @@ struct Run<'s, 'a> {
     reinforcement_reviews: u32,
     reinforcement_right: u32,
     remediation_steps: u32,
+    pace_calls: u32,
+    pace_calls_agreeing: u32,
+    behind_calls: u32,
 }
 
 pub(super) fn simulate_learner(
@@ -73,6 +77,19 @@ pub(super) fn simulate_learner(
     )?;
     tidbit.install_pack(setting.pack, &mut |_, _| {})?;
     tidbit.enroll(&setting.course.id, setting.path)?;
+    if let Some(days) = config.goal_days {
+        let due = (setting.start + Duration::days(i64::from(days) - 1)).date_naive();
+        tidbit.set_study_time(config.minutes_per_day, &[])?;
+        tidbit.set_goal(&GoalSpec {
+            goal: "path".into(),
+            title: "The whole path".into(),
+            course: setting.course.id.clone(),
+            path: setting.path.to_string(),
+            stages: Vec::new(),
+            skills: Vec::new(),
+            due: due.to_string(),
+        })?;
+    }
     let mut days_rng = SplitMix64::stream(config.seed, "days", u64::from(index));
     let traits = LearnerTraits::draw(&mut SplitMix64::stream(
         config.seed,
@@ -92,9 +109,13 @@ pub(super) fn simulate_learner(
         reinforcement_reviews: 0,
         reinforcement_right: 0,
         remediation_steps: 0,
+        pace_calls: 0,
+        pace_calls_agreeing: 0,
+        behind_calls: 0,
     };
     let mut days_practised = 0;
     let mut practice_ms: i64 = 0;
+    let mut daily_ms = vec![0i64; config.days as usize];
     for day in 0..config.days {
         // Both draws happen every day, so one day's choice never shifts the next day's.
         let practises = days_rng.unit() < run.traits.diligence;
@@ -109,18 +130,71 @@ pub(super) fn simulate_learner(
         if session_start > run.clock.now() {
             run.clock.set(session_start);
         }
+        if config.goal_days.is_some() {
+            run.check_pace(day)?;
+        }
         let began = run.clock.now();
         run.practise(i64::from(config.minutes_per_day) * 60_000)?;
-        practice_ms += (run.clock.now() - began).num_milliseconds();
+        let spent = (run.clock.now() - began).num_milliseconds();
+        practice_ms += spent;
+        daily_ms[day as usize] = spent;
     }
     let end = setting.start + Duration::days(i64::from(config.days));
     if end > run.clock.now() {
         run.clock.set(end);
     }
-    run.figures(id, days_practised, practice_ms)
+    let mut figures = run.figures(id, days_practised, practice_ms)?;
+    figures.daily_minutes = daily_ms
+        .iter()
+        .map(|&ms| round3(ms as f64 / 60_000.0))
+        .collect();
+    Ok(figures)
 }
 
 impl Run<'_, '_> {
+    /// Compares the engine's pace this morning with the line reckoned here: the goal was set
+    /// on day 0 with nothing done, its steps spread evenly over its days but the reserved tenth.
+    fn check_pace(&mut self, day: u32) -> Result<(), TidbitError> {
+        let Some(goal_days) = self.setting.config.goal_days else {
+            return Ok(());
+        };
+        let Some(status) = self.tidbit.goals()?.into_iter().next() else {
+            return Ok(());
+        };
+        let expected = if status.pace == Pace::Met {
+            Pace::Met
+        } else if day >= goal_days {
+            Pace::Overdue {
+                days: day + 1 - goal_days,
+            }
+        } else {
+            // Every day is a learning day; a tenth of them is kept in reserve.
+            let line_days = goal_days - goal_days / 10;
+            let per_day = f64::from(status.total_steps) / f64::from(line_days);
+            let line = |days: u32| per_day * f64::from(days.min(line_days));
+            let done = f64::from(status.done_steps);
+            let behind = ((line(day) - done) / per_day + 1e-9).floor();
+            let ahead = ((done - line(day + 1)) / per_day + 1e-9).floor();
+            if behind >= 1.0 {
+                Pace::Behind {
+                    days: behind as u32,
+                }
+            } else if ahead >= 1.0 {
+                Pace::Ahead { days: ahead as u32 }
+            } else {
+                Pace::OnTrack
+            }
+        };
+        self.pace_calls += 1;
+        if status.pace == expected {
+            self.pace_calls_agreeing += 1;
+        }
+        if matches!(status.pace, Pace::Behind { .. }) {
+            self.behind_calls += 1;
+        }
+        Ok(())
+    }
+
     /// One day's practice: follow the engine until `budget_ms` are used.
     fn practise(&mut self, budget_ms: i64) -> Result<(), TidbitError> {
         let deadline = self.clock.now() + Duration::milliseconds(budget_ms);
@@ -313,6 +387,10 @@ impl Run<'_, '_> {
             mastery,
             stages,
             certificate,
+            daily_minutes: Vec::new(),
+            pace_calls: self.pace_calls,
+            pace_calls_agreeing: self.pace_calls_agreeing,
+            behind_calls: self.behind_calls,
         })
     }
 }

@@ -28,11 +28,13 @@ mod answers;
 mod device;
 mod learner;
 mod memory;
+mod pacing;
 #[cfg(test)]
 mod tests;
 
 pub use answers::answer_for;
 pub use device::{PracticeDevice, SessionTally};
+pub use pacing::{compare_pacing, PacingComparison, PacingGroup};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -71,6 +73,10 @@ pub struct SimulationConfig {
     pub keeps_practising_share: f64,
     /// Learners simulated at once, each on its own store. The report does not depend on it.
     pub threads: usize,
+    /// With a number of days: each learner sets on day 0 the goal of every stage of the path
+    /// by that day, with `minutes_per_day` as their study time, and the engine paces them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal_days: Option<u32>,
 }
 
 impl Default for SimulationConfig {
@@ -82,6 +88,7 @@ impl Default for SimulationConfig {
             minutes_per_day: 10,
             keeps_practising_share: 0.6,
             threads: 2,
+            goal_days: None,
         }
     }
 }
@@ -133,6 +140,18 @@ pub struct LearnerFigures {
     pub stages: Vec<StageFigure>,
     /// Every stage passed, and the certificate issued for it verified.
     pub certificate: bool,
+    /// Minutes practised on each day, day 0 first.
+    #[serde(default)]
+    pub daily_minutes: Vec<f64>,
+    /// With a goal: the engine's pace each morning a learner practised, and how many of those
+    /// calls the simulator's own reckoning of the line (from the steps the engine counts done)
+    /// agrees with.
+    #[serde(default)]
+    pub pace_calls: u32,
+    #[serde(default)]
+    pub pace_calls_agreeing: u32,
+    #[serde(default)]
+    pub behind_calls: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -164,3 +164,36 @@ fn splitmix64_streams_are_reproducible_and_distinct() {
         (samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / samples.len() as f64).sqrt();
     assert!(mean.abs() < 0.05 && (sd - 0.7).abs() < 0.05, "{mean} {sd}");
 }
+
+#[test]
+fn paced_learners_meet_their_goal_with_a_flatter_daily_load_and_the_behind_calls_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pack, trusted) = sample_pack(dir.path());
+    let config = SimulationConfig {
+        days: 28,
+        learners: 8,
+        seed: 11,
+        minutes_per_day: 20,
+        ..SimulationConfig::default()
+    };
+    let work = tempfile::tempdir().unwrap();
+    let comparison = compare_pacing(&pack, &trusted, &config, 28, work.path()).unwrap();
+    eprintln!("{}", serde_json::to_string_pretty(&comparison).unwrap());
+    let (paced, unpaced) = (&comparison.paced, &comparison.unpaced);
+    assert_eq!(paced.learners, 8);
+    // Pacing spreads the same path over the goal's days: a steadier, lighter day.
+    assert!(
+        paced.mean_daily_spread < unpaced.mean_daily_spread,
+        "paced spread {} against unpaced {}",
+        paced.mean_daily_spread,
+        unpaced.mean_daily_spread
+    );
+    assert!(paced.mean_heaviest_day < unpaced.mean_heaviest_day);
+    assert!(paced.met_goal >= 1, "{paced:?}");
+    // Every morning's call matches the line reckoned from the steps done, and some learners
+    // (those who skip days) were called behind.
+    assert!(paced.pace_calls > 0);
+    assert_eq!(paced.pace_calls_agreeing, paced.pace_calls);
+    assert!(paced.behind_calls > 0, "{paced:?}");
+    assert_eq!(unpaced.pace_calls, 0);
+}

@@ -8,7 +8,7 @@ use rusqlite::params;
 
 use super::{Tidbit, TidbitError};
 use crate::events::{check_goal, check_study_time, EventKind};
-use crate::learn::goal::{self, GoalSpec, GoalStatus, Pacing, StudyTime};
+use crate::learn::goal::{self, Day, GoalSpec, GoalStatus, Pacing, StudyTime};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GoalError {
@@ -38,29 +38,34 @@ impl Tidbit {
         Ok(Pacing::today(
             self.store.conn(),
             self.schedulers.scheduler(),
-            self.local_date(now),
-            now.timestamp_millis(),
+            &self.day(),
             &|ms| self.local_date(chrono::DateTime::from_timestamp_millis(ms).unwrap_or(now)),
         )?)
+    }
+
+    /// The learner's day now.
+    fn day(&self) -> Day {
+        let now = self.now();
+        let end_ms = self.end_of_local_day_ms(now);
+        Day {
+            today: self.local_date(now),
+            // A day with a clock change is an hour off at its start: no step falls in it.
+            start_ms: end_ms - crate::learn::schedule::DAY_MS,
+            now_ms: now.timestamp_millis(),
+        }
     }
 
     /// Every goal in force, by due date, with its pace and whether it can still be met.
     pub fn goals(&self) -> Result<Vec<GoalStatus>, TidbitError> {
         let now = self.now();
-        let today = self.local_date(now);
+        let day = self.day();
         let conn = self.store.conn();
         let mut statuses = Vec::new();
         for g in goal::goals(conn)? {
             let set_on =
                 self.local_date(chrono::DateTime::from_timestamp_millis(g.set_ms).unwrap_or(now));
-            statuses.push(goal::status(
-                conn,
-                self.schedulers.scheduler(),
-                &g,
-                set_on,
-                today,
-                now.timestamp_millis(),
-            )?);
+            let scheduler = self.schedulers.scheduler();
+            statuses.push(goal::status(conn, scheduler, &g, &day, set_on)?);
         }
         Ok(statuses)
     }

@@ -485,7 +485,7 @@ impl Tidbit {
         at.with_timezone(&self.time_zone).date_naive()
     }
 
-    fn end_of_local_day_ms(&self, now: DateTime<Utc>) -> i64 {
+    pub(crate) fn end_of_local_day_ms(&self, now: DateTime<Utc>) -> i64 {
         let tomorrow = self
             .local_date(now)
             .succ_opt()

@@ -10,11 +10,13 @@
 //! already done when it was set (`baseline`: its modules completed by then) to all of its steps,
 //! evenly over its learning days (the days from the day it was set to its due date, both
 //! included, without the learner's days off). By the end of a learning day the line asks for
-//! `baseline + per_day × learning days so far`; today's new-material quota is what the line asks
-//! for by tonight less what is done, so a learner who skipped days catches up and one ahead gets
-//! no new steps from the goal until the line meets them. "Behind by N days" is how many of the
-//! line's days the steps done fall short of where the line stood this morning; "ahead by N" how
-//! many they are past where it stands tonight.
+//! `baseline + per_day × learning days so far`, reaching all of its steps a tenth of the
+//! learning days before the date ([`RESERVE_SHARE`], kept for checks taken again and the last
+//! reviews). Today's new-material quota is what was left this morning spread evenly over the
+//! learning days left before that reserve (none on a day off), so a learner who skipped days
+//! catches up over the days to come rather than in one heavy day. "Behind by N days" is how
+//! many of the line's days the steps done fall short of where the line stood this morning;
+//! "ahead by N" how many they are past where it stands tonight.
 //!
 //! **Whether it can be met** ([`load`]): the time still needed is the remaining steps' estimated
 //! seconds (the learner's own pace per item kind), plus the reviews FSRS will ask before the
@@ -32,7 +34,7 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use super::schedule::Scheduler;
-pub use load::Feasibility;
+pub use load::{Feasibility, Stretch, TodayDone};
 pub use scope::Scope;
 
 /// Minutes a learning day holds until the learner says otherwise.
@@ -57,7 +59,7 @@ impl Default for StudyTime {
 }
 
 impl StudyTime {
-    fn is_off(&self, date: NaiveDate) -> bool {
+    pub fn is_off(&self, date: NaiveDate) -> bool {
         let weekday = date.weekday().number_from_monday() as u8;
         self.days_off.contains(&weekday)
     }
@@ -148,8 +150,6 @@ pub struct Progress {
     pub done_steps: u32,
     pub baseline_steps: u32,
     pub pace: Pace,
-    /// New steps of the goal today's plan may hold.
-    pub quota_today: u32,
     pub learning_days_total: u32,
     pub learning_days_left: u32,
 }
@@ -203,6 +203,10 @@ pub fn study_time(conn: &Connection) -> rusqlite::Result<StudyTime> {
     })
 }
 
+/// The share of a goal's learning days its line keeps in reserve before the date, for stage
+/// checks taken again and the reviews that pile up at the end.
+pub const RESERVE_SHARE: f64 = 0.1;
+
 /// The goal's progress on `today`; `set_on` is the learner's local date when it was set.
 pub fn progress(
     scope: &Scope,
@@ -223,7 +227,6 @@ pub fn progress(
         done_steps: done,
         baseline_steps: baseline,
         pace: Pace::OnTrack,
-        quota_today: 0,
         learning_days_total,
         learning_days_left,
     };
@@ -235,23 +238,23 @@ pub fn progress(
         progress.pace = Pace::Overdue {
             days: u32::try_from((today - due).num_days()).unwrap_or(u32::MAX),
         };
-        progress.quota_today = total - done;
         return progress;
     }
-    let per_day = f64::from(total - baseline) / f64::from(learning_days_total);
+    let reserve = (f64::from(learning_days_total) * RESERVE_SHARE).floor() as u32;
+    let line_days = learning_days_total.saturating_sub(reserve).max(1);
+    let per_day = f64::from(total - baseline) / f64::from(line_days);
     let before_today = match today.pred_opt() {
         Some(yesterday) if today > start => study.learning_days(start, yesterday),
         _ => 0,
     };
     let through_today = study.learning_days(start, today);
-    let line = |days: u32| f64::from(baseline) + per_day * f64::from(days);
-    let (morning, tonight, done) = (line(before_today), line(through_today), f64::from(done));
+    let line = |days: u32| f64::from(baseline) + per_day * f64::from(days.min(line_days));
+    let (morning, tonight) = (line(before_today), line(through_today));
     // A hair of tolerance: the line's steps are fractions, the learner's whole.
     const EPSILON: f64 = 1e-9;
-    progress.quota_today = ((tonight - done - EPSILON).ceil().max(0.0)) as u32;
     if per_day > 0.0 {
-        let behind = ((morning - done) / per_day + EPSILON).floor();
-        let ahead = ((done - tonight) / per_day + EPSILON).floor();
+        let behind = ((morning - f64::from(done)) / per_day + EPSILON).floor();
+        let ahead = ((f64::from(done) - tonight) / per_day + EPSILON).floor();
         if behind >= 1.0 {
             progress.pace = Pace::Behind {
                 days: behind as u32,
@@ -261,6 +264,72 @@ pub fn progress(
         }
     }
     progress
+}
+
+/// The learning days before a goal's reserve, and the learner's attendance so far: what
+/// today's allowance spreads the work over.
+fn stretch(
+    conn: &Connection,
+    study: &StudyTime,
+    set_on: NaiveDate,
+    due: NaiveDate,
+    today: NaiveDate,
+) -> rusqlite::Result<Stretch> {
+    let start = set_on.min(due);
+    let total = study.learning_days(start, due).max(1);
+    let reserve = (f64::from(total) * RESERVE_SHARE).floor() as u32;
+    // The last learning day before the reserve (the due date itself once inside the reserve,
+    // today once past it).
+    let mut last_day = due;
+    let mut skipped = 0;
+    while skipped < reserve && last_day > today {
+        if !study.is_off(last_day) {
+            skipped += 1;
+        }
+        last_day = last_day.pred_opt().unwrap_or(last_day);
+    }
+    let last_day = last_day.max(today);
+    let elapsed = match today.pred_opt() {
+        Some(yesterday) if today > start => study.learning_days(start, yesterday),
+        _ => 0,
+    };
+    let attendance = if elapsed < 3 {
+        1.0
+    } else {
+        let active: Vec<String> = conn
+            .prepare_cached("SELECT day FROM activity_days WHERE day >= ?1 AND day < ?2")?
+            .query_map(params![start.to_string(), today.to_string()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let learning = active
+            .iter()
+            .filter_map(|d| d.parse::<NaiveDate>().ok())
+            .filter(|&d| !study.is_off(d))
+            .count();
+        learning as f64 / f64::from(elapsed)
+    };
+    Ok(Stretch {
+        last_day,
+        learning_days: study.learning_days(today, last_day).max(1),
+        attendance,
+    })
+}
+
+/// Seconds of new material the goal still allows today (none on a day off or once met).
+fn allowance(
+    conn: &Connection,
+    scheduler: &Scheduler,
+    scope: &Scope,
+    study: &StudyTime,
+    day: &Day,
+    set_on: NaiveDate,
+    met: bool,
+) -> rusqlite::Result<u32> {
+    if met || study.is_off(day.today) {
+        return Ok(0);
+    }
+    let stretch = stretch(conn, study, set_on, scope.goal.due, day.today)?;
+    let done = TodayDone::read(conn, scope, day.today, day.start_ms)?;
+    load::allowance_today(conn, scheduler, scope, &done, &stretch, day.now_ms)
 }
 
 /// Everything about one goal today, for the learner's goal screen.
@@ -273,8 +342,9 @@ pub struct GoalStatus {
     pub pace: Pace,
     pub total_steps: u32,
     pub done_steps: u32,
-    /// New steps of the goal today's plan holds (what the pace asks for by tonight).
-    pub steps_today: u32,
+    /// Minutes of new material the goal still allows today: the day's steady share of the
+    /// goal's work and reviews, less what today's reviews and steps took.
+    pub minutes_today: u32,
     pub learning_days_left: u32,
     pub minutes_per_day: u32,
     /// Minutes still needed: the remaining steps and the reviews expected before the date.
@@ -298,14 +368,15 @@ pub fn status(
     conn: &Connection,
     scheduler: &Scheduler,
     goal: &Goal,
+    day: &Day,
     set_on: NaiveDate,
-    today: NaiveDate,
-    now_ms: i64,
 ) -> rusqlite::Result<GoalStatus> {
+    let (today, now_ms) = (day.today, day.now_ms);
     let study = study_time(conn)?;
     let scope = Scope::of(conn, goal)?;
     let met = scope.met(conn, scheduler, now_ms)?;
     let progress = progress(&scope, met, &study, set_on, goal.due, today);
+    let seconds_today = allowance(conn, scheduler, &scope, &study, day, set_on, met)?;
     let feasibility = load::feasibility(conn, scheduler, &scope, &study, today, goal.due, now_ms)?;
     let blocked = scope.blocked(conn)?;
     let feasible = met || feasibility.feasible;
@@ -328,7 +399,7 @@ pub fn status(
         pace: progress.pace,
         total_steps: progress.total_steps,
         done_steps: progress.done_steps,
-        steps_today: progress.quota_today,
+        minutes_today: seconds_today.div_ceil(60),
         learning_days_left: progress.learning_days_left,
         minutes_per_day: study.minutes_per_day,
         minutes_needed: feasibility.seconds_needed.div_ceil(60),
@@ -377,12 +448,19 @@ fn summary(
         );
     }
     format!(
-        "'{title}' by {due}: {}; {} of {} steps done, {} new today",
+        "'{title}' by {due}: {}; {} of {} steps done",
         progress.pace.describe(),
         progress.done_steps,
         progress.total_steps,
-        progress.quota_today
     )
+}
+
+/// The learner's day: the local date, when it started and the instant now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day {
+    pub today: NaiveDate,
+    pub start_ms: i64,
+    pub now_ms: i64,
 }
 
 /// Each goal's course and today's new-step quota: what [`super::plan::plan_session`] paces.
@@ -399,7 +477,8 @@ pub struct Quota {
     pub path: String,
     /// The goal's modules not done, in path order.
     pub modules: Vec<String>,
-    pub steps_today: u32,
+    /// Seconds of new material still allowed today.
+    pub seconds_today: u32,
     pub pace: Pace,
 }
 
@@ -408,8 +487,7 @@ impl Pacing {
     pub fn today(
         conn: &Connection,
         scheduler: &Scheduler,
-        today: NaiveDate,
-        now_ms: i64,
+        day: &Day,
         local_date: &dyn Fn(i64) -> NaiveDate,
     ) -> rusqlite::Result<Pacing> {
         let goals = goals(conn)?;
@@ -420,18 +498,13 @@ impl Pacing {
         let mut quotas = Vec::new();
         for goal in goals {
             let scope = Scope::of(conn, &goal)?;
-            let met = scope.met(conn, scheduler, now_ms)?;
-            let progress = progress(
-                &scope,
-                met,
-                &study,
-                local_date(goal.set_ms),
-                goal.due,
-                today,
-            );
+            let met = scope.met(conn, scheduler, day.now_ms)?;
+            let set_on = local_date(goal.set_ms);
+            let progress = progress(&scope, met, &study, set_on, goal.due, day.today);
+            let seconds_today = allowance(conn, scheduler, &scope, &study, day, set_on, met)?;
             quotas.push(Quota {
                 modules: scope.open_modules(),
-                steps_today: progress.quota_today,
+                seconds_today,
                 pace: progress.pace,
                 goal: goal.spec.goal,
                 title: goal.spec.title,

@@ -109,6 +109,31 @@ impl Scope {
             .collect()
     }
 
+    /// The goal's steps done since `since_ms` (in the current attempt of a module not done, or
+    /// in a module done since then).
+    pub fn done_since(&self, conn: &Connection, since_ms: i64) -> rusqlite::Result<Vec<String>> {
+        let mut statement = conn.prepare_cached(
+            "SELECT DISTINCT e.step FROM events e
+             JOIN steps s ON s.course_id = e.course AND s.id = e.step
+             WHERE e.course = ?1 AND e.at_ms >= ?2 AND s.module_id = ?3
+               AND e.kind IN ('step_viewed', 'item_answered')",
+        )?;
+        let mut done = Vec::new();
+        for module in &self.modules {
+            if module.done_ms.is_some_and(|at| at < since_ms) {
+                continue;
+            }
+            let steps: Vec<String> = statement
+                .query_map(
+                    params![self.goal.spec.course, since_ms, module.module],
+                    |r| r.get(0),
+                )?
+                .collect::<rusqlite::Result<_>>()?;
+            done.extend(steps.into_iter().filter(|s| !module.remaining.contains(s)));
+        }
+        Ok(done)
+    }
+
     /// Every module done and every named skill at the course's threshold.
     pub fn met(
         &self,

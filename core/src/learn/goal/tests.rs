@@ -86,43 +86,39 @@ fn learning_days_leave_out_days_off_in_whole_weeks_and_the_rest() {
 }
 
 #[test]
-fn the_quota_spreads_the_goal_evenly_and_skipped_days_make_the_learner_behind() {
-    // 28 steps over 14 learning days: 2 a day.
+fn the_line_spreads_the_goal_over_its_days_less_the_reserve_and_skipped_days_fall_behind() {
+    // 28 steps over 14 learning days, one kept in reserve: the line asks 28/13 a day.
     let study = StudyTime::default();
     let first_day = at(&scope(&[10, 10, 8], 0, 0), &study, date(2027, 1, 4));
-    assert_eq!(first_day.quota_today, 2);
-    assert_eq!(first_day.pace, Pace::OnTrack);
     assert_eq!(first_day.learning_days_total, 14);
-    // Nothing done for three days: on the fourth morning, 6 steps behind = 3 days.
+    assert_eq!(first_day.pace, Pace::OnTrack);
+    // Nothing done for three days: on the fourth morning the line stood at 6.46 steps, three
+    // of its days; the 28 steps now spread over the 10 days left before the reserve.
     let fourth = at(&scope(&[10, 10, 8], 0, 0), &study, date(2027, 1, 7));
     assert_eq!(fourth.pace, Pace::Behind { days: 3 });
-    assert_eq!(fourth.quota_today, 8, "today's 2 and the 6 missed");
-    // Caught up by doing the quota: on track again.
+    // Three steps done: one day behind is left.
+    let after = at(&scope(&[10, 10, 8], 3, 0), &study, date(2027, 1, 7));
+    assert_eq!(after.pace, Pace::Behind { days: 1 });
+    // Eight done today: past the line by tonight's mark of 8.6 less than a day, on track.
     let caught_up = at(&scope(&[10, 10, 8], 8, 0), &study, date(2027, 1, 7));
     assert_eq!(caught_up.pace, Pace::OnTrack);
-    assert_eq!(caught_up.quota_today, 0);
-    // Far ahead: no new goal steps until the line comes by.
+    // Far ahead.
     let ahead = at(&scope(&[10, 10, 8], 20, 0), &study, date(2027, 1, 5));
-    assert_eq!(ahead.pace, Pace::Ahead { days: 8 });
-    assert_eq!(ahead.quota_today, 0);
+    assert_eq!(ahead.pace, Pace::Ahead { days: 7 });
 }
 
 #[test]
-fn days_off_carry_no_quota_and_work_done_before_the_goal_is_not_asked_again() {
+fn days_off_do_not_count_and_work_done_before_the_goal_starts_the_line() {
     let weekdays = StudyTime {
         minutes_per_day: 15,
         days_off: vec![6, 7],
     };
-    // 20 steps over 10 weekdays: 2 a day; on Friday 8 evening, 10 are due.
-    let scope_ = scope(&[10, 10], 10, 0);
-    let saturday = at(&scope_, &weekdays, date(2027, 1, 9));
-    assert_eq!(saturday.quota_today, 0);
+    // 20 steps over 10 weekdays, one in reserve; Saturday 9 is not a learning day.
+    let saturday = at(&scope(&[10, 10], 10, 0), &weekdays, date(2027, 1, 9));
     assert_eq!(saturday.pace, Pace::OnTrack);
-    // The first module was done before the goal was set: the line starts at 10 of 20 and asks
-    // for one step a day.
+    // The first module was done before the goal was set: the line starts at 10 of 20.
     let head_start = at(&scope(&[10, 10], 10, 1), &weekdays, date(2027, 1, 4));
     assert_eq!(head_start.baseline_steps, 10);
-    assert_eq!(head_start.quota_today, 1);
     assert_eq!(head_start.pace, Pace::OnTrack);
 }
 
@@ -142,7 +138,6 @@ fn a_met_goal_and_a_passed_date_are_named_as_such() {
     assert_eq!(met.pace, Pace::Met);
     let late = at(&scope(&[4, 4], 3, 0), &study, date(2027, 1, 20));
     assert_eq!(late.pace, Pace::Overdue { days: 3 });
-    assert_eq!(late.quota_today, 5);
     assert_eq!(Pace::Behind { days: 1 }.describe(), "behind by 1 day");
     assert_eq!(Pace::Ahead { days: 4 }.describe(), "ahead by 4 days");
 }
