@@ -25,6 +25,7 @@ pub use steps::*;
 pub use tidbit_core::analytics::experiment::Arm as ExperimentArm;
 pub use tidbit_core::analytics::metrics::HomeMetrics;
 pub use tidbit_core::certificate::VerifiedCertificate;
+pub use tidbit_core::learn::goal::{GoalSpec, GoalStatus, Pace, StudyTime};
 pub use tidbit_core::learn::mastery::{Evidence, SkillMastery};
 pub use tidbit_core::learn::personalise::FitReport;
 pub use tidbit_core::privacy::consent::{ConsentScope, ConsentState};
