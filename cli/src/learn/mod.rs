@@ -203,9 +203,11 @@ impl<R: BufRead, W: Write> Session<R, W> {
             let course = self.tidbit.course(&summary.id)?;
             self.courses.insert(summary.id.clone(), course);
         }
+        self.console.say("")?;
+        self.show_goals()?;
         let recommendation = self.tidbit.next_activity()?;
         self.console
-            .say(&format!("\nRecommended: {}", recommendation.reason))?;
+            .say(&format!("Recommended: {}", recommendation.reason))?;
         let to_enroll = match (&self.course_filter, &recommendation.activity) {
             (Some(course), _) => self
                 .tidbit

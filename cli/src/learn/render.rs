@@ -10,6 +10,7 @@ use std::io::{BufRead, Write};
 use tidbit_core::content::model::{LessonCard, MediaKind};
 use tidbit_core::events::Grade;
 use tidbit_core::learn::assess::Outcome;
+use tidbit_core::learn::goal::Pace;
 use tidbit_core::tidbit::Feedback;
 
 use super::{flashcard_back, Entry, Session, Stop};
@@ -136,6 +137,30 @@ impl<R: BufRead, W: Write> Session<R, W> {
     pub(super) fn module_completed(&mut self, entry: &Entry) -> Result<(), Stop> {
         let title = self.module_title(&entry.course, &entry.module);
         self.console.say(&format!("Module complete: '{title}'."))
+    }
+
+    /// One line per goal in force: its pace and today's share, or why it cannot be met.
+    pub(super) fn show_goals(&mut self) -> Result<(), Stop> {
+        for goal in self.tidbit.goals()? {
+            let line = match (&goal.blocked, goal.feasible, goal.pace) {
+                (None, true, Pace::Met | Pace::Overdue { .. })
+                | (Some(_), _, _)
+                | (_, false, _) => {
+                    format!("Goal: {}.", goal.summary)
+                }
+                (None, true, pace) => format!(
+                    "Goal: '{}' by {}: {}, {} of {} steps done; about {} of new material today.",
+                    goal.spec.title,
+                    goal.spec.due,
+                    pace.describe(),
+                    goal.done_steps,
+                    goal.total_steps,
+                    plural(i64::from(goal.minutes_today), "minute"),
+                ),
+            };
+            self.console.say(&line)?;
+        }
+        Ok(())
     }
 
     pub(super) fn summary(&mut self) -> Result<(), Stop> {
