@@ -112,3 +112,43 @@ fn a_pack_from_an_untrusted_author_is_refused() {
     );
     assert_eq!(out.status.code(), Some(2), "--trust is required");
 }
+
+#[test]
+fn goal_days_compare_paced_and_unpaced_learners() {
+    let dir = workdir_with_key();
+    let pack = build_sample(dir.path(), "field-safety");
+    let args = [
+        "simulate",
+        pack.to_str().expect("utf-8 path"),
+        "--days",
+        "21",
+        "--learners",
+        "3",
+        "--minutes",
+        "20",
+        "--seed",
+        "3",
+        "--goal-days",
+        "21",
+        "--trust",
+        "author.pub",
+    ];
+    let table = run_ok(dir.path(), &args);
+    assert!(
+        table.contains("the whole path within 21 days at 20 min a day"),
+        "{table}"
+    );
+    assert!(
+        table.contains("unpaced") && table.contains("paced"),
+        "{table}"
+    );
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let comparison: Value =
+        serde_json::from_str(&run_ok(dir.path(), &json_args)).expect("the comparison is JSON");
+    let paced = &comparison["paced"];
+    assert_eq!(paced["learners"], 3);
+    assert!(paced["pace_calls"].as_u64().unwrap() > 0);
+    assert_eq!(paced["pace_calls_agreeing"], paced["pace_calls"]);
+    assert_eq!(comparison["unpaced"]["pace_calls"], 0);
+}
