@@ -153,6 +153,32 @@ public actor TidbitClient {
 
     public func reviews() throws -> [Review] { try tidbit.reviews() }
 
+    // Goals. The learner's own goals are set and withdrawn here; a goal the L&D team set arrives
+    // with `sync` and cannot be changed here. `planSession` and `nextActivity` pace new material
+    // to the goals in force. Bad fields, a past date or a goal the organisation set are
+    // `TidbitError.InvalidRequest`; a path, stage, skill or goal the course lacks is
+    // `TidbitError.UnknownContent`.
+
+    /// Every goal in force, by due date: its pace, the minutes of new material it allows today
+    /// and whether it can still be met at the learner's minutes a day (if not, what would do it).
+    public func goals() throws -> [GoalStatus] { try tidbit.goals() }
+
+    /// Sets (or, for an existing id, replaces) one of the learner's own goals; returns its status.
+    @discardableResult
+    public func setGoal(_ goal: GoalSpec) throws -> GoalStatus { try tidbit.setGoal(goal: goal) }
+
+    /// Withdraws one of the learner's own goals.
+    public func withdrawGoal(_ goal: String) throws { try tidbit.withdrawGoal(goal: goal) }
+
+    /// The minutes a learning day holds (1 to 480) and the weekdays off (ISO numbers: 1 is
+    /// Monday, 7 Sunday); goals spread their work over the other days.
+    public func setStudyTime(minutesPerDay: UInt32, daysOff: [UInt8] = []) throws {
+        try tidbit.setStudyTime(minutesPerDay: minutesPerDay, daysOff: Data(daysOff))
+    }
+
+    /// The minutes a learning day holds; `daysOff` holds ISO weekday numbers, one a byte.
+    public func studyTime() throws -> StudyTime { try tidbit.studyTime() }
+
     /// Writes the learner's whole data into `directory` as one JSON archive: progress, then
     /// its path.
     public nonisolated func export(to directory: URL) -> AsyncThrowingStream<Progress<String>, Error> {

@@ -39,6 +39,8 @@ import dev.tidbit.ffi.core.ModuleAssetsReport
 import dev.tidbit.ffi.core.Review
 import dev.tidbit.ffi.core.DueCounts
 import dev.tidbit.ffi.core.FitReport
+import dev.tidbit.ffi.core.GoalSpec
+import dev.tidbit.ffi.core.GoalStatus
 import dev.tidbit.ffi.core.NudgeOutcome
 import dev.tidbit.ffi.core.Reaction
 import dev.tidbit.ffi.core.SessionPlan
@@ -46,6 +48,7 @@ import dev.tidbit.ffi.core.SharedAnswer
 import dev.tidbit.ffi.core.SkillMastery
 import dev.tidbit.ffi.core.StageStatus
 import dev.tidbit.ffi.core.Streak
+import dev.tidbit.ffi.core.StudyTime
 import dev.tidbit.ffi.core.SyncReport
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
@@ -193,6 +196,35 @@ class TidbitClient private constructor(
         withContext(io) { tidbit.requestReview(course, stage, reason) }
 
     suspend fun reviews(): List<Review> = withContext(io) { tidbit.reviews() }
+
+    // Goals. The learner's own goals are set and withdrawn here; a goal the L&D team set arrives
+    // with [sync] and cannot be changed here. [planSession] and [nextActivity] pace new material
+    // to the goals in force. Bad fields, a past date or a goal the organisation set throw
+    // [dev.tidbit.ffi.TidbitException.InvalidRequest]; a path, stage, skill or goal the course
+    // lacks throws [dev.tidbit.ffi.TidbitException.UnknownContent].
+
+    /**
+     * Every goal in force, by due date: its pace, the minutes of new material it allows today
+     * and whether it can still be met at the learner's minutes a day (if not, what would do it).
+     */
+    suspend fun goals(): List<GoalStatus> = withContext(io) { tidbit.goals() }
+
+    /** Sets (or, for an existing id, replaces) one of the learner's own goals; returns its status. */
+    suspend fun setGoal(goal: GoalSpec): GoalStatus = withContext(io) { tidbit.setGoal(goal) }
+
+    /** Withdraws one of the learner's own goals. */
+    suspend fun withdrawGoal(goal: String) = withContext(io) { tidbit.withdrawGoal(goal) }
+
+    /**
+     * The minutes a learning day holds (1 to 480) and the weekdays off (ISO numbers: 1 is
+     * Monday, 7 Sunday); goals spread their work over the other days.
+     */
+    suspend fun setStudyTime(minutesPerDay: Int, daysOff: List<Int> = emptyList()) = withContext(io) {
+        tidbit.setStudyTime(minutesPerDay.toUInt(), ByteArray(daysOff.size) { daysOff[it].toByte() })
+    }
+
+    /** The minutes a learning day holds; `daysOff` holds ISO weekday numbers, one a byte. */
+    suspend fun studyTime(): StudyTime = withContext(io) { tidbit.studyTime() }
 
     /** Writes the learner's whole data into `dir` as one JSON archive: progress, then its path. */
     fun export(dir: String): Flow<Progress<String>> =
