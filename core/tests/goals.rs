@@ -147,11 +147,11 @@ fn a_goal_paces_the_plan_and_skipped_days_put_the_learner_behind() {
     assert!(status.feasible, "{}", status.summary);
     let total = status.total_steps;
     assert!(total > 10, "the foundation stage has {total} steps");
-    // The stage's minutes and their reviews spread over the nine days before the reserve.
+    // The stage's minutes and their reviews spread over the eight days before the reserve.
     let first_day = status.minutes_today;
     assert!(
-        first_day >= 1 && first_day * 9 <= status.minutes_needed + 9,
-        "{first_day} minutes of {} over nine days",
+        first_day >= 1 && first_day * 8 <= status.minutes_needed + 8,
+        "{first_day} minutes of {} over eight days",
         status.minutes_needed
     );
 
@@ -168,13 +168,11 @@ fn a_goal_paces_the_plan_and_skipped_days_put_the_learner_behind() {
         .iter()
         .filter(|s| s.purpose == Purpose::New)
         .collect();
-    // Steps are added while any of the allowance is left.
+    // Steps are added while any of the allowance is left (here the first module's steps, all
+    // the plan can offer before that module is done, fit in it).
     let seconds: Vec<u32> = new.iter().map(|s| s.estimated_seconds).collect();
     let all: u32 = seconds.iter().sum();
-    assert!(
-        all >= (first_day - 1) * 60,
-        "{seconds:?} for {first_day} minutes"
-    );
+    assert!(!seconds.is_empty());
     assert!(
         all - seconds.last().unwrap() < first_day * 60,
         "{seconds:?}"
@@ -183,8 +181,8 @@ fn a_goal_paces_the_plan_and_skipped_days_put_the_learner_behind() {
     assert!(new.iter().all(|s| foundation.contains(&s.module)));
 
     // Three days without learning: on the fourth morning the learner is three days behind,
-    // and the work spreads over the six days left before the reserve (with the learner's
-    // attendance so far, none of three days, counted as half).
+    // and the work spreads over the five days left before the reserve (the learner's
+    // attendance counts once a week of learning days has passed).
     l.clock.set(start() + Duration::days(3));
     let behind = l.tidbit.goals().unwrap().remove(0);
     assert_eq!(behind.pace, Pace::Behind { days: 3 }, "{}", behind.summary);
@@ -196,8 +194,7 @@ fn a_goal_paces_the_plan_and_skipped_days_put_the_learner_behind() {
         next.reason
     );
 
-    // Doing today's share leaves the learner no longer three days behind (having learnt on none
-    // of the days so far, they are given twice a day's share); then the goal gives no more new
+    // Doing today's share leaves the learner less behind; then the goal gives no more new
     // steps today (a module opens the next once completed, so plan again until the plan holds
     // no new step).
     let mut done = 0;

@@ -18,7 +18,7 @@ use crate::content::items::Item;
 use crate::events::{Clock, ManualClock};
 use crate::keys::TrustedKeys;
 use crate::learn::assess::Outcome;
-use crate::learn::goal::{GoalSpec, Pace};
+use crate::learn::goal::{GoalSpec, Pace, RESERVE_SHARE};
 use crate::learn::plan::{PlannedStep, Purpose};
 use crate::learn::recommend::Activity;
 use crate::learn::schedule::DAY_MS;
@@ -153,7 +153,7 @@ pub(super) fn simulate_learner(
 
 impl Run<'_, '_> {
     /// Compares the engine's pace this morning with the line reckoned here: the goal was set
-    /// on day 0 with nothing done, its steps spread evenly over its days but the reserved tenth.
+    /// on day 0 with nothing done, its steps spread evenly over its days but the reserved share.
     fn check_pace(&mut self, day: u32) -> Result<(), TidbitError> {
         let Some(goal_days) = self.setting.config.goal_days else {
             return Ok(());
@@ -168,8 +168,9 @@ impl Run<'_, '_> {
                 days: day + 1 - goal_days,
             }
         } else {
-            // Every day is a learning day; a tenth of them is kept in reserve.
-            let line_days = goal_days - goal_days / 10;
+            // Every day is a learning day; a share of them is kept in reserve.
+            let reserve = (f64::from(goal_days) * RESERVE_SHARE).floor() as u32;
+            let line_days = (goal_days - reserve).max(1);
             let per_day = f64::from(status.total_steps) / f64::from(line_days);
             let line = |days: u32| per_day * f64::from(days.min(line_days));
             let done = f64::from(status.done_steps);

@@ -256,7 +256,8 @@ pub struct Stretch {
 
 /// Today's allowance of new material for a goal, in seconds still to use: the day's steady
 /// load (the goal's work from this morning to the stretch's last day, over its learning days,
-/// more where the learner has been learning on fewer days than planned) less the reviews of
+/// more where the learner has been learning on fewer days than planned, their attendance
+/// counted at no less than 0.3) less the reviews of
 /// today, done and still due, and the goal's new steps done today.
 pub fn allowance_today(
     conn: &Connection,
@@ -271,7 +272,7 @@ pub fn allowance_today(
     }
     let work = Workload::of(conn, scheduler, scope, done.today, stretch.last_day, now_ms)?;
     let morning = work.needed_by(stretch.last_day).0 + done.new_seconds + done.review_seconds;
-    let days = f64::from(stretch.learning_days) * stretch.attendance.clamp(0.5, 1.0);
+    let days = f64::from(stretch.learning_days) * stretch.attendance.clamp(0.3, 1.0);
     let load = morning as f64 / days;
     let used = done.new_seconds + done.review_seconds + work.reviews_left_today();
     Ok((load - used as f64).max(0.0).ceil() as u32)

@@ -87,24 +87,24 @@ fn learning_days_leave_out_days_off_in_whole_weeks_and_the_rest() {
 
 #[test]
 fn the_line_spreads_the_goal_over_its_days_less_the_reserve_and_skipped_days_fall_behind() {
-    // 28 steps over 14 learning days, one kept in reserve: the line asks 28/13 a day.
+    // 28 steps over 14 learning days, two kept in reserve: the line asks 28/12 a day.
     let study = StudyTime::default();
     let first_day = at(&scope(&[10, 10, 8], 0, 0), &study, date(2027, 1, 4));
     assert_eq!(first_day.learning_days_total, 14);
     assert_eq!(first_day.pace, Pace::OnTrack);
-    // Nothing done for three days: on the fourth morning the line stood at 6.46 steps, three
-    // of its days; the 28 steps now spread over the 10 days left before the reserve.
+    // Nothing done for three days: on the fourth morning the line stood at 7 steps, three of
+    // its days.
     let fourth = at(&scope(&[10, 10, 8], 0, 0), &study, date(2027, 1, 7));
     assert_eq!(fourth.pace, Pace::Behind { days: 3 });
     // Three steps done: one day behind is left.
     let after = at(&scope(&[10, 10, 8], 3, 0), &study, date(2027, 1, 7));
     assert_eq!(after.pace, Pace::Behind { days: 1 });
-    // Eight done today: past the line by tonight's mark of 8.6 less than a day, on track.
+    // Eight done: past this morning's 7, short of tonight's 9.3: on track.
     let caught_up = at(&scope(&[10, 10, 8], 8, 0), &study, date(2027, 1, 7));
     assert_eq!(caught_up.pace, Pace::OnTrack);
     // Far ahead.
     let ahead = at(&scope(&[10, 10, 8], 20, 0), &study, date(2027, 1, 5));
-    assert_eq!(ahead.pace, Pace::Ahead { days: 7 });
+    assert_eq!(ahead.pace, Pace::Ahead { days: 6 });
 }
 
 #[test]
@@ -113,8 +113,9 @@ fn days_off_do_not_count_and_work_done_before_the_goal_starts_the_line() {
         minutes_per_day: 15,
         days_off: vec![6, 7],
     };
-    // 20 steps over 10 weekdays, one in reserve; Saturday 9 is not a learning day.
-    let saturday = at(&scope(&[10, 10], 10, 0), &weekdays, date(2027, 1, 9));
+    // 20 steps over 10 weekdays, two in reserve (2.5 a day); Saturday 9 is not a learning
+    // day, so the line stands at 12.5 all day.
+    let saturday = at(&scope(&[10, 10], 13, 0), &weekdays, date(2027, 1, 9));
     assert_eq!(saturday.pace, Pace::OnTrack);
     // The first module was done before the goal was set: the line starts at 10 of 20.
     let head_start = at(&scope(&[10, 10], 10, 1), &weekdays, date(2027, 1, 4));
