@@ -18,6 +18,7 @@ mod serve_cohorts;
 mod serve_courses;
 mod serve_push;
 mod serve_storage;
+mod serve_trigger;
 mod simulate;
 mod syncing;
 

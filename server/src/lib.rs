@@ -29,6 +29,7 @@
 pub mod access_log;
 pub mod assignments;
 pub mod auth;
+pub mod coaching;
 pub mod cohorts;
 pub mod content;
 pub mod content_index;
@@ -38,6 +39,7 @@ pub mod exchange;
 pub mod export;
 pub mod files;
 pub mod identity;
+pub mod intervention_kinds;
 pub mod interventions;
 pub mod lead;
 pub mod metrics;
@@ -476,6 +478,14 @@ pub fn router(hub: Arc<Hub>) -> Router {
             post(interventions::post_intervention),
         )
         .route("/v1/admin/learners/{learner}/wake", post(push::post_wake))
+        .route(
+            "/v1/managers/{manager}/coaching",
+            get(coaching::get_coaching),
+        )
+        .route(
+            "/v1/managers/{manager}/coaching/{intervention}/held",
+            post(coaching::post_held),
+        )
         .route(
             "/v1/admin/learners/{learner}",
             delete(erasure::delete_learner),

@@ -19,7 +19,9 @@ use tidbit_core::store::StoreError;
 use tidbit_core::sync::documents::DocumentError;
 use tidbit_core::sync::local::LocalError;
 use tidbit_core::tidbit::sync_client::SyncError;
-use tidbit_core::tidbit::{CommunityError, EraseError, TidbitError as CoreError, VoiceError};
+use tidbit_core::tidbit::{
+    CommunityError, EraseError, InterventionError, TidbitError as CoreError, VoiceError,
+};
 
 /// Why a call failed. Every message tells a person what to do next.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -172,6 +174,14 @@ impl From<CoreError> for TidbitError {
                 VoiceError::NoRecording { .. } => TidbitError::UnknownContent(message),
             },
             CoreError::Community(community) => from_community(community, message),
+            CoreError::Intervention(intervention) => match intervention {
+                InterventionError::Unknown(_) | InterventionError::UnknownJobAid { .. } => {
+                    TidbitError::UnknownContent(message)
+                }
+                InterventionError::WrongStep { .. } | InterventionError::ServerStep(_) => {
+                    TidbitError::InvalidRequest(message)
+                }
+            },
         }
     }
 }

@@ -12,7 +12,9 @@
 //! when it was given, so "active on Monday" means Monday where the learner was.
 
 mod cohort;
+mod interventions;
 mod summary;
 
 pub use cohort::*;
+pub use interventions::*;
 pub use summary::*;

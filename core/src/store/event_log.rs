@@ -283,6 +283,8 @@ fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
         EventKind::ParametersAdopted { .. } | EventKind::ConsentChanged { .. } => (None, None),
         // Filed under a name no course can have, so the planner finds them through the index.
         EventKind::InterventionTriggered { .. }
+        | EventKind::InterventionProgressed { .. }
+        | EventKind::MentoringRequested { .. }
         | EventKind::NudgeOutcomeRecorded { .. }
         | EventKind::PushTokenRegistered { .. }
         | EventKind::PushOutcomeRecorded { .. }

@@ -23,7 +23,10 @@ use std::io::Read;
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::content::items::ItemKind;
-use crate::events::{check_push_token, Event, EventKind, Outcome, RetentionSetting, SERVER_DEVICE};
+use crate::events::{
+    check_push_token, Event, EventKind, InterventionAction, Outcome, RetentionSetting,
+    COACHING_PROMPTS, SERVER_DEVICE,
+};
 
 mod kinds;
 mod response;

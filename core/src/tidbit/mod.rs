@@ -34,6 +34,7 @@ mod community;
 pub mod delivery;
 mod erase;
 pub mod export;
+mod interventions;
 mod nudges;
 mod outcomes;
 mod progress;
@@ -50,6 +51,7 @@ pub use delivery::{
     RefusedPack,
 };
 pub use erase::EraseError;
+pub use interventions::{InterventionError, InterventionView};
 pub use progress::{StageStatus, Streak};
 pub use rights::{Review, ReviewDecision, MAX_REVIEW_REASON_CHARS};
 pub use sync_client::{sync, SyncError, SyncOptions, SyncReport};
@@ -116,6 +118,8 @@ pub enum TidbitError {
     Voice(#[from] VoiceError),
     #[error(transparent)]
     Community(#[from] CommunityError),
+    #[error(transparent)]
+    Intervention(#[from] InterventionError),
 }
 
 impl From<EventLogError> for TidbitError {

@@ -6,8 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::events::{Event, EventKind, NudgeKind, NudgeOutcome, Outcome};
+use crate::events::{
+    Event, EventKind, InterventionAction, MentoringInvitation, NudgeKind, NudgeOutcome, Outcome,
+};
 use crate::learn::projection::{self, ProjectionError};
+use crate::privacy::consent::ConsentScope;
 use crate::store::Store;
 
 pub(super) const DAY_MS: i64 = 86_400_000;
@@ -43,6 +46,12 @@ pub struct LearnerSummary {
     pub reinforcement_right: u64,
     /// Experiment id → (arm, first exposure).
     pub exposures: BTreeMap<String, (String, i64)>,
+    /// Each consent scope as the log leaves it (the later change wins); absent: never given.
+    #[serde(default)]
+    pub consents: BTreeMap<ConsentScope, bool>,
+    /// Learners the server asked this learner to mentor (`MentoringRequested`), by intervention.
+    #[serde(default)]
+    pub mentoring_requests: Vec<MentoringInvitation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,8 +97,15 @@ pub struct InterventionRecord {
     pub module: String,
     pub at_ms: i64,
     pub deadline_ms: i64,
-    /// When the module was completed after the intervention, if it was.
+    /// When the intervention was done, if it was: its module completed after it (a module
+    /// intervention), or the step that completes its kind recorded
+    /// ([`InterventionAction::completed_by`]).
     pub done_ms: Option<i64>,
+    /// What was asked (a module to revisit for interventions recorded before the other kinds).
+    #[serde(default)]
+    pub action: InterventionAction,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The course facts a summary needs: each path's stages in order, and each course's skills
@@ -182,6 +198,7 @@ pub fn summarise(
                         .or_insert(event.at_ms);
                     for intervention in summary.interventions.iter_mut().filter(|i| {
                         i.module == *module
+                            && i.action.is_module()
                             && i.done_ms.is_none()
                             && i.course.as_ref().is_none_or(|c| c == course)
                     }) {
@@ -324,6 +341,8 @@ fn fold(
             course,
             module,
             deadline_ms,
+            reason,
+            action,
             ..
         } => summary.interventions.push(InterventionRecord {
             id: event.id.clone(),
@@ -332,7 +351,26 @@ fn fold(
             at_ms: event.at_ms,
             deadline_ms: *deadline_ms,
             done_ms: None,
+            action: action.clone(),
+            reason: reason.clone(),
         }),
+        EventKind::InterventionProgressed { intervention, step } => {
+            if let Some(record) = summary.interventions.iter_mut().find(|i| {
+                i.id == *intervention
+                    && i.done_ms.is_none()
+                    && i.action.completed_by() == Some(*step)
+            }) {
+                record.done_ms = Some(event.at_ms);
+            }
+        }
+        EventKind::MentoringRequested { .. } => {
+            summary
+                .mentoring_requests
+                .extend(MentoringInvitation::of(event));
+        }
+        EventKind::ConsentChanged { scope, granted } => {
+            summary.consents.insert(*scope, *granted);
+        }
         EventKind::ReviewDecided {
             course,
             path,
