@@ -389,6 +389,28 @@ public actor TidbitClient {
     /// registers its first token at sign-in).
     public func pushTokenNeeded() throws -> Bool { try tidbit.pushTokenNeeded() }
 
+    /// Every intervention that reached this device (a module to revisit, a coaching
+    /// conversation with the manager, a mentor, a job aid), oldest first, with where it stands.
+    public func interventions() throws -> [InterventionView] { try tidbit.interventions() }
+
+    /// The job aids (one-screen reference cards) of an installed course.
+    public func jobAids(course: String) throws -> [JobAid] { try tidbit.jobAids(course: course) }
+
+    /// Opens a job aid to show; records it opened for the job aid interventions naming it.
+    public func jobAid(course: String, aid: String) throws -> JobAid {
+        try tidbit.jobAid(course: course, aid: aid)
+    }
+
+    /// The learner accepts the mentoring pairing of `intervention` (that completes it).
+    public func acceptMentoring(intervention: String) throws {
+        try tidbit.acceptMentoring(intervention: intervention)
+    }
+
+    /// The peers the server asked this learner to mentor.
+    public func mentoringInvitations() throws -> [MentoringInvitation] {
+        try tidbit.mentoringInvitations()
+    }
+
     /// Releases the store now; later calls throw `TidbitError.Closed`.
     public func close() { tidbit.closeStore() }
 
