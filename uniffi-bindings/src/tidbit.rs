@@ -29,6 +29,7 @@ mod community;
 mod delivery;
 pub use delivery::{CourseUpdateSettings, DownloadListener};
 mod erase;
+mod inventory;
 mod voice;
 
 /// How to open a learner's Tidbit.

@@ -34,6 +34,7 @@ mod community;
 pub mod delivery;
 mod erase;
 pub mod export;
+mod inventory;
 mod nudges;
 mod outcomes;
 mod progress;
