@@ -15,27 +15,7 @@ const NOW: &str = "2026-03-06T12:00:00Z";
 
 /// A learner's store after 45 simulated days on the field-safety course (from 2026-01-05).
 fn learnt_store(dir: &std::path::Path) -> std::path::PathBuf {
-    let pack = build_sample(dir, "field-safety");
-    run_ok(
-        dir,
-        &[
-            "simulate",
-            pack.to_str().unwrap(),
-            "--trust",
-            "author.pub",
-            "--days",
-            "45",
-            "--learners",
-            "1",
-            "--work",
-            "work",
-        ],
-    );
-    std::fs::read_dir(dir.join("work"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .expect("the simulation leaves a learner's store")
+    simulated_store(dir, 45)
 }
 
 #[test]

@@ -3,61 +3,23 @@
 //! and when it was last demonstrated; mastery equal to the progress screen's; the Open Badges /
 //! CLR credentials naming exactly the held skills.
 
+mod learner_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
-use tidbit_core::content::{compile_course, write_course_pack};
+use chrono::{DateTime, Duration};
+use learner_support::{enrolled_learner, field_safety_pack, practise_on, COURSE, PATH};
 use tidbit_core::events::{Clock, EventKind, ManualClock, Outcome};
-use tidbit_core::keys::{SigningKey, TrustedKeys};
-use tidbit_core::simulate::PracticeDevice;
-use tidbit_core::tidbit::{Tidbit, TidbitConfig};
+use tidbit_core::tidbit::Tidbit;
 
-const COURSE: &str = "field-safety";
-const PATH: &str = "field-volunteer";
-
-fn start() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-09-01T07:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// A learner enrolled at the start who practises 15 minutes on each of `days`, answering right
-/// with `right_share`.
+/// A learner enrolled at the start who practises 15 minutes on each of `days` days, answering
+/// right with `right_share`.
 fn learner(dir: &Path, name: &str, right_share: f64, days: i64) -> (Tidbit, Arc<ManualClock>) {
-    let author = SigningKey::generate().unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/field-safety");
-    let pack = dir.join(format!("{name}.tidbit"));
-    let mut file = std::fs::File::create(&pack).unwrap();
-    write_course_pack(
-        &compile_course(&source).unwrap(),
-        &author,
-        start(),
-        &mut file,
-        &mut |_, _| {},
-    )
-    .unwrap();
-    let clock = Arc::new(ManualClock::new(start()));
-    let mut tidbit = Tidbit::open(
-        TidbitConfig {
-            data_dir: dir.join(name),
-            learner_id: name.into(),
-            device_id: "phone".into(),
-            time_zone: "Europe/Berlin".into(),
-            trusted_keys: TrustedKeys::from_keys([author.public_key()]),
-            at_rest_key: None,
-        },
-        clock.clone(),
-    )
-    .unwrap();
-    tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
-    tidbit.enroll(COURSE, PATH).unwrap();
-    let mut practice = PracticeDevice::new(&tidbit, 7, right_share).unwrap();
-    for d in 0..days {
-        clock.set(start() + Duration::days(d) + Duration::hours(2));
-        practice.practise(&mut tidbit, &clock, 15).unwrap();
-    }
+    let (pack, author) = field_safety_pack(dir);
+    let (mut tidbit, clock) = enrolled_learner(dir, name, &pack, &author);
+    practise_on(&mut tidbit, &clock, (7, right_share), 0..days, 15);
     (tidbit, clock)
 }
 

@@ -178,7 +178,7 @@ fn the_holders_query_returns_exactly_the_hand_computed_learners() {
 
     let mut devices = Vec::new();
     for (seed, plan) in PLANS.iter().enumerate() {
-        let device = Device::new(root.path(), plan.name, "phone");
+        let device = Device::new(&root.path().join(plan.name), plan.name, "phone");
         learn(&device, plan, seed as u64 + 11);
         device
             .sync(&server.url(), &server.token(plan.name, "phone"))
@@ -226,6 +226,13 @@ fn the_holders_query_returns_exactly_the_hand_computed_learners() {
                 .collect();
         assert_eq!(names, expected(&views, min, days, now_ms), "{min} {days}");
     }
+    // Ben demonstrated it long ago: at any mastery, 90 days leave him out and ten years let him in.
+    let recent: Vec<String> = holders(&server, "?min_mastery=0&within_days=90")
+        .into_iter()
+        .map(|h| h.0)
+        .collect();
+    assert!(!recent.contains(&"ben".to_string()), "{recent:?}");
+    assert!(recent.contains(&"cai".to_string()), "{recent:?}");
     let wide: Vec<String> = holders(&server, "?min_mastery=0&within_days=3650")
         .into_iter()
         .map(|h| h.0)
