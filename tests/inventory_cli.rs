@@ -24,11 +24,7 @@ fn the_inventory_command_prints_the_cores_inventory_and_credentials() {
     let dir = work.path();
     let store = learnt_store(dir);
     let data = store.to_str().unwrap();
-    let printed: serde_json::Value = serde_json::from_str(&run_ok(
-        dir,
-        &["inventory", "--data", data, "--now", NOW, "--json"],
-    ))
-    .unwrap();
+    let printed = run_ok(dir, &["inventory", "--data", data, "--now", NOW, "--json"]);
 
     let (learner_id, device_id) = Tidbit::stored_identity(&store).unwrap().unwrap();
     let now = DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
@@ -45,7 +41,8 @@ fn the_inventory_command_prints_the_cores_inventory_and_credentials() {
     )
     .unwrap();
     let inventory = tidbit.skills_inventory().unwrap();
-    assert_eq!(printed, serde_json::to_value(&inventory).unwrap());
+    // The same text, to the last digit of every number.
+    assert_eq!(printed.trim_end(), tidbit.skills_inventory_json().unwrap());
     assert_eq!(inventory.skills.len(), 7);
     assert!(inventory.skills.iter().any(|s| s.evidence.answers > 0));
 
