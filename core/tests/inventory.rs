@@ -12,13 +12,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration};
 use learner_support::{enrolled_learner, field_safety_pack, practise_on, COURSE, PATH};
 use tidbit_core::events::{Clock, EventKind, ManualClock, Outcome};
+use tidbit_core::keys::TrustedKeys;
 use tidbit_core::tidbit::Tidbit;
 
 /// A learner enrolled at the start who practises 15 minutes on each of `days` days, answering
 /// right with `right_share`.
 fn learner(dir: &Path, name: &str, right_share: f64, days: i64) -> (Tidbit, Arc<ManualClock>) {
     let (pack, author) = field_safety_pack(dir);
-    let (mut tidbit, clock) = enrolled_learner(dir, name, &pack, &author);
+    let trusted = TrustedKeys::from_keys([author.public_key()]);
+    let (mut tidbit, clock) = enrolled_learner(dir, name, &pack, &trusted);
     practise_on(&mut tidbit, &clock, (7, right_share), 0..days, 15);
     (tidbit, clock)
 }

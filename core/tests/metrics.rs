@@ -13,7 +13,7 @@ use chrono::{Duration, NaiveDate};
 use learner_support::{enrolled_learner, field_safety_pack, practise_on, start, COURSE, PATH};
 use tidbit_core::analytics::metrics::{Cohort, Filter, LearnerSummary};
 use tidbit_core::events::{EventKind, ManualClock};
-use tidbit_core::keys::SigningKey;
+use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::tidbit::Tidbit;
 
 fn day(n: i64) -> NaiveDate {
@@ -31,7 +31,8 @@ fn pack(dir: &Path) -> (PathBuf, SigningKey) {
 
 /// A learner enrolled on day 0 who practises 12 minutes at 09:00 UTC on each of `days`.
 fn learner(dir: &Path, name: &str, pack: &Path, author: &SigningKey, days: &[i64]) -> Learner {
-    let (mut tidbit, clock) = enrolled_learner(dir, name, pack, author);
+    let trusted = TrustedKeys::from_keys([author.public_key()]);
+    let (mut tidbit, clock) = enrolled_learner(dir, name, pack, &trusted);
     practise_on(
         &mut tidbit,
         &clock,

@@ -22,7 +22,8 @@ pub fn start() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// The field-safety sample course as `<dir>/field-safety.tidbit`, signed by a new key.
+/// The field-safety sample course as `<dir>/field-safety.tidbit`, signed by a new key; with
+/// the keys that trust it.
 pub fn field_safety_pack(dir: &Path) -> (PathBuf, SigningKey) {
     let author = SigningKey::generate().unwrap();
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/field-safety");
@@ -39,7 +40,7 @@ pub fn enrolled_learner(
     dir: &Path,
     name: &str,
     pack: &Path,
-    author: &SigningKey,
+    trusted: &TrustedKeys,
 ) -> (Tidbit, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(start()));
     let mut tidbit = Tidbit::open(
@@ -48,7 +49,7 @@ pub fn enrolled_learner(
             learner_id: name.into(),
             device_id: "phone".into(),
             time_zone: "Europe/Berlin".into(),
-            trusted_keys: TrustedKeys::from_keys([author.public_key()]),
+            trusted_keys: trusted.clone(),
             at_rest_key: None,
         },
         clock.clone(),
