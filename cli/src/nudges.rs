@@ -9,12 +9,11 @@
 //! a coaching conversation, a mentor, a job aid) and whether it is open, done or missed.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tidbit_core::events::{InterventionAction, ManualClock};
+use tidbit_core::events::InterventionAction;
 use tidbit_core::nudge::{LocalWindow, NudgePreferences, MAX_PENDING};
-use tidbit_core::tidbit::{Tidbit, TidbitConfig};
+use tidbit_core::tidbit::Tidbit;
 
 #[derive(clap::Args)]
 pub struct NudgesArgs {
@@ -175,28 +174,5 @@ pub fn run(args: &NudgesArgs) -> Result<(), String> {
 
 /// The learner's Tidbit on a clock stopped at `now`.
 fn open_at(args: &NudgesArgs, now: DateTime<Utc>) -> Result<Tidbit, String> {
-    if !args.data.join(tidbit_core::store::DATABASE_FILE).is_file() {
-        return Err(format!(
-            "{}: no learner store here; install a course (tidbit install) or pass the data directory the learner uses",
-            args.data.display()
-        ));
-    }
-    let (learner_id, device_id) = crate::learner::resolve_identity(&args.data, None, None)?;
-    let time_zone = args
-        .tz
-        .clone()
-        .or_else(|| std::env::var("TZ").ok().filter(|tz| tz.contains('/')))
-        .unwrap_or_else(|| "UTC".to_string());
-    Tidbit::open(
-        TidbitConfig {
-            data_dir: args.data.clone(),
-            learner_id,
-            device_id,
-            time_zone,
-            trusted_keys: tidbit_core::keys::TrustedKeys::default(),
-            at_rest_key: None,
-        },
-        Arc::new(ManualClock::new(now)),
-    )
-    .map_err(|e| format!("{}: {e}", args.data.display()))
+    crate::learner::open_learner_at(&args.data, args.tz.as_deref(), Some(now))
 }

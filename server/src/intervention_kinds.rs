@@ -5,17 +5,18 @@
 //!   [`COACHING_TEMPLATES`] (a title and 3 to 6 prompts), copied whole into the event so the
 //!   learner's devices and the manager's side show it without another look-up;
 //! - `mentoring`: `course` and `skill`; the mentor is picked among the peers who hold the skill
-//!   ([`pick_mentor`]); nobody holding it is a `422` and nothing is written;
+//!   ([`pick_mentor`], from the skills inventory's holders, who share their profile); nobody
+//!   holding it is a `422` and nothing is written;
 //! - `job_aid`: `course` and `aid`, which must be a job aid of the course as the server's
 //!   content index holds it.
 //!
 //! It never writes: [`crate::interventions`] commits what it resolved.
 
 use serde::{Deserialize, Serialize};
-use tidbit_core::analytics::metrics::LearnerSummary;
 use tidbit_core::events::{CoachingTemplate, InterventionAction};
 
 use crate::interventions::{InterventionError, InterventionRequest};
+use crate::metrics::Summaries;
 use crate::Hub;
 
 /// The kind of intervention a request asks for.
@@ -112,18 +113,13 @@ pub fn resolve(
         RequestedKind::Mentoring => {
             let course = named("course", &request.course)?;
             let skill = named("skill", &request.skill)?;
-            let summaries = hub.summaries.all();
-            let mentor = pick_mentor(
-                summaries.iter().map(|s| s.as_ref()),
-                learner,
-                &course,
-                &skill,
-                now_ms,
-            )
-            .ok_or_else(|| InterventionError::NoMentor {
-                course: course.clone(),
-                skill: skill.clone(),
-            })?;
+            let mentor =
+                pick_mentor(&hub.summaries, learner, &course, &skill, now_ms).ok_or_else(|| {
+                    InterventionError::NoMentor {
+                        course: course.clone(),
+                        skill: skill.clone(),
+                    }
+                })?;
             Ok(InterventionAction::Mentoring {
                 mentor,
                 course,
@@ -146,34 +142,37 @@ pub fn resolve(
     }
 }
 
-/// The peer to mentor `learner` in `skill` of `course`: among the others whose mastery of it
-/// is at least [`MENTOR_MASTERY`] now and who were active in the last [`MENTOR_RECENT_DAYS`]
-/// days, the one with the fewest mentees still open (requests whose deadline has not passed),
-/// then the most recently active, then the first by id. Deterministic for the same summaries.
-pub fn pick_mentor<'a>(
-    summaries: impl Iterator<Item = &'a LearnerSummary>,
+/// The peer to mentor `learner` in `skill` of `course`: among the others the skills inventory
+/// lists as holders ([`crate::inventory::holders`]: mastery at least [`MENTOR_MASTERY`],
+/// demonstrated in the last [`MENTOR_RECENT_DAYS`] days, sharing their profile), the one with
+/// the fewest mentees still open (requests whose deadline has not passed), then the most recent
+/// demonstration, then the first by id. Deterministic for the same summaries.
+pub fn pick_mentor(
+    summaries: &Summaries,
     learner: &str,
     course: &str,
     skill: &str,
     now_ms: i64,
 ) -> Option<String> {
-    let since = now_ms - MENTOR_RECENT_DAYS * 86_400_000;
-    summaries
-        .filter(|s| s.learner != learner)
-        .filter(|s| s.last_active_ms.is_some_and(|at| at >= since))
-        .filter(|s| {
-            s.skills
-                .iter()
-                .any(|k| k.course == course && k.skill == skill && k.mastery >= MENTOR_MASTERY)
-        })
-        .map(|s| {
-            let open = s
-                .mentoring_requests
+    crate::inventory::holders(
+        summaries,
+        course,
+        skill,
+        MENTOR_MASTERY,
+        MENTOR_RECENT_DAYS as u32,
+        now_ms,
+    )
+    .into_iter()
+    .filter(|h| h.learner != learner)
+    .map(|h| {
+        let open = summaries.get(&h.learner).map_or(0, |s| {
+            s.mentoring_requests
                 .iter()
                 .filter(|r| r.deadline_ms > now_ms)
-                .count();
-            (open, std::cmp::Reverse(s.last_active_ms), s.learner.clone())
-        })
-        .min()
-        .map(|(_, _, mentor)| mentor)
+                .count()
+        });
+        (open, std::cmp::Reverse(h.last_demonstrated_ms), h.learner)
+    })
+    .min()
+    .map(|(_, _, mentor)| mentor)
 }

@@ -55,7 +55,7 @@ pub enum InterventionError {
     UnknownTemplate(String),
     #[error("course '{course}' has no job aid '{aid}' on this server: publish a pack of the course that holds it, or pick another")]
     UnknownJobAid { course: String, aid: String },
-    #[error("nobody else holds skill '{skill}' of course '{course}' at mastery 0.8 or more, active in the last 90 days: no mentor can be paired; try a coaching or job aid intervention")]
+    #[error("nobody else holds skill '{skill}' of course '{course}' at mastery 0.8 or more, demonstrated in the last 90 days and shared in their profile: no mentor can be paired; try a coaching or job aid intervention")]
     NoMentor { course: String, skill: String },
     #[error(transparent)]
     Storage(#[from] StorageError),

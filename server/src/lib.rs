@@ -10,6 +10,8 @@
 //! - `POST /v1/admin/learners/{learner}/interventions`: an intervention for a learner, with an
 //!   admin token (see [`interventions`]), announced to their devices by push (see [`push`]);
 //! - `POST /v1/admin/learners/{learner}/wake`: asks a learner's devices to sync now, by push;
+//! - `GET /v1/admin/skills/{course}/{skill}/holders`: who has a skill, demonstrated lately, among
+//!   learners who share their skills (see [`inventory`]);
 //! - `DELETE /v1/admin/learners/{learner}`: erases a learner, with an admin token (see
 //!   [`erasure`]; learners' data is sealed under keys of their own, see [`sealing`]);
 //! - sign-in through the organisation's OpenID provider, devices, revocation, admin roles and
@@ -41,6 +43,7 @@ pub mod files;
 pub mod identity;
 pub mod intervention_kinds;
 pub mod interventions;
+pub mod inventory;
 pub mod lead;
 pub mod metrics;
 pub mod observe;
@@ -493,6 +496,10 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/admin/reviews", get(reviews::get_reviews))
         .route("/v1/admin/records", get(records::get_records))
         .route("/v1/admin/metrics", get(metrics::get_metrics))
+        .route(
+            "/v1/admin/skills/{course}/{skill}/holders",
+            get(inventory::get_holders),
+        )
         .route(
             "/v1/admin/experiments",
             get(metrics::get_experiments).post(metrics::post_experiment),

@@ -399,6 +399,8 @@ fn a_job_aid_opened_is_done_a_missed_one_is_reported_and_outcomes_count_per_kind
 fn practise(s: &Setup, device: &Device, learner: &str, days: i64, right_share: f64, seed: u64) {
     {
         let mut tidbit = device.tidbit.lock().unwrap();
+        // The skills inventory lists only learners who share their profile.
+        tidbit.set_consent(ConsentScope::Profile, true).unwrap();
         let mut practice =
             tidbit_core::simulate::PracticeDevice::new(&tidbit, seed, right_share).unwrap();
         for day in (0..days).rev() {
@@ -446,7 +448,7 @@ fn mentoring_pairs_a_peer_who_holds_the_skill_fewest_mentees_first_and_tells_the
                            "reason": "pair with someone who has it", "within_hours": 48,
                            "skill": skill});
 
-    // Neither has a mentee yet: ben was active most recently.
+    // Neither has a mentee yet: ben demonstrated the skill most recently.
     let (status, first) = s.trigger("lea", mentoring.clone());
     assert_eq!(status, 201, "{first}");
     assert_eq!(first["action"]["mentor"], "ben");

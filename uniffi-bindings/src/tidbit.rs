@@ -30,6 +30,7 @@ mod delivery;
 pub use delivery::{CourseUpdateSettings, DownloadListener};
 mod erase;
 mod interventions;
+mod inventory;
 mod voice;
 
 /// How to open a learner's Tidbit.

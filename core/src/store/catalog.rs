@@ -148,7 +148,8 @@ impl Store {
             .collect()
     }
 
-    fn skills(&self, course: &str) -> Result<Vec<Skill>, StoreError> {
+    /// The skills of `course`, in course order (none for a course not installed).
+    pub fn skills(&self, course: &str) -> Result<Vec<Skill>, StoreError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT id, name, description FROM skills WHERE course_id = ?1 ORDER BY position",
         )?;

@@ -35,6 +35,7 @@ pub mod delivery;
 mod erase;
 pub mod export;
 mod interventions;
+mod inventory;
 mod nudges;
 mod outcomes;
 mod progress;

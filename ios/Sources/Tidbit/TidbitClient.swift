@@ -153,6 +153,23 @@ public actor TidbitClient {
 
     public func reviews() throws -> [Review] { try tidbit.reviews() }
 
+    /// The learner's skills inventory: each skill with its mastery, whether it is held, when it
+    /// was last demonstrated and its evidence. Replays the learner's log on the core's pool.
+    public func skillsInventory() async throws -> SkillInventory {
+        try await tidbit.skillsInventory()
+    }
+
+    /// `skillsInventory()` as JSON, for export.
+    public func skillsInventoryJSON() async throws -> String {
+        try await tidbit.skillsInventoryJson()
+    }
+
+    /// The held skills as Open Badges 3.0 credentials in one CLR 2.0 record (JSON). Unsigned:
+    /// the learner's own record to share, not an attestation by the organisation.
+    public func skillCredentials() async throws -> String {
+        try await tidbit.skillCredentials()
+    }
+
     /// Writes the learner's whole data into `directory` as one JSON archive: progress, then
     /// its path.
     public nonisolated func export(to directory: URL) -> AsyncThrowingStream<Progress<String>, Error> {

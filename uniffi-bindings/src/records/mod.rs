@@ -23,7 +23,8 @@ pub use plans::*;
 pub use steps::*;
 
 pub use tidbit_core::analytics::experiment::Arm as ExperimentArm;
-pub use tidbit_core::analytics::metrics::HomeMetrics;
+pub use tidbit_core::analytics::inventory::{CertifiedPath, InventorySkill, SkillInventory};
+pub use tidbit_core::analytics::metrics::{CheckEvidence, HomeMetrics, SkillEvidence};
 pub use tidbit_core::certificate::VerifiedCertificate;
 pub use tidbit_core::content::JobAid;
 pub use tidbit_core::events::{

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::evidence::{EvidenceFold, SkillEvidence};
 use crate::events::{
     Event, EventKind, InterventionAction, MentoringInvitation, NudgeKind, NudgeOutcome, Outcome,
 };
@@ -52,6 +53,9 @@ pub struct LearnerSummary {
     /// Learners the server asked this learner to mentor (`MentoringRequested`), by intervention.
     #[serde(default)]
     pub mentoring_requests: Vec<MentoringInvitation>,
+    /// The learner gives the `profile` consent scope: the organisation may see their skills.
+    #[serde(default)]
+    pub profile_shared: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +92,11 @@ pub struct SkillRecord {
     /// The best mastery a passed stage check measured, if any.
     pub best_checked: Option<f64>,
     pub threshold: f64,
+    /// The last right answer to one of the skill's items or passed stage check measuring it.
+    #[serde(default)]
+    pub last_demonstrated_ms: Option<i64>,
+    #[serde(default)]
+    pub evidence: SkillEvidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +122,8 @@ pub struct InterventionRecord {
 struct CourseFacts {
     paths: BTreeMap<String, Vec<String>>,
     skills: Vec<String>,
+    /// Step → the skills it is tagged with.
+    step_skills: BTreeMap<String, Vec<String>>,
     threshold: f64,
 }
 
@@ -138,9 +149,18 @@ fn course_facts(store: &Store, course: &str) -> Result<Option<CourseFacts>, Metr
         .prepare("SELECT id FROM skills WHERE course_id = ?1 ORDER BY position")?
         .query_map([course], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?;
+    let mut step_skills: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut statement = conn.prepare(
+        "SELECT step_id, skill_id FROM step_skills WHERE course_id = ?1 ORDER BY step_id, skill_id",
+    )?;
+    for row in statement.query_map([course], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (step, skill): (String, String) = row?;
+        step_skills.entry(step).or_default().push(skill);
+    }
     Ok(Some(CourseFacts {
         paths,
         skills,
+        step_skills,
         threshold,
     }))
 }
@@ -174,7 +194,14 @@ pub fn summarise(
         .collect();
 
     let mut first_answer_day: BTreeMap<(String, String), NaiveDate> = BTreeMap::new();
-    let mut best_checked: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let mut evidence = EvidenceFold::default();
+    let skills_of = |course: &str, step: &str| -> &[String] {
+        facts
+            .get(course)
+            .and_then(|f| f.as_ref())
+            .and_then(|f| f.step_skills.get(step))
+            .map_or(&[], Vec::as_slice)
+    };
     let (_, measured) = projection::replay_measuring(
         content.conn(),
         ordered.iter().copied(),
@@ -182,6 +209,7 @@ pub fn summarise(
         now_ms,
         |event, applied| {
             fold(&mut summary, &facts, &mut first_answer_day, event);
+            evidence.event(event, skills_of);
             let course = match &event.kind {
                 EventKind::StepViewed { course, .. } | EventKind::ItemAnswered { course, .. } => {
                     course
@@ -214,13 +242,8 @@ pub fn summarise(
                     passed: check.passed,
                     at_ms: event.at_ms,
                 });
+                evidence.check(course, check, event.at_ms);
                 if check.passed {
-                    for score in &check.skills {
-                        let best = best_checked
-                            .entry((course.clone(), score.skill.clone()))
-                            .or_insert(score.mastery);
-                        *best = best.max(score.mastery);
-                    }
                     mark_stage(&mut summary, course, &check.path, &check.stage, |s| {
                         s.passed_ms.get_or_insert(event.at_ms);
                     });
@@ -238,13 +261,15 @@ pub fn summarise(
             .get(&course)
             .and_then(|f| f.as_ref())
             .map_or(1.0, |f| f.threshold);
-        let best = best_checked.get(&(course.clone(), skill.clone())).copied();
+        let evidence = evidence.take(&course, &skill);
         summary.skills.push(SkillRecord {
             course,
             skill,
             mastery,
-            best_checked: best,
+            best_checked: evidence.best_checked(),
             threshold,
+            last_demonstrated_ms: evidence.last_demonstrated_ms(),
+            evidence,
         });
     }
     Ok(summary)
@@ -370,6 +395,9 @@ fn fold(
         }
         EventKind::ConsentChanged { scope, granted } => {
             summary.consents.insert(*scope, *granted);
+            if *scope == ConsentScope::Profile {
+                summary.profile_shared = *granted;
+            }
         }
         EventKind::ReviewDecided {
             course,

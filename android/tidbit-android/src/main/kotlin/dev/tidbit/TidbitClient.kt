@@ -47,6 +47,7 @@ import dev.tidbit.ffi.core.NudgeOutcome
 import dev.tidbit.ffi.core.Reaction
 import dev.tidbit.ffi.core.SessionPlan
 import dev.tidbit.ffi.core.SharedAnswer
+import dev.tidbit.ffi.core.SkillInventory
 import dev.tidbit.ffi.core.SkillMastery
 import dev.tidbit.ffi.core.StageStatus
 import dev.tidbit.ffi.core.Streak
@@ -197,6 +198,21 @@ class TidbitClient private constructor(
         withContext(io) { tidbit.requestReview(course, stage, reason) }
 
     suspend fun reviews(): List<Review> = withContext(io) { tidbit.reviews() }
+
+    /**
+     * The learner's skills inventory: each skill with its mastery, whether it is held, when it
+     * was last demonstrated and its evidence. Replays the learner's log on the core's pool.
+     */
+    suspend fun skillsInventory(): SkillInventory = tidbit.skillsInventory()
+
+    /** [skillsInventory] as JSON, for export. */
+    suspend fun skillsInventoryJson(): String = tidbit.skillsInventoryJson()
+
+    /**
+     * The held skills as Open Badges 3.0 credentials in one CLR 2.0 record (JSON). Unsigned:
+     * the learner's own record to share, not an attestation by the organisation.
+     */
+    suspend fun skillCredentials(): String = tidbit.skillCredentials()
 
     /** Writes the learner's whole data into `dir` as one JSON archive: progress, then its path. */
     fun export(dir: String): Flow<Progress<String>> =
