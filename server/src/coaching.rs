@@ -69,6 +69,17 @@ pub fn coaching_for<'a>(
     out
 }
 
+/// The manager's routes.
+pub fn routes() -> axum::Router<Arc<Hub>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/v1/managers/{manager}/coaching", get(get_coaching))
+        .route(
+            "/v1/managers/{manager}/coaching/{intervention}/held",
+            post(post_held),
+        )
+}
+
 /// The refusal of a request that is not the manager's own (a token of one of their devices),
 /// or the leading process's answer when this one does not lead (the summaries live there).
 async fn admit(

@@ -482,14 +482,6 @@ pub fn router(hub: Arc<Hub>) -> Router {
         )
         .route("/v1/admin/learners/{learner}/wake", post(push::post_wake))
         .route(
-            "/v1/managers/{manager}/coaching",
-            get(coaching::get_coaching),
-        )
-        .route(
-            "/v1/managers/{manager}/coaching/{intervention}/held",
-            post(coaching::post_held),
-        )
-        .route(
             "/v1/admin/learners/{learner}",
             delete(erasure::delete_learner),
         )
@@ -544,6 +536,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/catalog", get(content::get_catalog))
         .route("/v1/packs/{file}", get(content::get_pack))
         .merge(identity::routes())
+        .merge(coaching::routes())
         // Revoked tokens, admin roles and the audit log, before any handler ([`identity`]).
         .layer(axum::middleware::from_fn_with_state(
             hub.clone(),

@@ -321,12 +321,9 @@ fn a_job_aid_opened_is_done_a_missed_one_is_reported_and_outcomes_count_per_kind
         .unwrap()
         .job_aid(COURSE, "drsabcd-card")
         .unwrap();
-    assert_eq!(
-        ana.tidbit.lock().unwrap().interventions().unwrap()[0]
-            .steps
-            .len(),
-        1
-    );
+    let again = ana.tidbit.lock().unwrap().interventions().unwrap();
+    let again = again.iter().find(|v| v.id == card["intervention"]).unwrap();
+    assert_eq!(again.steps.len(), 1);
     s.sync(&ana, "ana");
 
     // Three days on: the module intervention was missed; the device reports it with its kind.
