@@ -10,27 +10,7 @@ use common::*;
 
 /// A learner's store after 60 simulated days on the field-safety course (from 2026-01-05).
 fn learnt_store(dir: &std::path::Path) -> std::path::PathBuf {
-    let pack = build_sample(dir, "field-safety");
-    run_ok(
-        dir,
-        &[
-            "simulate",
-            pack.to_str().unwrap(),
-            "--trust",
-            "author.pub",
-            "--days",
-            "60",
-            "--learners",
-            "1",
-            "--work",
-            "work",
-        ],
-    );
-    std::fs::read_dir(dir.join("work"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .expect("the simulation leaves a learner's store")
+    simulated_store(dir, 60)
 }
 
 fn plan(dir: &std::path::Path, store: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {

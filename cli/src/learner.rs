@@ -80,3 +80,40 @@ pub fn open_learner(
         Err(e) => Err(format!("{}: {e}", data.display())),
     }
 }
+
+/// Opens the learner's existing store on `data` for reading at `now` (a clock stopped there),
+/// or on the system clock; the time zone is `tz`, else an IANA `$TZ`, else UTC. Refuses a
+/// directory with no learner's store.
+pub fn open_learner_at(
+    data: &Path,
+    tz: Option<&str>,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Tidbit, String> {
+    if !data.join(tidbit_core::store::DATABASE_FILE).is_file() {
+        return Err(format!(
+            "{}: no learner store here; install a course (tidbit install) or pass the data directory the learner uses",
+            data.display()
+        ));
+    }
+    let (learner_id, device_id) = resolve_identity(data, None, None)?;
+    let time_zone = tz
+        .map(str::to_string)
+        .or_else(|| std::env::var("TZ").ok().filter(|tz| tz.contains('/')))
+        .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
+    let clock: Arc<dyn tidbit_core::events::Clock> = match now {
+        Some(now) => Arc::new(tidbit_core::events::ManualClock::new(now)),
+        None => Arc::new(SystemClock),
+    };
+    Tidbit::open(
+        TidbitConfig {
+            data_dir: data.to_path_buf(),
+            learner_id,
+            device_id,
+            time_zone,
+            trusted_keys: tidbit_core::keys::TrustedKeys::default(),
+            at_rest_key: None,
+        },
+        clock,
+    )
+    .map_err(|e| format!("{}: {e}", data.display()))
+}

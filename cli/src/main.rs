@@ -7,6 +7,7 @@ mod authoring;
 mod certificates;
 mod demo;
 mod export;
+mod inventory;
 mod learn;
 mod learner;
 mod library;
@@ -18,6 +19,7 @@ mod serve_cohorts;
 mod serve_courses;
 mod serve_push;
 mod serve_storage;
+mod serve_trigger;
 mod simulate;
 mod syncing;
 
@@ -82,6 +84,9 @@ enum Command {
     /// Write a learner's whole data (events, progress, decisions, consents, reviews) to one
     /// readable JSON archive.
     Export(export::ExportArgs),
+    /// The learner's skills inventory: mastery, evidence and when each skill was last
+    /// demonstrated; `--credentials` as Open Badges 3.0 / CLR 2.0 credentials.
+    Inventory(inventory::InventoryArgs),
 }
 
 #[derive(Subcommand)]
@@ -159,6 +164,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => syncing::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Inventory(args) => inventory::run(&args),
         Command::Cert(CertCommand::Verify { file, trust, json }) => {
             certificates::verify(&file, &trust, json)
         }

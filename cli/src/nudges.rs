@@ -4,15 +4,16 @@
 //! [--cap N] [--json]` plans on the learner's store as the app would, with the learner's
 //! consent (running the command is asking for the plan), and prints a table, or with `--json` a
 //! list of objects (`id`, `kind`, `fire_at_utc`, `fire_at_local`, `title`, `body`, `deep_link`,
-//! `variant`, `soft`, `deadline_utc`). Each planning decision is recorded in the store.
+//! `variant`, `soft`, `deadline_utc`). Each planning decision is recorded in the store. The table
+//! ends with the interventions the learner's log holds, each with its kind (a module to revisit,
+//! a coaching conversation, a mentor, a job aid) and whether it is open, done or missed.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tidbit_core::events::ManualClock;
+use tidbit_core::events::InterventionAction;
 use tidbit_core::nudge::{LocalWindow, NudgePreferences, MAX_PENDING};
-use tidbit_core::tidbit::{Tidbit, TidbitConfig};
+use tidbit_core::tidbit::Tidbit;
 
 #[derive(clap::Args)]
 pub struct NudgesArgs {
@@ -132,37 +133,46 @@ pub fn run(args: &NudgesArgs) -> Result<(), String> {
     }
     for missed in &plan.missed {
         println!(
-            "missed intervention {} ({}): {}",
-            missed.intervention, missed.module, missed.why
+            "missed {} intervention {} ({}): {}",
+            missed.kind.name().replace('_', " "),
+            missed.intervention,
+            missed.module,
+            missed.why
         );
+    }
+    let interventions = tidbit.interventions().map_err(|e| e.to_string())?;
+    if !interventions.is_empty() {
+        println!("interventions:");
+    }
+    for i in &interventions {
+        let asked = match &i.action {
+            InterventionAction::Module => format!("revisit '{}'", i.module),
+            InterventionAction::Coaching { manager, template } => format!(
+                "coaching with {manager}: {} ({} prompts){}",
+                template.title,
+                template.prompts.len(),
+                if i.shared_with_manager {
+                    ""
+                } else {
+                    "; give the coaching consent to share it"
+                }
+            ),
+            InterventionAction::Mentoring { mentor, skill, .. } => {
+                format!("pair with mentor {mentor} on '{skill}'")
+            }
+            InterventionAction::JobAid { course, aid } => format!("open job aid {course}/{aid}"),
+        };
+        let state = match i.done_ms {
+            Some(_) => "done",
+            None if i.deadline_ms < now.timestamp_millis() => "missed",
+            None => "open",
+        };
+        println!("  {} [{state}] {asked}", &i.id[..12.min(i.id.len())]);
     }
     Ok(())
 }
 
 /// The learner's Tidbit on a clock stopped at `now`.
 fn open_at(args: &NudgesArgs, now: DateTime<Utc>) -> Result<Tidbit, String> {
-    if !args.data.join(tidbit_core::store::DATABASE_FILE).is_file() {
-        return Err(format!(
-            "{}: no learner store here; install a course (tidbit install) or pass the data directory the learner uses",
-            args.data.display()
-        ));
-    }
-    let (learner_id, device_id) = crate::learner::resolve_identity(&args.data, None, None)?;
-    let time_zone = args
-        .tz
-        .clone()
-        .or_else(|| std::env::var("TZ").ok().filter(|tz| tz.contains('/')))
-        .unwrap_or_else(|| "UTC".to_string());
-    Tidbit::open(
-        TidbitConfig {
-            data_dir: args.data.clone(),
-            learner_id,
-            device_id,
-            time_zone,
-            trusted_keys: tidbit_core::keys::TrustedKeys::default(),
-            at_rest_key: None,
-        },
-        Arc::new(ManualClock::new(now)),
-    )
-    .map_err(|e| format!("{}: {e}", args.data.display()))
+    crate::learner::open_learner_at(&args.data, args.tz.as_deref(), Some(now))
 }

@@ -111,6 +111,18 @@ pub fn run(args: &ReportArgs) -> Result<(), String> {
         "\ninterventions: {} triggered, {} done in time, {} late, {} overdue, {} open",
         i.triggered, i.done_in_time, i.done_late, i.overdue, i.open
     );
+    for k in i.by_kind.iter().filter(|k| k.triggered > 0) {
+        println!(
+            "  {:<10} {} triggered, {} in time, {} late, {} missed, {} open, in-time rate {:.0}%",
+            k.kind.name(),
+            k.triggered,
+            k.done_in_time,
+            k.done_late,
+            k.missed,
+            k.open,
+            k.rate * 100.0
+        );
+    }
     println!("\nat risk: {}", c.at_risk.len());
     for learner in &c.at_risk {
         println!("  {}: {}", learner.learner, learner.reasons.join("; "));

@@ -213,29 +213,11 @@ enum ServeCommand {
         #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
     },
-    /// Ask a learner to revisit a module within a deadline: an intervention event in their
-    /// documents, delivered to their devices through sync (and a push, if one is registered).
-    Trigger {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        learner: String,
-        #[arg(long)]
-        module: String,
-        /// The course the module belongs to (devices look it up when omitted).
-        #[arg(long)]
-        course: Option<String>,
-        /// Why, in words the learner may see (such as "two below-target sprints").
-        #[arg(long)]
-        reason: String,
-        /// The window: hours or days, such as 48h or 2d.
-        #[arg(long, default_value = "48h")]
-        within: String,
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        push: crate::serve_push::PushArgs,
-    },
+    /// Ask a learner to act within a deadline: revisit a module, or (with --kind) hold a
+    /// coaching conversation with their manager, pair with a mentor who holds a skill, or open
+    /// a job aid. An intervention event in their documents, delivered to their devices through
+    /// sync (and a push, if one is registered).
+    Trigger(Box<crate::serve_trigger::TriggerArgs>),
     /// Erase a learner from the server: their key, documents, sync states and event ids are
     /// deleted and every token of theirs is revoked. Erasure is final.
     Erase {
@@ -292,25 +274,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             (Some(learner), Some(device)) if !admin => token(store, learner, device, *days),
             _ => admin_token(store, actor, *role, *days),
         },
-        Some(ServeCommand::Trigger {
-            store,
-            learner,
-            module,
-            course,
-            reason,
-            within,
-            json,
-            push,
-        }) => trigger(
-            store,
-            learner,
-            module,
-            course.as_deref(),
-            reason,
-            within,
-            *json,
-            push,
-        ),
+        Some(ServeCommand::Trigger(args)) => crate::serve_trigger::trigger(args),
         Some(ServeCommand::Erase {
             store,
             learner,
@@ -566,79 +530,6 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// Hours in `48h`, `2d` or `36`.
-fn parse_within(text: &str) -> Result<u32, String> {
-    let text = text.trim();
-    let (number, hours_per) = match text.strip_suffix('d') {
-        Some(days) => (days, 24),
-        None => (text.strip_suffix('h').unwrap_or(text), 1),
-    };
-    number
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .and_then(|n| n.checked_mul(hours_per))
-        .filter(|h| (1..=tidbit_server::interventions::MAX_WITHIN_HOURS).contains(h))
-        .ok_or_else(|| {
-            format!(
-                "--within '{text}' is not a window of 1 to {} hours: write it as 48h or 2d",
-                tidbit_server::interventions::MAX_WITHIN_HOURS
-            )
-        })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn trigger(
-    store: &StoreArgs,
-    learner: &str,
-    module: &str,
-    course: Option<&str>,
-    reason: &str,
-    within: &str,
-    json: bool,
-    push: &crate::serve_push::PushArgs,
-) -> Result<(), String> {
-    let within_hours = parse_within(within)?;
-    let data = &store.data;
-    let sender = push.sender()?;
-    let mut hub = store.open()?;
-    if let Some(sender) = sender {
-        hub = hub.with_push(sender);
-    }
-    let hub = Arc::new(hub);
-    let request = tidbit_server::interventions::InterventionRequest {
-        module: module.into(),
-        course: course.map(str::to_string),
-        reason: reason.into(),
-        within_hours,
-        signal: None,
-    };
-    // The intervention is committed first; the pushes announcing it follow.
-    let runtime = tidbit_core::runtime::runtime().map_err(|e| e.to_string())?;
-    let triggered = runtime
-        .block_on(tidbit_server::interventions::trigger_and_push(
-            &hub, learner, request,
-        ))
-        .map_err(|e| format!("{}: {e}", data.display()))?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&triggered).map_err(|e| e.to_string())?
-        );
-    } else {
-        let deadline = chrono::DateTime::from_timestamp_millis(triggered.deadline_ms)
-            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default();
-        println!(
-            "intervention {} for {learner} on '{module}' in {}, due by {deadline}{}",
-            triggered.intervention,
-            triggered.document,
-            if triggered.pushed { " (pushed)" } else { "" }
-        );
-    }
-    Ok(())
 }
 
 fn erase(store: &StoreArgs, learner: &str, json: bool) -> Result<(), String> {

@@ -71,6 +71,7 @@ fn pure(c: &mut Criterion) {
             triggered_at: now - Duration::hours(i),
             deadline: now + Duration::hours(24 + 12 * i),
             undelivered_push: None,
+            action: Default::default(),
         })
         .collect();
     state.outcomes = (0..300)

@@ -2,25 +2,21 @@
 //! the exposure; the analysis finds an effect planted in one arm, finds none where both arms are
 //! alike, and says when there is not enough data.
 
+mod learner_support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
+use learner_support::{enrolled_learner, field_safety_pack};
 use tidbit_core::analytics::experiment::{analyse, assign, Arm, Experiment, Metric, Variation};
 use tidbit_core::analytics::metrics::LearnerSummary;
-use tidbit_core::content::{compile_course, write_course_pack};
 use tidbit_core::events::{EventKind, ManualClock};
 use tidbit_core::keys::{SigningKey, TrustedKeys};
 use tidbit_core::simulate::PracticeDevice;
-use tidbit_core::tidbit::{Tidbit, TidbitConfig};
+use tidbit_core::tidbit::Tidbit;
 
 const COURSE: &str = "field-safety";
-
-fn start() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-09-01T07:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 fn experiment(id: &str) -> Experiment {
     Experiment {
@@ -53,13 +49,7 @@ fn uniform(seed: u64) -> f64 {
 }
 
 fn pack(dir: &Path) -> (PathBuf, SigningKey) {
-    let author = SigningKey::generate().unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/field-safety");
-    let compiled = compile_course(&source).unwrap();
-    let pack = dir.join("field-safety.tidbit");
-    let mut file = std::fs::File::create(&pack).unwrap();
-    write_course_pack(&compiled, &author, start(), &mut file, &mut |_, _| {}).unwrap();
-    (pack, author)
+    field_safety_pack(dir)
 }
 
 /// A learner's device with the course installed, enrolled on its path.
@@ -69,22 +59,7 @@ fn enrolled(
     pack: &Path,
     trusted: &TrustedKeys,
 ) -> (Tidbit, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(start()));
-    let mut tidbit = Tidbit::open(
-        TidbitConfig {
-            data_dir: dir.join(learner),
-            learner_id: learner.into(),
-            device_id: "phone".into(),
-            time_zone: "Europe/Berlin".into(),
-            trusted_keys: trusted.clone(),
-            at_rest_key: None,
-        },
-        clock.clone(),
-    )
-    .unwrap();
-    tidbit.install_pack(pack, &mut |_, _| {}).unwrap();
-    tidbit.enroll(COURSE, "field-volunteer").unwrap();
-    (tidbit, clock)
+    enrolled_learner(dir, learner, pack, trusted)
 }
 
 /// `n` learners exposed to `experiment` on day 0; a learner in an arm practises that day with

@@ -2,50 +2,25 @@
 //! loads back and matches the store, twice gives identical bytes, a place that cannot be written
 //! changes nothing; reviews are asked only of decisions that exist.
 
+mod learner_support;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
-use tidbit_core::content::{compile_course, write_course_pack};
+use chrono::{DateTime, Duration};
+use learner_support::{enrolled_learner, field_safety_pack, start, COURSE, PATH};
 use tidbit_core::events::{EventKind, ManualClock};
-use tidbit_core::keys::{SigningKey, TrustedKeys};
+use tidbit_core::keys::TrustedKeys;
 use tidbit_core::privacy::consent::ConsentScope;
 use tidbit_core::simulate::PracticeDevice;
 use tidbit_core::tidbit::export::{Archive, EXPORT_FORMAT, EXPORT_VERSION};
-use tidbit_core::tidbit::{Tidbit, TidbitConfig, TidbitError};
+use tidbit_core::tidbit::{Tidbit, TidbitError};
 
-const COURSE: &str = "field-safety";
-const PATH: &str = "field-volunteer";
-
-fn start() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-09-01T07:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// A learner who practised the field-safety course for `days` days.
+/// A learner who practised the field-safety course for `days` days, with the `analytics` scope.
 fn learner(dir: &Path, days: i64) -> (Tidbit, Arc<ManualClock>) {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/field-safety");
-    let compiled = compile_course(&source).unwrap();
-    let author = SigningKey::generate().unwrap();
-    let pack = dir.join("field-safety.tidbit");
-    let mut file = std::fs::File::create(&pack).unwrap();
-    write_course_pack(&compiled, &author, start(), &mut file, &mut |_, _| {}).unwrap();
-    let clock = Arc::new(ManualClock::new(start()));
-    let mut tidbit = Tidbit::open(
-        TidbitConfig {
-            data_dir: dir.join("data"),
-            learner_id: "ana".into(),
-            device_id: "phone".into(),
-            time_zone: "Europe/Berlin".into(),
-            trusted_keys: TrustedKeys::from_keys([author.public_key()]),
-            at_rest_key: None,
-        },
-        clock.clone(),
-    )
-    .unwrap();
-    tidbit.install_pack(&pack, &mut |_, _| {}).unwrap();
-    tidbit.enroll(COURSE, PATH).unwrap();
+    let (pack, author) = field_safety_pack(dir);
+    let trusted = TrustedKeys::from_keys([author.public_key()]);
+    let (mut tidbit, clock) = enrolled_learner(dir, "ana", &pack, &trusted);
     tidbit.set_consent(ConsentScope::Analytics, true).unwrap();
     let mut practice = PracticeDevice::new(&tidbit, 11, 0.7).unwrap();
     for day in 0..days {
@@ -149,7 +124,7 @@ fn the_archive_loads_back_matches_the_store_and_is_the_same_twice() {
     assert_eq!(course.stages, tidbit.stages(COURSE).unwrap());
     let database = dir
         .path()
-        .join("data")
+        .join("ana")
         .join(tidbit_core::store::DATABASE_FILE);
     let cards: i64 = rusqlite::Connection::open(database)
         .unwrap()

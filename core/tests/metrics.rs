@@ -3,26 +3,18 @@
 //! module completion, stage funnels and checks, minutes, who is at risk and why, and a
 //! learner's own home-screen numbers.
 
+mod learner_support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
+use learner_support::{enrolled_learner, field_safety_pack, practise_on, start, COURSE};
 use tidbit_core::analytics::metrics::{Cohort, Filter, LearnerSummary};
-use tidbit_core::content::{compile_course, write_course_pack};
 use tidbit_core::events::{EventKind, ManualClock};
 use tidbit_core::keys::{SigningKey, TrustedKeys};
-use tidbit_core::simulate::PracticeDevice;
-use tidbit_core::tidbit::{Tidbit, TidbitConfig};
-
-const COURSE: &str = "field-safety";
-const PATH: &str = "field-volunteer";
-
-fn start() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-09-01T07:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
+use tidbit_core::tidbit::Tidbit;
 
 fn day(n: i64) -> NaiveDate {
     start().date_naive() + Duration::days(n)
@@ -34,37 +26,20 @@ struct Learner {
 }
 
 fn pack(dir: &Path) -> (PathBuf, SigningKey) {
-    let author = SigningKey::generate().unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/field-safety");
-    let compiled = compile_course(&source).unwrap();
-    let pack = dir.join("field-safety.tidbit");
-    let mut file = std::fs::File::create(&pack).unwrap();
-    write_course_pack(&compiled, &author, start(), &mut file, &mut |_, _| {}).unwrap();
-    (pack, author)
+    field_safety_pack(dir)
 }
 
 /// A learner enrolled on day 0 who practises 12 minutes at 09:00 UTC on each of `days`.
 fn learner(dir: &Path, name: &str, pack: &Path, author: &SigningKey, days: &[i64]) -> Learner {
-    let clock = Arc::new(ManualClock::new(start()));
-    let mut tidbit = Tidbit::open(
-        TidbitConfig {
-            data_dir: dir.join(name),
-            learner_id: name.into(),
-            device_id: "phone".into(),
-            time_zone: "Europe/Berlin".into(),
-            trusted_keys: TrustedKeys::from_keys([author.public_key()]),
-            at_rest_key: None,
-        },
-        clock.clone(),
-    )
-    .unwrap();
-    tidbit.install_pack(pack, &mut |_, _| {}).unwrap();
-    tidbit.enroll(COURSE, PATH).unwrap();
-    let mut practice = PracticeDevice::new(&tidbit, name.len() as u64, 0.8).unwrap();
-    for d in days {
-        clock.set(start() + Duration::days(*d) + Duration::hours(2));
-        practice.practise(&mut tidbit, &clock, 12).unwrap();
-    }
+    let trusted = TrustedKeys::from_keys([author.public_key()]);
+    let (mut tidbit, clock) = enrolled_learner(dir, name, pack, &trusted);
+    practise_on(
+        &mut tidbit,
+        &clock,
+        (name.len() as u64, 0.8),
+        days.iter().copied(),
+        12,
+    );
     Learner { tidbit, clock }
 }
 

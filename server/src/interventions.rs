@@ -9,8 +9,12 @@
 //! configured) and what the vendor answered is recorded for the devices.
 //!
 //! `POST /v1/admin/learners/{learner}/interventions` takes `{"module", "course"?, "reason",
-//! "within_hours", "signal"?}` with an admin token (device `*admin*`); `tidbit serve trigger` calls
-//! [`trigger`] on the server's data directory. Nothing here edits or removes an event.
+//! "within_hours", "signal"?}` with an admin token (device `*admin*`), and for the kinds beyond
+//! modules `"kind"` with what the kind names (`coaching`: `manager`, `template`; `mentoring`:
+//! `course`, `skill`; `job_aid`: `course`, `aid`), resolved and checked by
+//! [`crate::intervention_kinds`] before anything is written. A mentoring intervention also
+//! writes a `MentoringRequested` event into the mentor's documents. `tidbit serve trigger` calls
+//! [`trigger_and_push`] on the server's data directory. Nothing here edits or removes an event.
 
 use std::sync::Arc;
 
@@ -20,9 +24,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
-use tidbit_core::events::{Event, EventKind};
+use tidbit_core::events::{Event, EventKind, InterventionAction};
 use tidbit_core::sync::documents::{self, DocumentError};
 
+pub use crate::intervention_kinds::RequestedKind;
 use crate::storage::{DocumentUpdate, DocumentWrite, ReviewChange, StorageError, SyncStorage};
 use crate::Hub;
 
@@ -37,6 +42,21 @@ pub enum InterventionError {
     BadLearner(String),
     #[error("an intervention needs a module, a reason (at most 500 characters) and a window of 1 to {MAX_WITHIN_HOURS} hours")]
     BadRequest,
+    #[error("a {kind:?} intervention needs '{field}' (a valid id)")]
+    MissingField {
+        kind: RequestedKind,
+        field: &'static str,
+    },
+    #[error("a learner cannot be their own manager in a coaching intervention")]
+    OwnManager,
+    #[error(
+        "there is no coaching template '{0}': use after-a-miss, practice-plan or confidence-check"
+    )]
+    UnknownTemplate(String),
+    #[error("course '{course}' has no job aid '{aid}' on this server: publish a pack of the course that holds it, or pick another")]
+    UnknownJobAid { course: String, aid: String },
+    #[error("nobody else holds skill '{skill}' of course '{course}' at mastery 0.8 or more, demonstrated in the last 90 days and shared in their profile: no mentor can be paired; try a coaching or job aid intervention")]
+    NoMentor { course: String, skill: String },
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("the learner's document could not be updated: {0}")]
@@ -52,9 +72,13 @@ pub enum InterventionError {
 impl InterventionError {
     fn status(&self) -> StatusCode {
         match self {
-            InterventionError::BadLearner(_) | InterventionError::BadRequest => {
-                StatusCode::BAD_REQUEST
-            }
+            InterventionError::BadLearner(_)
+            | InterventionError::BadRequest
+            | InterventionError::MissingField { .. }
+            | InterventionError::OwnManager
+            | InterventionError::UnknownTemplate(_)
+            | InterventionError::UnknownJobAid { .. } => StatusCode::BAD_REQUEST,
+            InterventionError::NoMentor { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             InterventionError::Storage(StorageError::Erased) => StatusCode::GONE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -62,8 +86,11 @@ impl InterventionError {
 }
 
 /// What the L&D team asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InterventionRequest {
+    /// `module` (the default), `coaching`, `mentoring` or `job_aid`.
+    #[serde(default)]
+    pub kind: RequestedKind,
     pub module: String,
     #[serde(default)]
     pub course: Option<String>,
@@ -73,6 +100,17 @@ pub struct InterventionRequest {
     /// on it only when the learner gave the `signals` consent scope.
     #[serde(default)]
     pub signal: Option<String>,
+    /// Coaching: the manager's learner id and the template's id.
+    #[serde(default)]
+    pub manager: Option<String>,
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Mentoring: the skill of `course`.
+    #[serde(default)]
+    pub skill: Option<String>,
+    /// Job aid: the aid of `course`.
+    #[serde(default)]
+    pub aid: Option<String>,
 }
 
 /// What [`trigger`] wrote, and what became of the pushes announcing it.
@@ -83,6 +121,9 @@ pub struct Triggered {
     pub document: String,
     pub at_ms: i64,
     pub deadline_ms: i64,
+    /// What was asked (absent for a module to revisit).
+    #[serde(default, skip_serializing_if = "InterventionAction::is_module")]
+    pub action: InterventionAction,
     /// A push vendor accepted a message for at least one of the learner's devices (or, with no
     /// vendor configured, one was logged).
     pub pushed: bool,
@@ -93,8 +134,9 @@ pub struct Triggered {
 
 pub use crate::push::{LoggingPushSender, PushMessage, PushReport, PushSender};
 
-/// Appends an intervention for `learner` at `now_ms`; pushing is the caller's next step
-/// ([`trigger_and_push`], or [`crate::push::wake`]).
+/// Appends a module intervention for `learner` at `now_ms`; pushing is the caller's next step
+/// ([`trigger_and_push`], or [`crate::push::wake`]). The other kinds need the server's
+/// content and summaries to resolve: [`trigger_and_push`] takes them.
 ///
 /// The write is a compare-and-swap on the document's heads like every other writer's (see
 /// [`SyncStorage::commit`]): when an exchange, another server process or another trigger
@@ -103,6 +145,29 @@ pub fn trigger(
     storage: &dyn SyncStorage,
     learner: &str,
     request: &InterventionRequest,
+    now_ms: i64,
+) -> Result<Triggered, InterventionError> {
+    if request.kind != RequestedKind::Module {
+        return Err(InterventionError::MissingField {
+            kind: request.kind,
+            field: "the server's content and summaries (use trigger_and_push)",
+        });
+    }
+    trigger_action(
+        storage,
+        learner,
+        request,
+        InterventionAction::Module,
+        now_ms,
+    )
+}
+
+/// Appends an intervention asking `action` of `learner` at `now_ms`.
+pub fn trigger_action(
+    storage: &dyn SyncStorage,
+    learner: &str,
+    request: &InterventionRequest,
+    action: InterventionAction,
     now_ms: i64,
 ) -> Result<Triggered, InterventionError> {
     validate(learner, request)?;
@@ -116,6 +181,7 @@ pub fn trigger(
             reason: request.reason.clone(),
             deadline_ms,
             signal: request.signal.clone(),
+            action: action.clone(),
         },
         now_ms,
     )?;
@@ -124,6 +190,7 @@ pub fn trigger(
         document: name,
         at_ms: now_ms,
         deadline_ms,
+        action,
         pushed: false,
         pushes: Vec::new(),
     })
@@ -142,12 +209,16 @@ pub async fn trigger_and_push(
     let worker = hub.clone();
     let owner = learner.to_string();
     let mut triggered = tokio::task::spawn_blocking(move || {
-        worker.with_learner(&owner, || {
-            trigger(worker.storage.as_ref(), &owner, &request, now_ms)
-        })
+        let action = crate::intervention_kinds::resolve(&worker, &owner, &request, now_ms)?;
+        let triggered = worker
+            .with_learner(&owner, || {
+                trigger_action(worker.storage.as_ref(), &owner, &request, action, now_ms)
+            })
+            .map_err(|_| InterventionError::Task)??;
+        tell_mentor(&worker, &owner, &triggered);
+        Ok::<_, InterventionError>(triggered)
     })
     .await
-    .map_err(|_| InterventionError::Task)?
     .map_err(|_| InterventionError::Task)??;
     let message = PushMessage {
         intervention: Some(triggered.intervention.clone()),
@@ -166,6 +237,35 @@ pub async fn trigger_and_push(
         ),
     }
     Ok(triggered)
+}
+
+/// For a mentoring intervention, a `MentoringRequested` event in the mentor's documents (under
+/// the mentor's lock). The learner's intervention stands when this fails; it is logged.
+fn tell_mentor(hub: &Hub, mentee: &str, triggered: &Triggered) {
+    let InterventionAction::Mentoring {
+        mentor,
+        course,
+        skill,
+    } = &triggered.action
+    else {
+        return;
+    };
+    let kind = EventKind::MentoringRequested {
+        intervention: triggered.intervention.clone(),
+        mentee: mentee.to_string(),
+        course: course.clone(),
+        skill: skill.clone(),
+        deadline_ms: triggered.deadline_ms,
+    };
+    let told = hub.with_learner(mentor, || {
+        append_server_event(hub.storage.as_ref(), mentor, kind, triggered.at_ms)
+    });
+    if !matches!(told, Ok(Ok(_))) {
+        eprintln!(
+            "mentoring: mentor {mentor} was not told of intervention {}",
+            triggered.intervention
+        );
+    }
 }
 
 fn validate(learner: &str, request: &InterventionRequest) -> Result<(), InterventionError> {
@@ -298,7 +398,7 @@ pub async fn post_intervention(
         Err(e) => {
             return crate::refuse(
                 StatusCode::BAD_REQUEST,
-                format!("expected {{\"module\", \"course\"?, \"reason\", \"within_hours\", \"signal\"?}}: {e}"),
+                format!("expected {{\"kind\"?: module|coaching|mentoring|job_aid, \"module\", \"course\"?, \"reason\", \"within_hours\", \"signal\"?, \"manager\"?, \"template\"?, \"skill\"?, \"aid\"?}}: {e}"),
             )
         }
     };

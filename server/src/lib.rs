@@ -10,6 +10,8 @@
 //! - `POST /v1/admin/learners/{learner}/interventions`: an intervention for a learner, with an
 //!   admin token (see [`interventions`]), announced to their devices by push (see [`push`]);
 //! - `POST /v1/admin/learners/{learner}/wake`: asks a learner's devices to sync now, by push;
+//! - `GET /v1/admin/skills/{course}/{skill}/holders`: who has a skill, demonstrated lately, among
+//!   learners who share their skills (see [`inventory`]);
 //! - `DELETE /v1/admin/learners/{learner}`: erases a learner, with an admin token (see
 //!   [`erasure`]; learners' data is sealed under keys of their own, see [`sealing`]);
 //! - sign-in through the organisation's OpenID provider, devices, revocation, admin roles and
@@ -29,6 +31,7 @@
 pub mod access_log;
 pub mod assignments;
 pub mod auth;
+pub mod coaching;
 pub mod cohorts;
 pub mod content;
 pub mod content_index;
@@ -39,7 +42,9 @@ pub mod export;
 pub mod files;
 pub mod goals;
 pub mod identity;
+pub mod intervention_kinds;
 pub mod interventions;
+pub mod inventory;
 pub mod lead;
 pub mod metrics;
 pub mod observe;
@@ -488,6 +493,10 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/admin/records", get(records::get_records))
         .route("/v1/admin/metrics", get(metrics::get_metrics))
         .route(
+            "/v1/admin/skills/{course}/{skill}/holders",
+            get(inventory::get_holders),
+        )
+        .route(
             "/v1/admin/experiments",
             get(metrics::get_experiments).post(metrics::post_experiment),
         )
@@ -531,6 +540,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/catalog", get(content::get_catalog))
         .route("/v1/packs/{file}", get(content::get_pack))
         .merge(identity::routes())
+        .merge(coaching::routes())
         // Revoked tokens, admin roles and the audit log, before any handler ([`identity`]).
         .layer(axum::middleware::from_fn_with_state(
             hub.clone(),

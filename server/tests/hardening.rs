@@ -417,6 +417,7 @@ fn interventions_from_another_process_and_syncs_at_the_same_time_lose_nothing() 
                 reason: "practise again".into(),
                 within_hours: 48,
                 signal: None,
+                ..Default::default()
             };
             let triggered =
                 tidbit_server::interventions::trigger(storage, LEARNER, &request, server_now + i)

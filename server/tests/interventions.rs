@@ -21,6 +21,7 @@ fn request(within_hours: u32) -> InterventionRequest {
         reason: "two below-target sprints".into(),
         within_hours,
         signal: None,
+        ..Default::default()
     }
 }
 

@@ -274,6 +274,7 @@ fn hostile_edits(base: &AutoCommit, answer: &Event) -> Vec<(&'static str, Vec<u8
                     reason: "forged by a device".into(),
                     deadline_ms: in_period + 86_400_000,
                     signal: None,
+                    action: Default::default(),
                 };
                 documents::append(doc, "b0", 3, &forged).unwrap()
             }),

@@ -160,3 +160,30 @@ pub fn install_sample(dir: &Path, name: &str, data: &str) {
         ],
     );
 }
+
+/// A learner's store after `days` simulated days on the field-safety course (from 2026-01-05),
+/// made with `tidbit simulate` in `<dir>/work`; needs the `author` key pair in `dir`.
+pub fn simulated_store(dir: &Path, days: u32) -> PathBuf {
+    let pack = build_sample(dir, "field-safety");
+    let days = days.to_string();
+    run_ok(
+        dir,
+        &[
+            "simulate",
+            pack.to_str().unwrap(),
+            "--trust",
+            "author.pub",
+            "--days",
+            &days,
+            "--learners",
+            "1",
+            "--work",
+            "work",
+        ],
+    );
+    std::fs::read_dir(dir.join("work"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("the simulation leaves a learner's store")
+}

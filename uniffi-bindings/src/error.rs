@@ -20,7 +20,7 @@ use tidbit_core::sync::documents::DocumentError;
 use tidbit_core::sync::local::LocalError;
 use tidbit_core::tidbit::sync_client::SyncError;
 use tidbit_core::tidbit::{
-    CommunityError, EraseError, GoalError, TidbitError as CoreError, VoiceError,
+    CommunityError, EraseError, GoalError, InterventionError, TidbitError as CoreError, VoiceError,
 };
 
 /// Why a call failed. Every message tells a person what to do next.
@@ -181,6 +181,14 @@ impl From<CoreError> for TidbitError {
                 GoalError::Invalid(_)
                 | GoalError::SetByOrganisation(_)
                 | GoalError::PastDate { .. } => TidbitError::InvalidRequest(message),
+            },
+            CoreError::Intervention(intervention) => match intervention {
+                InterventionError::Unknown(_) | InterventionError::UnknownJobAid { .. } => {
+                    TidbitError::UnknownContent(message)
+                }
+                InterventionError::WrongStep { .. } | InterventionError::ServerStep(_) => {
+                    TidbitError::InvalidRequest(message)
+                }
             },
         }
     }

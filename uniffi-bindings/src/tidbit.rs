@@ -30,6 +30,8 @@ mod delivery;
 pub use delivery::{CourseUpdateSettings, DownloadListener};
 mod erase;
 mod goals;
+mod interventions;
+mod inventory;
 mod voice;
 
 /// How to open a learner's Tidbit.

@@ -12,7 +12,11 @@
 //! when it was given, so "active on Monday" means Monday where the learner was.
 
 mod cohort;
+mod evidence;
+mod interventions;
 mod summary;
 
 pub use cohort::*;
+pub use evidence::{CheckEvidence, SkillEvidence};
+pub use interventions::*;
 pub use summary::*;

@@ -63,7 +63,7 @@ const PROOF_TYPE: &str = "DataIntegrityProof";
 const PROOF_PURPOSE: &str = "assertionMethod";
 const CREDENTIAL_ID_PREFIX: &str = "urn:tidbit:credential:";
 const ISSUER_ID_PREFIX: &str = "urn:tidbit:issuer:";
-const LEARNER_ID_PREFIX: &str = "urn:tidbit:learner:";
+pub(crate) const LEARNER_ID_PREFIX: &str = "urn:tidbit:learner:";
 const ACHIEVEMENT_ID_PREFIX: &str = "urn:tidbit:achievement:";
 /// Hex characters of the content hash kept in a credential id (128 bits).
 const CREDENTIAL_ID_HEX_LEN: usize = 32;
@@ -387,7 +387,8 @@ fn is_valid_learner_id(id: &str) -> bool {
 }
 
 /// A mastery or threshold as written in a certificate: two decimals, never a JSON number.
-fn score_text(value: f64) -> String {
+/// A score in [0, 1] as Open Badges `Result` values are written: text, two decimals.
+pub(crate) fn score_text(value: f64) -> String {
     format!("{value:.2}")
 }
 

@@ -4,11 +4,13 @@
 
 pub mod estimate;
 pub mod items;
+pub mod job_aid;
 pub mod model;
 pub mod source;
 pub mod synthetic;
 
 pub use items::{AnswerKeyError, Interaction, Item, ItemKind};
+pub use job_aid::JobAid;
 pub use model::{Course, CourseError, LearningPath, Module, Stage, StageKind, Step, StepBody};
 pub use source::{compile_course, AuthoringErrors, CompiledCourse, Diagnostic};
 

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::items::Item;
+use super::job_aid::JobAid;
 
 pub const DEFAULT_MASTERY_THRESHOLD: f64 = 0.8;
 pub const DEFAULT_DESIRED_RETENTION: f64 = 0.9;
@@ -34,6 +35,9 @@ pub struct Course {
     pub skills: Vec<Skill>,
     pub paths: Vec<LearningPath>,
     pub modules: Vec<Module>,
+    /// One-screen reference cards ([`JobAid`]); absent from packs made before they existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_aids: Vec<JobAid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,6 +216,8 @@ pub enum CourseError {
     OutOfRange { what: &'static str, value: f64 },
     #[error("course has no paths: add at least one [[paths]] with stages")]
     NoPaths,
+    #[error("job aid '{aid}' does not fit one screen ({why}): shorten it or split it in two")]
+    JobAidTooLong { aid: String, why: String },
 }
 
 pub fn is_valid_id(id: &str) -> bool {
@@ -304,6 +310,10 @@ impl Course {
                     known("step", &step.id, "skill", skill, &skills)?;
                 }
             }
+        }
+        unique_ids("job aid", self.job_aids.iter().map(|a| a.id.as_str()))?;
+        for aid in &self.job_aids {
+            aid.check(&skills)?;
         }
         for (asset, step) in self.referenced_assets() {
             if !assets.contains(asset) {

@@ -122,6 +122,7 @@ pub fn synthetic_course(
             mastery_threshold: super::model::DEFAULT_MASTERY_THRESHOLD,
             desired_retention: super::model::DEFAULT_DESIRED_RETENTION,
             peer_feedback_weight: 0.0,
+            job_aids: Vec::new(),
             skills,
             paths: vec![LearningPath {
                 id: "everyone".into(),

@@ -11,11 +11,16 @@ use serde::{Deserialize, Serialize};
 
 mod answer;
 mod goal;
+mod intervention;
 mod nudge;
 mod push;
 
 pub use answer::{is_recording_name, Outcome, Response, SelfRating, CREDIT_EPSILON};
 pub use goal::{check_goal, check_study_time, GoalFieldError, MAX_GOAL_PARTS, MAX_STUDY_MINUTES};
+pub use intervention::{
+    CoachingTemplate, InterventionAction, InterventionKind, InterventionStep, MentoringInvitation,
+    COACHING_PROMPTS,
+};
 pub use nudge::{NudgeKind, NudgeOutcome, NudgeWording};
 pub use push::{check_push_token, push_token_sha256, PushOutcome, MAX_PUSH_TOKEN_BYTES};
 
@@ -158,8 +163,9 @@ pub enum EventKind {
         log_loss_before: f32,
         log_loss_after: f32,
     },
-    /// The L&D team asked the learner to revisit `module` before `deadline_ms`. Written by the
-    /// server into the learner's current period document; the event's id names the intervention.
+    /// The L&D team asked the learner to act before `deadline_ms`: revisit `module`, or the
+    /// `action` of another kind about it (coaching, mentoring, a job aid). Written by the server
+    /// into the learner's current period document; the event's id names the intervention.
     InterventionTriggered {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         course: Option<String>,
@@ -170,6 +176,27 @@ pub enum EventKind {
         /// the device acts on such an intervention only under the `signals` consent scope.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signal: Option<String>,
+        /// What is asked; absent (a module to revisit) on every event written before the other
+        /// kinds existed, and on module interventions still.
+        #[serde(default, skip_serializing_if = "InterventionAction::is_module")]
+        action: InterventionAction,
+    },
+    /// A step of intervention `intervention` was taken: the job aid opened, the mentoring
+    /// pairing accepted or held (the learner's device), the coaching conversation held (the
+    /// server, when the manager says so).
+    InterventionProgressed {
+        intervention: String,
+        step: InterventionStep,
+    },
+    /// The server asks the learner to mentor `mentee` on `skill` of `course` (intervention
+    /// `intervention`, open until `deadline_ms`). Written by the server into the mentor's
+    /// documents.
+    MentoringRequested {
+        intervention: String,
+        mentee: String,
+        course: String,
+        skill: String,
+        deadline_ms: i64,
     },
     /// What became of a planned nudge: the input of fatigue, softening and send-time learning.
     NudgeOutcomeRecorded {
@@ -295,7 +322,8 @@ impl EventKind {
             EventKind::InterventionTriggered { .. }
                 | EventKind::ReviewDecided { .. }
                 | EventKind::PushOutcomeRecorded { .. }
-        )
+                | EventKind::MentoringRequested { .. }
+        ) || matches!(self, EventKind::InterventionProgressed { step, .. } if step.is_from_server())
     }
 
     /// Kinds both the server and the learner's devices write.
@@ -311,6 +339,8 @@ impl EventKind {
             EventKind::ItemAnswered { .. } => "item_answered",
             EventKind::ParametersAdopted { .. } => "parameters_adopted",
             EventKind::InterventionTriggered { .. } => "intervention_triggered",
+            EventKind::InterventionProgressed { .. } => "intervention_progressed",
+            EventKind::MentoringRequested { .. } => "mentoring_requested",
             EventKind::NudgeOutcomeRecorded { .. } => "nudge_outcome",
             EventKind::PushTokenRegistered { .. } => "push_token_registered",
             EventKind::PushOutcomeRecorded { .. } => "push_outcome",

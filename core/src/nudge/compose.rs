@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use super::bandit::SendTimeBandit;
 use super::candidate::{Candidate, Content};
 use super::slots::Slot;
-use super::{Message, Nudge, NudgeKind, PlanningState};
+use super::wording::{intervention_texts, message, office_hours, soft_title};
+use super::{Nudge, NudgeKind, PlanningState};
 use crate::time_zone::Zone;
 
 fn plural(n: u32, one: &str, many: &str) -> String {
@@ -14,17 +15,6 @@ fn plural(n: u32, one: &str, many: &str) -> String {
         format!("1 {one}")
     } else {
         format!("{n} {many}")
-    }
-}
-
-fn message(key: &str, args: &[(&str, String)], text: String) -> Message {
-    Message {
-        key: key.to_string(),
-        args: args
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        text,
     }
 }
 
@@ -49,14 +39,6 @@ pub(super) fn compose(
         (false, None) => bandit.choose_variant(candidate.kind, variants, slot.at),
     };
     bandit.use_variant(candidate.kind, variant, slot.at);
-    let soft_title = || message("nudge.soft.title", &[], "Just a moment?".into());
-    let office_hours = |topic: &str| {
-        message(
-            "nudge.office_hours",
-            &[("topic", topic.to_string())],
-            format!("Questions about '{topic}'? Drop in to office hours, no preparation needed."),
-        )
-    };
     let (title, body, deep_link) = match &candidate.content {
         Content::Reinforcement => {
             let items = state
@@ -218,38 +200,7 @@ pub(super) fn compose(
                 .with_timezone(&zone)
                 .format("%a %H:%M")
                 .to_string();
-            let args = [
-                ("module", intervention.module.clone()),
-                ("reason", intervention.reason.clone()),
-                ("deadline", deadline.clone()),
-            ];
-            let link = match &intervention.course {
-                Some(course) => format!(
-                    "tidbit://module/{course}/{}?intervention={}",
-                    intervention.module, intervention.id
-                ),
-                None => format!(
-                    "tidbit://module/{}?intervention={}",
-                    intervention.module, intervention.id
-                ),
-            };
-            if soft {
-                (soft_title(), office_hours(&intervention.module), link)
-            } else {
-                (
-                    message(
-                        "nudge.intervention.title",
-                        &args,
-                        "A quick refresher for you".into(),
-                    ),
-                    message(
-                        "nudge.intervention.body",
-                        &args,
-                        format!("Please revisit '{}' by {deadline}.", intervention.module),
-                    ),
-                    link,
-                )
-            }
+            intervention_texts(intervention, soft, &deadline)
         }
     };
     Nudge {

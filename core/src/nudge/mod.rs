@@ -24,6 +24,7 @@ mod compose;
 pub mod fatigue;
 mod planner;
 pub mod slots;
+mod wording;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -186,9 +187,16 @@ impl Nudge {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MissedIntervention {
     pub intervention: String,
+    /// Its kind (module, coaching, mentoring, job aid).
+    #[serde(default = "module_kind")]
+    pub kind: crate::events::InterventionKind,
     pub module: String,
     pub deadline_utc: DateTime<Utc>,
     pub why: String,
+}
+
+fn module_kind() -> crate::events::InterventionKind {
+    crate::events::InterventionKind::Module
 }
 
 /// One decision the planner took, with its reason (the facade records these).
@@ -243,6 +251,9 @@ pub struct Intervention {
     /// learner gets.
     #[serde(default)]
     pub undelivered_push: Option<String>,
+    /// What is asked: the module, or a coaching conversation, a mentoring pairing, a job aid.
+    #[serde(default)]
+    pub action: crate::events::InterventionAction,
 }
 
 /// One recorded outcome of an earlier nudge.

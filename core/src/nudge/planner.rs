@@ -22,6 +22,7 @@ use super::{
     Intervention, MissedIntervention, Nudge, NudgeKind, NudgePlan, NudgePreferences,
     PlanningDecision, PlanningState, MAX_PENDING,
 };
+use crate::events::InterventionKind;
 use crate::time_zone::Zone;
 
 /// Days after a module is finished that its follow-up challenge goes out.
@@ -134,19 +135,7 @@ pub fn plan_nudges(
             let reason =
                 unplaceable_reason(&candidate, prefs, gap) + &push_note(&candidate.content);
             if let Content::Intervention(intervention) = &candidate.content {
-                plan.missed.push(MissedIntervention {
-                    intervention: intervention.id.clone(),
-                    module: intervention.module.clone(),
-                    deadline_utc: intervention.deadline,
-                    why: reason.clone(),
-                });
-                plan.decisions.push(PlanningDecision {
-                    action: "missed".into(),
-                    kind: Some(candidate.kind),
-                    subject: candidate.subject.clone(),
-                    nudge: None,
-                    reason,
-                });
+                record_missed(&mut plan, intervention, reason);
             } else {
                 drop(&mut plan, reason);
             }
@@ -235,19 +224,7 @@ fn candidates(
             )
             };
             why.push_str(&push_note(&Content::Intervention(intervention.clone())));
-            plan.missed.push(MissedIntervention {
-                intervention: intervention.id.clone(),
-                module: intervention.module.clone(),
-                deadline_utc: intervention.deadline,
-                why: why.clone(),
-            });
-            plan.decisions.push(PlanningDecision {
-                action: "missed".into(),
-                kind: Some(NudgeKind::Intervention),
-                subject,
-                nudge: None,
-                reason: why,
-            });
+            record_missed(plan, intervention, why);
             continue;
         }
         let hours_left = (intervention.deadline - now).num_minutes() as f64 / 60.0;
@@ -399,6 +376,30 @@ fn candidates(
     out
 }
 
+/// Records that `intervention` will not be shown before its deadline, and why (its kind named
+/// for all but a module).
+fn record_missed(plan: &mut NudgePlan, intervention: &Intervention, why: String) {
+    let kind = intervention.action.kind();
+    let why = match kind {
+        InterventionKind::Module => why,
+        kind => format!("{} intervention: {why}", kind.name().replace('_', " ")),
+    };
+    plan.missed.push(MissedIntervention {
+        intervention: intervention.id.clone(),
+        kind,
+        module: intervention.module.clone(),
+        deadline_utc: intervention.deadline,
+        why: why.clone(),
+    });
+    plan.decisions.push(PlanningDecision {
+        action: "missed".into(),
+        kind: Some(NudgeKind::Intervention),
+        subject: intervention.id.clone(),
+        nudge: None,
+        reason: why,
+    });
+}
+
 fn unplaceable_reason(candidate: &Candidate, prefs: &NudgePreferences, gap: u32) -> String {
     let window = format!(
         "{} to {}",
@@ -499,6 +500,7 @@ mod tests {
                 triggered_at: now() - Duration::hours(1),
                 deadline: now() + Duration::hours(hours),
                 undelivered_push: undelivered_push.map(str::to_string),
+                action: Default::default(),
             }],
             ..PlanningState::default()
         }

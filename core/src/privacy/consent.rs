@@ -16,6 +16,8 @@
 //! | `signals` | plans no nudge and recommends nothing for an intervention a work-context signal triggered |
 //! | `community` | refuses to share anything with a peer group ([`Consents::require`]) |
 //! | `voice` | refuses to record a spoken answer ([`Consents::require`]) |
+//! | `coaching` | keeps a coaching intervention off the manager's side (the server lists it to the manager only while the scope is given) and plans no nudge for it |
+//! | `profile` | keeps the learner out of the organisation's skills view (`who has skill X`): the server answers from the learner's summary only while it is given; the learner's own inventory and credentials are theirs either way |
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -33,16 +35,20 @@ pub enum ConsentScope {
     Signals,
     Community,
     Voice,
+    Coaching,
+    Profile,
 }
 
 impl ConsentScope {
     /// Every scope, in the order the UI lists them.
-    pub const ALL: [ConsentScope; 5] = [
+    pub const ALL: [ConsentScope; 7] = [
         ConsentScope::Analytics,
         ConsentScope::Personalisation,
         ConsentScope::Signals,
         ConsentScope::Community,
         ConsentScope::Voice,
+        ConsentScope::Coaching,
+        ConsentScope::Profile,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +58,8 @@ impl ConsentScope {
             ConsentScope::Signals => "signals",
             ConsentScope::Community => "community",
             ConsentScope::Voice => "voice",
+            ConsentScope::Coaching => "coaching",
+            ConsentScope::Profile => "profile",
         }
     }
 
@@ -63,6 +71,8 @@ impl ConsentScope {
             ConsentScope::Signals => "Let events at work (such as a role change or a customer case) suggest a module to you.",
             ConsentScope::Community => "Share your answers with the peer group you learn with.",
             ConsentScope::Voice => "Record spoken answers.",
+            ConsentScope::Coaching => "Let your manager see a coaching conversation the L&D team suggests for you, and mark it held.",
+            ConsentScope::Profile => "Share your skills (mastery, evidence and when you last showed them) with your organisation, for internal mobility and mentoring.",
         }
     }
 }
@@ -75,7 +85,7 @@ impl fmt::Display for ConsentScope {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConsentError {
-    #[error("'{0}' is not a consent scope: use one of analytics, personalisation, signals, community, voice")]
+    #[error("'{0}' is not a consent scope: use one of analytics, personalisation, signals, community, voice, coaching, profile")]
     UnknownScope(String),
     #[error("the learner has not given consent to '{0}': ask them on the consent screen first")]
     Required(ConsentScope),

@@ -7,6 +7,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::{Store, StoreError};
+use crate::content::job_aid::JobAid;
 use crate::content::model::{
     Course, LearningPath, Module, Skill, Stage, StageKind, Step, StepBody,
 };
@@ -147,7 +148,8 @@ impl Store {
             .collect()
     }
 
-    fn skills(&self, course: &str) -> Result<Vec<Skill>, StoreError> {
+    /// The skills of `course`, in course order (none for a course not installed).
+    pub fn skills(&self, course: &str) -> Result<Vec<Skill>, StoreError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT id, name, description FROM skills WHERE course_id = ?1 ORDER BY position",
         )?;
@@ -161,6 +163,33 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(skills)
+    }
+
+    /// The job aids of an installed course, in the course's order.
+    pub fn job_aids(&self, course: &str) -> Result<Vec<JobAid>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT id, title, skills_json, body FROM job_aids WHERE course_id = ?1
+                 ORDER BY position",
+            )?
+            .query_map([course], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get(3)?,
+                ))
+            })?
+            .map(|row| {
+                let (id, title, skills, body) = row?;
+                Ok(JobAid {
+                    id,
+                    title,
+                    skills: from_json(&skills)?,
+                    body,
+                })
+            })
+            .collect()
     }
 
     fn module_summary(&self, course: &str, module: &str) -> Result<ModuleSummary, StoreError> {
@@ -373,6 +402,7 @@ impl Store {
             skills: self.skills(id)?,
             paths: self.paths(id)?,
             modules,
+            job_aids: self.job_aids(id)?,
         })
     }
 

@@ -362,6 +362,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         set_ms INTEGER NOT NULL
     );
     "#,
+    // 13: a course's job aids (one-screen reference cards), installed with it.
+    r#"
+    CREATE TABLE job_aids (
+        course_id TEXT NOT NULL REFERENCES courses(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        skills_json TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (course_id, id)
+    );
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.

@@ -285,6 +285,8 @@ fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
         | EventKind::StudyTimeSet { .. } => (None, None),
         // Filed under a name no course can have, so the planner finds them through the index.
         EventKind::InterventionTriggered { .. }
+        | EventKind::InterventionProgressed { .. }
+        | EventKind::MentoringRequested { .. }
         | EventKind::NudgeOutcomeRecorded { .. }
         | EventKind::PushTokenRegistered { .. }
         | EventKind::PushOutcomeRecorded { .. }

@@ -226,6 +226,20 @@ fn write_course(
             params![course.id, skill.id, position as i64, skill.name, skill.description],
         )?;
     }
+    for (position, aid) in course.job_aids.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO job_aids (course_id, id, position, title, skills_json, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                course.id,
+                aid.id,
+                position as i64,
+                aid.title,
+                to_json(&aid.skills)?,
+                aid.body
+            ],
+        )?;
+    }
     for (position, path) in course.paths.iter().enumerate() {
         tx.execute(
             "INSERT INTO paths (course_id, id, position, title, description) VALUES (?1, ?2, ?3, ?4, ?5)",

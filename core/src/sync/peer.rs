@@ -24,8 +24,8 @@ use chrono::{DateTime, Datelike, Utc};
 
 use crate::content::items::ItemKind;
 use crate::events::{
-    check_goal, check_push_token, check_study_time, Event, EventKind, Outcome, RetentionSetting,
-    SERVER_DEVICE,
+    check_goal, check_push_token, check_study_time, Event, EventKind, InterventionAction, Outcome,
+    RetentionSetting, COACHING_PROMPTS, SERVER_DEVICE,
 };
 
 mod kinds;

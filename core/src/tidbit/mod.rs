@@ -16,7 +16,6 @@ use crate::content::model::{Step, StepBody};
 use crate::events::{Clock, Event, EventKind, Grade};
 use crate::keys::TrustedKeys;
 use crate::learn::assess::{assess, item_view, Assessment, ItemView, Response, ResponseError};
-use crate::learn::plan::{self, DueCounts, SessionPlan};
 use crate::learn::projection::{
     apply_event, rebuild, Applied, ProjectionError, RemediationInserted, SchedulerCache,
     StageCheckResult,
@@ -35,8 +34,11 @@ pub mod delivery;
 mod erase;
 pub mod export;
 mod goals;
+mod interventions;
+mod inventory;
 mod nudges;
 mod outcomes;
+mod plans;
 mod progress;
 mod rights;
 pub mod sync_client;
@@ -52,6 +54,7 @@ pub use delivery::{
 };
 pub use erase::EraseError;
 pub use goals::GoalError;
+pub use interventions::{InterventionError, InterventionView};
 pub use progress::{StageStatus, Streak};
 pub use rights::{Review, ReviewDecision, MAX_REVIEW_REASON_CHARS};
 pub use sync_client::{sync, SyncError, SyncOptions, SyncReport};
@@ -120,6 +123,8 @@ pub enum TidbitError {
     Community(#[from] CommunityError),
     #[error(transparent)]
     Goal(#[from] GoalError),
+    #[error(transparent)]
+    Intervention(#[from] InterventionError),
 }
 
 impl From<EventLogError> for TidbitError {
@@ -495,51 +500,6 @@ impl Tidbit {
             .and_then(|midnight| self.time_zone.from_local_datetime(&midnight).earliest())
             .map(|t| t.timestamp_millis())
             .unwrap_or(now.timestamp_millis() + crate::learn::schedule::DAY_MS)
-    }
-
-    /// A plan for `minutes`, goals paced (see [`plan::plan_session`]).
-    pub fn plan_session(&self, minutes: u32) -> Result<SessionPlan, TidbitError> {
-        let pacing = self.pacing()?;
-        Ok(plan::plan_session(
-            self.store.conn(),
-            self.schedulers.scheduler(),
-            self.now().timestamp_millis(),
-            minutes.saturating_mul(60),
-            &pacing,
-        )?)
-    }
-
-    /// The highest-value items for one skill, in about two minutes.
-    pub fn refresher(&self, course: &str, skill: &str) -> Result<SessionPlan, TidbitError> {
-        Ok(plan::plan_refresher(
-            self.store.conn(),
-            self.schedulers.scheduler(),
-            self.now().timestamp_millis(),
-            course,
-            skill,
-            120,
-        )?)
-    }
-
-    /// A finished module's due follow-ups as a two-minute booster.
-    pub fn booster(&self, course: &str, module: &str) -> Result<SessionPlan, TidbitError> {
-        Ok(plan::plan_booster(
-            self.store.conn(),
-            self.schedulers.scheduler(),
-            self.now().timestamp_millis(),
-            course,
-            module,
-            120,
-        )?)
-    }
-
-    pub fn due_counts(&self) -> Result<DueCounts, TidbitError> {
-        let now = self.now();
-        Ok(plan::due_counts(
-            self.store.conn(),
-            now.timestamp_millis(),
-            self.end_of_local_day_ms(now),
-        )?)
     }
 
     /// The next best activity with its reason; the decision and its inputs are recorded.

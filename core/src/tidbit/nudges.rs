@@ -208,9 +208,16 @@ impl Tidbit {
                     reason,
                     deadline_ms,
                     signal,
+                    action,
                 } => {
                     // A work-context signal is acted on only under the signals scope.
                     if signal.is_some() && !consents.is_granted(ConsentScope::Signals) {
+                        continue;
+                    }
+                    // A coaching conversation held, a job aid opened, a pairing accepted: done.
+                    if action.completed_by().is_some_and(|step| {
+                        super::interventions::step_taken(&events, &event.id, step)
+                    }) {
                         continue;
                     }
                     let course = match course {
@@ -230,6 +237,7 @@ impl Tidbit {
                         triggered_at: at,
                         deadline: DateTime::from_timestamp_millis(deadline_ms).unwrap_or_default(),
                         undelivered_push: None,
+                        action,
                     });
                 }
                 EventKind::NudgeOutcomeRecorded {

@@ -55,6 +55,7 @@ pub fn intervention(id: &str, triggered: DateTime<Utc>, hours: i64) -> Intervent
         triggered_at: triggered,
         deadline: triggered + Duration::hours(hours),
         undelivered_push: None,
+        action: Default::default(),
     }
 }
 

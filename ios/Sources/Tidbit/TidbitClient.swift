@@ -179,6 +179,23 @@ public actor TidbitClient {
     /// The minutes a learning day holds; `daysOff` holds ISO weekday numbers, one a byte.
     public func studyTime() throws -> StudyTime { try tidbit.studyTime() }
 
+    /// The learner's skills inventory: each skill with its mastery, whether it is held, when it
+    /// was last demonstrated and its evidence. Replays the learner's log on the core's pool.
+    public func skillsInventory() async throws -> SkillInventory {
+        try await tidbit.skillsInventory()
+    }
+
+    /// `skillsInventory()` as JSON, for export.
+    public func skillsInventoryJSON() async throws -> String {
+        try await tidbit.skillsInventoryJson()
+    }
+
+    /// The held skills as Open Badges 3.0 credentials in one CLR 2.0 record (JSON). Unsigned:
+    /// the learner's own record to share, not an attestation by the organisation.
+    public func skillCredentials() async throws -> String {
+        try await tidbit.skillCredentials()
+    }
+
     /// Writes the learner's whole data into `directory` as one JSON archive: progress, then
     /// its path.
     public nonisolated func export(to directory: URL) -> AsyncThrowingStream<Progress<String>, Error> {
@@ -414,6 +431,28 @@ public actor TidbitClient {
     /// a newer token is registered, and false on a device that never registered one (the app
     /// registers its first token at sign-in).
     public func pushTokenNeeded() throws -> Bool { try tidbit.pushTokenNeeded() }
+
+    /// Every intervention that reached this device (a module to revisit, a coaching
+    /// conversation with the manager, a mentor, a job aid), oldest first, with where it stands.
+    public func interventions() throws -> [InterventionView] { try tidbit.interventions() }
+
+    /// The job aids (one-screen reference cards) of an installed course.
+    public func jobAids(course: String) throws -> [JobAid] { try tidbit.jobAids(course: course) }
+
+    /// Opens a job aid to show; records it opened for the job aid interventions naming it.
+    public func jobAid(course: String, aid: String) throws -> JobAid {
+        try tidbit.jobAid(course: course, aid: aid)
+    }
+
+    /// The learner accepts the mentoring pairing of `intervention` (that completes it).
+    public func acceptMentoring(intervention: String) throws {
+        try tidbit.acceptMentoring(intervention: intervention)
+    }
+
+    /// The peers the server asked this learner to mentor.
+    public func mentoringInvitations() throws -> [MentoringInvitation] {
+        try tidbit.mentoringInvitations()
+    }
 
     /// Releases the store now; later calls throw `TidbitError.Closed`.
     public func close() { tidbit.closeStore() }

@@ -5,11 +5,11 @@
 //!   erase or export a learner, revoke all of a learner's tokens, list every device, or read the
 //!   audit log. An admin endpoint [`ENDPOINTS`] does not name is for operators only.
 //! - **author** (L&D author): writes the courses; assigns them, triggers interventions and
-//!   wake-ups, decides reviews, reads metrics and runs experiments.
+//!   wake-ups, decides reviews, reads metrics, runs experiments and asks who holds a skill.
 //! - **analyst** (L&D analyst): reads metrics, the learning-records outbox and runs experiments.
 //! - **manager**: looks after learners; sets their (job) roles and assigns courses, triggers
-//!   interventions and wake-ups, decides reviews, reads metrics, lists a learner's devices and
-//!   revokes one (a lost phone).
+//!   interventions and wake-ups, decides reviews, reads metrics, asks who holds a skill (among
+//!   learners who share their skills), lists a learner's devices and revokes one (a lost phone).
 //!
 //! The table is checked in one place, before any handler runs ([`super::gate`]); it never grants
 //! more than an admin token: a device's token opens no admin endpoint whatever its claims.
@@ -103,6 +103,11 @@ pub const ENDPOINTS: &[(&str, &str, &[Role])] = &[
         &[Operator, Author, Analyst, Manager],
     ),
     ("GET", "/v1/admin/experiments", &[Operator, Author, Analyst]),
+    (
+        "GET",
+        "/v1/admin/skills/{course}/{skill}/holders",
+        &[Operator, Author, Manager],
+    ),
     (
         "POST",
         "/v1/admin/experiments",

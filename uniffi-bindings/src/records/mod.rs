@@ -23,14 +23,19 @@ pub use plans::*;
 pub use steps::*;
 
 pub use tidbit_core::analytics::experiment::Arm as ExperimentArm;
-pub use tidbit_core::analytics::metrics::HomeMetrics;
+pub use tidbit_core::analytics::inventory::{CertifiedPath, InventorySkill, SkillInventory};
+pub use tidbit_core::analytics::metrics::{CheckEvidence, HomeMetrics, SkillEvidence};
 pub use tidbit_core::certificate::VerifiedCertificate;
+pub use tidbit_core::content::JobAid;
+pub use tidbit_core::events::{
+    CoachingTemplate, InterventionAction, InterventionKind, InterventionStep, MentoringInvitation,
+};
 pub use tidbit_core::learn::goal::{GoalSpec, GoalStatus, Pace, StudyTime};
 pub use tidbit_core::learn::mastery::{Evidence, SkillMastery};
 pub use tidbit_core::learn::personalise::FitReport;
 pub use tidbit_core::privacy::consent::{ConsentScope, ConsentState};
 pub use tidbit_core::tidbit::sync_client::SyncReport;
-pub use tidbit_core::tidbit::{Review, ReviewDecision, StageStatus, Streak};
+pub use tidbit_core::tidbit::{InterventionView, Review, ReviewDecision, StageStatus, Streak};
 
 /// A count for the FFI, saturating (no store holds 4 billion of anything).
 pub(crate) fn count(n: usize) -> u32 {

@@ -103,6 +103,8 @@ pub struct Nudge {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct MissedIntervention {
     pub intervention: String,
+    /// Module, coaching, mentoring or job aid.
+    pub kind: tidbit_core::events::InterventionKind,
     pub module: String,
     pub deadline_utc_ms: i64,
     pub why: String,
@@ -304,12 +306,14 @@ impl From<CoreMissed> for MissedIntervention {
     fn from(missed: CoreMissed) -> Self {
         let CoreMissed {
             intervention,
+            kind,
             module,
             deadline_utc,
             why,
         } = missed;
         MissedIntervention {
             intervention,
+            kind,
             module,
             deadline_utc_ms: deadline_utc.timestamp_millis(),
             why,

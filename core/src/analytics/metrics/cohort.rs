@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::interventions::{InterventionOutcomes, Standing};
 use super::summary::{round1, Enrolment, LearnerSummary, DAY_MS};
 use crate::events::{NudgeKind, NudgeOutcome};
 
@@ -121,15 +122,6 @@ pub struct AtRisk {
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InterventionOutcomes {
-    pub triggered: u64,
-    pub done_in_time: u64,
-    pub done_late: u64,
-    pub overdue: u64,
-    pub open: u64,
-}
-
 /// Every metric over a set of learners, as of one day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cohort {
@@ -198,13 +190,7 @@ impl Cohort {
         let mut unlock_days: BTreeMap<(String, String, usize), Vec<f64>> = BTreeMap::new();
         let mut skills: BTreeMap<(String, String), (SkillDistribution, f64)> = BTreeMap::new();
         let mut nudges: BTreeMap<NudgeKind, NudgeRates> = BTreeMap::new();
-        let mut interventions = InterventionOutcomes {
-            triggered: 0,
-            done_in_time: 0,
-            done_late: 0,
-            overdue: 0,
-            open: 0,
-        };
+        let mut interventions = InterventionOutcomes::new();
         let mut at_risk = Vec::new();
         for learner in &admitted {
             let within = |days: i64| learner.active_days_within(today, days) > 0;
@@ -329,17 +315,8 @@ impl Cohort {
                 .iter()
                 .filter(|i| i.course.as_deref().is_none_or(|c| filter.course_matches(c)))
             {
-                interventions.triggered += 1;
-                match intervention.done_ms {
-                    Some(done) if done <= intervention.deadline_ms => {
-                        interventions.done_in_time += 1
-                    }
-                    Some(_) => interventions.done_late += 1,
-                    None if intervention.deadline_ms < now_ms => {
-                        interventions.overdue += 1;
-                        overdue_here.push(intervention.module.clone());
-                    }
-                    None => interventions.open += 1,
+                if interventions.count(intervention, now_ms) == Standing::Missed {
+                    overdue_here.push(intervention.module.clone());
                 }
             }
             let reasons = risk_reasons(learner, filter, now_ms, &overdue_here);

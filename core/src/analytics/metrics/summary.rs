@@ -6,8 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::events::{Event, EventKind, NudgeKind, NudgeOutcome, Outcome};
+use super::evidence::{EvidenceFold, SkillEvidence};
+use crate::events::{
+    Event, EventKind, InterventionAction, MentoringInvitation, NudgeKind, NudgeOutcome, Outcome,
+};
 use crate::learn::projection::{self, ProjectionError};
+use crate::privacy::consent::ConsentScope;
 use crate::store::Store;
 
 pub(super) const DAY_MS: i64 = 86_400_000;
@@ -43,6 +47,15 @@ pub struct LearnerSummary {
     pub reinforcement_right: u64,
     /// Experiment id → (arm, first exposure).
     pub exposures: BTreeMap<String, (String, i64)>,
+    /// Each consent scope as the log leaves it (the later change wins); absent: never given.
+    #[serde(default)]
+    pub consents: BTreeMap<ConsentScope, bool>,
+    /// Learners the server asked this learner to mentor (`MentoringRequested`), by intervention.
+    #[serde(default)]
+    pub mentoring_requests: Vec<MentoringInvitation>,
+    /// The learner gives the `profile` consent scope: the organisation may see their skills.
+    #[serde(default)]
+    pub profile_shared: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +92,11 @@ pub struct SkillRecord {
     /// The best mastery a passed stage check measured, if any.
     pub best_checked: Option<f64>,
     pub threshold: f64,
+    /// The last right answer to one of the skill's items or passed stage check measuring it.
+    #[serde(default)]
+    pub last_demonstrated_ms: Option<i64>,
+    #[serde(default)]
+    pub evidence: SkillEvidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,8 +106,15 @@ pub struct InterventionRecord {
     pub module: String,
     pub at_ms: i64,
     pub deadline_ms: i64,
-    /// When the module was completed after the intervention, if it was.
+    /// When the intervention was done, if it was: its module completed after it (a module
+    /// intervention), or the step that completes its kind recorded
+    /// ([`InterventionAction::completed_by`]).
     pub done_ms: Option<i64>,
+    /// What was asked (a module to revisit for interventions recorded before the other kinds).
+    #[serde(default)]
+    pub action: InterventionAction,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The course facts a summary needs: each path's stages in order, and each course's skills
@@ -97,6 +122,8 @@ pub struct InterventionRecord {
 struct CourseFacts {
     paths: BTreeMap<String, Vec<String>>,
     skills: Vec<String>,
+    /// Step → the skills it is tagged with.
+    step_skills: BTreeMap<String, Vec<String>>,
     threshold: f64,
 }
 
@@ -122,9 +149,18 @@ fn course_facts(store: &Store, course: &str) -> Result<Option<CourseFacts>, Metr
         .prepare("SELECT id FROM skills WHERE course_id = ?1 ORDER BY position")?
         .query_map([course], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?;
+    let mut step_skills: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut statement = conn.prepare(
+        "SELECT step_id, skill_id FROM step_skills WHERE course_id = ?1 ORDER BY step_id, skill_id",
+    )?;
+    for row in statement.query_map([course], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (step, skill): (String, String) = row?;
+        step_skills.entry(step).or_default().push(skill);
+    }
     Ok(Some(CourseFacts {
         paths,
         skills,
+        step_skills,
         threshold,
     }))
 }
@@ -158,7 +194,14 @@ pub fn summarise(
         .collect();
 
     let mut first_answer_day: BTreeMap<(String, String), NaiveDate> = BTreeMap::new();
-    let mut best_checked: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let mut evidence = EvidenceFold::default();
+    let skills_of = |course: &str, step: &str| -> &[String] {
+        facts
+            .get(course)
+            .and_then(|f| f.as_ref())
+            .and_then(|f| f.step_skills.get(step))
+            .map_or(&[], Vec::as_slice)
+    };
     let (_, measured) = projection::replay_measuring(
         content.conn(),
         ordered.iter().copied(),
@@ -166,6 +209,7 @@ pub fn summarise(
         now_ms,
         |event, applied| {
             fold(&mut summary, &facts, &mut first_answer_day, event);
+            evidence.event(event, skills_of);
             let course = match &event.kind {
                 EventKind::StepViewed { course, .. } | EventKind::ItemAnswered { course, .. } => {
                     course
@@ -182,6 +226,7 @@ pub fn summarise(
                         .or_insert(event.at_ms);
                     for intervention in summary.interventions.iter_mut().filter(|i| {
                         i.module == *module
+                            && i.action.is_module()
                             && i.done_ms.is_none()
                             && i.course.as_ref().is_none_or(|c| c == course)
                     }) {
@@ -197,13 +242,8 @@ pub fn summarise(
                     passed: check.passed,
                     at_ms: event.at_ms,
                 });
+                evidence.check(course, check, event.at_ms);
                 if check.passed {
-                    for score in &check.skills {
-                        let best = best_checked
-                            .entry((course.clone(), score.skill.clone()))
-                            .or_insert(score.mastery);
-                        *best = best.max(score.mastery);
-                    }
                     mark_stage(&mut summary, course, &check.path, &check.stage, |s| {
                         s.passed_ms.get_or_insert(event.at_ms);
                     });
@@ -221,13 +261,15 @@ pub fn summarise(
             .get(&course)
             .and_then(|f| f.as_ref())
             .map_or(1.0, |f| f.threshold);
-        let best = best_checked.get(&(course.clone(), skill.clone())).copied();
+        let evidence = evidence.take(&course, &skill);
         summary.skills.push(SkillRecord {
             course,
             skill,
             mastery,
-            best_checked: best,
+            best_checked: evidence.best_checked(),
             threshold,
+            last_demonstrated_ms: evidence.last_demonstrated_ms(),
+            evidence,
         });
     }
     Ok(summary)
@@ -324,6 +366,8 @@ fn fold(
             course,
             module,
             deadline_ms,
+            reason,
+            action,
             ..
         } => summary.interventions.push(InterventionRecord {
             id: event.id.clone(),
@@ -332,7 +376,29 @@ fn fold(
             at_ms: event.at_ms,
             deadline_ms: *deadline_ms,
             done_ms: None,
+            action: action.clone(),
+            reason: reason.clone(),
         }),
+        EventKind::InterventionProgressed { intervention, step } => {
+            if let Some(record) = summary.interventions.iter_mut().find(|i| {
+                i.id == *intervention
+                    && i.done_ms.is_none()
+                    && i.action.completed_by() == Some(*step)
+            }) {
+                record.done_ms = Some(event.at_ms);
+            }
+        }
+        EventKind::MentoringRequested { .. } => {
+            summary
+                .mentoring_requests
+                .extend(MentoringInvitation::of(event));
+        }
+        EventKind::ConsentChanged { scope, granted } => {
+            summary.consents.insert(*scope, *granted);
+            if *scope == ConsentScope::Profile {
+                summary.profile_shared = *granted;
+            }
+        }
         EventKind::ReviewDecided {
             course,
             path,

@@ -56,6 +56,7 @@ pub struct CompiledCourse {
 }
 
 mod blocks;
+mod job_aids;
 mod module;
 mod steps;
 #[cfg(test)]
@@ -84,6 +85,8 @@ struct CourseToml {
     skills: Vec<SkillToml>,
     #[serde(default)]
     paths: Vec<PathToml>,
+    #[serde(default)]
+    job_aids: Vec<job_aids::JobAidToml>,
 }
 
 #[derive(Deserialize)]
@@ -504,6 +507,7 @@ fn compile_into(dir: &Path, report: &mut Report) -> Option<CourseAndAssets> {
         skills,
         paths,
         modules,
+        job_aids: job_aids::compile_job_aids(course_file, &toml.job_aids, &skill_ids, at, report),
     };
     if report.errors.is_empty() {
         let asset_paths: BTreeSet<String> = assets.iter().map(|(p, _)| p.clone()).collect();

@@ -238,6 +238,8 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             }
             // Nudge inputs: the planner reads them from the log itself; no projection changes.
             EventKind::InterventionTriggered { .. }
+            | EventKind::InterventionProgressed { .. }
+            | EventKind::MentoringRequested { .. }
             | EventKind::NudgeOutcomeRecorded { .. }
             | EventKind::PushTokenRegistered { .. }
             | EventKind::PushOutcomeRecorded { .. }

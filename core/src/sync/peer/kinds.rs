@@ -100,6 +100,7 @@ pub(super) fn check_kind(event: &Event) -> Result<(), Refusal> {
             reason,
             deadline_ms,
             signal,
+            action,
         } => {
             if let Some(course) = course {
                 id("course", course)?;
@@ -109,14 +110,25 @@ pub(super) fn check_kind(event: &Event) -> Result<(), Refusal> {
             }
             id("module", module)?;
             text("reason", reason, 500)?;
-            let window = deadline_ms.saturating_sub(event.at_ms);
-            if window <= 0 || window > MAX_INTERVENTION_MS {
-                return Err(field(
-                    "deadline",
-                    "not within fourteen days after the event",
-                ));
-            }
-            Ok(())
+            intervention_window(event, *deadline_ms)?;
+            check_action(action)
+        }
+        EventKind::InterventionProgressed {
+            intervention,
+            step: _,
+        } => id("intervention", intervention),
+        EventKind::MentoringRequested {
+            intervention,
+            mentee,
+            course,
+            skill,
+            deadline_ms,
+        } => {
+            id("intervention", intervention)?;
+            id("mentee", mentee)?;
+            id("course", course)?;
+            id("skill", skill)?;
+            intervention_window(event, *deadline_ms)
         }
         EventKind::NudgeOutcomeRecorded {
             nudge,
@@ -279,4 +291,60 @@ fn check_review(course: &str, path: &str, stage: &str) -> Result<(), Refusal> {
     id("course", course)?;
     id("path", path)?;
     id("stage", stage)
+}
+
+/// An intervention's deadline lies after its event, at most fourteen days.
+fn intervention_window(event: &Event, deadline_ms: i64) -> Result<(), Refusal> {
+    let window = deadline_ms.saturating_sub(event.at_ms);
+    if window <= 0 || window > MAX_INTERVENTION_MS {
+        return Err(field(
+            "deadline",
+            "not within fourteen days after the event",
+        ));
+    }
+    Ok(())
+}
+
+/// What an intervention of each kind may name: ids, and a coaching template of a title and
+/// 3 to 6 prompts.
+fn check_action(action: &InterventionAction) -> Result<(), Refusal> {
+    match action {
+        InterventionAction::Module => Ok(()),
+        InterventionAction::Coaching { manager, template } => {
+            id("manager", manager)?;
+            id("template", &template.id)?;
+            words("template title", &template.title, 120)?;
+            if !COACHING_PROMPTS.contains(&template.prompts.len()) {
+                return Err(field(
+                    "template prompts",
+                    format!("{} prompts, not 3 to 6", template.prompts.len()),
+                ));
+            }
+            for prompt in &template.prompts {
+                words("template prompt", prompt, 300)?;
+            }
+            Ok(())
+        }
+        InterventionAction::Mentoring {
+            mentor,
+            course,
+            skill,
+        } => {
+            id("mentor", mentor)?;
+            id("course", course)?;
+            id("skill", skill)
+        }
+        InterventionAction::JobAid { course, aid } => {
+            id("course", course)?;
+            id("aid", aid)
+        }
+    }
+}
+
+/// A text that must say something: not blank, at most `max` bytes.
+fn words(name: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
+    if value.trim().is_empty() {
+        return Err(field(name, "empty"));
+    }
+    text(name, value, max)
 }

@@ -191,6 +191,7 @@ fn interventions_come_from_the_server_and_only_interventions_do() {
             reason: "again".into(),
             deadline_ms: AT + 3_600_000,
             signal: None,
+            action: InterventionAction::Module,
         },
         ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
     };
@@ -364,4 +365,78 @@ fn a_push_token_of_the_wrong_shape_is_refused() {
             "{platform} {token}"
         );
     }
+}
+
+#[test]
+fn intervention_kinds_are_checked_field_by_field() {
+    let with = |action: InterventionAction| Event {
+        device: SERVER_DEVICE.into(),
+        kind: EventKind::InterventionTriggered {
+            course: Some("c".into()),
+            module: "m".into(),
+            reason: "again".into(),
+            deadline_ms: AT + 48 * 3_600_000,
+            signal: None,
+            action,
+        },
+        ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
+    };
+    let template = |prompts: usize, title: &str| crate::events::CoachingTemplate {
+        id: "after-a-miss".into(),
+        title: title.into(),
+        prompts: (0..prompts).map(|i| format!("prompt {i}")).collect(),
+    };
+    let coaching = |prompts, title| InterventionAction::Coaching {
+        manager: "mara".into(),
+        template: template(prompts, title),
+    };
+    check_event(&with(coaching(3, "After a miss")), &Policy::device()).unwrap();
+    for (bad, field_name) in [
+        (coaching(2, "After a miss"), "template prompts"),
+        (coaching(7, "After a miss"), "template prompts"),
+        (coaching(4, " "), "template title"),
+        (
+            InterventionAction::JobAid {
+                course: "c".into(),
+                aid: String::new(),
+            },
+            "aid",
+        ),
+        (
+            InterventionAction::Mentoring {
+                mentor: "x".repeat(200),
+                course: "c".into(),
+                skill: "s".into(),
+            },
+            "mentor",
+        ),
+    ] {
+        match check_event(&with(bad), &Policy::device()) {
+            Err(Refusal::Field { field, .. }) => assert_eq!(field, field_name),
+            other => panic!("expected a refusal of {field_name}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn only_the_server_marks_coaching_held_and_only_devices_open_job_aids() {
+    let progressed = |device: &str, step| Event {
+        device: device.into(),
+        kind: EventKind::InterventionProgressed {
+            intervention: "i1".into(),
+            step,
+        },
+        ..answered(1.0, Response::TrueFalse { answer: true }, "truefalse")
+    };
+    use crate::events::InterventionStep::{CoachingHeld, JobAidOpened};
+    check_event(&progressed(SERVER_DEVICE, CoachingHeld), &Policy::device()).unwrap();
+    check_event(&progressed("phone", JobAidOpened), &Policy::device()).unwrap();
+    assert!(matches!(
+        check_event(&progressed("phone", CoachingHeld), &Policy::device()),
+        Err(Refusal::ServerKindFromDevice { .. })
+    ));
+    assert!(matches!(
+        check_event(&progressed(SERVER_DEVICE, JobAidOpened), &Policy::device()),
+        Err(Refusal::ServerImpersonated(_))
+    ));
 }

@@ -31,6 +31,10 @@ import dev.tidbit.ffi.core.ConsentScope
 import dev.tidbit.ffi.core.ConsentState
 import dev.tidbit.ffi.core.ExperimentArm
 import dev.tidbit.ffi.core.HomeMetrics
+import dev.tidbit.ffi.core.InterventionStep
+import dev.tidbit.ffi.core.InterventionView
+import dev.tidbit.ffi.core.JobAid
+import dev.tidbit.ffi.core.MentoringInvitation
 import dev.tidbit.ffi.core.NudgeKind
 import dev.tidbit.ffi.core.CourseSummary
 import dev.tidbit.ffi.core.CourseUpdateReport
@@ -45,6 +49,7 @@ import dev.tidbit.ffi.core.NudgeOutcome
 import dev.tidbit.ffi.core.Reaction
 import dev.tidbit.ffi.core.SessionPlan
 import dev.tidbit.ffi.core.SharedAnswer
+import dev.tidbit.ffi.core.SkillInventory
 import dev.tidbit.ffi.core.SkillMastery
 import dev.tidbit.ffi.core.StageStatus
 import dev.tidbit.ffi.core.Streak
@@ -226,6 +231,21 @@ class TidbitClient private constructor(
     /** The minutes a learning day holds; `daysOff` holds ISO weekday numbers, one a byte. */
     suspend fun studyTime(): StudyTime = withContext(io) { tidbit.studyTime() }
 
+    /**
+     * The learner's skills inventory: each skill with its mastery, whether it is held, when it
+     * was last demonstrated and its evidence. Replays the learner's log on the core's pool.
+     */
+    suspend fun skillsInventory(): SkillInventory = tidbit.skillsInventory()
+
+    /** [skillsInventory] as JSON, for export. */
+    suspend fun skillsInventoryJson(): String = tidbit.skillsInventoryJson()
+
+    /**
+     * The held skills as Open Badges 3.0 credentials in one CLR 2.0 record (JSON). Unsigned:
+     * the learner's own record to share, not an attestation by the organisation.
+     */
+    suspend fun skillCredentials(): String = tidbit.skillCredentials()
+
     /** Writes the learner's whole data into `dir` as one JSON archive: progress, then its path. */
     fun export(dir: String): Flow<Progress<String>> =
         progressFlow { listener -> tidbit.export(dir, listener) }
@@ -335,6 +355,32 @@ class TidbitClient private constructor(
      * app registers its first token at sign-in).
      */
     suspend fun pushTokenNeeded(): Boolean = withContext(io) { tidbit.pushTokenNeeded() }
+
+    // Interventions: what the L&D team asked of the learner, arriving with [sync]: a module to
+    // revisit, a coaching conversation with their manager, a mentor who holds a skill, or a job
+    // aid (a one-screen reference card of a course). Each has a deadline; done is the module
+    // completed, the conversation held (the manager marks it on the server), the pairing
+    // accepted, the job aid opened.
+
+    /** Every intervention that reached this device, oldest first, with where it stands. */
+    suspend fun interventions(): List<InterventionView> = withContext(io) { tidbit.interventions() }
+
+    /** The job aids of an installed course. */
+    suspend fun jobAids(course: String): List<JobAid> = withContext(io) { tidbit.jobAids(course) }
+
+    /** Opens a job aid to show; records it opened for the job aid interventions naming it. */
+    suspend fun jobAid(course: String, aid: String): JobAid = withContext(io) { tidbit.jobAid(course, aid) }
+
+    /** The learner accepts the mentoring pairing of [intervention] (that completes it). */
+    suspend fun acceptMentoring(intervention: String) = withContext(io) { tidbit.acceptMentoring(intervention) }
+
+    /** Records a further step, such as [InterventionStep.MENTORING_MET]; recorded once. */
+    suspend fun recordInterventionStep(intervention: String, step: InterventionStep) =
+        withContext(io) { tidbit.recordInterventionStep(intervention, step) }
+
+    /** The peers the server asked this learner to mentor. */
+    suspend fun mentoringInvitations(): List<MentoringInvitation> =
+        withContext(io) { tidbit.mentoringInvitations() }
 
     // Learning together. A cohort's space arrives with [sync] and what the learner writes leaves
     // with the next one. Writes return the new entry's id; what the space does not take throws
