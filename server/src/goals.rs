@@ -394,34 +394,47 @@ async fn admin_call<T: Serialize + Send + 'static>(
     hub: Arc<Hub>,
     headers: &HeaderMap,
     what: &str,
-    status: StatusCode,
     work: impl FnOnce(&Hub) -> Result<T, GoalError> + Send + 'static,
 ) -> Response {
     if let Some(refused) = crate::refuse_non_admin(&hub, headers, what) {
         return refused;
     }
     match tokio::task::spawn_blocking(move || work(&hub)).await {
-        Ok(Ok(value)) => (status, axum::Json(value)).into_response(),
+        Ok(Ok(value)) => axum::Json(value).into_response(),
         Ok(Err(e)) => refuse(e.status(), e.to_string()),
         Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, format!("{what} failed")),
     }
 }
 
-async fn read_request(hub: &Arc<Hub>, body: axum::body::Body) -> Result<GoalRequest, Response> {
-    let body = crate::read_body(hub, body).await?;
-    serde_json::from_slice(&body).map_err(|e| {
-        refuse(
-            StatusCode::BAD_REQUEST,
-            format!("expected {{\"title\", \"course\", \"path\", \"stages\"?, \"skills\"?, \"due\" or \"within_days\"}}: {e}"),
-        )
-    })
+/// [`admin_call`] with the goal the request's body gives (read only once the token passes).
+async fn admin_put<T: Serialize + Send + 'static>(
+    hub: Arc<Hub>,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    what: &str,
+    work: impl FnOnce(&Hub, GoalRequest) -> Result<T, GoalError> + Send + 'static,
+) -> Response {
+    if let Some(refused) = crate::refuse_non_admin(&hub, headers, what) {
+        return refused;
+    }
+    let body = match crate::read_body(&hub, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let request: GoalRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"title\", \"course\", \"path\", \"stages\"?, \"skills\"?, \"due\" or \"within_days\"}}: {e}"),
+            )
+        }
+    };
+    admin_call(hub, headers, what, move |hub| work(hub, request)).await
 }
 
 async fn get_goals(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
-    admin_call(hub, &headers, "reading goals", StatusCode::OK, |hub| {
-        hub.goals()
-    })
-    .await
+    admin_call(hub, &headers, "reading goals", |hub| hub.goals()).await
 }
 
 async fn put_learner_goal(
@@ -430,19 +443,12 @@ async fn put_learner_goal(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "setting a goal") {
-        return refused;
-    }
-    let request = match read_request(&hub, body).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    admin_call(
+    admin_put(
         hub,
         &headers,
+        body,
         "setting a goal",
-        StatusCode::OK,
-        move |hub| hub.set_learner_goal(&learner, &goal, request, None),
+        move |hub, request| hub.set_learner_goal(&learner, &goal, request, None),
     )
     .await
 }
@@ -452,16 +458,10 @@ async fn delete_learner_goal(
     UrlPath((learner, goal)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    admin_call(
-        hub,
-        &headers,
-        "withdrawing a goal",
-        StatusCode::OK,
-        move |hub| {
-            hub.withdraw_learner_goal(&learner, &goal)
-                .map(|()| serde_json::json!({ "withdrawn": goal }))
-        },
-    )
+    admin_call(hub, &headers, "withdrawing a goal", move |hub| {
+        hub.withdraw_learner_goal(&learner, &goal)
+            .map(|()| serde_json::json!({ "withdrawn": goal }))
+    })
     .await
 }
 
@@ -471,22 +471,14 @@ async fn put_role_goal(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    if let Some(refused) = crate::refuse_non_admin(&hub, &headers, "setting a role's goal") {
-        return refused;
-    }
-    let request = match read_request(&hub, body).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    admin_call(
+    admin_put(
         hub,
         &headers,
+        body,
         "setting a role's goal",
-        StatusCode::OK,
-        move |hub| {
-            hub.set_role_goal(&role, &goal, request).map(
-                |learners| serde_json::json!({ "role": role, "goal": goal, "given_to": learners }),
-            )
+        move |hub, request| {
+            let given = hub.set_role_goal(&role, &goal, request)?;
+            Ok(serde_json::json!({ "role": role, "goal": goal, "given_to": given }))
         },
     )
     .await
@@ -497,15 +489,9 @@ async fn delete_role_goal(
     UrlPath((role, goal)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    admin_call(
-        hub,
-        &headers,
-        "withdrawing a role's goal",
-        StatusCode::OK,
-        move |hub| {
-            hub.withdraw_role_goal(&role, &goal)
-                .map(|learners| serde_json::json!({ "withdrawn_from": learners }))
-        },
-    )
+    admin_call(hub, &headers, "withdrawing a role's goal", move |hub| {
+        let withdrawn = hub.withdraw_role_goal(&role, &goal)?;
+        Ok(serde_json::json!({ "withdrawn_from": withdrawn }))
+    })
     .await
 }

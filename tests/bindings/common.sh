@@ -76,7 +76,7 @@ start_sync_server() {
   "$TIDBIT" serve publish "$TIDBIT_PACK" --data "$data" --trust "$TIDBIT_AUTHOR_PUB" >/dev/null
   "$TIDBIT" serve assign --data "$data" --course binding-tour --learner "$learner" >/dev/null
   : >"$log"
-  "$TIDBIT" serve --data "$data" --addr 127.0.0.1:0 2>>"$log" &
+  "$TIDBIT" serve --data "$data" --addr 127.0.0.1:0 --trust "$TIDBIT_AUTHOR_PUB" 2>>"$log" &
   SERVER_PID=$!
   # Keeps the suite's exit status: under `set -e` a failing `wait` (143 after the kill) would
   # replace it.

@@ -34,6 +34,7 @@ def test_scopes_are_off_until_given_and_analytics_gates_the_answer_text(config, 
         tb.ConsentScope.SIGNALS,
         tb.ConsentScope.COMMUNITY,
         tb.ConsentScope.VOICE,
+        tb.ConsentScope.COACHING,
         tb.ConsentScope.PROFILE,
     ]
     assert not any(c.granted or c.changed_ms is not None for c in consents)
