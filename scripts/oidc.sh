@@ -35,8 +35,11 @@ installed_version() {
 }
 
 write_launcher() {
-  # Regenerated on every start so that a change here takes effect without reinstalling.
-  cat >"$OIDC_DIR/oidc-server.mjs" <<'JS'
+  # Regenerated on every start so that a change here takes effect without reinstalling; written
+  # aside and renamed into place, so a provider starting meanwhile (tests start several at
+  # once) never reads a half-written file.
+  local launcher="$OIDC_DIR/oidc-server.mjs"
+  cat >"$launcher.$$" <<'JS'
 // Starts two oidc-provider instances on 127.0.0.1: the organisation's and an untrusted one.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -103,6 +106,7 @@ fs.writeFileSync(readyFile + '.tmp', `${issuer}\n${other}\n`);
 fs.renameSync(readyFile + '.tmp', readyFile);
 console.log(`oidc-server: ready at ${issuer} (untrusted: ${other})`);
 JS
+  mv -f "$launcher.$$" "$launcher"
 }
 
 cmd_install() {

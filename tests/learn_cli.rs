@@ -313,3 +313,86 @@ fn a_learner_who_declines_to_record_skips_the_voice_item() {
         .any(|e| matches!(e, EventKind::ItemAnswered { item_kind, .. } if item_kind == "voice")));
     assert!(open(&data).kept_recordings().unwrap().is_empty());
 }
+
+#[test]
+fn a_goal_set_with_tidbit_goal_is_shown_with_its_pace_before_the_recommendation() {
+    let dir = installed();
+    // The first session enrolls the learner in the path.
+    let first = learn(dir.path(), &["--course", COURSE], "q\n");
+    assert!(first.status.success(), "{}", stdout(&first));
+    let due = (chrono::Utc::now() + chrono::Duration::days(20))
+        .date_naive()
+        .to_string();
+    let args = [
+        "goal",
+        "set",
+        "--data",
+        "data",
+        "--goal",
+        "foundation",
+        "--title",
+        "Foundation first",
+        "--course",
+        COURSE,
+        "--path",
+        "field-volunteer",
+        "--stage",
+        "foundation",
+        "--due",
+        &due,
+    ];
+    let set = run_ok(dir.path(), &args);
+    assert!(
+        set.contains("foundation (") && set.contains("set by learner"),
+        "{set}"
+    );
+    run_ok(
+        dir.path(),
+        &[
+            "goal",
+            "study-time",
+            "--data",
+            "data",
+            "--minutes",
+            "20",
+            "--day-off",
+            "7",
+        ],
+    );
+    let listed = run_ok(dir.path(), &["goal", "list", "--data", "data", "--json"]);
+    let goals: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(goals[0]["spec"]["goal"], "foundation");
+    assert_eq!(goals[0]["minutes_per_day"], 20);
+
+    let session = learn(dir.path(), &[], "q\n");
+    let transcript = stdout(&session);
+    assert!(session.status.success(), "{transcript}");
+    let goal_line = transcript
+        .lines()
+        .find(|l| l.starts_with("Goal: 'Foundation first' by "))
+        .unwrap_or_else(|| panic!("no goal line in:\n{transcript}"));
+    assert!(
+        goal_line.contains("on track") || goal_line.contains("ahead"),
+        "{goal_line}"
+    );
+    assert!(goal_line.contains("of new material today"), "{goal_line}");
+    let goal_at = transcript.find("Goal: ").unwrap();
+    assert!(goal_at < transcript.find("Recommended: ").unwrap());
+
+    // A bad stage is refused with the reason, and nothing is set.
+    let mut bad = args.to_vec();
+    bad[13] = "nowhere";
+    let refused = run(dir.path(), &bad);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("no stage 'nowhere'"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    run_ok(
+        dir.path(),
+        &["goal", "withdraw", "--data", "data", "--goal", "foundation"],
+    );
+    let none = run_ok(dir.path(), &["goal", "list", "--data", "data"]);
+    assert_eq!(none.trim(), "no goals");
+}

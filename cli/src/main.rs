@@ -7,6 +7,7 @@ mod authoring;
 mod certificates;
 mod demo;
 mod export;
+mod goals;
 mod inventory;
 mod learn;
 mod learner;
@@ -87,6 +88,9 @@ enum Command {
     /// The learner's skills inventory: mastery, evidence and when each skill was last
     /// demonstrated; `--credentials` as Open Badges 3.0 / CLR 2.0 credentials.
     Inventory(inventory::InventoryArgs),
+    /// The learner's goals and study time: set, withdraw, list with each goal's pace.
+    #[command(subcommand)]
+    Goal(goals::GoalCommand),
 }
 
 #[derive(Subcommand)]
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Inventory(args) => inventory::run(&args),
+        Command::Goal(command) => goals::run(command),
         Command::Cert(CertCommand::Verify { file, trust, json }) => {
             certificates::verify(&file, &trust, json)
         }
