@@ -164,27 +164,28 @@ impl Tidbit {
             what,
             id: id.to_string(),
         };
-        let exists = |sql: &str, id: &str| -> rusqlite::Result<bool> {
-            conn.prepare_cached(sql)?
-                .query_row(params![input.course, input.path, id], |r| r.get(0))
-        };
-        if !exists(
-            "SELECT EXISTS (SELECT 1 FROM paths WHERE course_id = ?1 AND id = ?2 AND ?3 = ?3)",
-            "",
-        )? {
+        let path: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM paths WHERE course_id = ?1 AND id = ?2)")?
+            .query_row(params![input.course, input.path], |r| r.get(0))?;
+        if !path {
             return Err(unknown("path", &input.path).into());
         }
-        for stage in &input.stages {
-            let sql = "SELECT EXISTS (SELECT 1 FROM stages WHERE course_id = ?1 AND path_id = ?2 AND kind = ?3)";
-            if !exists(sql, stage)? {
-                return Err(unknown("stage", stage).into());
+        let mut stage = conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM stages WHERE course_id = ?1 AND path_id = ?2 AND kind = ?3)",
+        )?;
+        for id in &input.stages {
+            if !stage.query_row(params![input.course, input.path, id], |r| {
+                r.get::<_, bool>(0)
+            })? {
+                return Err(unknown("stage", id).into());
             }
         }
-        for skill in &input.skills {
-            let sql =
-                "SELECT EXISTS (SELECT 1 FROM skills WHERE course_id = ?1 AND ?2 = ?2 AND id = ?3)";
-            if !exists(sql, skill)? {
-                return Err(unknown("skill", skill).into());
+        let mut skill = conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM skills WHERE course_id = ?1 AND id = ?2)",
+        )?;
+        for id in &input.skills {
+            if !skill.query_row(params![input.course, id], |r| r.get::<_, bool>(0))? {
+                return Err(unknown("skill", id).into());
             }
         }
         Ok(())

@@ -128,17 +128,26 @@ impl Workload {
         let span = (until - today).num_days().max(0) as usize + 1;
         let mut review_seconds = vec![0u64; span];
         let mut review_counts = vec![0u32; span];
+        // Read once per item kind and per course, not once per card.
         let mut seconds_of_kind = std::collections::HashMap::new();
+        let mut retention_of_course = std::collections::HashMap::new();
         for (card_course, step, kind, state) in cards_due_by(conn, until_ms)? {
             let seconds = match seconds_of_kind.get(&kind) {
                 Some(&s) => s,
                 None => {
                     let s = learner_seconds(conn, &kind)?;
-                    seconds_of_kind.insert(kind.clone(), s);
+                    seconds_of_kind.insert(kind, s);
                     s
                 }
             };
-            let retention = retention(conn, &card_course)?;
+            let retention = match retention_of_course.get(&card_course) {
+                Some(&r) => r,
+                None => {
+                    let r = retention(conn, &card_course)?;
+                    retention_of_course.insert(card_course.clone(), r);
+                    r
+                }
+            };
             let id = format!("{card_course}/{step}");
             for day in review_days(scheduler, &id, Some(state), now_ms, until_ms, retention) {
                 let index = (day - today_day).max(0) as usize;
