@@ -95,6 +95,22 @@ pub fn measure(
     }
 }
 
+/// [`measure`]'s mastery alone, without building the evidence: the same terms summed the same
+/// way, so the same figure to the bit.
+pub fn mastery_value(cards: &[CardEvidence], scheduler: &Scheduler, now_ms: i64) -> f64 {
+    let weight = |card: &CardEvidence| 1.0 + logistic(card.item_rating);
+    let weighted: f64 = cards
+        .iter()
+        .map(|card| {
+            let recall =
+                f64::from(scheduler.retrievability(card.stability, card.last_review_ms, now_ms));
+            weight(card) * recall * card.credit_avg
+        })
+        .sum();
+    let weights: f64 = cards.iter().map(weight).sum();
+    weighted / (weights + PRIOR_WEIGHT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 pub mod assess;
 pub mod goal;
 pub mod mastery;
+pub mod memo;
 pub mod personalise;
 pub mod plan;
 pub mod projection;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::goal::Pacing;
 use super::mastery::{expected_success, TARGET_SUCCESS};
+use super::memo::{DueRef, Reads};
 use super::schedule::Scheduler;
 use crate::content::estimate::estimate_step_seconds;
 use crate::content::items::ItemKind;
@@ -65,9 +66,19 @@ impl SessionPlan {
 
     /// Adds due cards, in order, while they fit the budget.
     fn push_due(&mut self, conn: &Connection, due: Vec<DueCard>) -> rusqlite::Result<()> {
+        // Each kind's seconds read once per plan.
+        let mut seconds: Vec<(String, u32)> = Vec::new();
         for card in due {
+            let estimated_seconds = match seconds.iter().find(|(kind, _)| *kind == card.kind) {
+                Some((_, s)) => *s,
+                None => {
+                    let s = learner_seconds(conn, &card.kind)?;
+                    seconds.push((card.kind.clone(), s));
+                    s
+                }
+            };
             let step = PlannedStep {
-                estimated_seconds: learner_seconds(conn, &card.kind)?,
+                estimated_seconds,
                 course: card.course,
                 module: card.module,
                 step: card.step,
@@ -129,7 +140,6 @@ struct DueCard {
     step: String,
     kind: String,
     recall: f64,
-    due_ms: i64,
 }
 
 fn due_cards(
@@ -140,38 +150,68 @@ fn due_cards(
     limit: u32,
 ) -> rusqlite::Result<Vec<DueCard>> {
     Ok(read::due_cards(conn, now_ms, module, limit)?
-        .into_iter()
-        .map(|card| DueCard {
-            recall: f64::from(scheduler.retrievability(
-                card.stability,
-                card.last_review_ms,
-                now_ms,
-            )),
-            course: card.course,
-            module: card.module,
-            step: card.step,
-            kind: card.item_kind,
-            due_ms: card.due_ms,
+        .iter()
+        .map(|card| {
+            owned(
+                DueRef::of(card),
+                recall_of(scheduler, DueRef::of(card), now_ms),
+            )
         })
         .collect())
 }
 
-/// Orders due cards for desirable difficulty: those whose expected success sits in the target
-/// band first (closest to its middle), then the most forgotten.
-fn desirable_order(cards: &mut [DueCard]) {
+fn recall_of(scheduler: &Scheduler, card: DueRef<'_>, now_ms: i64) -> f64 {
+    f64::from(scheduler.retrievability(card.stability, card.last_review_ms, now_ms))
+}
+
+fn owned(card: DueRef<'_>, recall: f64) -> DueCard {
+    DueCard {
+        course: card.course.to_string(),
+        module: card.module.to_string(),
+        step: card.step.to_string(),
+        kind: card.item_kind.to_string(),
+        recall,
+    }
+}
+
+/// The due cards a plan of `budget_seconds` may take, best first: of the first 400 cards due by
+/// `now_ms`, in desirable order ([`desirable`]), as many as the budget could hold at the
+/// shortest item's seconds (and one more, the first that does not fit).
+fn ranked_due(
+    reads: Reads<'_>,
+    scheduler: &Scheduler,
+    now_ms: i64,
+    budget_seconds: u32,
+) -> rusqlite::Result<Vec<DueCard>> {
+    let take = (budget_seconds / SHORTEST_ITEM_SECONDS) as usize + 2;
+    reads.with_due_cards(now_ms, 400, |cards| {
+        let mut ranked: Vec<(DueRef<'_>, f64)> = cards
+            .map(|card| (card, recall_of(scheduler, card, now_ms)))
+            .collect();
+        if ranked.len() > take {
+            ranked.select_nth_unstable_by(take - 1, desirable);
+            ranked.truncate(take);
+        }
+        ranked.sort_unstable_by(desirable);
+        ranked
+            .into_iter()
+            .map(|(card, recall)| owned(card, recall))
+            .collect()
+    })
+}
+
+/// Desirable difficulty: cards whose expected success sits in the target band first (closest to
+/// its middle), then the most forgotten; then the earliest due, by step and course (a total
+/// order: every card has its own course and step).
+fn desirable(a: &(DueRef<'_>, f64), b: &(DueRef<'_>, f64)) -> std::cmp::Ordering {
     let middle = (TARGET_SUCCESS.0 + TARGET_SUCCESS.1) / 2.0;
-    cards.sort_by(|a, b| {
-        let band = |c: &DueCard| !(TARGET_SUCCESS.0..=TARGET_SUCCESS.1).contains(&c.recall);
-        band(a)
-            .cmp(&band(b))
-            .then(
-                (a.recall - middle)
-                    .abs()
-                    .total_cmp(&(b.recall - middle).abs()),
-            )
-            .then(a.due_ms.cmp(&b.due_ms))
-            .then(a.step.cmp(&b.step))
-    });
+    let band = |recall: f64| !(TARGET_SUCCESS.0..=TARGET_SUCCESS.1).contains(&recall);
+    band(a.1)
+        .cmp(&band(b.1))
+        .then((a.1 - middle).abs().total_cmp(&(b.1 - middle).abs()))
+        .then(a.0.due_ms.cmp(&b.0.due_ms))
+        .then(a.0.step.cmp(b.0.step))
+        .then(a.0.course.cmp(b.0.course))
 }
 
 fn load_step(
@@ -237,11 +277,28 @@ pub fn plan_session(
     budget_seconds: u32,
     pacing: &Pacing,
 ) -> rusqlite::Result<SessionPlan> {
+    plan_session_in(
+        Reads::store(conn),
+        scheduler,
+        now_ms,
+        budget_seconds,
+        pacing,
+    )
+}
+
+/// [`plan_session`] reading through `reads`.
+pub fn plan_session_in(
+    reads: Reads<'_>,
+    scheduler: &Scheduler,
+    now_ms: i64,
+    budget_seconds: u32,
+    pacing: &Pacing,
+) -> rusqlite::Result<SessionPlan> {
+    let conn = reads.conn;
     let mut plan = SessionPlan::new(budget_seconds);
-    let mut due = due_cards(conn, scheduler, now_ms, None, 400)?;
-    desirable_order(&mut due);
+    let due = ranked_due(reads, scheduler, now_ms, budget_seconds)?;
     plan.push_due(conn, due)?;
-    for remediation in pending_remediations(conn)? {
+    for remediation in reads.pending_remediations()? {
         let steps = remediation
             .lesson_step
             .iter()
@@ -258,7 +315,7 @@ pub fn plan_session(
         return Ok(plan);
     }
     // Goals first, each paced to today's quota; then the courses no goal paces.
-    let enrolled = enrollments(conn)?;
+    let enrolled = reads.enrollments()?;
     for quota in &pacing.quotas {
         if !enrolled
             .iter()
@@ -266,7 +323,8 @@ pub fn plan_session(
         {
             continue;
         }
-        let modules: Vec<String> = next_modules(conn, &quota.course, &quota.path)?
+        let modules: Vec<String> = reads
+            .next_modules(&quota.course, &quota.path)?
             .into_iter()
             .filter(|m| quota.modules.contains(m))
             .collect();
@@ -284,7 +342,7 @@ pub fn plan_session(
         if pacing.paces(course, path) {
             continue;
         }
-        let next = next_modules(conn, course, path)?;
+        let next = reads.next_modules(course, path)?;
         if push_new_steps(conn, &mut plan, course, &next, u32::MAX)? {
             break;
         }

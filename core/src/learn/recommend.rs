@@ -9,11 +9,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::goal::{Pace, Pacing, Quota};
+use super::memo::Reads;
 use super::plan::{
-    due_counts, enrollments, next_modules, pending_remediations, plan_session, planned,
-    PendingRemediation, PlannedStep, Purpose, SessionPlan,
+    plan_session_in, planned, PendingRemediation, PlannedStep, Purpose, SessionPlan,
 };
-use super::projection::read::skill_mastery;
 use super::schedule::Scheduler;
 
 /// What the learner should do next.
@@ -78,16 +77,19 @@ fn title_of(conn: &Connection, table: &str, course: &str, id: &str) -> String {
 
 /// The next best activity and why.
 pub fn next_activity(
-    conn: &Connection,
+    reads: Reads<'_>,
     scheduler: &Scheduler,
     now_ms: i64,
     pacing: &Pacing,
 ) -> rusqlite::Result<Recommendation> {
-    let remediations = pending_remediations(conn)?;
-    let due = due_counts(conn, now_ms, now_ms)?;
+    let conn = reads.conn;
+    let mastery_of =
+        |course: &str, skill: &str| reads.skill_mastery(scheduler, course, skill, now_ms);
+    let remediations = reads.pending_remediations()?;
+    let due = reads.due_counts(now_ms, now_ms)?;
     if let Some(r) = remediations.first() {
         let plan = plan_session_for_remediation(conn, r)?;
-        let mastery = skill_mastery(conn, scheduler, &r.course, &r.skill, now_ms)?.mastery;
+        let mastery = mastery_of(&r.course, &r.skill)?;
         let skill = title_of(conn, "skills", &r.course, &r.skill);
         let module = title_of(conn, "modules", &r.course, &r.module);
         let reason = if r.reason == "stage_check_failed" {
@@ -111,7 +113,7 @@ pub fn next_activity(
         });
     }
     if due.due_now > 0 {
-        let plan = plan_session(conn, scheduler, now_ms, 120, pacing)?;
+        let plan = plan_session_in(reads, scheduler, now_ms, 120, pacing)?;
         let reinforcement: Vec<&PlannedStep> = plan
             .steps
             .iter()
@@ -121,13 +123,13 @@ pub fn next_activity(
         // Each skill's mastery is measured once, however many due items share it.
         let mut skills = std::collections::BTreeSet::new();
         for step in &reinforcement {
-            for skill in super::projection::step_skills(conn, &step.course, &step.step)? {
+            for skill in reads.step_skills(&step.course, &step.step)? {
                 skills.insert((step.course.clone(), skill));
             }
         }
         let mut weakest: Option<(f64, String, String)> = None;
         for (course, skill) in skills {
-            let m = skill_mastery(conn, scheduler, &course, &skill, now_ms)?.mastery;
+            let m = mastery_of(&course, &skill)?;
             if weakest.as_ref().is_none_or(|(w, _, _)| m < *w) {
                 weakest = Some((m, course, skill));
             }
@@ -180,7 +182,7 @@ pub fn next_activity(
             inputs,
         });
     }
-    let enrolled = enrollments(conn)?;
+    let enrolled = reads.enrollments()?;
     if let Some(recommendation) = goal_to_start(conn, pacing, &enrolled)? {
         return Ok(recommendation);
     }
@@ -199,7 +201,7 @@ pub fn next_activity(
             .map(|(c, p)| (c.as_str(), p.as_str(), None)),
     );
     for (course, path, goal) in candidates {
-        let next = next_modules(conn, course, path)?;
+        let next = reads.next_modules(course, path)?;
         let module = match goal {
             None => next.into_iter().next(),
             Some(quota) => {

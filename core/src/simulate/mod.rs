@@ -24,13 +24,13 @@
 //! `memory.rs` holds the learner's true memory model and the PRNG it draws from, `answers.rs`
 //! builds the answers; this file holds the setting, the report and the overall figures.
 
-mod answers;
+pub(crate) mod answers;
 mod device;
 mod learner;
 mod memory;
 mod pacing;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use answers::answer_for;
 pub use device::{PracticeDevice, SessionTally};

@@ -12,7 +12,7 @@ use crate::learn::mastery::logistic;
 use crate::learn::schedule::DAY_MS;
 
 /// The field-safety sample course, signed by a fresh key, in `dir`.
-fn sample_pack(dir: &Path) -> (std::path::PathBuf, TrustedKeys) {
+pub(crate) fn sample_pack(dir: &Path) -> (std::path::PathBuf, TrustedKeys) {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/field-safety");
     let compiled = compile_course(&source).unwrap();
     let key = SigningKey::generate().unwrap();

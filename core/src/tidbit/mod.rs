@@ -20,7 +20,6 @@ use crate::learn::projection::{
     apply_event, rebuild, Applied, ProjectionError, RemediationInserted, SchedulerCache,
     StageCheckResult,
 };
-use crate::learn::recommend::{self, Recommendation};
 use crate::learn::schedule::grade_for;
 use crate::privacy::at_rest::AtRestKey;
 use crate::privacy::consent::ConsentScope;
@@ -36,6 +35,8 @@ pub mod export;
 mod goals;
 mod interventions;
 mod inventory;
+#[cfg(test)]
+mod memo_tests;
 mod nudges;
 mod outcomes;
 mod plans;
@@ -189,6 +190,9 @@ pub struct Tidbit {
     schedulers: SchedulerCache,
     /// The event log, with the learner's Automerge documents it writes events into.
     log: EventLog,
+    /// What plans and recommendations read, kept between calls while the store holds it
+    /// ([`crate::learn::memo`]).
+    memo: std::sync::Mutex<Option<crate::learn::memo::Memo>>,
 }
 
 impl Tidbit {
@@ -216,6 +220,7 @@ impl Tidbit {
             time_zone,
             schedulers,
             log,
+            memo: std::sync::Mutex::new(None),
         })
     }
 
@@ -474,7 +479,9 @@ impl Tidbit {
             grade,
             local_date,
         };
+        let in_step = self.memo_in_step()?;
         let (event, applied) = self.record_with(answered, also)?;
+        self.memo_after_answer(in_step, course, step, &applied)?;
         Ok(Feedback {
             answer_event: event.id,
             assessment,
@@ -502,39 +509,12 @@ impl Tidbit {
             .unwrap_or(now.timestamp_millis() + crate::learn::schedule::DAY_MS)
     }
 
-    /// The next best activity with its reason; the decision and its inputs are recorded.
-    pub fn next_activity(&mut self) -> Result<Recommendation, TidbitError> {
-        let now_ms = self.now().timestamp_millis();
-        let pacing = self.pacing()?;
-        let recommendation = recommend::next_activity(
-            self.store.conn(),
-            self.schedulers.scheduler(),
-            now_ms,
-            &pacing,
-        )?;
-        let output = serde_json::to_string(&recommendation.activity)
-            .map_err(|e| TidbitError::Corrupt(e.to_string()))?;
-        self.store
-            .conn()
-            .prepare_cached(
-                "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
-             VALUES (?1, 'next_activity', tidbit_seal('decision', ?2), tidbit_seal('decision', ?3),
-                     tidbit_seal('decision', ?4))",
-            )?
-            .execute(params![
-                now_ms,
-                recommendation.reason,
-                recommendation.inputs.to_string(),
-                output
-            ])?;
-        Ok(recommendation)
-    }
-
     /// Drops every projection and replays the log. Returns the number of events applied.
     pub fn rebuild_projections(&mut self) -> Result<u64, TidbitError> {
         let tx = self.store.conn_mut().transaction()?;
         let count = rebuild(&tx)?;
         tx.commit()?;
+        self.forget_memo();
         self.schedulers = SchedulerCache::load(self.store.conn())?;
         Ok(count)
     }
@@ -549,6 +529,7 @@ impl Tidbit {
         }
         let count = rebuild(&tx)?;
         tx.commit()?;
+        self.forget_memo();
         self.schedulers = SchedulerCache::load(self.store.conn())?;
         Ok(count)
     }

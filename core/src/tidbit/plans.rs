@@ -1,17 +1,67 @@
-//! The facade's plans: a paced session, a skill's refresher, a module's booster, and the due
-//! counts, each read from the projections at the clock's time.
+//! The facade's plans: the next activity, a paced session, a skill's refresher, a module's
+//! booster, and the due counts, each read from the projections at the clock's time, through the
+//! memo of what they read again and again ([`crate::learn::memo`]).
+
+use std::sync::MutexGuard;
+
+use rusqlite::params;
 
 use super::{Tidbit, TidbitError};
+use crate::learn::memo::{Memo, Reads};
 use crate::learn::plan::{self, DueCounts, SessionPlan};
+use crate::learn::projection::Applied;
+use crate::learn::recommend::{self, Recommendation};
 
 impl Tidbit {
+    /// The next best activity with its reason; the decision and its inputs are recorded.
+    pub fn next_activity(&mut self) -> Result<Recommendation, TidbitError> {
+        let now_ms = self.now().timestamp_millis();
+        let pacing = self.pacing()?;
+        let mut memo = self.memo_for(now_ms)?;
+        let conn = self.store.conn();
+        let recommendation = recommend::next_activity(
+            Reads {
+                conn,
+                memo: memo.as_ref(),
+            },
+            self.schedulers.scheduler(),
+            now_ms,
+            &pacing,
+        )?;
+        let output = serde_json::to_string(&recommendation.activity)
+            .map_err(|e| TidbitError::Corrupt(e.to_string()))?;
+        conn.prepare_cached(
+            "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
+             VALUES (?1, 'next_activity', tidbit_seal('decision', ?2), tidbit_seal('decision', ?3),
+                     tidbit_seal('decision', ?4))",
+        )?
+        .execute(params![
+            now_ms,
+            recommendation.reason,
+            recommendation.inputs.to_string(),
+            output
+        ])?;
+        // The decision row is this connection's own write, which the memo does not read.
+        if let Some(kept) = memo.as_mut() {
+            if !kept.follow_own_write(conn)? {
+                *memo = None;
+            }
+        }
+        Ok(recommendation)
+    }
+
     /// A plan for `minutes`, goals paced (see [`plan::plan_session`]).
     pub fn plan_session(&self, minutes: u32) -> Result<SessionPlan, TidbitError> {
         let pacing = self.pacing()?;
-        Ok(plan::plan_session(
-            self.store.conn(),
+        let now_ms = self.now().timestamp_millis();
+        let memo = self.memo_for(now_ms)?;
+        Ok(plan::plan_session_in(
+            Reads {
+                conn: self.store.conn(),
+                memo: memo.as_ref(),
+            },
             self.schedulers.scheduler(),
-            self.now().timestamp_millis(),
+            now_ms,
             minutes.saturating_mul(60),
             &pacing,
         )?)
@@ -43,10 +93,78 @@ impl Tidbit {
 
     pub fn due_counts(&self) -> Result<DueCounts, TidbitError> {
         let now = self.now();
-        Ok(plan::due_counts(
-            self.store.conn(),
-            now.timestamp_millis(),
-            self.end_of_local_day_ms(now),
-        )?)
+        let end_of_day_ms = self.end_of_local_day_ms(now);
+        let memo = self.memo_for(end_of_day_ms)?;
+        Ok(Reads {
+            conn: self.store.conn(),
+            memo: memo.as_ref(),
+        }
+        .due_counts(now.timestamp_millis(), end_of_day_ms)?)
+    }
+
+    /// The memo, in step with the store and holding every card due by `until_ms`: the one kept
+    /// when it still is, a new one read when not (none when too many cards are due).
+    fn memo_for(&self, until_ms: i64) -> Result<MutexGuard<'_, Option<Memo>>, TidbitError> {
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let conn = self.store.conn();
+        let serves = match memo.as_ref() {
+            Some(kept) => kept.serves(conn, until_ms)?,
+            None => false,
+        };
+        if !serves {
+            let horizon_ms = self.end_of_local_day_ms(self.now()).max(until_ms);
+            *memo = Memo::build(conn, horizon_ms)?;
+        }
+        Ok(memo)
+    }
+
+    /// Before an answer: whether the memo is in step with the store (if not, it is dropped).
+    pub(super) fn memo_in_step(&self) -> Result<bool, TidbitError> {
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let in_step = match memo.as_ref() {
+            Some(kept) => kept.in_step(self.store.conn())?,
+            None => false,
+        };
+        if !in_step {
+            *memo = None;
+        }
+        Ok(in_step)
+    }
+
+    /// After an answer committed on this connection: the memo follows it when it was in step
+    /// before and the answer changed only its card; otherwise it is dropped.
+    pub(super) fn memo_after_answer(
+        &self,
+        in_step: bool,
+        course: &str,
+        step: &str,
+        applied: &Applied,
+    ) -> Result<(), TidbitError> {
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let follows = match memo.as_mut() {
+            Some(kept) if in_step => kept.after_answer(self.store.conn(), course, step, applied)?,
+            _ => false,
+        };
+        if !follows {
+            *memo = None;
+        }
+        Ok(())
+    }
+
+    /// Drops the memo (after writes that change what it holds).
+    pub(super) fn forget_memo(&self) {
+        *self
+            .memo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 }

@@ -140,10 +140,25 @@ pub struct StageCheckResult {
     pub unlocked: Option<String>,
 }
 
+/// The card an answer scheduled, as the `cards` projection now holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnsweredCard {
+    pub module: String,
+    pub item_kind: String,
+    pub stability: f32,
+    pub last_review_ms: i64,
+    pub due_ms: i64,
+    pub credit_avg: f64,
+    pub item_rating: f64,
+}
+
 /// What applying one event changed, for the caller to tell the learner.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Applied {
     pub card_due_ms: Option<i64>,
+    /// The answered card as it now stands (an answer's only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<AnsweredCard>,
     pub module_completed: bool,
     pub stage_checks: Vec<StageCheckResult>,
     pub remediations: Vec<RemediationInserted>,

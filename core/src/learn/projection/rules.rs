@@ -12,8 +12,8 @@ use super::tables::{
     ReviewRow, SkillRating, StageProgress,
 };
 use super::{
-    Applied, ProjectionError, RemediationInserted, SchedulerCache, SkillScore, StageCheckResult,
-    REMEDIATION_DELAY_MS, WRONG_ANSWERS_BEFORE_REMEDIATION,
+    AnsweredCard, Applied, ProjectionError, RemediationInserted, SchedulerCache, SkillScore,
+    StageCheckResult, REMEDIATION_DELAY_MS, WRONG_ANSWERS_BEFORE_REMEDIATION,
 };
 use crate::events::{Event, EventKind, Grade};
 use crate::learn::assess::Outcome;
@@ -125,7 +125,9 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
                     at_ms,
                 };
                 let skills = self.content.step_skills(course, step)?;
-                applied.card_due_ms = Some(self.review_card(&answer, &skills)?);
+                let card = self.review_card(&answer, &skills)?;
+                applied.card_due_ms = Some(card.due_ms);
+                applied.card = Some(card);
                 self.note_response_time(item_kind, *response_ms)?;
                 self.tables.add_activity_day(&local_date.to_string(), 1)?;
                 applied.remediation_resolved = self.resolve_remediations(&answer)?;
@@ -261,12 +263,12 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
     }
 
     /// Schedules the answered card with FSRS, updates the Elo-style ratings, and moves the card
-    /// between the per-day due counts. Returns when the card is due next.
+    /// between the per-day due counts. Returns the card as it now stands.
     fn review_card(
         &mut self,
         answer: &Answer<'_>,
         skills: &[String],
-    ) -> Result<i64, ProjectionError> {
+    ) -> Result<AnsweredCard, ProjectionError> {
         let previous = self.tables.card(answer.course, answer.step)?;
         let next = self.schedule(answer, previous.as_ref().map(|card| &card.state))?;
         // Recent answers count most: each new credit is half the running value.
@@ -285,6 +287,15 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             None => (answer.module.to_string(), answer.item_kind.to_string()),
         };
         let due_ms = next.due_ms;
+        let answered = AnsweredCard {
+            module: module.clone(),
+            item_kind: item_kind.clone(),
+            stability: next.stability,
+            last_review_ms: next.last_review_ms,
+            due_ms,
+            credit_avg,
+            item_rating,
+        };
         let card = CardRow {
             module,
             item_kind,
@@ -299,7 +310,7 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             self.tables.add_due_load(day, -1)?;
         }
         self.tables.add_due_load(due_ms.div_euclid(DAY_MS), 1)?;
-        Ok(due_ms)
+        Ok(answered)
     }
 
     /// The card's next state: FSRS at the course's desired retention, the interval fuzzed
