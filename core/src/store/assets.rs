@@ -32,11 +32,17 @@ impl AssetFiles {
             staging: data_dir.join(STAGING_DIR),
         };
         fs::create_dir_all(&files.root)?;
-        // Anything left in staging belongs to an install that was interrupted.
-        if files.staging.exists() {
-            fs::remove_dir_all(&files.staging)?;
-        }
+        // Anything left in staging belongs to an install that was interrupted. The directory
+        // itself stays: making it again on every open costs a new inode each time.
         fs::create_dir_all(&files.staging)?;
+        for entry in fs::read_dir(&files.staging)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                fs::remove_dir_all(entry.path())?;
+            } else {
+                fs::remove_file(entry.path())?;
+            }
+        }
         Ok(files)
     }
 
@@ -134,5 +140,27 @@ impl AssetSink for InstallSink<'_> {
         fs::rename(&staged, &target)?;
         self.touched.insert(shard);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_empties_what_an_interrupted_install_left_in_staging_and_keeps_the_assets() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = AssetFiles::open(dir.path()).unwrap();
+        let kept = files.path_of("ab12");
+        fs::create_dir_all(kept.parent().unwrap()).unwrap();
+        fs::write(&kept, b"installed").unwrap();
+        fs::write(files.staging.join("half-written"), b"part").unwrap();
+        fs::create_dir_all(files.staging.join("nested/deeper")).unwrap();
+        fs::write(files.staging.join("nested/deeper/part"), b"part").unwrap();
+
+        let reopened = AssetFiles::open(dir.path()).unwrap();
+        assert!(reopened.staging.is_dir());
+        assert_eq!(fs::read_dir(&reopened.staging).unwrap().count(), 0);
+        assert_eq!(fs::read(&kept).unwrap(), b"installed");
     }
 }

@@ -464,8 +464,7 @@ impl Tidbit {
         let local_date = self.local_date(self.clock.now());
         // What exactly was answered leaves the device only under the analytics scope.
         let response = self
-            .consent_gate()?
-            .is_granted(ConsentScope::Analytics)
+            .consent_granted(ConsentScope::Analytics)?
             .then_some(response);
         let answered = EventKind::ItemAnswered {
             course: course.into(),

@@ -99,6 +99,18 @@ impl Tidbit {
     }
 
     /// The scopes granted now: what every gated feature asks.
+    /// Whether the learner gave `scope` (one scope's row, where [`Tidbit::consent_gate`] reads
+    /// every scope's).
+    pub(crate) fn consent_granted(&self, scope: ConsentScope) -> Result<bool, TidbitError> {
+        Ok(self
+            .store
+            .conn()
+            .prepare_cached("SELECT granted FROM consents WHERE scope = ?1")?
+            .query_row([scope.name()], |r| r.get::<_, bool>(0))
+            .optional()?
+            .unwrap_or(false))
+    }
+
     pub(crate) fn consent_gate(&self) -> Result<Consents, TidbitError> {
         Ok(Consents::from_states(&self.consents()?))
     }
