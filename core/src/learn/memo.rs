@@ -11,8 +11,11 @@
 //! check or touched a remediation, a sync, an install) drops it.
 //!
 //! Every reader here returns what the SQL reader of [`super::projection::read`] returns for the
-//! same state and instant, row for row and in the same order: `memo::tests` and
-//! `core/tests/memo.rs` check that, call by call, over answers, days and syncs.
+//! same state and instant, row for row and in the same order: `tidbit::memo_tests` checks that
+//! call by call over a month of practice, and that another connection's write is seen.
+//!
+//! With more than [`MAX_CARDS`] due (a learner back after months away) the memo holds no due
+//! cards and plans count and list them from the store; the rest is still remembered.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +27,7 @@ use super::projection::read::{self, DueCard, DueCounts, PendingRemediation};
 use super::projection::Applied;
 use super::schedule::Scheduler;
 
-/// The most cards a memo holds: a learner back after months away reads the store directly.
+/// The most due cards a memo holds.
 pub const MAX_CARDS: usize = 20_000;
 
 /// What the store looked like when the memo was last in step with it.
@@ -62,7 +65,7 @@ pub struct Memo {
     stamp: Stamp,
     /// Every installed card due at or before this instant is in `due`.
     horizon_ms: i64,
-    due: BTreeMap<DueKey, WindowCard>,
+    due: Option<BTreeMap<DueKey, WindowCard>>,
     /// `(course, step)` to its due instant, to find a card in `due`.
     due_of: HashMap<(String, String), i64>,
     remediations: Vec<PendingRemediation>,
@@ -102,13 +105,23 @@ impl<'a> DueRef<'a> {
 }
 
 impl Memo {
-    /// Reads the cards due by `horizon_ms` and the remediations waiting. `None` when more than
-    /// [`MAX_CARDS`] are due.
-    pub fn build(conn: &Connection, horizon_ms: i64) -> rusqlite::Result<Option<Memo>> {
+    /// Reads the cards due by `horizon_ms` (none when more than [`MAX_CARDS`] are) and the
+    /// remediations waiting.
+    pub fn build(conn: &Connection, horizon_ms: i64) -> rusqlite::Result<Memo> {
+        Memo::build_holding(conn, horizon_ms, MAX_CARDS)
+    }
+
+    /// [`Memo::build`], holding at most `max_cards` due cards.
+    pub(crate) fn build_holding(
+        conn: &Connection,
+        horizon_ms: i64,
+        max_cards: usize,
+    ) -> rusqlite::Result<Memo> {
         let stamp = Stamp::read(conn)?;
-        let cards = read::due_cards(conn, horizon_ms, None, MAX_CARDS as u32 + 1)?;
-        if cards.len() > MAX_CARDS {
-            return Ok(None);
+        let mut cards = read::due_cards(conn, horizon_ms, None, max_cards as u32 + 1)?;
+        let too_many = cards.len() > max_cards;
+        if too_many {
+            cards.clear();
         }
         let mut due = BTreeMap::new();
         let mut due_of = HashMap::with_capacity(cards.len());
@@ -124,17 +137,17 @@ impl Memo {
                 },
             );
         }
-        Ok(Some(Memo {
+        Ok(Memo {
             stamp,
             horizon_ms,
-            due,
+            due: (!too_many).then_some(due),
             due_of,
             remediations: read::pending_remediations(conn)?,
             enrollments: read::enrollments(conn)?,
             skill_cards: RefCell::default(),
             step_skills: RefCell::default(),
             next_modules: RefCell::default(),
-        }))
+        })
     }
 
     /// True while the store holds what the memo was read from.
@@ -181,12 +194,14 @@ impl Memo {
             return Ok(false);
         };
         let key = (course.to_string(), step.to_string());
-        if let Some(due_ms) = self.due_of.remove(&key) {
-            self.due.remove(&(due_ms, key.0.clone(), key.1.clone()));
+        if let Some(due) = self.due.as_mut() {
+            if let Some(due_ms) = self.due_of.remove(&key) {
+                due.remove(&(due_ms, key.0.clone(), key.1.clone()));
+            }
         }
-        if card.due_ms <= self.horizon_ms {
+        if let (Some(due), true) = (self.due.as_mut(), card.due_ms <= self.horizon_ms) {
             self.due_of.insert(key.clone(), card.due_ms);
-            self.due.insert(
+            due.insert(
                 (card.due_ms, key.0, key.1),
                 WindowCard {
                     module: card.module.clone(),
@@ -223,33 +238,34 @@ impl Memo {
         self.follow_own_write(conn)
     }
 
-    /// [`read::due_counts`].
-    pub fn due_counts(&self, now_ms: i64, end_of_day_ms: i64) -> DueCounts {
-        let upto = |ms: i64| {
-            self.due
-                .range(..(ms.saturating_add(1), String::new(), String::new()))
-        };
-        DueCounts {
+    /// [`read::due_counts`], when the memo holds the due cards.
+    pub fn due_counts(&self, now_ms: i64, end_of_day_ms: i64) -> Option<DueCounts> {
+        let due = self.due.as_ref()?;
+        let upto = |ms: i64| due.range(..(ms.saturating_add(1), String::new(), String::new()));
+        Some(DueCounts {
             due_now: upto(now_ms).count() as u32,
             due_today: upto(end_of_day_ms).count() as u32,
             remediations: self.remediations.len() as u32,
-        }
+        })
     }
 
-    /// [`read::due_cards`] of every module, borrowed.
-    pub fn due_cards(&self, now_ms: i64, limit: u32) -> impl Iterator<Item = DueRef<'_>> {
-        self.due
-            .range(..(now_ms.saturating_add(1), String::new(), String::new()))
-            .take(limit as usize)
-            .map(|((due_ms, course, step), card)| DueRef {
-                course,
-                module: &card.module,
-                step,
-                item_kind: &card.item_kind,
-                stability: card.stability,
-                last_review_ms: card.last_review_ms,
-                due_ms: *due_ms,
-            })
+    /// [`read::due_cards`] of every module, borrowed, when the memo holds the due cards.
+    pub fn due_cards(&self, now_ms: i64, limit: u32) -> Option<impl Iterator<Item = DueRef<'_>>> {
+        Some(
+            self.due
+                .as_ref()?
+                .range(..(now_ms.saturating_add(1), String::new(), String::new()))
+                .take(limit as usize)
+                .map(|((due_ms, course, step), card)| DueRef {
+                    course,
+                    module: &card.module,
+                    step,
+                    item_kind: &card.item_kind,
+                    stability: card.stability,
+                    last_review_ms: card.last_review_ms,
+                    due_ms: *due_ms,
+                }),
+        )
     }
 
     /// [`read::pending_remediations`].
@@ -346,8 +362,11 @@ impl<'a> Reads<'a> {
     }
 
     pub fn due_counts(&self, now_ms: i64, end_of_day_ms: i64) -> rusqlite::Result<DueCounts> {
-        match self.memo {
-            Some(memo) => Ok(memo.due_counts(now_ms, end_of_day_ms)),
+        match self
+            .memo
+            .and_then(|memo| memo.due_counts(now_ms, end_of_day_ms))
+        {
+            Some(counts) => Ok(counts),
             None => read::due_counts(self.conn, now_ms, end_of_day_ms),
         }
     }
@@ -359,13 +378,15 @@ impl<'a> Reads<'a> {
         limit: u32,
         with: impl FnOnce(&mut dyn Iterator<Item = DueRef<'_>>) -> R,
     ) -> rusqlite::Result<R> {
-        Ok(match self.memo {
-            Some(memo) => with(&mut memo.due_cards(now_ms, limit)),
-            None => {
-                let cards = read::due_cards(self.conn, now_ms, None, limit)?;
-                with(&mut cards.iter().map(DueRef::of))
-            }
-        })
+        Ok(
+            match self.memo.and_then(|memo| memo.due_cards(now_ms, limit)) {
+                Some(mut cards) => with(&mut cards),
+                None => {
+                    let cards = read::due_cards(self.conn, now_ms, None, limit)?;
+                    with(&mut cards.iter().map(DueRef::of))
+                }
+            },
+        )
     }
 
     pub fn pending_remediations(&self) -> rusqlite::Result<Vec<PendingRemediation>> {

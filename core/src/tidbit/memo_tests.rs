@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Tidbit, TidbitConfig};
 use crate::events::ManualClock;
-use crate::learn::memo::Reads;
+use crate::learn::memo::{Memo, Reads};
 use crate::learn::plan::{self, DueCounts, SessionPlan};
 use crate::learn::recommend::{self, Activity, Recommendation};
 use crate::simulate::answers::answer_through;
@@ -174,4 +174,55 @@ fn a_write_by_another_connection_is_seen() {
     let after = tidbit.due_counts().unwrap();
     assert_eq!(after.due_now, 0, "{after:?}");
     assert_eq!(after, from_store(&tidbit).2);
+}
+
+#[test]
+fn with_more_cards_due_than_it_holds_the_memo_lists_and_counts_them_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut tidbit, clock) = learner(dir.path());
+    // A week of modules, then a month away: every card met is due.
+    for day in 0..7 {
+        clock.set(start() + Duration::days(day));
+        for _ in 0..6 {
+            let Activity::Module { course, module, .. } = tidbit.next_activity().unwrap().activity
+            else {
+                break;
+            };
+            for step in tidbit.start_module(&course, &module).unwrap() {
+                match step {
+                    super::StepView::Item { id, .. } => {
+                        let (_, item) = tidbit.load_item(&course, &id).unwrap();
+                        answer_through(&mut tidbit, &course, &id, &item, true, 6_000).unwrap();
+                    }
+                    super::StepView::Lesson { id, .. } => {
+                        tidbit.view_step(&course, &id).unwrap();
+                    }
+                }
+            }
+        }
+    }
+    clock.set(start() + Duration::days(40));
+    let (recommendation, session, counts) = from_store(&tidbit);
+    assert!(counts.due_now >= 3, "{counts:?}");
+    let conn = tidbit.store.conn();
+    let now = tidbit.now();
+    let now_ms = now.timestamp_millis();
+    let end_of_day_ms = tidbit.end_of_local_day_ms(now);
+    let memo = Memo::build_holding(conn, end_of_day_ms, 2).unwrap();
+    assert_eq!(memo.due_counts(now_ms, end_of_day_ms), None);
+    let reads = Reads {
+        conn,
+        memo: Some(&memo),
+    };
+    let pacing = tidbit.pacing().unwrap();
+    let scheduler = tidbit.schedulers.scheduler();
+    assert_eq!(reads.due_counts(now_ms, end_of_day_ms).unwrap(), counts);
+    assert_eq!(
+        plan::plan_session_in(reads, scheduler, now_ms, 600, &pacing).unwrap(),
+        session
+    );
+    assert_eq!(
+        recommend::next_activity(reads, scheduler, now_ms, &pacing).unwrap(),
+        recommendation
+    );
 }

@@ -103,7 +103,7 @@ impl Tidbit {
     }
 
     /// The memo, in step with the store and holding every card due by `until_ms`: the one kept
-    /// when it still is, a new one read when not (none when too many cards are due).
+    /// when it still is, a new one read when not.
     fn memo_for(&self, until_ms: i64) -> Result<MutexGuard<'_, Option<Memo>>, TidbitError> {
         let mut memo = self
             .memo
@@ -116,7 +116,7 @@ impl Tidbit {
         };
         if !serves {
             let horizon_ms = self.end_of_local_day_ms(self.now()).max(until_ms);
-            *memo = Memo::build(conn, horizon_ms)?;
+            *memo = Some(Memo::build(conn, horizon_ms)?);
         }
         Ok(memo)
     }
