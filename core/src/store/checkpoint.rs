@@ -34,6 +34,19 @@ pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
 /// The size a started-over WAL file is truncated to, in bytes.
 pub(crate) const WAL_SIZE_LIMIT: i64 = 8 << 20;
 
+/// The WAL and its shared-memory index stay when the store's last connection closes, emptied:
+/// SQLite checkpoints everything and, with a size limit set, truncates the log to nothing. The
+/// next open then finds both files instead of making them again (two new inodes per app launch),
+/// and a log started over is cut back to [`WAL_SIZE_LIMIT`]. Set on every connection that may
+/// close last.
+fn keep_log_files(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    conn.file_control(
+        Some(rusqlite::MAIN_DB),
+        rusqlite::FileControl::PersistWal(&mut 1),
+    )
+}
+
 pub(crate) struct Checkpointer {
     /// A message asks the thread for a checkpoint now; dropping the sender stops it.
     wake: Option<Sender<()>>,
@@ -55,9 +68,10 @@ impl Checkpointer {
         interval: Duration,
     ) -> Result<Checkpointer, StoreError> {
         writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
-        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        keep_log_files(writer)?;
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
+        keep_log_files(&conn)?;
         let (wake, woken) = mpsc::channel::<()>();
         #[cfg(test)]
         let runs = Arc::new(Runs::default());
@@ -164,6 +178,38 @@ mod tests {
         assert_eq!(checkpointer.runs_reaching(1, GUARD), 1);
         // The background thread copied it into the database file; no other connection did.
         assert!(database_bytes() >= 200_000, "{}", database_bytes());
+    }
+
+    #[test]
+    fn closing_leaves_an_empty_log_whichever_connection_closes_last_and_the_rows_in_the_database() {
+        for writer_first in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.sqlite3");
+            let wal = dir.path().join("s.sqlite3-wal");
+            let writer = Connection::open(&path).unwrap();
+            writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+            let checkpointer =
+                Checkpointer::start_every(&writer, &path, Duration::from_secs(3600)).unwrap();
+            writer
+                .execute_batch("CREATE TABLE t (x BLOB); INSERT INTO t VALUES (zeroblob(200000));")
+                .unwrap();
+            assert!(std::fs::metadata(&wal).unwrap().len() >= 200_000);
+            if writer_first {
+                drop(writer);
+                drop(checkpointer);
+            } else {
+                drop(checkpointer);
+                drop(writer);
+            }
+            // Kept for the next open, emptied: everything is in the database file.
+            assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0, "{writer_first}");
+            assert!(std::fs::metadata(&path).unwrap().len() >= 200_000);
+            let reopened = Connection::open(&path).unwrap();
+            let bytes: i64 = reopened
+                .query_row("SELECT length(x) FROM t", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(bytes, 200_000);
+        }
     }
 
     #[test]

@@ -202,13 +202,15 @@ impl Tidbit {
         })?;
         let store = Store::open_sealed(&config.data_dir, config.at_rest_key.clone())?;
         let schedulers = SchedulerCache::load(store.conn())?;
+        // Written only when they change: an open that writes nothing commits nothing.
         for (key, value) in [
             ("learner_id", &config.learner_id),
             ("device_id", &config.device_id),
         ] {
             store.conn().execute(
                 "INSERT INTO learner_settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                 WHERE value IS NOT excluded.value",
                 params![key, value],
             )?;
         }

@@ -4,7 +4,7 @@
 
 use std::sync::MutexGuard;
 
-use rusqlite::params;
+use rusqlite::{params, TransactionBehavior};
 
 use super::{Tidbit, TidbitError};
 use crate::learn::memo::{Memo, Reads};
@@ -15,10 +15,13 @@ use crate::learn::recommend::{self, Recommendation};
 impl Tidbit {
     /// The next best activity with its reason; the decision and its inputs are recorded.
     pub fn next_activity(&mut self) -> Result<Recommendation, TidbitError> {
+        let conn = self.store.conn();
+        // One transaction for the reads and the decision row: the decision is taken on one
+        // state of the store, and SQLite takes its locks once rather than per statement.
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         let now_ms = self.now().timestamp_millis();
         let pacing = self.pacing()?;
         let mut memo = self.memo_for(now_ms)?;
-        let conn = self.store.conn();
         let recommendation = recommend::next_activity(
             Reads {
                 conn,
@@ -41,6 +44,7 @@ impl Tidbit {
             recommendation.inputs.to_string(),
             output
         ])?;
+        tx.commit()?;
         // The decision row is this connection's own write, which the memo does not read.
         if let Some(kept) = memo.as_mut() {
             if !kept.follow_own_write(conn)? {
