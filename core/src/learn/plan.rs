@@ -151,12 +151,8 @@ fn due_cards(
 ) -> rusqlite::Result<Vec<DueCard>> {
     Ok(read::due_cards(conn, now_ms, module, limit)?
         .iter()
-        .map(|card| {
-            owned(
-                DueRef::of(card),
-                recall_of(scheduler, DueRef::of(card), now_ms),
-            )
-        })
+        .map(DueRef::of)
+        .map(|card| owned(card, recall_of(scheduler, card, now_ms)))
         .collect())
 }
 

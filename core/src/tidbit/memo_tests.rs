@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::{Tidbit, TidbitConfig};
 use crate::events::ManualClock;
 use crate::learn::memo::{Memo, Reads};
-use crate::learn::plan::{self, DueCounts, SessionPlan};
+use crate::learn::plan::{self, DueCounts, Purpose, SessionPlan};
 use crate::learn::recommend::{self, Activity, Recommendation};
 use crate::simulate::answers::answer_through;
 
@@ -106,7 +106,7 @@ fn the_memo_answers_as_the_store_does_over_a_month_and_is_kept_across_answers() 
                 clock.advance(Duration::seconds(8));
                 match tidbit.load_item(&step.course, &step.step) {
                     Ok((_, item)) => {
-                        let reinforcing = matches!(next_purpose(&step), Some(true));
+                        let reinforcing = step.purpose == Purpose::Reinforcement;
                         answer_through(
                             &mut tidbit,
                             &step.course,
@@ -139,10 +139,6 @@ fn the_memo_answers_as_the_store_does_over_a_month_and_is_kept_across_answers() 
         reinforcement_answers > 200,
         "{reinforcement_answers} reviews kept it"
     );
-}
-
-fn next_purpose(step: &crate::learn::plan::PlannedStep) -> Option<bool> {
-    Some(step.purpose == crate::learn::plan::Purpose::Reinforcement)
 }
 
 #[test]

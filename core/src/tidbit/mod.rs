@@ -487,7 +487,7 @@ impl Tidbit {
             answer_event: event.id,
             assessment,
             grade,
-            next_due_ms: applied.card_due_ms,
+            next_due_ms: applied.card.as_ref().map(|card| card.due_ms),
             module_completed: applied.module_completed,
             stage_checks: applied.stage_checks,
             remediations: applied.remediations,

@@ -155,9 +155,7 @@ pub struct AnsweredCard {
 /// What applying one event changed, for the caller to tell the learner.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Applied {
-    pub card_due_ms: Option<i64>,
     /// The answered card as it now stands (an answer's only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<AnsweredCard>,
     pub module_completed: bool,
     pub stage_checks: Vec<StageCheckResult>,

@@ -125,9 +125,7 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
                     at_ms,
                 };
                 let skills = self.content.step_skills(course, step)?;
-                let card = self.review_card(&answer, &skills)?;
-                applied.card_due_ms = Some(card.due_ms);
-                applied.card = Some(card);
+                applied.card = Some(self.review_card(&answer, &skills)?);
                 self.note_response_time(item_kind, *response_ms)?;
                 self.tables.add_activity_day(&local_date.to_string(), 1)?;
                 applied.remediation_resolved = self.resolve_remediations(&answer)?;
@@ -287,15 +285,6 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             None => (answer.module.to_string(), answer.item_kind.to_string()),
         };
         let due_ms = next.due_ms;
-        let answered = AnsweredCard {
-            module: module.clone(),
-            item_kind: item_kind.clone(),
-            stability: next.stability,
-            last_review_ms: next.last_review_ms,
-            due_ms,
-            credit_avg,
-            item_rating,
-        };
         let card = CardRow {
             module,
             item_kind,
@@ -304,6 +293,7 @@ impl<T: ProjectionTables> Rules<'_, '_, T> {
             last_credit: answer.credit,
             item_rating,
         };
+        let answered = AnsweredCard::from(&card);
         self.tables.put_card(answer.course, answer.step, card)?;
         // The per-day load the scheduler balances: the card leaves its old day for its new one.
         if let Some(day) = previous_due_day {

@@ -27,6 +27,20 @@ pub(super) struct CardRow {
     pub item_rating: f64,
 }
 
+impl From<&CardRow> for super::AnsweredCard {
+    fn from(card: &CardRow) -> Self {
+        super::AnsweredCard {
+            module: card.module.clone(),
+            item_kind: card.item_kind.clone(),
+            stability: card.state.stability,
+            last_review_ms: card.state.last_review_ms,
+            due_ms: card.state.due_ms,
+            credit_avg: card.credit_avg,
+            item_rating: card.item_rating,
+        }
+    }
+}
+
 impl CardRow {
     /// What the card says about its skills' mastery.
     pub fn evidence(&self, step: &str) -> CardEvidence {
