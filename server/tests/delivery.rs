@@ -85,9 +85,13 @@ fn assert_whole(tidbit: &Mutex<Tidbit>) {
     }
 }
 
+/// Downloads on the device (not the locks that give calls their turns).
 fn partial_files(device: &Path) -> Vec<PathBuf> {
     match std::fs::read_dir(device.join("downloads")) {
-        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Ok(entries) => entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_none_or(|x| x != "lock"))
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -333,6 +337,65 @@ fn a_byte_budget_and_wifi_only_pause_a_download_and_the_next_call_resumes_it() {
         update(&tidbit, &options(&server.url(), "v1.bad.token")),
         Err(DeliveryError::Unauthorized { status: 401 })
     ));
+}
+
+/// Two updates of one store at once (an app and its background worker): the second waits for
+/// the first instead of appending to the same download, then finds the course installed.
+#[test]
+fn two_updates_of_one_store_at_once_take_turns_and_neither_refuses_the_pack() {
+    let root = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let trusted = TrustedKeys::from_keys([key.public_key()]);
+    let server = unlimited_server(root.path());
+    assign(&server, COURSE, LEARNER);
+    let pack = course_pack(root.path(), &key, COURSE, "1.0.0", "");
+    let published =
+        tidbit_server::publish::publish(&pack, &server.data.join("packs"), &trusted).unwrap();
+    let options = options(&server.url(), &server.token(LEARNER, "phone"));
+    let device_dir = root.path().join("phone");
+    let tidbit = open_device(&device_dir, &trusted);
+
+    // The first update stops after its first bytes and lets the second start; it goes on when
+    // the second downloads too, or after a while if the second never gets to (it waits).
+    let (first_paused, second_may_start) = std::sync::mpsc::channel::<()>();
+    let (second_downloading, first_may_go_on) = std::sync::mpsc::channel::<()>();
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| {
+            let paused = Mutex::new(Some(first_paused));
+            let first_may_go_on = Mutex::new(first_may_go_on);
+            tidbit_core::runtime::runtime()
+                .unwrap()
+                .block_on(update_courses(&tidbit, &options, &|_| {
+                    if let Some(paused) = paused.lock().unwrap().take() {
+                        paused.send(()).unwrap();
+                        let go_on = first_may_go_on.lock().unwrap();
+                        let _ = go_on.recv_timeout(Duration::from_secs(2));
+                    }
+                }))
+        });
+        second_may_start.recv().unwrap();
+        let second = scope.spawn(|| {
+            let downloading = Mutex::new(Some(second_downloading));
+            tidbit_core::runtime::runtime()
+                .unwrap()
+                .block_on(update_courses(&tidbit, &options, &|_| {
+                    if let Some(downloading) = downloading.lock().unwrap().take() {
+                        let _ = downloading.send(());
+                    }
+                }))
+        });
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(first.refused.is_empty(), "{first:?}");
+    assert!(second.refused.is_empty(), "{second:?}");
+    assert_eq!(first.installed.len(), 1, "{first:?}");
+    assert_eq!(first.bytes_downloaded, published.bytes);
+    assert_eq!(second.up_to_date, vec![COURSE.to_string()], "{second:?}");
+    assert_eq!(second.bytes_downloaded, 0);
+    assert_eq!(installed_version(&tidbit).as_deref(), Some("1.0.0"));
+    assert_whole(&tidbit);
+    assert!(partial_files(&device_dir).is_empty());
 }
 
 /// The sample course's pack as a scripted server offers it: bytes, ETag, manifest fingerprint.

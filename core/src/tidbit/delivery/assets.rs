@@ -48,12 +48,16 @@ pub async fn fetch_module_assets(
     progress: &(dyn Fn(&DownloadProgress) + Send + Sync),
 ) -> Result<ModuleAssetsReport, DeliveryError> {
     let client = http_client(options)?;
-    let (source, missing, downloads) = {
+    let downloads = lock(tidbit)?.data_dir().join(DOWNLOADS_DIR);
+    std::fs::create_dir_all(&downloads).map_err(|e| disk(&downloads, e))?;
+    // Another fetch of this store's media would resume the same files: this one waits, then
+    // finds what the other placed.
+    let _turn = super::turn::Turn::take(&downloads, super::turn::Kind::Media).await?;
+    let (source, missing) = {
         let tidbit = lock(tidbit)?;
         (
             tidbit.store().course_source(course)?,
             tidbit.store().missing_assets(course, module)?,
-            tidbit.data_dir().join(DOWNLOADS_DIR),
         )
     };
     let mut report = ModuleAssetsReport::default();
@@ -63,7 +67,6 @@ pub async fn fetch_module_assets(
     let source = source.ok_or_else(|| DeliveryError::NoSource {
         course: course.to_string(),
     })?;
-    std::fs::create_dir_all(&downloads).map_err(|e| disk(&downloads, e))?;
     let mut budget = options.byte_budget;
     let mut counts = CourseUpdateReport::default();
     for asset in missing {

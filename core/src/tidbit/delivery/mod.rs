@@ -40,6 +40,7 @@ use crate::store::{InstallReport, StoreError, DOWNLOADS_DIR};
 
 mod assets;
 mod download;
+mod turn;
 
 pub use assets::{fetch_module_assets, MissingMedia, ModuleAssetsReport};
 
@@ -242,6 +243,10 @@ pub async fn update_courses(
         )
     };
     let client = http_client(options)?;
+    std::fs::create_dir_all(&downloads).map_err(|e| disk(&downloads, e))?;
+    // Another update of this store (a thread, or the app beside its background worker) would
+    // download into the same files: this one waits, then finds what the other installed.
+    let _turn = turn::Turn::take(&downloads, turn::Kind::Updates).await?;
     let mut report = CourseUpdateReport::default();
     let catalog = fetch_catalog(&client, options, &learner, &mut report).await?;
     report.offered = catalog.courses.len() as u32;
@@ -290,8 +295,7 @@ pub async fn update_courses(
         }
     }
 
-    std::fs::create_dir_all(&downloads).map_err(|e| disk(&downloads, e))?;
-    discard_stale(&downloads, &wanted).map_err(|e| disk(&downloads, e))?;
+    discard_stale(&downloads, &wanted)?;
     let mut budget = options.byte_budget;
     for offered in wanted {
         let path = download::partial_path(&downloads, &offered);
@@ -557,19 +561,23 @@ pub(super) fn is_sha256_hex(text: &str) -> bool {
 
 /// Removes downloads that no course on offer needs any more (a version superseded while it
 /// was half downloaded, a course no longer assigned), and media fetches left cut (the next
-/// time the module opens fetches them again).
-fn discard_stale(downloads: &Path, wanted: &[OfferedCourse]) -> std::io::Result<()> {
+/// time the module opens fetches them again) unless a media fetch is running now.
+fn discard_stale(downloads: &Path, wanted: &[OfferedCourse]) -> Result<(), DeliveryError> {
     let keep: BTreeSet<PathBuf> = wanted
         .iter()
         .map(|offered| download::partial_path(downloads, offered))
         .collect();
-    for entry in std::fs::read_dir(downloads)? {
-        let path = entry?.path();
-        let partial = path
-            .extension()
-            .is_some_and(|x| x == "part" || x == "asset");
-        if partial && path.is_file() && !keep.contains(&path) {
-            remove_if_present(&path)?;
+    let media_idle = turn::Turn::try_take(downloads, turn::Kind::Media)?;
+    let entries = std::fs::read_dir(downloads).map_err(|e| disk(downloads, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| disk(downloads, e))?.path();
+        let stale = match path.extension() {
+            Some(x) if x == "part" => !keep.contains(&path),
+            Some(x) if x == "asset" => media_idle.is_some(),
+            _ => false,
+        };
+        if stale && path.is_file() {
+            remove_if_present(&path).map_err(|e| disk(&path, e))?;
         }
     }
     Ok(())
