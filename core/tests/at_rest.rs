@@ -240,7 +240,7 @@ fn a_changed_sealed_event_is_an_error_and_never_read_as_something_else() {
 
 /// The current month's chunks: (id, position, sealed bytes), in order.
 fn sealed_chunks(raw: &rusqlite::Connection) -> Vec<(i64, i64, Vec<u8>)> {
-    raw.prepare("SELECT id, position, bytes FROM sync_chunks ORDER BY id")
+    raw.prepare("SELECT id, position, bytes FROM sync_chunks ORDER BY name, id")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()

@@ -383,6 +383,24 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DROP INDEX cards_by_due;
     CREATE INDEX cards_by_due ON cards (due_ms, course, step, module, item_kind, stability, last_review_ms);
     "#,
+    // 15: a document's chunks stored in the order they are read, keyed by document and number:
+    // an answer's chunk is written into one b-tree instead of a table, its index and the
+    // AUTOINCREMENT counter (two pages fewer per answer). A chunk's number is one more than
+    // the document's last (numbers only order a document's chunks); `position` stays the
+    // place its sealing is bound to (NULL until `store::sealing` binds a chunk from before 5).
+    r#"
+    CREATE TABLE sync_chunks_keyed (
+        name TEXT NOT NULL REFERENCES sync_documents (name),
+        id INTEGER NOT NULL,
+        position INTEGER,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (name, id)
+    ) WITHOUT ROWID;
+    INSERT INTO sync_chunks_keyed (name, id, position, bytes)
+        SELECT name, id, position, bytes FROM sync_chunks;
+    DROP TABLE sync_chunks;
+    ALTER TABLE sync_chunks_keyed RENAME TO sync_chunks;
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.
@@ -547,6 +565,57 @@ mod tests {
             .unwrap();
         assert_eq!(kept, ("etag-1".to_string(), 0));
         assert!(!PROJECTIONS.contains(&"voice_audio"));
+    }
+
+    #[test]
+    fn migrating_to_version_15_keys_chunks_by_document_and_keeps_every_chunk_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite3");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_to(&mut conn, 14).unwrap();
+        // Two documents whose chunks were numbered by one counter, one chunk not yet bound.
+        conn.execute_batch(
+            "INSERT INTO sync_documents VALUES ('events-2026-11', x'00', 2, x'', 0);
+             INSERT INTO sync_documents VALUES ('events-2026-12', x'01', 1, x'', 0);
+             INSERT INTO sync_chunks (name, bytes, position) VALUES ('events-2026-11', x'a0', 0);
+             INSERT INTO sync_chunks (name, bytes, position) VALUES ('events-2026-12', x'b0', 0);
+             INSERT INTO sync_chunks (name, bytes, position) VALUES ('events-2026-11', x'a1', NULL);",
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open_connection(&path).unwrap();
+        let chunks: Vec<(String, i64, Option<i64>, Vec<u8>)> = conn
+            .prepare("SELECT name, id, position, bytes FROM sync_chunks ORDER BY name, id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [
+            ("events-2026-11", 1, Some(0), 0xa0),
+            ("events-2026-11", 3, None, 0xa1),
+            ("events-2026-12", 2, Some(0), 0xb0),
+        ]
+        .map(|(n, id, p, b)| (n.to_string(), id, p, vec![b]));
+        assert_eq!(chunks, expected);
+        let leftovers: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'sync_chunks_by_document')
+                      + (SELECT count(*) FROM sqlite_sequence WHERE name = 'sync_chunks')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(leftovers, 0);
+        // One b-tree: the table has no rowid of its own.
+        assert!(conn.prepare("SELECT rowid FROM sync_chunks").is_err());
+        // A chunk without a number is refused rather than numbered by a counter.
+        assert!(conn
+            .execute(
+                "INSERT INTO sync_chunks (name, bytes) VALUES ('events-2026-12', x'b1')",
+                []
+            )
+            .is_err());
     }
 
     #[test]

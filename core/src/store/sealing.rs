@@ -85,10 +85,10 @@ fn bind_positions(conn: &mut Connection, sealed: bool) -> Result<(), StoreError>
         for (position, id) in chunks.into_iter().enumerate() {
             tx.execute(
                 &format!(
-                    "UPDATE sync_chunks SET bytes = {}, position = ?2 WHERE id = ?1",
+                    "UPDATE sync_chunks SET bytes = {}, position = ?2 WHERE name = ?3 AND id = ?1",
                     reseal("bytes", "name || '@0#' || ?2")
                 ),
-                rusqlite::params![id, position as i64],
+                rusqlite::params![id, position as i64, name],
             )?;
         }
     }

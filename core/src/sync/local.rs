@@ -198,8 +198,9 @@ impl LocalDocuments {
         } else {
             let chunk = open.doc.save_after(&open.saved_heads);
             conn.prepare_cached(
-                "INSERT INTO sync_chunks (name, bytes, position)
-                 VALUES (?1, tidbit_seal(?1 || '@' || ?3 || '#' || ?4, ?2), ?4)",
+                "INSERT INTO sync_chunks (name, id, bytes, position)
+                 VALUES (?1, (SELECT coalesce(max(id), 0) + 1 FROM sync_chunks WHERE name = ?1),
+                         tidbit_seal(?1 || '@' || ?3 || '#' || ?4, ?2), ?4)",
             )?
             .execute(params![
                 name,

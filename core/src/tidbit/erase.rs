@@ -35,6 +35,8 @@ impl Tidbit {
         destroy_key: impl FnOnce() -> Result<(), String>,
     ) -> Result<RemovedFiles, EraseError> {
         let dir = self.config.data_dir.clone();
+        // Decisions still waiting are the learner's data too: never written.
+        self.decided.discard();
         // Closes the connection; its checkpointer stops first and the log is folded in.
         drop(self);
         destroy_key().map_err(EraseError::KeyNotDestroyed)?;

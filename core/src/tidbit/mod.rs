@@ -29,6 +29,7 @@ use crate::time_zone::Zone;
 
 mod cohort_audio;
 mod community;
+mod decided;
 pub mod delivery;
 mod erase;
 pub mod export;
@@ -193,6 +194,8 @@ pub struct Tidbit {
     /// What plans and recommendations read, kept between calls while the store holds it
     /// ([`crate::learn::memo`]).
     memo: std::sync::Mutex<Option<crate::learn::memo::Memo>>,
+    /// Decisions waiting to be written with the next recorded event ([`decided`]).
+    decided: decided::Waiting,
 }
 
 impl Tidbit {
@@ -223,6 +226,7 @@ impl Tidbit {
             schedulers,
             log,
             memo: std::sync::Mutex::new(None),
+            decided: decided::Waiting::default(),
         })
     }
 
@@ -293,6 +297,7 @@ impl Tidbit {
     ) -> Result<(Event, Applied), TidbitError> {
         let tx = self.store.conn_mut().transaction()?;
         also(&tx)?;
+        let decisions = self.decided.write(&tx)?;
         let event = self
             .log
             .append(&tx, self.clock.now().timestamp_millis(), kind)?;
@@ -300,6 +305,9 @@ impl Tidbit {
             tx.commit()?;
             Ok(applied)
         });
+        if applied.is_ok() {
+            self.decided.written(decisions);
+        }
         if applied.is_err() {
             // The transaction rolled back: the document must not keep the event in memory, nor
             // the scheduler the new parameters.

@@ -31,6 +31,8 @@ impl Tidbit {
         state.cohort_duties = self.cohort_duties()?;
         let plan = nudge::plan_nudges(now, self.time_zone, prefs, &state);
         let tx = self.store.conn_mut().transaction()?;
+        // The decisions taken before these come first.
+        let earlier = self.decided.write(&tx)?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
@@ -65,6 +67,7 @@ impl Tidbit {
             }
         }
         tx.commit()?;
+        self.decided.written(earlier);
         for missed in &plan.missed {
             self.record(EventKind::NudgeOutcomeRecorded {
                 nudge: missed.intervention.clone(),

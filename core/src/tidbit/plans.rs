@@ -4,8 +4,9 @@
 
 use std::sync::MutexGuard;
 
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::TransactionBehavior;
 
+use super::decided::{DecisionRow, MAX_WAITING};
 use super::{Tidbit, TidbitError};
 use crate::learn::memo::{Memo, Reads};
 use crate::learn::plan::{self, DueCounts, SessionPlan};
@@ -13,15 +14,15 @@ use crate::learn::projection::Applied;
 use crate::learn::recommend::{self, Recommendation};
 
 impl Tidbit {
-    /// The next best activity with its reason; the decision and its inputs are recorded.
+    /// The next best activity with its reason; the decision and its inputs are recorded (with
+    /// the learner's next event: see [`super::decided`]).
     pub fn next_activity(&mut self) -> Result<Recommendation, TidbitError> {
         let conn = self.store.conn();
-        // One transaction for the reads and the decision row: the decision is taken on one
-        // state of the store, and SQLite takes its locks once rather than per statement.
-        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        // The reads see one state of the store.
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?;
         let now_ms = self.now().timestamp_millis();
         let pacing = self.pacing()?;
-        let mut memo = self.memo_for(now_ms)?;
+        let memo = self.memo_for(now_ms)?;
         let recommendation = recommend::next_activity(
             Reads {
                 conn,
@@ -31,25 +32,19 @@ impl Tidbit {
             now_ms,
             &pacing,
         )?;
+        tx.commit()?;
+        drop(memo);
         let output = serde_json::to_string(&recommendation.activity)
             .map_err(|e| TidbitError::Corrupt(e.to_string()))?;
-        conn.prepare_cached(
-            "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
-             VALUES (?1, 'next_activity', tidbit_seal('decision', ?2), tidbit_seal('decision', ?3),
-                     tidbit_seal('decision', ?4))",
-        )?
-        .execute(params![
-            now_ms,
-            recommendation.reason,
-            recommendation.inputs.to_string(),
-            output
-        ])?;
-        tx.commit()?;
-        // The decision row is this connection's own write, which the memo does not read.
-        if let Some(kept) = memo.as_mut() {
-            if !kept.follow_own_write(conn)? {
-                *memo = None;
-            }
+        let waiting = self.decided.push(DecisionRow {
+            at_ms: now_ms,
+            kind: "next_activity",
+            reason: recommendation.reason.clone(),
+            inputs: recommendation.inputs.to_string(),
+            output,
+        });
+        if waiting >= MAX_WAITING {
+            self.write_waiting_decisions()?;
         }
         Ok(recommendation)
     }
@@ -160,6 +155,21 @@ impl Tidbit {
         };
         if !follows {
             *memo = None;
+        }
+        Ok(())
+    }
+
+    /// After this connection wrote rows the memo does not read: the memo stays when nothing
+    /// else wrote meanwhile.
+    pub(super) fn memo_follows_own_write(&self) -> Result<(), TidbitError> {
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(kept) = memo.as_mut() {
+            if !kept.follow_own_write(self.store.conn())? {
+                *memo = None;
+            }
         }
         Ok(())
     }

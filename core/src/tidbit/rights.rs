@@ -56,6 +56,7 @@ pub const MAX_REVIEW_REASON_CHARS: usize = 2000;
 impl Tidbit {
     /// Recorded decisions, newest first.
     pub fn decisions(&self, limit: u32) -> Result<Vec<Decision>, TidbitError> {
+        self.write_waiting_decisions()?;
         Ok(self
             .store
             .conn()
