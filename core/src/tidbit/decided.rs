@@ -22,7 +22,7 @@ pub(super) const MAX_WAITING: usize = 16;
 #[derive(Debug, Clone)]
 pub(super) struct DecisionRow {
     pub at_ms: i64,
-    pub kind: &'static str,
+    pub kind: String,
     pub reason: String,
     pub inputs: String,
     pub output: String,
@@ -49,19 +49,7 @@ impl Waiting {
     /// many, to [`Waiting::written`] once that transaction commits.
     pub(super) fn write(&self, conn: &Connection) -> Result<usize, TidbitError> {
         let rows = self.rows();
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
-             VALUES (?1, ?2, tidbit_seal('decision', ?3), tidbit_seal('decision', ?4),
-                     tidbit_seal('decision', ?5))",
-        )?;
-        for row in rows.iter() {
-            insert.execute(params![
-                row.at_ms, row.kind, row.reason, row.inputs, row.output
-            ])?;
-        }
+        insert(conn, &rows)?;
         Ok(rows.len())
     }
 
@@ -76,6 +64,24 @@ impl Waiting {
     pub(super) fn discard(&self) {
         self.rows().clear();
     }
+}
+
+/// Inserts `rows` into `decisions`, sealed, through `conn` (inside the caller's transaction).
+pub(super) fn insert(conn: &Connection, rows: &[DecisionRow]) -> Result<(), TidbitError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
+         VALUES (?1, ?2, tidbit_seal('decision', ?3), tidbit_seal('decision', ?4),
+                 tidbit_seal('decision', ?5))",
+    )?;
+    for row in rows {
+        insert.execute(params![
+            row.at_ms, row.kind, row.reason, row.inputs, row.output
+        ])?;
+    }
+    Ok(())
 }
 
 impl Tidbit {

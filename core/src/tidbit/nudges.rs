@@ -7,8 +7,8 @@
 //! missed, once, so the server learns of the miss through sync.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::params;
 
+use super::decided::{self, DecisionRow};
 use super::{Tidbit, TidbitError};
 use crate::events::{Event, EventKind, PushOutcome};
 use crate::learn::projection::read;
@@ -33,13 +33,10 @@ impl Tidbit {
         let tx = self.store.conn_mut().transaction()?;
         // The decisions taken before these come first.
         let earlier = self.decided.write(&tx)?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO decisions (at_ms, kind, reason, inputs, output)
-                 VALUES (?1, ?2, tidbit_seal('decision', ?3), tidbit_seal('decision', ?4),
-                         tidbit_seal('decision', ?5))",
-            )?;
-            for decision in &plan.decisions {
+        let rows: Vec<DecisionRow> = plan
+            .decisions
+            .iter()
+            .map(|decision| {
                 let output = match &decision.nudge {
                     Some(id) => plan
                         .nudges
@@ -57,15 +54,16 @@ impl Tidbit {
                     "daily_cap": prefs.daily_cap,
                     "min_spacing_minutes": prefs.min_spacing_minutes,
                 });
-                insert.execute(params![
-                    now.timestamp_millis(),
-                    format!("nudge_{}", decision.action),
-                    decision.reason,
-                    inputs.to_string(),
-                    output.to_string()
-                ])?;
-            }
-        }
+                DecisionRow {
+                    at_ms: now.timestamp_millis(),
+                    kind: format!("nudge_{}", decision.action),
+                    reason: decision.reason.clone(),
+                    inputs: inputs.to_string(),
+                    output: output.to_string(),
+                }
+            })
+            .collect();
+        decided::insert(&tx, &rows)?;
         tx.commit()?;
         self.decided.written(earlier);
         for missed in &plan.missed {

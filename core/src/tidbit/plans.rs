@@ -38,7 +38,7 @@ impl Tidbit {
             .map_err(|e| TidbitError::Corrupt(e.to_string()))?;
         let waiting = self.decided.push(DecisionRow {
             at_ms: now_ms,
-            kind: "next_activity",
+            kind: "next_activity".into(),
             reason: recommendation.reason.clone(),
             inputs: recommendation.inputs.to_string(),
             output,

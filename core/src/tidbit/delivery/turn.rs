@@ -46,25 +46,16 @@ impl Turn {
     /// Waits for the turn of `kind` in `downloads` (which must exist).
     pub(super) async fn take(downloads: &Path, kind: Kind) -> Result<Turn, DeliveryError> {
         let file = open(downloads, kind)?;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Turn { _file: file }),
-                Err(TryLockError::WouldBlock) => tokio::time::sleep(RETRY).await,
-                Err(TryLockError::Error(e)) => {
-                    return Err(disk(&downloads.join(kind.file_name()), e))
-                }
-            }
+        while !locked(&file, downloads, kind)? {
+            tokio::time::sleep(RETRY).await;
         }
+        Ok(Turn { _file: file })
     }
 
     /// The turn of `kind` if no call holds it now.
     pub(super) fn try_take(downloads: &Path, kind: Kind) -> Result<Option<Turn>, DeliveryError> {
         let file = open(downloads, kind)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(Turn { _file: file })),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(e)) => Err(disk(&downloads.join(kind.file_name()), e)),
-        }
+        Ok(locked(&file, downloads, kind)?.then_some(Turn { _file: file }))
     }
 }
 
@@ -76,6 +67,15 @@ fn open(downloads: &Path, kind: Kind) -> Result<File, DeliveryError> {
         .write(true)
         .open(&path)
         .map_err(|e| disk(&path, e))
+}
+
+/// Whether this call now holds `file`'s lock (false: another call does).
+fn locked(file: &File, downloads: &Path, kind: Kind) -> Result<bool, DeliveryError> {
+    match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(e)) => Err(disk(&downloads.join(kind.file_name()), e)),
+    }
 }
 
 #[cfg(test)]
