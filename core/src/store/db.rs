@@ -401,6 +401,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DROP TABLE sync_chunks;
     ALTER TABLE sync_chunks_keyed RENAME TO sync_chunks;
     "#,
+    // 16: a course's learning settings beside its id in an index of their own. In the table
+    // row they sit after the manifest (hundreds of KiB of overflow pages; the feedback weight
+    // was added after it), so every answer reading them walked the whole overflow chain.
+    r#"
+    CREATE INDEX course_settings ON courses (id, mastery_threshold, desired_retention, peer_feedback_weight);
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.

@@ -299,7 +299,7 @@ impl Tidbit {
                     .store
                     .conn()
                     .query_row(
-                        "SELECT peer_feedback_weight FROM courses WHERE id = ?1",
+                        "SELECT peer_feedback_weight FROM courses INDEXED BY course_settings WHERE id = ?1",
                         [&share.course],
                         |r| r.get(0),
                     )

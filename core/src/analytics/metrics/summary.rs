@@ -130,7 +130,7 @@ struct CourseFacts {
 fn course_facts(store: &Store, course: &str) -> Result<Option<CourseFacts>, MetricsError> {
     let conn = store.conn();
     let threshold: Option<f64> = rusqlite::OptionalExtension::optional(conn.query_row(
-        "SELECT mastery_threshold FROM courses WHERE id = ?1",
+        "SELECT mastery_threshold FROM courses INDEXED BY course_settings WHERE id = ?1",
         [course],
         |r| r.get(0),
     ))?;

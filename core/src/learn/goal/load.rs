@@ -59,7 +59,7 @@ fn review_days(
 fn retention(conn: &Connection, course: &str) -> rusqlite::Result<f32> {
     conn.prepare_cached(
         "SELECT COALESCE((SELECT desired_retention FROM retention_settings WHERE course = ?1),
-                         (SELECT desired_retention FROM courses WHERE id = ?1), 0.9)",
+                         (SELECT desired_retention FROM courses INDEXED BY course_settings WHERE id = ?1), 0.9)",
     )?
     .query_row([course], |r| r.get::<_, f64>(0))
     .map(|r| r as f32)

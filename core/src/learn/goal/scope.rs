@@ -145,7 +145,9 @@ impl Scope {
             return Ok(false);
         }
         let threshold: f64 = conn
-            .prepare_cached("SELECT mastery_threshold FROM courses WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT mastery_threshold FROM courses INDEXED BY course_settings WHERE id = ?1",
+            )?
             .query_row([&self.goal.spec.course], |r| r.get(0))
             .optional()?
             .unwrap_or(1.0);

@@ -21,6 +21,12 @@ pub(super) const UNSCORED_KINDS: [&str; 3] = ["flashcard", "reflection", "voice"
 /// [`LESSON_KINDS`] as an SQL list.
 const LESSON_KINDS_SQL: &str = "('lesson', 'image', 'audio', 'video')";
 /// The settings of a course that is not installed (any more).
+/// A course's learning settings, from the index that holds them (migration 16): the table's
+/// row keeps them behind the manifest's overflow pages, and SQLite would pick the id's own
+/// index and read the row.
+const SETTINGS_SQL: &str = "SELECT mastery_threshold, desired_retention, peer_feedback_weight
+     FROM courses INDEXED BY course_settings WHERE id = ?1";
+
 const DEFAULT_SETTINGS: CourseSettings = CourseSettings {
     mastery_threshold: 0.8,
     desired_retention: 0.9,
@@ -124,10 +130,7 @@ impl<'c> ContentReader<'c> {
         }
         let settings = self
             .conn
-            .prepare_cached(
-                "SELECT mastery_threshold, desired_retention, peer_feedback_weight FROM courses
-                 WHERE id = ?1",
-            )?
+            .prepare_cached(SETTINGS_SQL)?
             .query_row([course], |r| {
                 Ok(CourseSettings {
                     mastery_threshold: r.get(0)?,
@@ -317,5 +320,18 @@ mod tests {
     fn the_sql_list_of_lesson_kinds_names_the_same_kinds() {
         let listed = format!("('{}')", LESSON_KINDS.join("', '"));
         assert_eq!(listed, LESSON_KINDS_SQL);
+    }
+
+    #[test]
+    fn a_courses_settings_are_read_from_their_index_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let plan: String = store
+            .conn()
+            .query_row(&format!("EXPLAIN QUERY PLAN {SETTINGS_SQL}"), ["c"], |r| {
+                r.get(3)
+            })
+            .unwrap();
+        assert!(plan.contains("COVERING INDEX course_settings"), "{plan}");
     }
 }
