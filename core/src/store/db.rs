@@ -441,7 +441,12 @@ const PAGE_CACHE_KIB: i64 = -8192;
 const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 pub(crate) fn open_connection(path: &std::path::Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
+    // SQLite's default VFS, writing each WAL frame in one write (`frames.rs`).
+    let mut conn = Connection::open_with_flags_and_vfs(
+        path,
+        rusqlite::OpenFlags::default(),
+        super::frames::vfs_name()?,
+    )?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // In WAL mode, NORMAL keeps every committed transaction across an app crash or a killed
     // process (the phone's common failure) without an fsync per answer; a power cut may lose

@@ -14,6 +14,7 @@ mod checkpoint;
 mod db;
 mod erase;
 pub mod event_log;
+mod frames;
 mod install;
 mod on_demand;
 mod sealing;
