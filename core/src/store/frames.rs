@@ -240,30 +240,29 @@ unsafe extern "C" fn write(
         return ffi::SQLITE_IOERR_WRITE;
     };
     let bytes = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) };
-    let joined_len = amount.checked_add(FRAME_HEADER as c_int);
-    match (wal.held.take(), joined_len) {
-        // The page of the header held: one write for the frame.
-        (Some((header, at)), Some(joined_len)) if at + FRAME_HEADER as i64 == offset => {
+    // The page of the header held: one write for the frame.
+    if let (Some((header, at)), Some(joined_len)) =
+        (wal.held, amount.checked_add(FRAME_HEADER as c_int))
+    {
+        if at + FRAME_HEADER as i64 == offset {
+            wal.held = None;
             wal.joined.clear();
             wal.joined.extend_from_slice(&header);
             wal.joined.extend_from_slice(bytes);
-            unsafe { inner_write(wal.inner, wal.joined.as_ptr().cast(), joined_len, at) }
-        }
-        (held, _) => {
-            wal.held = held;
-            let rc = wal.flush();
-            if rc != ffi::SQLITE_OK {
-                return rc;
-            }
-            if len == FRAME_HEADER {
-                let mut header = [0u8; FRAME_HEADER];
-                header.copy_from_slice(bytes);
-                wal.held = Some((header, offset));
-                return ffi::SQLITE_OK;
-            }
-            unsafe { inner_write(wal.inner, buf, amount, offset) }
+            return unsafe { inner_write(wal.inner, wal.joined.as_ptr().cast(), joined_len, at) };
         }
     }
+    let rc = wal.flush();
+    if rc != ffi::SQLITE_OK {
+        return rc;
+    }
+    if len == FRAME_HEADER {
+        let mut header = [0u8; FRAME_HEADER];
+        header.copy_from_slice(bytes);
+        wal.held = Some((header, offset));
+        return ffi::SQLITE_OK;
+    }
+    unsafe { inner_write(wal.inner, buf, amount, offset) }
 }
 
 unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
