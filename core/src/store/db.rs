@@ -407,6 +407,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX course_settings ON courses (id, mastery_threshold, desired_retention, peer_feedback_weight);
     "#,
+    // 17: an event's sequence lives in memory, counted per incarnation (`EventLog`): the stored
+    // counter cost every event a write of the settings page.
+    r#"
+    DELETE FROM learner_settings WHERE key = 'next_sequence';
+    "#,
 ];
 
 /// Tables derived from the event log; a replay empties and rebuilds exactly these.

@@ -29,9 +29,6 @@ use crate::sync::local::{LocalDocuments, LocalError};
 /// The `course` column under which the event log files nudge events (no course id can be this).
 pub const NUDGE_EVENTS_COURSE: &str = "*nudge*";
 
-/// The setting that holds this device's next event sequence number.
-const NEXT_SEQUENCE: &str = "next_sequence";
-
 #[derive(Debug, thiserror::Error)]
 pub enum EventLogError {
     #[error("database error in the event log: {0}")]
@@ -46,6 +43,10 @@ pub enum EventLogError {
 pub struct EventLog {
     device: String,
     documents: LocalDocuments,
+    /// The sequence of this incarnation's next event. An id is derived from the device, the
+    /// incarnation and the sequence, and every process writes under a new random incarnation,
+    /// so the count starts at 1 in each and is never stored (as cohort entries' sequences).
+    next_sequence: u64,
 }
 
 impl EventLog {
@@ -54,6 +55,7 @@ impl EventLog {
         Ok(EventLog {
             device: device.to_string(),
             documents: LocalDocuments::new()?,
+            next_sequence: 1,
         })
     }
 
@@ -72,7 +74,9 @@ impl EventLog {
         now_ms: i64,
         kind: EventKind,
     ) -> Result<Event, EventLogError> {
-        let sequence = self.next_sequence(tx)?;
+        // Taken even if the transaction rolls back: a sequence is never used twice.
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
         // A new event comes after every event applied here, this device's and those synced
         // from others, so applying it alone gives what a replay in the total order gives. The
         // server keeps event times within a day of its clock.
@@ -87,11 +91,6 @@ impl EventLog {
             kind,
         };
         insert(tx, &event)?;
-        tx.prepare_cached(
-            "INSERT INTO learner_settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )?
-        .execute(params![NEXT_SEQUENCE, (sequence + 1).to_string()])?;
         if let Err(error) = self.documents.record(tx, sequence, &event) {
             self.discard(&event);
             return Err(error.into());
@@ -103,26 +102,6 @@ impl EventLog {
     /// rolled back: the next use of its document reloads what the store holds.
     pub fn discard(&mut self, event: &Event) {
         self.documents.forget(&period_of(event.at_ms));
-    }
-
-    fn next_sequence(&self, conn: &Connection) -> Result<u64, EventLogError> {
-        let stored: Option<u64> = conn
-            .prepare_cached("SELECT value FROM learner_settings WHERE key = ?1")?
-            .query_row([NEXT_SEQUENCE], |r| r.get::<_, String>(0))
-            .optional()?
-            .and_then(|v| v.parse().ok());
-        // Lost settings (a restored backup, say) continue after this device's logged events.
-        Ok(match stored {
-            Some(sequence) => sequence,
-            None => {
-                conn.query_row(
-                    "SELECT count(*) FROM events WHERE device = ?1",
-                    [&self.device],
-                    |r| r.get::<_, i64>(0),
-                )? as u64
-                    + 1
-            }
-        })
     }
 }
 
@@ -311,4 +290,53 @@ fn insert(conn: &Connection, event: &Event) -> Result<bool, EventLogError> {
             body
         ])?;
     Ok(inserted == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn each_process_numbers_its_events_afresh_under_its_own_incarnation_and_stores_no_counter() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut ids = Vec::new();
+        // Two processes one after the other, each with its log and its sequence from 1.
+        for process in 0..2 {
+            let mut log = EventLog::new("phone").unwrap();
+            for n in 0..3 {
+                let tx = store.conn_mut().transaction().unwrap();
+                let kind = EventKind::Enrolled {
+                    course: "field-safety".into(),
+                    path: "field-volunteer".into(),
+                };
+                let event = log.append(&tx, 1_000 * (process * 3 + n), kind).unwrap();
+                tx.commit().unwrap();
+                ids.push(event.id);
+            }
+        }
+
+        let distinct: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), 6, "{ids:?}");
+        let conn = store.conn();
+        let stored: Vec<String> = conn
+            .prepare("SELECT id FROM events ORDER BY at_ms")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(stored, ids);
+        let settings: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM learner_settings WHERE key = 'next_sequence'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(settings, 0);
+    }
 }

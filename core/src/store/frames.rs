@@ -1,5 +1,5 @@
 //! The store's SQLite VFS: SQLite's own, except that each write-ahead-log frame reaches the file
-//! in one write.
+//! in one write, and a growing log is extended a megabyte of zeros at a time.
 //!
 //! SQLite writes a WAL frame as two writes: its 24-byte header, then the page. An answer commits
 //! about twenty frames, so about forty writes, and the header's small unaligned write costs the
@@ -10,6 +10,11 @@
 //! what SQLite wrote, in its order, before anything can observe it. A process killed between the
 //! two calls leaves neither half of the frame, where SQLite's own order could leave the header
 //! alone: either way the frame is incomplete, its checksum fails and recovery stops before it.
+//!
+//! Frames are appended, and a write past a file's end costs the kernel new blocks and page cache
+//! page by page; a write within the file does not. When the writer runs ahead of the checkpoints
+//! (answers without a pause), every frame is such an append. So a write that would lengthen the
+//! log first extends it with zeros to the next megabyte boundary ([`WalFile::write_growing`]).
 //!
 //! Every other file (the database, its shared-memory index, journals) is SQLite's own file
 //! object with SQLite's own methods: this VFS only chooses them in `xOpen`.
@@ -25,6 +30,12 @@ pub(crate) const VFS_NAME: &CStr = c"tidbit-frames";
 /// A WAL frame's header: page number, commit size, two salts, two checksums.
 const FRAME_HEADER: usize = 24;
 
+/// How far a growing WAL file is extended with zeros at a time, ahead of the frames to come.
+const GROW_BY: i64 = 1 << 20;
+
+/// The zeros a WAL file is extended with, written a block at a time.
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
 /// A WAL file as this VFS sees it; SQLite allocates `szOsFile` bytes for it, and SQLite's own
 /// file object lives in the same allocation right after it.
 #[repr(C)]
@@ -37,6 +48,9 @@ struct WalFile {
     held: Option<([u8; FRAME_HEADER], i64)>,
     /// The header and page joined for one write (kept between frames to reuse its capacity).
     joined: Vec<u8>,
+    /// The file's length as far as writes through here know it (SQLite's frames, and zeros
+    /// past them); `None` until read from the file, and again after a truncate or a failure.
+    len: Option<i64>,
 }
 
 /// Where SQLite's own file object starts in the allocation (8-byte aligned).
@@ -130,6 +144,7 @@ unsafe extern "C" fn open(
             inner,
             held: None,
             joined: Vec::new(),
+            len: None,
         });
         ffi::SQLITE_OK
     }
@@ -152,23 +167,64 @@ unsafe fn methods<'a>(inner: *mut ffi::sqlite3_file) -> &'a ffi::sqlite3_io_meth
 }
 
 impl WalFile {
+    /// Writes `bytes` at `offset` with SQLite's own method, first extending the file with zeros
+    /// to the next [`GROW_BY`] boundary when the write would make it longer.
+    ///
+    /// Frames are appended one after the other, and a write past the end of a file costs the
+    /// kernel its allocation of new blocks and page cache, page by page, where a write over
+    /// bytes the file already holds does not (3.5 µs a frame against 1.2 µs with `pwrite` on
+    /// ext4). A megabyte of zeros at a time moves that allocation into one large write. SQLite
+    /// ignores what lies past its last valid frame (a zeroed frame's salts never match the
+    /// header's), as it ignores the frames of an earlier generation of the log, so recovery
+    /// after a killed process reads the same log either way. A failed extension (a full disk)
+    /// is left to the write itself to report.
+    fn write_growing(&mut self, bytes: &[u8], offset: i64) -> c_int {
+        // SAFETY: `inner` is open while this WalFile is.
+        let inner = unsafe { methods(self.inner) };
+        let (Some(write), Ok(amount)) = (inner.xWrite, c_int::try_from(bytes.len())) else {
+            return ffi::SQLITE_IOERR_WRITE;
+        };
+        let end = offset + i64::from(amount);
+        let len = match self.len {
+            Some(len) => Some(len),
+            None => {
+                let mut len = 0;
+                let rc = match inner.xFileSize {
+                    // SAFETY: as above, with a valid out pointer.
+                    Some(size) => unsafe { size(self.inner, &mut len) },
+                    None => ffi::SQLITE_IOERR_FSTAT,
+                };
+                (rc == ffi::SQLITE_OK).then_some(len)
+            }
+        };
+        self.len = len;
+        if let Some(mut at) = len.filter(|&len| len < end) {
+            let to = (end + GROW_BY - 1) / GROW_BY * GROW_BY;
+            while at < to {
+                let n = (to - at).min(ZEROS.len() as i64) as c_int;
+                // SAFETY: `ZEROS` holds at least `n` bytes.
+                if unsafe { write(self.inner, ZEROS.as_ptr().cast(), n, at) } != ffi::SQLITE_OK {
+                    break;
+                }
+                at += i64::from(n);
+            }
+            self.len = Some(at);
+        }
+        // SAFETY: `bytes` is `amount` readable bytes.
+        let rc = unsafe { write(self.inner, bytes.as_ptr().cast(), amount, offset) };
+        self.len = match (rc, self.len) {
+            (ffi::SQLITE_OK, Some(len)) => Some(len.max(end)),
+            _ => None,
+        };
+        rc
+    }
+
     /// Writes a held header on its own: something other than its page comes next.
     fn flush(&mut self) -> c_int {
         let Some((header, offset)) = self.held.take() else {
             return ffi::SQLITE_OK;
         };
-        // SAFETY: `inner` is open while this WalFile is.
-        unsafe {
-            match methods(self.inner).xWrite {
-                Some(write) => write(
-                    self.inner,
-                    header.as_ptr().cast(),
-                    FRAME_HEADER as c_int,
-                    offset,
-                ),
-                None => ffi::SQLITE_IOERR_WRITE,
-            }
-        }
+        self.write_growing(&header, offset)
     }
 }
 
@@ -201,7 +257,21 @@ macro_rules! forward {
 }
 
 forward!(read, xRead(buf: *mut c_void, amount: c_int, offset: i64), flush);
-forward!(truncate, xTruncate(size: i64), flush);
+
+unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
+    // SAFETY: SQLite calls this only on a file `open` made a WalFile.
+    let wal = unsafe { wal(file) };
+    let rc = wal.flush();
+    if rc != ffi::SQLITE_OK {
+        return rc;
+    }
+    // Read again at the next write: the file is as long as SQLite made it now.
+    wal.len = None;
+    match unsafe { methods(wal.inner) }.xTruncate {
+        Some(truncate) => unsafe { truncate(wal.inner, size) },
+        None => ffi::SQLITE_IOERR_TRUNCATE,
+    }
+}
 forward!(sync, xSync(flags: c_int), flush);
 forward!(file_size, xFileSize(size: *mut i64), flush);
 forward!(lock, xLock(level: c_int));
@@ -233,23 +303,21 @@ unsafe extern "C" fn write(
     // SAFETY: SQLite calls this only on a file `open` made a WalFile, with `amount` readable
     // bytes at `buf`.
     let wal = unsafe { wal(file) };
-    let Some(inner_write) = (unsafe { methods(wal.inner) }).xWrite else {
-        return ffi::SQLITE_IOERR_WRITE;
-    };
     let Ok(len) = usize::try_from(amount) else {
         return ffi::SQLITE_IOERR_WRITE;
     };
     let bytes = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) };
     // The page of the header held: one write for the frame.
-    if let (Some((header, at)), Some(joined_len)) =
-        (wal.held, amount.checked_add(FRAME_HEADER as c_int))
-    {
+    if let Some((header, at)) = wal.held {
         if at + FRAME_HEADER as i64 == offset {
             wal.held = None;
-            wal.joined.clear();
-            wal.joined.extend_from_slice(&header);
-            wal.joined.extend_from_slice(bytes);
-            return unsafe { inner_write(wal.inner, wal.joined.as_ptr().cast(), joined_len, at) };
+            let mut joined = std::mem::take(&mut wal.joined);
+            joined.clear();
+            joined.extend_from_slice(&header);
+            joined.extend_from_slice(bytes);
+            let rc = wal.write_growing(&joined, at);
+            wal.joined = joined;
+            return rc;
         }
     }
     let rc = wal.flush();
@@ -262,7 +330,7 @@ unsafe extern "C" fn write(
         wal.held = Some((header, offset));
         return ffi::SQLITE_OK;
     }
-    unsafe { inner_write(wal.inner, buf, amount, offset) }
+    wal.write_growing(bytes, offset)
 }
 
 unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
@@ -392,9 +460,11 @@ mod tests {
         assert_eq!(on_disk().len(), 0, "the header waits for its page");
         wal.write(&[2; 100], 32 + FRAME_HEADER as i64);
         let file = on_disk();
-        assert_eq!(file.len(), 32 + FRAME_HEADER + 100);
         assert_eq!(&file[32..56], &[1; FRAME_HEADER]);
-        assert_eq!(&file[56..], &[2; 100]);
+        assert_eq!(&file[56..156], &[2; 100]);
+        // The file grew a megabyte, zeros past the frame, ahead of the frames to come.
+        assert_eq!(file.len() as i64, GROW_BY);
+        assert!(file[..32].iter().chain(&file[156..]).all(|&b| b == 0));
 
         // A read sees a held header: it is written first.
         wal.write(&[3; FRAME_HEADER], 200);
@@ -415,6 +485,43 @@ mod tests {
         // Closing writes a header still held.
         wal.close();
         assert_eq!(&on_disk()[424..448], &[7; FRAME_HEADER]);
+        assert_eq!(on_disk().len() as i64, GROW_BY);
+    }
+
+    #[test]
+    fn a_log_grows_a_megabyte_at_a_time_and_again_from_where_a_truncate_left_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("store"), b"").unwrap();
+        let path = dir.path().join("store-wal");
+        let mut wal = Opened::new(&path);
+        let len = || std::fs::metadata(&path).unwrap().len() as i64;
+        let page = vec![9u8; 4096];
+        let frame = (FRAME_HEADER + page.len()) as i64;
+
+        // Frames up to the first megabyte's end fit in it; the next one extends the file again.
+        let fit = (GROW_BY - 32) / frame;
+        for n in 0..fit {
+            wal.write(&[1; FRAME_HEADER], 32 + n * frame);
+            wal.write(&page, 32 + n * frame + FRAME_HEADER as i64);
+            assert_eq!(len(), GROW_BY, "frame {n}");
+        }
+        wal.write(&[1; FRAME_HEADER], 32 + fit * frame);
+        wal.write(&page, 32 + fit * frame + FRAME_HEADER as i64);
+        assert_eq!(len(), 2 * GROW_BY);
+        let file = std::fs::read(&path).unwrap();
+        let written = (32 + (fit + 1) * frame) as usize;
+        assert_eq!(&file[written - 4096..written], &page[..]);
+        assert!(file[written..].iter().all(|&b| b == 0));
+
+        // SQLite truncating the log (a restart past its size limit, or the last close) is
+        // followed: the next write past the new end extends it again.
+        let truncate = wal.methods().xTruncate.unwrap();
+        assert_eq!(unsafe { truncate(wal.ptr(), 100) }, ffi::SQLITE_OK);
+        assert_eq!(len(), 100);
+        wal.write(&[3; 10], 100);
+        assert_eq!(len(), GROW_BY);
+        assert_eq!(&std::fs::read(&path).unwrap()[100..110], &[3; 10]);
+        wal.close();
     }
 
     #[test]
@@ -464,6 +571,7 @@ mod tests {
             wal_len > 200 * 4096,
             "the commits are in the WAL ({wal_len} bytes)"
         );
+        assert_eq!(wal_len as i64 % GROW_BY, 0, "grown a megabyte at a time");
 
         // A copy taken while the connection is open (as after a killed process), read by SQLite's
         // own VFS: every committed row is there.
