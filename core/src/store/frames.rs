@@ -33,8 +33,8 @@ const FRAME_HEADER: usize = 24;
 /// How far a growing WAL file is extended with zeros at a time, ahead of the frames to come.
 const GROW_BY: i64 = 1 << 20;
 
-/// The zeros a WAL file is extended with, written a block at a time.
-static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+/// The zeros handed to one write of SQLite's own while extending.
+const ZEROS_AT_ONCE: i64 = 64 << 10;
 
 /// A WAL file as this VFS sees it; SQLite allocates `szOsFile` bytes for it, and SQLite's own
 /// file object lives in the same allocation right after it.
@@ -200,10 +200,13 @@ impl WalFile {
         self.len = len;
         if let Some(mut at) = len.filter(|&len| len < end) {
             let to = (end + GROW_BY - 1) / GROW_BY * GROW_BY;
+            // Allocated for the extension rather than kept in the library's data, and written
+            // in pieces SQLite's own write takes whole (it truncates a write of 128 KiB or more).
+            let zeros = vec![0u8; (to - at).min(ZEROS_AT_ONCE) as usize];
             while at < to {
-                let n = (to - at).min(ZEROS.len() as i64) as c_int;
-                // SAFETY: `ZEROS` holds at least `n` bytes.
-                if unsafe { write(self.inner, ZEROS.as_ptr().cast(), n, at) } != ffi::SQLITE_OK {
+                let n = (to - at).min(zeros.len() as i64) as c_int;
+                // SAFETY: `zeros` holds at least `n` bytes.
+                if unsafe { write(self.inner, zeros.as_ptr().cast(), n, at) } != ffi::SQLITE_OK {
                     break;
                 }
                 at += i64::from(n);
