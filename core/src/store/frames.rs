@@ -186,8 +186,12 @@ impl WalFile {
         };
         let end = offset + i64::from(amount);
         let len = match self.len {
-            Some(len) => Some(len),
-            None => {
+            Some(len) if len >= end => Some(len),
+            // The write may lengthen the file: its length is read afresh, as another connection
+            // on the store may have written frames past what this one knows. Zeros only ever go
+            // past the file's true end: frames are written under the log's write lock, which
+            // this connection holds now, so no other writes meanwhile.
+            _ => {
                 let mut len = 0;
                 let rc = match inner.xFileSize {
                     // SAFETY: as above, with a valid out pointer.
@@ -527,6 +531,95 @@ mod tests {
         wal.close();
     }
 
+    /// The store in `dir` copied while its connections are open (as after a killed process),
+    /// opened with SQLite's own VFS.
+    fn copied_while_open(dir: &std::path::Path) -> (tempfile::TempDir, rusqlite::Connection) {
+        let copy = tempfile::tempdir().unwrap();
+        for name in ["store.sqlite3", "store.sqlite3-wal"] {
+            std::fs::copy(dir.join(name), copy.path().join(name)).unwrap();
+        }
+        let plain = rusqlite::Connection::open(copy.path().join("store.sqlite3")).unwrap();
+        (copy, plain)
+    }
+
+    fn assert_intact(conn: &rusqlite::Connection) {
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+
+    #[test]
+    fn two_store_connections_writing_in_turn_keep_every_committed_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite3");
+        let first = crate::store::db::open_connection(&path).unwrap();
+        let second = crate::store::db::open_connection(&path).unwrap();
+        first
+            .execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body BLOB)")
+            .unwrap();
+        // Each commit is a few frames; in turns of unequal length, each connection's log grows
+        // past the end the other last knew, a megabyte at a time, again and again.
+        let mut id = 0i64;
+        for turn in 0..40 {
+            let conn = if turn % 2 == 0 { &first } else { &second };
+            for _ in 0..(turn % 7 + 3) {
+                conn.execute(
+                    "INSERT INTO notes (id, body) VALUES (?1, zeroblob(9000))",
+                    [id],
+                )
+                .unwrap();
+                id += 1;
+            }
+        }
+
+        let (_copy, plain) = copied_while_open(dir.path());
+        let (count, most): (i64, i64) = plain
+            .query_row("SELECT count(*), max(id) FROM notes", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((count, most), (id, id - 1));
+        assert_intact(&plain);
+        drop((first, second));
+    }
+
+    #[test]
+    fn zeros_never_cover_frames_another_connection_wrote_past_what_this_one_knew() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("store"), b"").unwrap();
+        let path = dir.path().join("store-wal");
+        let mut first = Opened::new(&path);
+        let mut second = Opened::new(&path);
+        let page = vec![9u8; 4096];
+
+        // The first writes a frame: the file is a megabyte long as far as it knows.
+        first.write(&[1; FRAME_HEADER], 32);
+        first.write(&page, 32 + FRAME_HEADER as i64);
+        // The second (another connection holding the write lock in its turn) writes a frame
+        // past that megabyte.
+        let theirs = GROW_BY + 100;
+        second.write(&[2; FRAME_HEADER], theirs);
+        second.write(&[8; 4096], theirs + FRAME_HEADER as i64);
+        // The first, in its turn, writes past the end it knew: it extends from the true end.
+        let mine = 2 * GROW_BY + 100;
+        first.write(&[3; FRAME_HEADER], mine);
+        first.write(&page, mine + FRAME_HEADER as i64);
+
+        let file = std::fs::read(&path).unwrap();
+        let at = theirs as usize;
+        assert_eq!(&file[at..at + FRAME_HEADER], &[2; FRAME_HEADER]);
+        assert_eq!(
+            &file[at + FRAME_HEADER..at + FRAME_HEADER + 4096],
+            &[8; 4096]
+        );
+        let at = mine as usize;
+        assert_eq!(&file[at..at + FRAME_HEADER], &[3; FRAME_HEADER]);
+        assert_eq!(file.len() as i64, 3 * GROW_BY);
+        first.close();
+        second.close();
+    }
+
     #[test]
     fn other_files_keep_sqlites_own_methods() {
         let dir = tempfile::tempdir().unwrap();
@@ -578,11 +671,7 @@ mod tests {
 
         // A copy taken while the connection is open (as after a killed process), read by SQLite's
         // own VFS: every committed row is there.
-        let copy = tempfile::tempdir().unwrap();
-        for name in ["store.sqlite3", "store.sqlite3-wal"] {
-            std::fs::copy(dir.path().join(name), copy.path().join(name)).unwrap();
-        }
-        let plain = rusqlite::Connection::open(copy.path().join("store.sqlite3")).unwrap();
+        let (_copy, plain) = copied_while_open(dir.path());
         let (count, total): (i64, i64) = plain
             .query_row("SELECT count(*), sum(length(body)) FROM notes", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -591,10 +680,7 @@ mod tests {
         assert_eq!(count, 200);
         let expected: usize = (0..200).map(|i| format!("note {i} ").len() + i * 7).sum();
         assert_eq!(total as usize, expected);
-        let check: String = plain
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok");
+        assert_intact(&plain);
         drop(conn);
     }
 }
