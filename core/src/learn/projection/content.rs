@@ -20,13 +20,13 @@ pub(super) const LESSON_KINDS: [&str; 4] = ["lesson", "image", "audio", "video"]
 pub(super) const UNSCORED_KINDS: [&str; 3] = ["flashcard", "reflection", "voice"];
 /// [`LESSON_KINDS`] as an SQL list.
 const LESSON_KINDS_SQL: &str = "('lesson', 'image', 'audio', 'video')";
-/// The settings of a course that is not installed (any more).
 /// A course's learning settings, from the index that holds them (migration 16): the table's
 /// row keeps them behind the manifest's overflow pages, and SQLite would pick the id's own
 /// index and read the row.
 const SETTINGS_SQL: &str = "SELECT mastery_threshold, desired_retention, peer_feedback_weight
      FROM courses INDEXED BY course_settings WHERE id = ?1";
 
+/// The settings of a course that is not installed (any more).
 const DEFAULT_SETTINGS: CourseSettings = CourseSettings {
     mastery_threshold: 0.8,
     desired_retention: 0.9,
