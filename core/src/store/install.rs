@@ -130,6 +130,7 @@ impl Store {
         if outcome != InstallOutcome::AlreadyInstalled {
             tx.execute("DELETE FROM courses WHERE id = ?1", [&course.id])?;
             write_course(&tx, &course, &manifest, &fingerprint)?;
+            crate::learn::projection::mark_installed_cards(&tx, &course.id)?;
             for step in &retired {
                 tx.execute(
                     "INSERT OR REPLACE INTO retired_steps (course_id, id, retired_in_version) VALUES (?1, ?2, ?3)",
@@ -328,4 +329,73 @@ fn write_course(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::synthetic::synthetic_course;
+    use crate::content::write_course_pack;
+    use crate::keys::SigningKey;
+
+    fn marks(store: &Store) -> Vec<(String, bool)> {
+        store
+            .conn()
+            .prepare("SELECT step, installed FROM cards ORDER BY step")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_install_marks_the_cards_waiting_for_its_steps_and_an_upgrade_those_it_retires() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::generate().unwrap();
+        let trusted = TrustedKeys::from_keys([key.public_key()]);
+        let pack = |name: &str, course: &crate::content::CompiledCourse| {
+            let path = dir.path().join(name);
+            let mut file = std::fs::File::create(&path).unwrap();
+            let created = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+            write_course_pack(course, &key, created, &mut file, &mut |_, _| {}).unwrap();
+            path
+        };
+        let mut store = Store::open(&dir.path().join("data")).unwrap();
+        // Cards synced from a device that has the course before this device installs it, one
+        // for a step no version here has.
+        for step in ["q1", "q19", "q99"] {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO cards (course, step, module, item_kind, phase, learning_step,
+                        stability, difficulty, reps, lapses, last_review_ms, due_ms, due_day,
+                        credit_avg, last_credit, item_rating, installed)
+                     VALUES ('syn', ?1, 'm', 'single', 'review', 0, 3.0, 5.0, 2, 0, 10, 500, 0,
+                        1.0, 1.0, 0.5, 0)",
+                    [step],
+                )
+                .unwrap();
+        }
+        let v1 = synthetic_course("syn", "1.0.0", 40, 64);
+        store
+            .install_pack(&pack("v1.tidbit", &v1), &trusted, &mut |_, _| {})
+            .unwrap();
+        let yes = |s: &str| (s.to_string(), true);
+        let no = |s: &str| (s.to_string(), false);
+        assert_eq!(marks(&store), vec![yes("q1"), yes("q19"), no("q99")]);
+        // 1.1.0 retires q19.
+        let mut v2 = synthetic_course("syn", "1.1.0", 40, 64);
+        v2.course.modules[1].steps.pop();
+        store
+            .install_pack(&pack("v2.tidbit", &v2), &trusted, &mut |_, _| {})
+            .unwrap();
+        assert_eq!(marks(&store), vec![yes("q1"), no("q19"), no("q99")]);
+        // 1.2.0 brings it back.
+        let v3 = synthetic_course("syn", "1.2.0", 40, 64);
+        store
+            .install_pack(&pack("v3.tidbit", &v3), &trusted, &mut |_, _| {})
+            .unwrap();
+        assert_eq!(marks(&store), vec![yes("q1"), yes("q19"), no("q99")]);
+    }
 }

@@ -16,6 +16,19 @@ use crate::learn::mastery::CardEvidence;
 use crate::learn::schedule::{CardState, Phase, DAY_MS};
 use crate::privacy::consent::ConsentScope;
 
+/// Marks each card of `course` by whether its step is installed now: after an install or an
+/// upgrade wrote the course's steps (inside its transaction). Only the cards whose mark changes
+/// are written: the steps an upgrade retired, and those it brought (back) that a card was
+/// waiting for.
+pub(crate) fn mark_installed_cards(conn: &Connection, course: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE cards SET installed = NOT installed
+         WHERE course = ?1
+           AND installed != EXISTS (SELECT 1 FROM steps s WHERE s.course_id = cards.course AND s.id = cards.step)",
+        [course],
+    )
+}
+
 /// The projection tables of a connection (inside the caller's transaction).
 pub(super) struct LiveTables<'c> {
     conn: &'c Connection,
@@ -37,8 +50,9 @@ impl<'c> LiveTables<'c> {
             .prepare_cached(
                 "INSERT INTO cards (course, step, module, item_kind, phase, learning_step, stability,
                     difficulty, reps, lapses, last_review_ms, due_ms, due_day, credit_avg, last_credit,
-                    item_rating)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                    item_rating, installed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                    EXISTS (SELECT 1 FROM steps s WHERE s.course_id = ?1 AND s.id = ?2))
                  ON CONFLICT (course, step) DO UPDATE SET module = excluded.module,
                     item_kind = excluded.item_kind, phase = excluded.phase,
                     learning_step = excluded.learning_step, stability = excluded.stability,

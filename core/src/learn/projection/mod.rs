@@ -31,6 +31,7 @@ use rules::Rules;
 use tables::ProjectionTables;
 
 pub(crate) use content::step_skills;
+pub(crate) use live::mark_installed_cards;
 
 /// How long after a miss a remediation re-test becomes due.
 pub const REMEDIATION_DELAY_MS: i64 = 2 * MINUTE_MS;

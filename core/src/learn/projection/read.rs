@@ -68,8 +68,8 @@ pub fn due_cards(
         Some((course, module)) => conn
             .prepare_cached(
                 "SELECT c.course, c.module, c.step, c.item_kind, c.stability, c.last_review_ms, c.due_ms
-                 FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
-                 WHERE c.due_ms <= ?1 AND c.course = ?2 AND c.module = ?3
+                 FROM cards c
+                 WHERE c.due_ms <= ?1 AND c.course = ?2 AND c.module = ?3 AND c.installed
                  ORDER BY c.due_ms, c.step LIMIT ?4",
             )?
             .query_map(params![now_ms, course, module, limit], map)?
@@ -77,8 +77,8 @@ pub fn due_cards(
         None => conn
             .prepare_cached(
                 "SELECT c.course, c.module, c.step, c.item_kind, c.stability, c.last_review_ms, c.due_ms
-                 FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
-                 WHERE c.due_ms <= ?1 ORDER BY c.due_ms, c.course, c.step LIMIT ?2",
+                 FROM cards c
+                 WHERE c.due_ms <= ?1 AND c.installed ORDER BY c.due_ms, c.course, c.step LIMIT ?2",
             )?
             .query_map(params![now_ms, limit], map)?
             .collect(),
@@ -104,13 +104,13 @@ pub fn due_counts(
     end_of_day_ms: i64,
 ) -> rusqlite::Result<DueCounts> {
     // One pass over the cards due by the later of the two instants, in the index alone
-    // (`cards_by_due` holds their keys; the join reads only the steps' key index).
+    // (`cards_by_due` holds whether each card's step is installed).
     conn.prepare_cached(
         "SELECT count(*) FILTER (WHERE c.due_ms <= ?1), count(*) FILTER (WHERE c.due_ms <= ?2),
                 (SELECT count(*) FROM remediations r JOIN steps s ON s.course_id = r.course AND s.id = r.item_step
                  WHERE r.resolved_ms IS NULL)
-         FROM cards c JOIN steps s ON s.course_id = c.course AND s.id = c.step
-         WHERE c.due_ms <= max(?1, ?2)",
+         FROM cards c
+         WHERE c.due_ms <= max(?1, ?2) AND c.installed",
     )?
     .query_row(params![now_ms, end_of_day_ms], |r| {
         Ok(DueCounts {
