@@ -414,8 +414,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "#,
     // 18: a card knows whether its step is installed, and its due index holds that, so the due
     // cards and their counts are read from the index alone, without looking each card's step up
-    // (about 0.3 ms for the 900 cards due in a day of a 20,000-item course). A card is written
-    // knowing (`LiveTables::write_card`); an install marks the course's cards again
+    // (about 0.3 ms for the 900 cards due in a day of a 20,000-item course). Writing a card sets
+    // it (`LiveTables::write_card`); an install marks the course's cards again
     // (`projection::mark_installed_cards`). A card may name a step this device never installed: a
     // device with a newer version of the course answered it.
     r#"
