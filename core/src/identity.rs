@@ -24,8 +24,12 @@ use base64::Engine;
 use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
+use crate::net;
+
 /// The longest one request to the provider or the server may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest answer read from the provider or the server: a discovery document, a token.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {
@@ -98,23 +102,15 @@ struct Discovery {
 pub async fn begin_sign_in(settings: &SignInSettings) -> Result<PendingSignIn, SignInError> {
     let issuer = settings.issuer.trim_end_matches('/');
     let url = format!("{issuer}/.well-known/openid-configuration");
-    let response = client()?
-        .get(&url)
-        .send()
+    let unavailable =
+        |e: &dyn std::fmt::Display| SignInError::ProviderUnavailable(format!("{url}: {e}"));
+    let (status, bytes) = call(request(net::Method::Get, &url))
         .await
-        .map_err(|e| SignInError::ProviderUnavailable(format!("{url}: {e}")))?;
-    if !response.status().is_success() {
-        return Err(SignInError::ProviderUnavailable(format!(
-            "{url}: HTTP {}",
-            response.status().as_u16()
-        )));
+        .map_err(|e| unavailable(&e))?;
+    if !(200..300).contains(&status) {
+        return Err(unavailable(&format!("HTTP {status}")));
     }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| SignInError::ProviderUnavailable(format!("{url}: {e}")))?;
-    let discovery: Discovery = serde_json::from_slice(&bytes)
-        .map_err(|e| SignInError::ProviderUnavailable(format!("{url}: {e}")))?;
+    let discovery: Discovery = serde_json::from_slice(&bytes).map_err(|e| unavailable(&e))?;
     if discovery.issuer.trim_end_matches('/') != issuer {
         return Err(SignInError::ProviderUnavailable(format!(
             "{url} names the issuer '{}', not '{issuer}'",
@@ -149,7 +145,7 @@ impl PendingSignIn {
         let code_verifier = random_text()?;
         let state = random_text()?;
         let nonce = random_text()?;
-        let mut url = reqwest::Url::parse(authorization_endpoint).map_err(|e| {
+        let mut url = url::Url::parse(authorization_endpoint).map_err(|e| {
             SignInError::ProviderUnavailable(format!(
                 "the authorization endpoint '{authorization_endpoint}' is not a URL: {e}"
             ))
@@ -182,7 +178,7 @@ impl PendingSignIn {
 
     /// The authorization code in `redirect`, once its `state` is this sign-in's.
     pub fn code_from(&self, redirect: &str) -> Result<String, SignInError> {
-        let url = reqwest::Url::parse(redirect)
+        let url = url::Url::parse(redirect)
             .map_err(|_| SignInError::BadSettings(format!("'{redirect}' is not a URL")))?;
         let param = |name: &str| {
             url.query_pairs()
@@ -210,18 +206,17 @@ impl PendingSignIn {
             ("client_id", &self.settings.client_id),
             ("code_verifier", &self.code_verifier),
         ];
-        let response = client()?
-            .post(&self.token_endpoint)
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let exchange = request(net::Method::Post, &self.token_endpoint)
             .header("accept", "application/json")
-            .form(&form)
-            .send()
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.into_bytes());
+        let (status, text) = call(exchange)
             .await
             .map_err(|e| SignInError::ProviderUnavailable(e.to_string()))?;
-        let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| SignInError::ProviderUnavailable(e.to_string()))?;
+        let text = String::from_utf8_lossy(&text);
         let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         if status != 200 {
             let message = answer["error_description"]
@@ -239,25 +234,18 @@ impl PendingSignIn {
     /// Posts `id_token` to the Tidbit server; its token for this learner and device.
     pub async fn sign_in_to_server(&self, id_token: &str) -> Result<SignedIn, SignInError> {
         let url = server_url(&self.settings.server, "/v1/sign-in")?;
-        let response = client()?
-            .post(url)
+        let body = serde_json::json!({
+            "id_token": id_token,
+            "device": self.settings.device,
+            "nonce": self.nonce,
+        });
+        let sign_in = request(net::Method::Post, &url)
             .header("content-type", "application/json")
-            .body(
-                serde_json::json!({
-                    "id_token": id_token,
-                    "device": self.settings.device,
-                    "nonce": self.nonce,
-                })
-                .to_string(),
-            )
-            .send()
+            .body(body.to_string().into_bytes());
+        let (status, text) = call(sign_in)
             .await
             .map_err(|e| SignInError::ServerUnavailable(e.to_string()))?;
-        let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| SignInError::ServerUnavailable(e.to_string()))?;
+        let text = String::from_utf8_lossy(&text);
         if status != 200 {
             return Err(SignInError::ServerRefused {
                 status,
@@ -271,11 +259,18 @@ impl PendingSignIn {
     }
 }
 
-fn client() -> Result<reqwest::Client, SignInError> {
-    reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .map_err(|e| SignInError::BadSettings(e.to_string()))
+fn request(method: net::Method, url: &str) -> net::Request {
+    net::Request::new(method, url).timeouts(Duration::from_secs(10), Some(REQUEST_TIMEOUT))
+}
+
+/// Sends `request`; the status and the body, read up to [`MAX_ANSWER_BYTES`].
+async fn call(request: net::Request) -> Result<(u16, Vec<u8>), String> {
+    let mut response = net::send(request).await.map_err(|e| e.to_string())?;
+    let body = response
+        .read_capped(MAX_ANSWER_BYTES)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((response.status(), body))
 }
 
 fn server_url(server: &str, path: &str) -> Result<String, SignInError> {
@@ -332,7 +327,7 @@ mod tests {
             PendingSignIn::new(&settings(), "https://id.example.org/auth", "https://t").unwrap();
         let two =
             PendingSignIn::new(&settings(), "https://id.example.org/auth", "https://t").unwrap();
-        let url = reqwest::Url::parse(&one.authorization_url).unwrap();
+        let url = url::Url::parse(&one.authorization_url).unwrap();
         let param = |name: &str| {
             url.query_pairs()
                 .find(|(k, _)| k == name)

@@ -19,6 +19,7 @@
 //! - [`certificate`]: signed certificates for a finished path, verified offline;
 //! - [`community`]: learning together: a cohort's shared space, its weekly rota and metrics;
 //! - [`analytics`]: learning records (xAPI) made from the events, for the organisation;
+//! - [`net`]: HTTP: one request and answer type, carried by the platform's stack or reqwest;
 //! - [`identity`]: signing in through the organisation's OpenID provider (PKCE), for the
 //!   server's token;
 //! - [`runtime`]: the one tokio runtime the core owns;
@@ -35,6 +36,7 @@ pub mod events;
 pub mod identity;
 pub mod keys;
 pub mod learn;
+pub mod net;
 pub mod nudge;
 pub mod pack;
 pub mod privacy;

@@ -17,5 +17,14 @@ from .tidbit_ffi import *  # noqa: F401,F403
 from .tidbit_ffi import __all__ as _bindings
 from .imports import import_packs
 from .reports import progress_report
+from .transport import StdlibTransport, install as _install_transport
 
-__all__ = [*dict.fromkeys([*_core, *_bindings]), "import_packs", "progress_report"]
+# Every request the core makes travels through Python's own HTTP stack (see `tidbit.transport`).
+_install_transport()
+
+__all__ = [
+    *dict.fromkeys([*_core, *_bindings]),
+    "import_packs",
+    "progress_report",
+    "StdlibTransport",
+]

@@ -20,10 +20,13 @@ TIDBIT="$CARGO_TARGET_DIR/debug/tidbit"
 
 step() { echo "== $*"; }
 
-# The library, the bindgen and the CLI, in one cargo call.
+# The library and the bindgen, then the CLI: two cargo calls, so the library is built as apps
+# get it, without the core's reqwest transport (the CLI's), and every request the suites make
+# travels through the package's own platform transport.
 build_library() {
-  step "cargo build -p tidbit-ffi --features test-hooks, -p tidbit-cli"
-  cargo build --locked -q -p tidbit-ffi --features test-hooks -p tidbit-cli
+  step "cargo build -p tidbit-ffi --features test-hooks; cargo build -p tidbit-cli"
+  cargo build --locked -q -p tidbit-ffi --features test-hooks
+  cargo build --locked -q -p tidbit-cli
 }
 
 # A work directory removed on exit, holding the signed fixture packs (every item kind, and the

@@ -6,7 +6,8 @@
 //! records and enums where they cross unchanged (derived in tidbit-core behind its `ffi`
 //! feature), records of this crate where the FFI needs another shape; one small public error
 //! enum ([`TidbitError`]), and the foreign traits the app implements ([`KeyStore`], [`Logger`],
-//! [`Clock`], [`ProgressListener`]). Sign-in through the organisation's OpenID provider is
+//! [`Clock`], [`ProgressListener`], and [`HttpTransport`]: the platform's HTTP stack, which
+//! carries every request). Sign-in through the organisation's OpenID provider is
 //! [`begin_sign_in`] and [`SignIn`], with its own error enum ([`SignInError`]).
 //! Long work and sync run off the caller's thread on the core's one tokio runtime; a sync stops
 //! when the app cancels the call or a [`Cancellation`] passed to it.
@@ -18,6 +19,7 @@
 mod cancellation;
 mod certificate;
 mod error;
+mod http;
 mod logging;
 mod platform;
 mod records;
@@ -27,6 +29,7 @@ mod tidbit;
 pub use cancellation::Cancellation;
 pub use certificate::verify_certificate;
 pub use error::{KeyStoreError, TidbitError};
+pub use http::{set_http_transport, HttpError, HttpHead, HttpHeader, HttpRequest, HttpTransport};
 pub use logging::{set_logger, LogLevel, LogRecord, Logger};
 pub use platform::{Clock, KeyStore, ProgressListener};
 pub use records::*;

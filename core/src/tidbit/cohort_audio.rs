@@ -12,6 +12,7 @@ use crate::community::{EntryKind, SharedAnswer};
 
 use super::sync_client::{SyncError, SyncOptions};
 use super::{CommunityError, Tidbit, TidbitError};
+use crate::net;
 
 /// The bytes one upload request carries.
 pub const UPLOAD_CHUNK: usize = 256 * 1024;
@@ -20,25 +21,27 @@ fn lock(tidbit: &Mutex<Tidbit>) -> Result<std::sync::MutexGuard<'_, Tidbit>, Syn
     tidbit.lock().map_err(|_| SyncError::Poisoned)
 }
 
-fn client(options: &SyncOptions) -> Result<reqwest::Client, SyncError> {
-    reqwest::Client::builder()
-        .connect_timeout(options.connect_timeout)
-        .timeout(options.request_timeout)
-        .build()
-        .map_err(|e| SyncError::Runtime(e.to_string()))
+/// A request to the sync server, bounded as a sync's round trips are.
+fn request(options: &SyncOptions, method: net::Method, url: &str) -> net::Request {
+    net::Request::new(method, url)
+        .bearer(&options.token)
+        .timeouts(options.connect_timeout, Some(options.request_timeout))
 }
 
-fn unreachable(e: reqwest::Error) -> SyncError {
-    SyncError::Unreachable {
-        attempts: 1,
-        last: super::sync_client::with_causes(&e),
+fn unreachable(e: net::TransportError) -> SyncError {
+    match e {
+        net::TransportError::Unavailable => SyncError::Runtime(e.to_string()),
+        e => SyncError::Unreachable {
+            attempts: 1,
+            last: e.to_string(),
+        },
     }
 }
 
-fn refused(response: &reqwest::Response, what: &str) -> SyncError {
-    match response.status().as_u16() {
+fn refused(response: &net::Response, what: &str) -> SyncError {
+    match response.status() {
         401 | 403 => SyncError::Unauthorized {
-            status: response.status().as_u16(),
+            status: response.status(),
         },
         status => SyncError::Refused {
             status,
@@ -70,20 +73,16 @@ pub async fn upload_shared_audio(
         }
         pending
     };
-    let client = client(options)?;
     let mut completed = 0;
     for (cohort, audio) in pending {
         let url = format!("{}/v1/cohorts/{cohort}/audio/{audio}", options.server);
-        let head = client
-            .head(&url)
-            .bearer_auth(&options.token)
-            .send()
+        let head = net::send(request(options, net::Method::Head, &url))
             .await
             .map_err(unreachable)?;
-        if head.status().is_success() {
+        if head.is_success() {
             continue;
         }
-        if head.status().as_u16() != 404 {
+        if head.status() != 404 {
             return Err(refused(&head, "an audio upload"));
         }
         let mut offset = upload_offset(&head).unwrap_or(0);
@@ -105,16 +104,12 @@ pub async fn upload_shared_audio(
             }
             let start = offset.min(total) as usize;
             let end = (start + UPLOAD_CHUNK).min(bytes.len());
-            let response = client
-                .put(&url)
-                .bearer_auth(&options.token)
+            let put = request(options, net::Method::Put, &url)
                 .header("upload-offset", start.to_string())
                 .header("upload-length", total.to_string())
-                .body(bytes[start..end].to_vec())
-                .send()
-                .await
-                .map_err(unreachable)?;
-            match (response.status().as_u16(), upload_offset(&response)) {
+                .body(bytes[start..end].to_vec());
+            let response = net::send(put).await.map_err(unreachable)?;
+            match (response.status(), upload_offset(&response)) {
                 (200, _) => {
                     completed += 1;
                     break;
@@ -128,14 +123,8 @@ pub async fn upload_shared_audio(
     Ok(completed)
 }
 
-fn upload_offset(response: &reqwest::Response) -> Option<u64> {
-    response
-        .headers()
-        .get("upload-offset")?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
+fn upload_offset(response: &net::Response) -> Option<u64> {
+    response.header("upload-offset")?.trim().parse().ok()
 }
 
 /// The recording `audio` a member of `cohort` shared: kept on this device already, or fetched
@@ -164,27 +153,26 @@ pub async fn fetch_shared_audio(
         }
     }
     let url = format!("{}/v1/cohorts/{cohort}/audio/{audio}", options.server);
-    let response = client(options)?
-        .get(&url)
-        .bearer_auth(&options.token)
-        .send()
+    let mut response = net::send(request(options, net::Method::Get, &url))
         .await
         .map_err(unreachable)?;
-    if !response.status().is_success() {
+    if !response.is_success() {
         return Err(refused(&response, "fetching a shared recording"));
     }
     // Read with a bound whatever the server says of the length: a recording is at most 16 MiB.
-    let mut response = response;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-        if bytes.len() + chunk.len() > crate::learn::voice::MAX_AUDIO_BYTES {
+    let bytes = match response
+        .read_capped(crate::learn::voice::MAX_AUDIO_BYTES)
+        .await
+    {
+        Ok(bytes) => bytes,
+        Err(net::ReadError::Cut(e)) => return Err(unreachable(e)),
+        Err(net::ReadError::TooLong(_)) => {
             return Err(SyncError::Refused {
                 status: 200,
                 message: "the shared recording is larger than any Tidbit keeps".into(),
-            });
+            })
         }
-        bytes.extend_from_slice(&chunk);
-    }
+    };
     if crate::learn::voice::sha256_hex(&bytes) != audio {
         return Err(TidbitError::RefusedPeerData(format!(
             "the recording fetched for {audio} has other bytes"

@@ -22,6 +22,7 @@ use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
 use super::{SyncSession, Tidbit, TidbitError};
+use crate::net;
 use crate::sync::exchange::{Exchange, ExchangeError};
 
 #[derive(Debug, thiserror::Error)]
@@ -129,11 +130,6 @@ pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncR
     }
     let learner = lock(tidbit)?.learner_id().to_string();
     let url = format!("{}/v1/learners/{}/sync", options.server, learner);
-    let client = reqwest::Client::builder()
-        .connect_timeout(options.connect_timeout)
-        .timeout(options.request_timeout)
-        .build()
-        .map_err(|e| SyncError::Runtime(e.to_string()))?;
     // The cohorts see who practised since the last sync (with the community scope only).
     lock(tidbit)?.record_practice_days()?;
     let mut report = SyncReport::default();
@@ -155,7 +151,7 @@ pub async fn sync(tidbit: &Mutex<Tidbit>, options: &SyncOptions) -> Result<SyncR
             }
         }
         let body = request.encode();
-        match round_trip(&client, &url, &options.token, body.clone()).await {
+        match round_trip(options, &url, body.clone()).await {
             Ok(reply_body) => {
                 report.round_trips += 1;
                 report.bytes_up += body.len() as u64;
@@ -225,86 +221,51 @@ impl std::fmt::Display for RoundTripError {
 }
 
 async fn round_trip(
-    client: &reqwest::Client,
+    options: &SyncOptions,
     url: &str,
-    token: &str,
     body: Vec<u8>,
 ) -> Result<Vec<u8>, RoundTripError> {
-    let response = client
-        .post(url)
-        .bearer_auth(token)
+    let request = net::Request::new(net::Method::Post, url)
+        .bearer(&options.token)
         .header("content-type", "application/octet-stream")
         .body(body)
-        .send()
-        .await
-        .map_err(|e| RoundTripError::Transient(with_causes(&e)))?;
+        .timeouts(options.connect_timeout, Some(options.request_timeout));
+    let mut response = net::send(request).await.map_err(transport_failed)?;
     let status = response.status();
-    let bytes = read_capped(response).await?;
-    if status.is_success() {
-        return Ok(bytes.to_vec());
+    // A reply is at most what any valid exchange deflates to.
+    let bytes = response
+        .read_capped(crate::sync::exchange::MAX_BODY_BYTES)
+        .await
+        .map_err(|e| RoundTripError::Transient(format!("reply: {e}")))?;
+    if response.is_success() {
+        return Ok(bytes);
     }
     let message = String::from_utf8_lossy(&bytes)
         .chars()
         .take(300)
         .collect::<String>();
-    match status.as_u16() {
-        401 | 403 => Err(RoundTripError::Fatal(SyncError::Unauthorized {
-            status: status.as_u16(),
-        })),
+    match status {
+        401 | 403 => Err(RoundTripError::Fatal(SyncError::Unauthorized { status })),
         408 | 429 => Err(RoundTripError::Transient(format!("{status}: {message}"))),
         410 => Err(RoundTripError::Fatal(SyncError::Erased {
             message: message.trim().to_string(),
         })),
-        code if status.is_client_error() => Err(RoundTripError::Fatal(SyncError::Refused {
-            status: code,
+        400..=499 => Err(RoundTripError::Fatal(SyncError::Refused {
+            status,
             message,
         })),
         _ => Err(RoundTripError::Transient(format!("{status}: {message}"))),
     }
 }
 
-/// The largest reply body read: what any valid exchange deflates to, at most.
-const MAX_REPLY_BYTES: usize = crate::sync::exchange::MAX_BODY_BYTES;
-
-/// Reads a reply body, giving up once it passes [`MAX_REPLY_BYTES`] (a hostile or broken
-/// server never makes a phone buffer without a bound).
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, RoundTripError> {
-    let too_long =
-        || RoundTripError::Transient(format!("reply longer than {MAX_REPLY_BYTES} bytes"));
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_REPLY_BYTES as u64)
-    {
-        return Err(too_long());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| RoundTripError::Transient(format!("reply cut off: {}", with_causes(&e))))?
-    {
-        if body.len() + chunk.len() > MAX_REPLY_BYTES {
-            return Err(too_long());
+/// A call that failed on the way: another try may do better, unless no transport is set.
+fn transport_failed(error: net::TransportError) -> RoundTripError {
+    match error {
+        net::TransportError::Unavailable => {
+            RoundTripError::Fatal(SyncError::Runtime(error.to_string()))
         }
-        body.extend_from_slice(&chunk);
+        error => RoundTripError::Transient(error.to_string()),
     }
-    Ok(body)
-}
-
-/// An error with the errors beneath it, `outer: inner`: reqwest names the URL on top and the
-/// reason (a refused connection, a timeout) underneath.
-pub(super) fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Counts a failure, starts a new session and waits before the next try.

@@ -5,10 +5,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
+use crate::net;
 
 use super::{
-    backoff, disk, file_len, is_sha256_hex, remove_if_present, with_causes, CourseUpdateReport,
+    backoff, disk, file_len, is_sha256_hex, remove_if_present, Client, CourseUpdateReport,
     DeliveryError, DeliveryOptions, DownloadProgress, OfferedCourse, PendingReason,
 };
 
@@ -93,7 +93,7 @@ impl Target<'_> {
 /// Downloads `target` into `path`, resuming from what is there, until it is whole, the call's
 /// `budget` is spent, or the link failed `max_attempts` times without a request ending whole.
 pub(super) async fn download(
-    client: &reqwest::Client,
+    client: &Client,
     options: &DeliveryOptions,
     target: &Target<'_>,
     path: &Path,
@@ -154,7 +154,7 @@ pub(super) async fn download(
 /// One request: the rest of `target` from local byte `have`, appended to `path`.
 #[allow(clippy::too_many_arguments)]
 async fn fetch(
-    client: &reqwest::Client,
+    client: &Client,
     options: &DeliveryOptions,
     target: &Target<'_>,
     path: &Path,
@@ -166,30 +166,26 @@ async fn fetch(
     let first = target.start + have;
     let last = target.start + target.want - 1;
     let whole_file = target.start == 0 && Some(target.want) == target.total;
-    let mut request = client.get(&target.url).bearer_auth(&options.token);
+    let mut request = client.get(&target.url, &options.token);
     if have > 0 || !whole_file {
         request = request
-            .header(RANGE, format!("bytes={first}-{last}"))
-            .header(IF_RANGE, target.etag);
+            .header("range", format!("bytes={first}-{last}"))
+            .header("if-range", target.etag);
     }
-    let mut response = request.send().await.map_err(|e| {
-        if e.is_redirect() {
-            Failure::Refused(format!("the download went astray: {}", with_causes(&e)))
-        } else {
-            Failure::Transient(with_causes(&e))
+    let mut response = net::send(request).await.map_err(|e| match e {
+        net::TransportError::Failed(_) => Failure::Transient(e.to_string()),
+        net::TransportError::Redirected(_) => {
+            Failure::Refused(format!("the download went astray: {e}"))
         }
+        net::TransportError::Unavailable => Failure::Fatal(DeliveryError::Runtime(e.to_string())),
     })?;
-    let status = response.status().as_u16();
+    let status = response.status();
     let contradicts = |what: String| {
         Failure::Refused(format!(
             "the server contradicts its catalog: {what}; nothing of it was installed"
         ))
     };
-    let etag = response
-        .headers()
-        .get(ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let etag = response.header("etag").map(str::to_string);
     let start = match status {
         200 | 206 if etag.as_deref() != Some(target.etag) => {
             return Err(contradicts(format!(
@@ -212,9 +208,7 @@ async fn fetch(
         200 => return Err(contradicts("it ignored the range asked for".into())),
         206 => {
             let range = response
-                .headers()
-                .get(CONTENT_RANGE)
-                .and_then(|v| v.to_str().ok())
+                .header("content-range")
                 .and_then(parse_content_range);
             match range {
                 Some((from, to, total))
@@ -281,8 +275,7 @@ async fn fetch(
             Err(e) => {
                 file.sync_data().map_err(write_error)?;
                 return Err(Failure::Transient(format!(
-                    "the download was cut at byte {on_disk}: {}",
-                    with_causes(&e)
+                    "the download was cut at byte {on_disk}: {e}"
                 )));
             }
         };

@@ -34,8 +34,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::sync_client::{backoff, with_causes};
+use super::sync_client::backoff;
 use super::{Tidbit, TidbitError};
+use crate::net;
 use crate::store::{InstallReport, StoreError, DOWNLOADS_DIR};
 
 mod assets;
@@ -226,7 +227,7 @@ const MAX_OFFERED: usize = 1_000;
 /// The largest pack a device downloads: the pack format's limit on its content.
 const MAX_PACK_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// Redirects followed before a request counts as failed (a redirect loop ends here).
-const MAX_REDIRECTS: usize = 5;
+const MAX_REDIRECTS: u32 = 5;
 
 /// Brings the installed courses up to what the server offers the learner. See the module
 /// documentation. `progress` hears of each download as bytes arrive.
@@ -335,16 +336,31 @@ pub async fn update_courses(
     Ok(report)
 }
 
-fn http_client(options: &DeliveryOptions) -> Result<reqwest::Client, DeliveryError> {
+/// How delivery's requests are bounded: the options' timeouts, and [`MAX_REDIRECTS`].
+#[derive(Debug, Clone, Copy)]
+struct Client {
+    connect: Duration,
+    read: Duration,
+}
+
+impl Client {
+    fn get(&self, url: &str, token: &str) -> net::Request {
+        let mut request = net::Request::new(net::Method::Get, url).bearer(token);
+        request.connect_timeout = self.connect;
+        request.read_timeout = Some(self.read);
+        request.max_redirects = MAX_REDIRECTS;
+        request
+    }
+}
+
+fn http_client(options: &DeliveryOptions) -> Result<Client, DeliveryError> {
     if !(options.server.starts_with("http://") || options.server.starts_with("https://")) {
         return Err(DeliveryError::BadServer(options.server.clone()));
     }
-    reqwest::Client::builder()
-        .connect_timeout(options.connect_timeout)
-        .read_timeout(options.read_timeout)
-        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-        .build()
-        .map_err(|e| DeliveryError::Runtime(e.to_string()))
+    Ok(Client {
+        connect: options.connect_timeout,
+        read: options.read_timeout,
+    })
 }
 
 fn source_of(offered: &OfferedCourse) -> crate::store::CourseSource {
@@ -418,7 +434,7 @@ fn install(
 }
 
 async fn fetch_catalog(
-    client: &reqwest::Client,
+    client: &Client,
     options: &DeliveryOptions,
     learner: &str,
     report: &mut CourseUpdateReport,
@@ -454,47 +470,38 @@ enum CatalogFailure {
 }
 
 async fn read_catalog(
-    client: &reqwest::Client,
+    client: &Client,
     url: &str,
     token: &str,
 ) -> Result<LearnerCatalog, CatalogFailure> {
-    let transient = |e: &dyn std::error::Error| CatalogFailure::Transient(with_causes(e));
-    let mut response = client
-        .get(url)
-        .bearer_auth(token)
-        .send()
+    let mut response = net::send(client.get(url, token))
         .await
-        .map_err(|e| {
-            if e.is_redirect() {
-                CatalogFailure::Fatal(DeliveryError::BadCatalog(with_causes(&e)))
-            } else {
-                transient(&e)
+        .map_err(|e| match e {
+            net::TransportError::Failed(_) => CatalogFailure::Transient(e.to_string()),
+            net::TransportError::Redirected(_) => {
+                CatalogFailure::Fatal(DeliveryError::BadCatalog(e.to_string()))
+            }
+            net::TransportError::Unavailable => {
+                CatalogFailure::Fatal(DeliveryError::Runtime(e.to_string()))
             }
         })?;
     let status = response.status();
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transient(&e))? {
-        if body.len() + chunk.len() > MAX_CATALOG_BYTES {
-            return Err(CatalogFailure::Fatal(DeliveryError::BadCatalog(format!(
-                "longer than {MAX_CATALOG_BYTES} bytes"
-            ))));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    if !status.is_success() {
+    let body = response
+        .read_capped(MAX_CATALOG_BYTES)
+        .await
+        .map_err(|e| match e {
+            net::ReadError::Cut(e) => CatalogFailure::Transient(e.to_string()),
+            too_long => CatalogFailure::Fatal(DeliveryError::BadCatalog(too_long.to_string())),
+        })?;
+    if !response.is_success() {
         let message: String = String::from_utf8_lossy(&body).chars().take(300).collect();
-        return Err(match status.as_u16() {
-            401 | 403 => CatalogFailure::Fatal(DeliveryError::Unauthorized {
-                status: status.as_u16(),
-            }),
+        return Err(match status {
+            401 | 403 => CatalogFailure::Fatal(DeliveryError::Unauthorized { status }),
             410 => CatalogFailure::Fatal(DeliveryError::Erased {
                 message: message.trim().to_string(),
             }),
             408 | 429 => CatalogFailure::Transient(format!("{status}: {message}")),
-            code if status.is_client_error() => CatalogFailure::Fatal(DeliveryError::Refused {
-                status: code,
-                message,
-            }),
+            400..=499 => CatalogFailure::Fatal(DeliveryError::Refused { status, message }),
             _ => CatalogFailure::Transient(format!("{status}: {message}")),
         });
     }
