@@ -581,7 +581,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
 fun main() {
     var passed = 0
     var failed = 0
-    for ((name, test) in tests + atRestTests + eraseTests + dataRightsTests + outcomesTests + inventoryTests + itemKindsTests + courseUpdatesTests + pushTests + interventionTests + voiceTests + cohortTests + goalsTests) {
+    for ((name, test) in tests + atRestTests + eraseTests + dataRightsTests + outcomesTests + inventoryTests + itemKindsTests + courseUpdatesTests + pushTests + interventionTests + voiceTests + cohortTests + goalsTests + transportTests) {
         try {
             test()
             passed++

@@ -80,6 +80,11 @@ class TidbitClient private constructor(
 ) : AutoCloseable {
 
     companion object {
+        init {
+            // Every request the core makes travels through the platform's HTTP stack.
+            PlatformHttp.install()
+        }
+
         /** Opens (creating if needed) the learner's store; `clock` is for tests and demos. */
         suspend fun open(
             config: TidbitConfig,
