@@ -459,3 +459,183 @@ pub fn with_causes(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Condvar, Mutex};
+
+    use super::*;
+
+    /// A platform transport following a script: one answer of `pieces`, or a send that blocks
+    /// until the call is cancelled. It notes every call the adapter makes.
+    #[derive(Default)]
+    struct Scripted {
+        pieces: Mutex<VecDeque<&'static str>>,
+        length: Option<u64>,
+        block_send: bool,
+        log: Mutex<Vec<String>>,
+        cancelled: (Mutex<bool>, Condvar),
+        entered: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    }
+
+    impl Scripted {
+        fn note(&self, what: String) {
+            self.log.lock().unwrap().push(what);
+        }
+
+        fn log(&self) -> Vec<String> {
+            self.log.lock().unwrap().clone()
+        }
+    }
+
+    impl BlockingTransport for Scripted {
+        fn send(&self, call: u64, request: Request) -> Result<Head, TransportError> {
+            self.note(format!("send {} {}", request.method.as_str(), request.url));
+            if let Some(entered) = self.entered.lock().unwrap().take() {
+                let _ = entered.send(());
+            }
+            if self.block_send {
+                let (cancelled, woken) = &self.cancelled;
+                let guard = woken
+                    .wait_while(cancelled.lock().unwrap(), |cancelled| !*cancelled)
+                    .unwrap();
+                drop(guard);
+                self.note(format!("send {call} returned"));
+                return Err(TransportError::Failed("the call was cancelled".into()));
+            }
+            let headers = self
+                .length
+                .map(|n| vec![("content-length".to_string(), n.to_string())])
+                .unwrap_or_default();
+            Ok(Head {
+                status: 200,
+                headers,
+            })
+        }
+
+        fn read(&self, _call: u64, max: u32) -> Result<Vec<u8>, TransportError> {
+            let piece = self.pieces.lock().unwrap().pop_front().unwrap_or("");
+            assert!(piece.len() <= max as usize);
+            self.note(format!("read {piece:?}"));
+            Ok(piece.as_bytes().to_vec())
+        }
+
+        fn finish(&self, _call: u64) {
+            self.note("finish".into());
+        }
+
+        fn cancel(&self, _call: u64) {
+            self.note("cancel".into());
+            *self.cancelled.0.lock().unwrap() = true;
+            self.cancelled.1.notify_all();
+        }
+    }
+
+    async fn send_through(
+        platform: &Arc<Scripted>,
+        request: Request,
+    ) -> Result<Response, TransportError> {
+        let transport = Blocking(platform.clone());
+        let (head, body) = transport.send(request).await?;
+        Ok(Response { head, body })
+    }
+
+    fn get() -> Request {
+        Request::new(Method::Get, "http://127.0.0.1:1/x")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_arrives_piece_by_piece_and_the_call_is_finished_once() {
+        let platform = Arc::new(Scripted {
+            pieces: Mutex::new(["abc", "def"].into()),
+            length: Some(6),
+            ..Scripted::default()
+        });
+        let mut response = send_through(&platform, get()).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.content_length(), Some(6));
+        assert_eq!(response.read_capped(100).await.unwrap(), b"abcdef");
+        drop(response);
+        assert_eq!(
+            platform.log(),
+            [
+                "send GET http://127.0.0.1:1/x",
+                "read \"abc\"",
+                "read \"def\"",
+                "read \"\"",
+                "finish"
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_announced_past_the_cap_is_refused_before_a_byte_is_read() {
+        let platform = Arc::new(Scripted {
+            pieces: Mutex::new(["abc"].into()),
+            length: Some(1_000),
+            ..Scripted::default()
+        });
+        let mut response = send_through(&platform, get()).await.unwrap();
+        assert_eq!(response.read_capped(10).await, Err(ReadError::TooLong(10)));
+        drop(response);
+        assert_eq!(
+            platform.log(),
+            ["send GET http://127.0.0.1:1/x", "cancel", "finish"]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_read_past_the_cap_stops_there() {
+        let platform = Arc::new(Scripted {
+            pieces: Mutex::new(["abcdef", "ghijkl", "never read"].into()),
+            ..Scripted::default()
+        });
+        let mut response = send_through(&platform, get()).await.unwrap();
+        assert_eq!(response.read_capped(10).await, Err(ReadError::TooLong(10)));
+        drop(response);
+        assert_eq!(
+            platform.log(),
+            [
+                "send GET http://127.0.0.1:1/x",
+                "read \"abcdef\"",
+                "read \"ghijkl\"",
+                "cancel",
+                "finish"
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_a_send_blocked_in_the_platform_cancels_and_finishes_the_call() {
+        let (entered, in_platform) = tokio::sync::oneshot::channel();
+        let platform = Arc::new(Scripted {
+            block_send: true,
+            entered: Mutex::new(Some(entered)),
+            ..Scripted::default()
+        });
+        let sending = send_through(&platform, get());
+        tokio::select! {
+            _ = sending => panic!("a send blocked until cancelled returned"),
+            _ = in_platform => {}
+        }
+        // The send future is dropped: the platform hears `cancel`, its blocked send returns,
+        // and the call is finished. The blocking thread may still be ending; wait for it.
+        for _ in 0..6_000 {
+            if platform.log().len() == 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut log = platform.log();
+        assert_eq!(log.len(), 4, "{log:?}");
+        assert_eq!(log[..2], ["send GET http://127.0.0.1:1/x", "cancel"]);
+        // The woken send and the finish run on two threads, in either order.
+        log[2..].sort();
+        assert_eq!(log[2], "finish");
+        assert!(
+            log[3].starts_with("send ") && log[3].ends_with(" returned"),
+            "{log:?}"
+        );
+    }
+}

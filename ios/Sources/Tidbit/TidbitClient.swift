@@ -24,6 +24,8 @@ public actor TidbitClient {
 
     /// Opens (creating if needed) the learner's store; `clock` is for tests and previews.
     public init(config: TidbitConfig, keyStore: KeyStore, clock: Clock? = nil) throws {
+        // Every request the core makes travels through the platform's HTTP stack.
+        URLSessionTransport.install()
         if let clock {
             tidbit = try Tidbit.openWithClock(config: config, keyStore: keyStore, clock: clock)
         } else {
