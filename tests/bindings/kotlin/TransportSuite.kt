@@ -6,10 +6,12 @@
 import com.sun.net.httpserver.HttpServer
 import dev.tidbit.PlatformHttp
 import dev.tidbit.TidbitClient
+import dev.tidbit.TidbitSignIn
 import dev.tidbit.ffi.HttpException
 import dev.tidbit.ffi.HttpHead
 import dev.tidbit.ffi.HttpHeader
 import dev.tidbit.ffi.HttpRequest
+import dev.tidbit.ffi.core.SignInSettings
 import dev.tidbit.ffi.setHttpTransport
 import java.net.InetSocketAddress
 import java.nio.file.Files
@@ -57,6 +59,13 @@ fun withLocalServer(body: (String) -> Unit) {
                     exchange.sendResponseHeaders(200, bytes.size.toLong())
                     exchange.responseBody.write(bytes)
                 }
+            }
+            path == "/.well-known/openid-configuration" -> {
+                val base = "http://127.0.0.1:${exchange.localAddress.port}"
+                val discovery = """{"issuer":"$base","authorization_endpoint":"$base/authorize","token_endpoint":"$base/token"}"""
+                    .toByteArray()
+                exchange.sendResponseHeaders(200, discovery.size.toLong())
+                exchange.responseBody.write(discovery)
             }
             path == "/stall" -> {
                 exchange.sendResponseHeaders(200, 10)
@@ -119,6 +128,22 @@ val transportTests: List<Pair<String, () -> Unit>> = listOf(
         } finally {
             setHttpTransport(PlatformHttp())
             dir.deleteRecursively()
+        }
+    },
+    "a sign-in begins through the platform's transport, installed by TidbitSignIn" to {
+        // Installed once: TidbitSignIn then leaves the recording transport set below in place.
+        PlatformHttp.install()
+        val recording = RecordingHttp()
+        setHttpTransport(recording)
+        try {
+            withLocalServer { server ->
+                val settings = SignInSettings(server, "tidbit-app", "dev.tidbit.app:/signed-in", server, "ada-phone")
+                val signIn = runBlocking { TidbitSignIn.begin(settings) }
+                check(signIn.authorizationUrl().startsWith("$server/authorize?")) { signIn.authorizationUrl() }
+                check(recording.sent == listOf("GET /.well-known/openid-configuration")) { "${recording.sent}" }
+            }
+        } finally {
+            setHttpTransport(PlatformHttp())
         }
     },
     "the body arrives in pieces no larger than asked" to {
