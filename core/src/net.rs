@@ -134,8 +134,9 @@ pub trait Transport: Send + Sync {
 
 /// A transport whose calls block (the platform's HTTP stack, called through the FFI). Each
 /// call has an id: `send` starts it, `read` takes the next bytes of its body, `finish` lets it
-/// go. `cancel` comes from another thread while `send` or `read` may be blocked; they then
-/// return promptly (with any error) and the call's connection is not reused.
+/// go, once, and may come while a cancelled `send` is still returning. `cancel` comes from
+/// another thread while `send` or `read` may be blocked; they then return promptly (with any
+/// error) and the call's connection is not reused. A `cancel` may come more than once.
 pub trait BlockingTransport: Send + Sync {
     fn send(&self, call: u64, request: Request) -> Result<Head, TransportError>;
     /// Up to `max` bytes of the body; none at its end.
@@ -251,10 +252,12 @@ struct Blocking(Arc<dyn BlockingTransport>);
 
 static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
 
-/// Cancels the call unless disarmed: what a dropped future leaves behind.
+/// What a dropped future leaves behind: the call it waited on cancelled (and, for a send,
+/// finished: no body will own it), unless the wait ended first.
 struct CancelOnDrop {
     transport: Arc<dyn BlockingTransport>,
     call: u64,
+    finish: bool,
     armed: bool,
 }
 
@@ -262,19 +265,24 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         if self.armed {
             self.transport.cancel(self.call);
-            self.transport.finish(self.call);
+            if self.finish {
+                self.transport.finish(self.call);
+            }
         }
     }
 }
 
+/// Runs `work` on tokio's blocking pool, cancelling `call` if the future is dropped first.
 async fn on_blocking_pool<T: Send + 'static>(
     transport: &Arc<dyn BlockingTransport>,
     call: u64,
+    finish_if_dropped: bool,
     work: impl FnOnce() -> Result<T, TransportError> + Send + 'static,
 ) -> Result<T, TransportError> {
     let mut guard = CancelOnDrop {
         transport: transport.clone(),
         call,
+        finish: finish_if_dropped,
         armed: true,
     };
     let result = tokio::task::spawn_blocking(work)
@@ -290,9 +298,10 @@ impl Transport for Blocking {
         Box::pin(async move {
             let call = NEXT_CALL.fetch_add(1, Ordering::Relaxed);
             let sending = transport.clone();
-            let head = on_blocking_pool(&transport, call, move || sending.send(call, request))
-                .await
-                .inspect_err(|_| transport.finish(call))?;
+            let head =
+                on_blocking_pool(&transport, call, true, move || sending.send(call, request))
+                    .await
+                    .inspect_err(|_| transport.finish(call))?;
             let body: Box<dyn Body> = Box::new(BlockingBody {
                 transport,
                 call,
@@ -316,7 +325,8 @@ impl Body for BlockingBody {
                 return Ok(None);
             }
             let (transport, call) = (self.transport.clone(), self.call);
-            let piece = on_blocking_pool(&self.transport, call, move || {
+            // Dropped mid-read, the call is cancelled; the body, dropped later, finishes it.
+            let piece = on_blocking_pool(&self.transport, call, false, move || {
                 transport.read(call, READ_PIECE)
             })
             .await;
@@ -474,6 +484,7 @@ mod tests {
         pieces: Mutex<VecDeque<&'static str>>,
         length: Option<u64>,
         block_send: bool,
+        block_read: bool,
         log: Mutex<Vec<String>>,
         cancelled: (Mutex<bool>, Condvar),
         entered: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
@@ -487,22 +498,40 @@ mod tests {
         fn log(&self) -> Vec<String> {
             self.log.lock().unwrap().clone()
         }
+
+        /// Tells the test the call is in the platform, then waits there until it is cancelled.
+        fn block(&self, what: &str) -> TransportError {
+            if let Some(entered) = self.entered.lock().unwrap().take() {
+                let _ = entered.send(());
+            }
+            let (cancelled, woken) = &self.cancelled;
+            drop(
+                woken
+                    .wait_while(cancelled.lock().unwrap(), |cancelled| !*cancelled)
+                    .unwrap(),
+            );
+            self.note(format!("{what} returned"));
+            TransportError::Failed("the call was cancelled".into())
+        }
+
+        /// Waits (bounded) until the log holds `n` entries: the blocked thread may still be
+        /// ending when the future is gone.
+        async fn wait_for(&self, n: usize) -> Vec<String> {
+            for _ in 0..6_000 {
+                if self.log().len() >= n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            self.log()
+        }
     }
 
     impl BlockingTransport for Scripted {
         fn send(&self, call: u64, request: Request) -> Result<Head, TransportError> {
             self.note(format!("send {} {}", request.method.as_str(), request.url));
-            if let Some(entered) = self.entered.lock().unwrap().take() {
-                let _ = entered.send(());
-            }
             if self.block_send {
-                let (cancelled, woken) = &self.cancelled;
-                let guard = woken
-                    .wait_while(cancelled.lock().unwrap(), |cancelled| !*cancelled)
-                    .unwrap();
-                drop(guard);
-                self.note(format!("send {call} returned"));
-                return Err(TransportError::Failed("the call was cancelled".into()));
+                return Err(self.block(&format!("send {call}")));
             }
             let headers = self
                 .length
@@ -514,7 +543,11 @@ mod tests {
             })
         }
 
-        fn read(&self, _call: u64, max: u32) -> Result<Vec<u8>, TransportError> {
+        fn read(&self, call: u64, max: u32) -> Result<Vec<u8>, TransportError> {
+            if self.block_read {
+                self.note("read".into());
+                return Err(self.block(&format!("read {call}")));
+            }
             let piece = self.pieces.lock().unwrap().pop_front().unwrap_or("");
             assert!(piece.len() <= max as usize);
             self.note(format!("read {piece:?}"));
@@ -620,14 +653,8 @@ mod tests {
             _ = in_platform => {}
         }
         // The send future is dropped: the platform hears `cancel`, its blocked send returns,
-        // and the call is finished. The blocking thread may still be ending; wait for it.
-        for _ in 0..6_000 {
-            if platform.log().len() == 4 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let mut log = platform.log();
+        // and the call is finished.
+        let mut log = platform.wait_for(4).await;
         assert_eq!(log.len(), 4, "{log:?}");
         assert_eq!(log[..2], ["send GET http://127.0.0.1:1/x", "cancel"]);
         // The woken send and the finish run on two threads, in either order.
@@ -637,5 +664,35 @@ mod tests {
             log[3].starts_with("send ") && log[3].ends_with(" returned"),
             "{log:?}"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_a_read_blocked_in_the_platform_cancels_the_call_and_the_body_finishes_it() {
+        let (entered, in_platform) = tokio::sync::oneshot::channel();
+        let platform = Arc::new(Scripted {
+            block_read: true,
+            entered: Mutex::new(Some(entered)),
+            ..Scripted::default()
+        });
+        let mut response = send_through(&platform, get()).await.unwrap();
+        tokio::select! {
+            _ = response.chunk() => panic!("a read blocked until cancelled returned"),
+            _ = in_platform => {}
+        }
+        let after_read = platform.wait_for(4).await;
+        drop(response);
+        let log = platform.log();
+        assert_eq!(log.len(), 6, "{log:?}");
+        assert_eq!(log[..2], ["send GET http://127.0.0.1:1/x", "read"]);
+        let mut woken = after_read[2..4].to_vec();
+        woken.sort();
+        assert!(
+            woken[0] == "cancel"
+                && woken[1].starts_with("read ")
+                && woken[1].ends_with(" returned"),
+            "{log:?}"
+        );
+        // Finished once, by the body, which cancels again as it goes (a cancel may repeat).
+        assert_eq!(log[4..], ["cancel", "finish"]);
     }
 }

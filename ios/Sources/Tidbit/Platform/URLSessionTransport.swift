@@ -36,13 +36,17 @@ public final class URLSessionTransport: NSObject, HttpTransport, URLSessionDataD
     private let condition = NSCondition()
     private var calls: [UInt64: Call] = [:]
     private var callOfTask: [Int: UInt64] = [:]
-    private lazy var session: URLSession = {
+    private var session: URLSession!
+
+    override public init() {
+        super.init()
         let configuration = URLSessionConfiguration.ephemeral
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = 1
-        return URLSession(configuration: configuration, delegate: self, delegateQueue: queue)
-    }()
+        // The session keeps its delegate: the transport lives as long as the app's process.
+        session = URLSession(configuration: configuration, delegate: self, delegateQueue: queue)
+    }
 
     private static let installed: Void = {
         setHttpTransport(transport: URLSessionTransport())
@@ -86,10 +90,10 @@ public final class URLSessionTransport: NSObject, HttpTransport, URLSessionDataD
         task.resume()
         condition.lock()
         defer { condition.unlock() }
-        while state.head == nil && !state.ended {
+        while state.head == nil && !state.ended && !state.cancelled {
             condition.wait()
         }
-        if let head = state.head {
+        if let head = state.head, !state.cancelled {
             return head
         }
         throw failure(of: state)
@@ -101,7 +105,7 @@ public final class URLSessionTransport: NSObject, HttpTransport, URLSessionDataD
         guard let state = calls[call] else {
             throw HttpError.Failed(reason: "no such call")
         }
-        while state.buffer.isEmpty && !state.ended {
+        while state.buffer.isEmpty && !state.ended && !state.cancelled {
             condition.wait()
         }
         if state.cancelled || (state.buffer.isEmpty && state.failure != nil) {
@@ -122,9 +126,10 @@ public final class URLSessionTransport: NSObject, HttpTransport, URLSessionDataD
         if let state {
             callOfTask.removeValue(forKey: state.task.taskIdentifier)
         }
+        let running = state.map { !$0.ended } ?? false
         condition.unlock()
-        if let state, !state.ended {
-            state.task.cancel()
+        if running {
+            state?.task.cancel()
         }
     }
 
@@ -174,6 +179,12 @@ public final class URLSessionTransport: NSObject, HttpTransport, URLSessionDataD
         completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
     ) {
         condition.lock()
+        if let state = state(of: dataTask), state.failure != nil {
+            // A redirect past the bound: the call has failed already.
+            condition.unlock()
+            completionHandler(.cancel)
+            return
+        }
         if let state = state(of: dataTask), let http = response as? HTTPURLResponse {
             let headers = http.allHeaderFields.map { HttpHeader(name: "\($0.key)", value: "\($0.value)") }
             state.head = HttpHead(status: UInt16(clamping: http.statusCode), headers: headers)
