@@ -150,10 +150,11 @@ class StdlibTransport(HttpTransport):
                 pass
 
     def _read_timeout(self, state: _Call) -> float | None:
-        bounds = [t for t in (state.read_timeout,) if t is not None]
+        timeout = state.read_timeout
         if state.deadline is not None:
-            bounds.append(max(state.deadline - time.monotonic(), 0.001))
-        return min(bounds) if bounds else None
+            left = max(state.deadline - time.monotonic(), 0.001)
+            timeout = left if timeout is None else min(timeout, left)
+        return timeout
 
     def _failed(self, state: _Call, error: BaseException | None) -> HttpError:
         if state.cancelled:

@@ -247,19 +247,3 @@ pub enum ReadError {
     #[error("the answer was cut off: {0}")]
     Cut(TransportError),
 }
-
-/// An error with the errors beneath it, `outer: inner`: a client names the URL on top and the
-/// reason (a refused connection, a timeout) underneath.
-pub fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{with_causes, Body, Head, Method, Pending, Request, Transport, TransportError};
+use super::{Body, Head, Method, Pending, Request, Transport, TransportError};
 
 /// Clients by their bounds, so calls with the same bounds share connections.
 #[derive(Default)]
@@ -95,4 +95,20 @@ fn failed(error: reqwest::Error) -> TransportError {
     } else {
         TransportError::Failed(with_causes(&error))
     }
+}
+
+/// An error with the errors beneath it, `outer: inner`: a client names the URL on top and the
+/// reason (a refused connection, a timeout) underneath.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

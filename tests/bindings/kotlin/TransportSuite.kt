@@ -110,6 +110,18 @@ fun failure(block: () -> Unit): String = try {
     e.reason
 }
 
+/** Why a read of a body the server never sends failed, for the request `to` makes of a URL. */
+fun stalledRead(to: (String) -> HttpRequest): String {
+    var reason = ""
+    withLocalServer { server ->
+        val http = PlatformHttp()
+        http.send(1u, to("$server/stall"))
+        reason = failure { http.read(1u, 1_000u) }
+        http.finish(1u)
+    }
+    return reason
+}
+
 val transportTests: List<Pair<String, () -> Unit>> = listOf(
     "a sync travels through the platform's transport" to {
         val recording = RecordingHttp()
@@ -182,22 +194,12 @@ val transportTests: List<Pair<String, () -> Unit>> = listOf(
         }
     },
     "a stalled body fails at the read timeout" to {
-        withLocalServer { server ->
-            val http = PlatformHttp()
-            http.send(1u, httpRequest("$server/stall", readTimeoutMs = 200u))
-            val reason = failure { http.read(1u, 1_000u) }
-            http.finish(1u)
-            check(reason == "timed out") { reason }
-        }
+        val reason = stalledRead { httpRequest(it, readTimeoutMs = 200u) }
+        check(reason == "timed out") { reason }
     },
     "the whole call fails at its deadline" to {
-        withLocalServer { server ->
-            val http = PlatformHttp()
-            http.send(1u, httpRequest("$server/stall", timeoutMs = 300u))
-            val reason = failure { http.read(1u, 1_000u) }
-            http.finish(1u)
-            check(reason == "timed out") { reason }
-        }
+        val reason = stalledRead { httpRequest(it, timeoutMs = 300u) }
+        check(reason == "timed out") { reason }
     },
     "cancel from another thread ends a blocked read" to {
         withLocalServer { server ->

@@ -18,11 +18,16 @@ import tidbit as tb
 START_MS = 1_790_000_000_000  # 2026-09-21, a fixed instant so plans and streaks are repeatable
 
 
-def env_path(name):
+def env(name):
+    """The value tests/bindings/python.sh exported as `name`."""
     value = os.environ.get(name)
     if not value:
         pytest.exit(f"{name} is not set: run the suite through tests/bindings/python.sh", 2)
-    return pathlib.Path(value)
+    return value
+
+
+def env_path(name):
+    return pathlib.Path(env(name))
 
 
 class ManualClock(tb.Clock):

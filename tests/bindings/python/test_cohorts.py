@@ -13,7 +13,6 @@ phones share one clock moved forward between steps, so each entry follows the on
 import asyncio
 import hashlib
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +20,7 @@ import urllib.request
 import pytest
 
 import tidbit as tb
-from conftest import ManualClock, MemoryKeyStore
+from conftest import ManualClock, MemoryKeyStore, env
 from test_voice import COURSE as SPOKEN
 from test_voice import recording
 
@@ -32,13 +31,6 @@ ANA_REFLECTION = (
     "Kestrel: stronger on onboarding time and on support hours; they are stronger on price per "
     "seat. Fair test: a two-week pilot on their own routes."
 )
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.exit(f"{name} is not set: run the suite through tests/bindings/python.sh", 2)
-    return value
 
 
 def form_cohort(cohort, members):

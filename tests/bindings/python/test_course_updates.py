@@ -3,21 +3,13 @@ assigns it to the learner (tests/bindings/common.sh); `Tidbit.update_courses` fe
 a byte budget and only on Wi-Fi when asked, resuming where a paused download stopped."""
 
 import asyncio
-import os
 
 import pytest
 
 import tidbit as tb
-from conftest import ManualClock, MemoryKeyStore
+from conftest import ManualClock, MemoryKeyStore, env
 
 COURSE = "binding-tour"
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.exit(f"{name} is not set: run the suite through tests/bindings/python.sh", 2)
-    return value
 
 
 class Heard(tb.DownloadListener):

@@ -11,27 +11,19 @@ import asyncio
 import hashlib
 import itertools
 import json
-import os
 import urllib.request
 import uuid
 
 import pytest
 
 import tidbit as tb
-from conftest import START_MS, ManualClock, MemoryKeyStore
+from conftest import ManualClock, MemoryKeyStore, START_MS, env
 
 LEARNER = "ada@example.org"
 
 # Each phone's clock starts an hour after the last one's: the server takes each device's latest
 # registration in the log's (time, device, id) order, as one real phone's clock would give it.
 PHONE_STARTS = itertools.count(START_MS, 3_600_000)
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.exit(f"{name} is not set: run the suite through tests/bindings/python.sh", 2)
-    return value
 
 
 def fcm_token():

@@ -3,7 +3,6 @@ signed pack, a whole module with every item kind, the stage check, the certifica
 
 import asyncio
 import json
-import os
 
 import pytest
 
@@ -16,6 +15,7 @@ from conftest import (
     MemoryKeyStore,
     Progress,
     acquire_within,
+    env,
 )
 
 COURSE = "binding-tour"
@@ -37,13 +37,6 @@ RIGHT = {
     "check-single": tb.Response.SINGLE_CHOICE(choice=0),
     "check-truefalse": tb.Response.TRUE_FALSE(answer=True),
 }
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.exit(f"{name} is not set: run the suite through tests/bindings/python.sh", 2)
-    return value
 
 
 def install(tidbit, pack, progress=None):
